@@ -1,0 +1,225 @@
+/**
+ * In-memory transports: `pipe()`, and listeners reached by name or only
+ * through their own dialer. They replace the network in `deno test`: the same
+ * `Conn`, the same errors, no port opened.
+ *
+ * @example A named listener as a test fixture
+ * ```ts
+ * import { connect, listen } from "@tether/tether";
+ *
+ * await using listener = listen({ transport: "memory", name: "db" });
+ * const client = connect({ transport: "memory", name: "db" });
+ * await using server = await listener.accept();
+ * await using conn = await client;
+ * await conn.write(new TextEncoder().encode("ping"));
+ * console.log(await server.read(new Uint8Array(4))); // 4
+ * ```
+ *
+ * @module
+ */
+
+import { type Addr, ByteQueue, type CallOptions, checkBufferSize, describe, QueueConn } from "../conn.ts";
+import { acceptLoop, AcceptQueue, type Dialer, type Listener } from "../listener.ts";
+import { AddrInUseError, ConnectionRefusedError, ListenerClosedError } from "../errors.ts";
+
+/** Options of {@linkcode pipe}. */
+export interface PipeOptions {
+  /** Bytes queued per direction before a writer waits; default 64 KiB. */
+  bufferSize?: number;
+}
+
+/** Options of a memory {@linkcode listen}. */
+export interface MemoryListenOptions {
+  /** The in-memory transport. */
+  transport: "memory";
+  /**
+   * The name to register in this isolate; without one the listener is
+   * private and only its `dialer()` reaches it.
+   */
+  name?: string;
+  /** How many connects may wait unaccepted; default 32. */
+  backlog?: number;
+  /** Bytes queued per direction of each conn; default 64 KiB. */
+  bufferSize?: number;
+}
+
+/** Options of a memory {@linkcode connect}. */
+export interface MemoryConnectOptions extends CallOptions {
+  /** The in-memory transport. */
+  transport: "memory";
+  /** The name a listener was registered with. */
+  name: string;
+}
+
+/** A memory listener: a {@linkcode Listener} that also hands out its own dialer. */
+export interface MemoryListener extends Listener {
+  /** A dialer that reaches this listener whether it has a name or not. */
+  dialer(): Dialer;
+}
+
+/** The default backlog of a memory listener. */
+export const DEFAULT_BACKLOG = 32;
+
+function pair(local: Addr, remote: Addr, bufferSize: number): [QueueConn, QueueConn] {
+  const ab = new ByteQueue(bufferSize);
+  const ba = new ByteQueue(bufferSize);
+  return [
+    new QueueConn({ localAddr: local, remoteAddr: remote, inbound: ba, outbound: ab }),
+    new QueueConn({ localAddr: remote, remoteAddr: local, inbound: ab, outbound: ba }),
+  ];
+}
+
+/**
+ * Makes two conns joined to each other in memory, like Go's `net.Pipe`, with
+ * a bounded window per direction.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ *
+ * const [a, b] = pipe({ bufferSize: 1024 });
+ * const echo = b.readable.pipeTo(b.writable);
+ * await a.write(new Uint8Array([1, 2, 3]));
+ * await a.closeWrite();
+ * console.log(await new Response(a.readable).bytes()); // Uint8Array(3) [ 1, 2, 3 ]
+ * await echo;
+ * ```
+ */
+export function pipe(options: PipeOptions = {}): [QueueConn, QueueConn] {
+  checkOptions(options, "pipe");
+  const addr: Addr = { transport: "memory", address: "pipe" };
+  return pair(addr, addr, checkBufferSize(options.bufferSize));
+}
+
+/** The listeners registered by name in this isolate. */
+const registry = new Map<string, MemoryListenerImpl>();
+let privateCount = 0;
+
+class MemoryListenerImpl implements MemoryListener {
+  readonly addr: Addr;
+  readonly #queue: AcceptQueue<QueueConn>;
+  readonly #bufferSize: number;
+  readonly #name: string | undefined;
+
+  constructor(name: string | undefined, backlog: number, bufferSize: number) {
+    this.#name = name;
+    this.addr = { transport: "memory", address: name ?? `private-${++privateCount}` };
+    this.#queue = new AcceptQueue(`memory:${this.addr.address}`, backlog);
+    this.#bufferSize = bufferSize;
+  }
+
+  /** Connects; `refused` is the error for a connect the listener drops. */
+  connect(options: CallOptions | undefined, refused: () => Error): Promise<QueueConn> {
+    const [server, client] = pair(this.addr, this.addr, this.#bufferSize);
+    if (this.#queue.closed) return Promise.reject(refused());
+    return this.#queue.offer(server, client, options);
+  }
+
+  accept(options?: CallOptions): Promise<QueueConn> {
+    return this.#queue.accept(options);
+  }
+
+  dialer(): Dialer {
+    const address = this.#queue.address;
+    return { dial: (options) => this.connect(options, () => new ListenerClosedError(address)) };
+  }
+
+  close(): void {
+    if (this.#queue.closed) return;
+    if (this.#name !== undefined && registry.get(this.#name) === this) registry.delete(this.#name);
+    const address = this.#queue.address;
+    this.#queue.close(
+      () => new ConnectionRefusedError(address, { reason: "listener closed before accepting" }),
+      (conn) => conn.close(),
+    );
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<QueueConn> {
+    return acceptLoop(this);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Listens in memory. With a `name`, `connect({transport: "memory", name})`
+ * reaches it from anywhere in this isolate, and a second listener on the same
+ * name gets `AddrInUseError`; without one it is private, and only its
+ * `dialer()` reaches it.
+ *
+ * @example A private listener and its dialer
+ * ```ts
+ * import { listen } from "@tether/tether";
+ *
+ * using listener = listen({ transport: "memory" });
+ * const dialing = listener.dialer().dial();
+ * using server = await listener.accept();
+ * using client = await dialing;
+ * console.log(client.remoteAddr.address === listener.addr.address); // true
+ * ```
+ */
+export function listenMemory(options: MemoryListenOptions): MemoryListener {
+  checkOptions(options, "listen");
+  const { name, backlog = DEFAULT_BACKLOG } = options;
+  if (name !== undefined) checkName(name);
+  if (typeof backlog !== "number" || !Number.isSafeInteger(backlog) || backlog < 0) {
+    throw new TypeError(`backlog must be a whole number of connects, 0 or more, got ${describe(backlog)}`);
+  }
+  const bufferSize = checkBufferSize(options.bufferSize);
+  if (name !== undefined && registry.has(name)) {
+    throw new AddrInUseError(`memory:${name}`);
+  }
+  const listener = new MemoryListenerImpl(name, backlog, bufferSize);
+  if (name !== undefined) registry.set(name, listener);
+  return listener;
+}
+
+/**
+ * Connects to the memory listener registered as `name`, waiting until it
+ * accepts. A connect still waiting in the backlog when its signal aborts is
+ * withdrawn.
+ *
+ * @example
+ * ```ts
+ * import { connect, ConnectionRefusedError } from "@tether/tether";
+ *
+ * const err = await connect({ transport: "memory", name: "none" }).catch((e) => e);
+ * console.log(err instanceof ConnectionRefusedError); // true
+ * ```
+ */
+export function connectMemory(options: MemoryConnectOptions): Promise<QueueConn> {
+  try {
+    checkOptions(options, "connect");
+    checkName(options.name);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const address = `memory:${options.name}`;
+  const listener = registry.get(options.name);
+  const refused = () => new ConnectionRefusedError(address);
+  if (listener === undefined) {
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    return Promise.reject(refused());
+  }
+  return listener.connect(options, refused);
+}
+
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== "string") {
+    throw new TypeError(`name must be a string, got ${describe(name)}`);
+  }
+  if (name.length === 0) throw new TypeError("name must not be empty");
+}
+
+function checkOptions(options: unknown, fn: string): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${fn}() takes an options object, got ${describe(options)}`);
+  }
+}

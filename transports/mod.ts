@@ -1,0 +1,94 @@
+/**
+ * `listen()` and `connect()`: one entry point for every transport, chosen by
+ * the `transport` option, with the option shapes of `Deno.listen` and
+ * `Deno.connect`.
+ *
+ * @example
+ * ```ts
+ * import { connect, listen } from "@tether/tether";
+ *
+ * await using listener = listen({ transport: "memory", name: "svc" });
+ * const dialing = connect({ transport: "memory", name: "svc" });
+ * await using _server = await listener.accept();
+ * await using client = await dialing;
+ * console.log(client.remoteAddr); // { transport: "memory", address: "svc" }
+ * ```
+ *
+ * @module
+ */
+
+import type { Conn } from "../conn.ts";
+import { describe } from "../conn.ts";
+import {
+  connectMemory,
+  listenMemory,
+  type MemoryConnectOptions,
+  type MemoryListener,
+  type MemoryListenOptions,
+} from "./memory.ts";
+
+/** The options of any {@linkcode listen}. */
+export type ListenOptions = MemoryListenOptions;
+
+/** The options of any {@linkcode connect}. */
+export type ConnectOptions = MemoryConnectOptions;
+
+/**
+ * Listens on the transport named by `options.transport`.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@tether/tether";
+ *
+ * using listener = listen({ transport: "memory", name: "api", backlog: 8 });
+ * console.log(listener.addr); // { transport: "memory", address: "api" }
+ * ```
+ */
+export function listen(options: MemoryListenOptions): MemoryListener;
+export function listen(options: ListenOptions): MemoryListener {
+  const transport = transportOf(options);
+  switch (transport) {
+    case "memory":
+      return listenMemory(options);
+  }
+  throw unknownTransport(transport);
+}
+
+/**
+ * Connects over the transport named by `options.transport`.
+ *
+ * @example
+ * ```ts
+ * import { connect, listen } from "@tether/tether";
+ *
+ * using listener = listen({ transport: "memory", name: "cache" });
+ * const dialing = connect({ transport: "memory", name: "cache", signal: AbortSignal.timeout(1000) });
+ * using _server = await listener.accept();
+ * using conn = await dialing;
+ * console.log(conn.localAddr.transport); // "memory"
+ * ```
+ */
+export function connect(options: MemoryConnectOptions): Promise<Conn>;
+export function connect(options: ConnectOptions): Promise<Conn> {
+  try {
+    const transport = transportOf(options);
+    switch (transport) {
+      case "memory":
+        return connectMemory(options);
+    }
+    throw unknownTransport(transport);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function transportOf(options: unknown): unknown {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`expected an options object with a transport, got ${describe(options)}`);
+  }
+  return (options as { transport?: unknown }).transport;
+}
+
+function unknownTransport(transport: unknown): TypeError {
+  return new TypeError(`unknown transport ${describe(transport)}: expected "memory"`);
+}
