@@ -261,3 +261,51 @@ export class HandshakeError extends ConnError {
     super(`handshake failed: ${message}`, { code: "EHANDSHAKE", cause: options.cause });
   }
 }
+
+/**
+ * A cipher state used up its nonces: a Noise cipher key may encrypt at most
+ * 2^64 - 1 messages (`ENONCE`). The secure conn can no longer send (or
+ * receive) in that direction; open a new one.
+ *
+ * @example
+ * ```ts
+ * import { NonceExhaustedError } from "@tether/tether";
+ *
+ * const err = new NonceExhaustedError("send");
+ * console.log(err.code); // ENONCE
+ * ```
+ */
+export class NonceExhaustedError extends ConnError {
+  /** Makes the error for the direction (`"send"` or `"receive"`) that ran out. */
+  constructor(direction: string, options: ConnErrorOptions = {}) {
+    super(`nonce space exhausted on ${direction}: no more messages can be sent under this key`, {
+      code: "ENONCE",
+      cause: options.cause,
+    });
+  }
+}
+
+/**
+ * The runtime lacks an algorithm that was asked for, such as WebCrypto's
+ * `ChaCha20-Poly1305` on runtimes that do not implement it (`ENOTSUP`).
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedAlgorithmError } from "@tether/tether";
+ *
+ * const err = new UnsupportedAlgorithmError("ChaCha20-Poly1305");
+ * console.log(err.algorithm, err.code); // ChaCha20-Poly1305 ENOTSUP
+ * ```
+ */
+export class UnsupportedAlgorithmError extends ConnError {
+  /** The algorithm the runtime lacks. */
+  readonly algorithm: string;
+  /** Makes the error for `algorithm`. */
+  constructor(algorithm: string, options: ConnErrorOptions & { hint?: string } = {}) {
+    super(
+      `this runtime's WebCrypto does not support ${algorithm}${options.hint ? `: ${options.hint}` : ""}`,
+      { code: "ENOTSUP", cause: options.cause },
+    );
+    this.algorithm = algorithm;
+  }
+}
