@@ -160,22 +160,26 @@ export class CipherState {
   /** EncryptWithAd(ad, plaintext); the plaintext as is while there is no key. */
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, direction = "send"): Promise<Uint8Array> {
     if (this.#key === null) return Promise.resolve(plaintext.slice());
-    return this.#cipher.encrypt(this.#key, this.#take(direction), ad, plaintext);
+    const n = this.#take();
+    if (n === null) return Promise.reject(new NonceExhaustedError(direction));
+    return this.#cipher.encrypt(this.#key, n, ad, plaintext);
   }
 
   /** DecryptWithAd(ad, ciphertext); rejects with {@linkcode DecryptError}. */
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array, direction = "receive"): Promise<Uint8Array> {
     if (this.#key === null) return Promise.resolve(ciphertext.slice());
-    return this.#cipher.decrypt(this.#key, this.#take(direction), ad, ciphertext);
+    const n = this.#take();
+    if (n === null) return Promise.reject(new NonceExhaustedError(direction));
+    return this.#cipher.decrypt(this.#key, n, ad, ciphertext);
   }
 
   /**
-   * Takes the next nonce. Unlike the spec, a failed decryption still used its
+   * Takes the next nonce, or `null` once they are used up. Unlike the spec, a failed decryption still used its
    * nonce: calls run in parallel, and a failure ends the session anyway.
    */
-  #take(direction: string): bigint {
+  #take(): bigint | null {
     const n = this.#n;
-    if (n === MAX_NONCE) throw new NonceExhaustedError(direction);
+    if (n === MAX_NONCE) return null;
     this.#n = n + 1n;
     return n;
   }

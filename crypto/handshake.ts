@@ -11,7 +11,7 @@ import { type CipherFunctions, type CipherState, DecryptError, TAG_LENGTH } from
 import { dh, DH_LENGTH } from "./dh.ts";
 import type { HashFunctions } from "./hash.ts";
 import { generateKeyPair, type KeyPair } from "./keys.ts";
-import { type HandshakePattern, pskCount, type Token } from "./patterns.ts";
+import { type HandshakePattern, pskCount, staticKeyUse, type Token } from "./patterns.ts";
 import { SymmetricState } from "./symmetric.ts";
 
 /** The largest Noise message (§3). */
@@ -83,16 +83,14 @@ export class HandshakeState {
   /** Initialize(): checks the keys the pattern needs and mixes the prologue and pre-messages. */
   static async initialize(init: HandshakeInit): Promise<HandshakeState> {
     const { pattern, initiator, cipher, hash } = init;
-    const mine = initiator ? pattern.initiatorPreMessage : pattern.responderPreMessage;
-    const theirs = initiator ? pattern.responderPreMessage : pattern.initiatorPreMessage;
-    const sendsS = pattern.messages.some((m, i) => (i % 2 === 0) === initiator && m.includes("s"));
-    if ((mine.includes("s") || sendsS) && init.s === undefined) {
+    const use = staticKeyUse(pattern, initiator);
+    if (use.local && init.s === undefined) {
       throw new TypeError(`pattern ${pattern.name} needs this side's static key pair`);
     }
-    if (theirs.includes("s") && init.rs === undefined) {
+    if (use.remoteBeforehand && init.rs === undefined) {
       throw new TypeError(`pattern ${pattern.name} needs the peer's static public key beforehand`);
     }
-    if (mine.includes("e") || theirs.includes("e")) {
+    if ([...pattern.initiatorPreMessage, ...pattern.responderPreMessage].includes("e")) {
       throw new TypeError(`pattern ${pattern.name} pre-shares an ephemeral key; that is not supported`);
     }
     const needed = pskCount(pattern);

@@ -160,3 +160,26 @@ function applyPskModifiers(name: string, modifiers: string, messages: Token[][])
 export function pskCount(pattern: HandshakePattern): number {
   return pattern.messages.reduce((sum, m) => sum + m.filter((t) => t === "psk").length, 0);
 }
+
+/** Which static keys one side of a pattern deals with. */
+export interface StaticKeyUse {
+  /** This side needs its own static key pair: it sends it or pre-shares it. */
+  local: boolean;
+  /** This side must know the peer's static key beforehand (a pre-message). */
+  remoteBeforehand: boolean;
+  /** The peer sends this side its static key during the handshake. */
+  remoteSent: boolean;
+}
+
+/** Which static keys the initiator (or responder) of `pattern` deals with. */
+export function staticKeyUse(pattern: HandshakePattern, initiator: boolean): StaticKeyUse {
+  const mine = initiator ? pattern.initiatorPreMessage : pattern.responderPreMessage;
+  const theirs = initiator ? pattern.responderPreMessage : pattern.initiatorPreMessage;
+  const sentBy = (byInitiator: boolean) =>
+    pattern.messages.some((m, i) => (i % 2 === 0) === byInitiator && m.includes("s"));
+  return {
+    local: mine.includes("s") || sentBy(initiator),
+    remoteBeforehand: theirs.includes("s"),
+    remoteSent: sentBy(!initiator),
+  };
+}
