@@ -95,7 +95,18 @@ const CHACHA_ALGORITHM = "ChaCha20-Poly1305";
 const chachaFunctions = webCryptoCipher("ChaChaPoly", CHACHA_ALGORITHM, "raw-secret", true);
 let chachaSupport: Promise<boolean> | undefined;
 
-/** Whether this runtime's WebCrypto has ChaCha20-Poly1305 (Deno 2.9 does; Node 20 does not). */
+/**
+ * Whether this runtime's WebCrypto has ChaCha20-Poly1305 (Deno 2.9 does;
+ * Node 20 does not), so `cipher: "ChaChaPoly"` can be offered.
+ *
+ * @example
+ * ```ts
+ * import { hasChaChaPoly } from "@tether/tether/crypto";
+ *
+ * const cipher = (await hasChaChaPoly()) ? "ChaChaPoly" : "AESGCM";
+ * console.log(cipher);
+ * ```
+ */
 export function hasChaChaPoly(): Promise<boolean> {
   return chachaSupport ??= chachaFunctions.importKey(new Uint8Array(32)).then(() => true, () => false);
 }

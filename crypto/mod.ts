@@ -1,8 +1,10 @@
 /**
- * Secure channels: `secure(conn)` turns any {@linkcode Conn} into an
+ * Secure channels: `secure(conn)` turns any `Conn` into an
  * authenticated, encrypted one with a Noise Protocol Framework handshake
  * (revision 34), on WebCrypto alone: X25519, AES-256-GCM or
- * ChaCha20-Poly1305, SHA-256 or SHA-512.
+ * ChaCha20-Poly1305, SHA-256 or SHA-512. Failures are the errors of the
+ * main module: `HandshakeError`, `ProtocolError`, `NonceExhaustedError`,
+ * `UnsupportedAlgorithmError`.
  *
  * @example A PSK shared by both ends (NNpsk0)
  * ```ts
@@ -23,8 +25,6 @@
  * @module
  */
 
-import type { Conn } from "../conn.ts";
-
 export { secure, type SecureOptions } from "./secure.ts";
 export { MAX_RECORD_PLAINTEXT, type SecureConn } from "./records.ts";
 export {
@@ -41,7 +41,3 @@ export { type CipherName, hasChaChaPoly } from "./cipher.ts";
 export type { HashName } from "./hash.ts";
 export { BASE_PATTERN_NAMES, type BasePatternName, type PatternName } from "./patterns.ts";
 export { PSK_LENGTH } from "./handshake.ts";
-export { HandshakeError, NonceExhaustedError, ProtocolError, UnsupportedAlgorithmError } from "../errors.ts";
-
-/** Re-exported for the module documentation's links. */
-export type { Conn };

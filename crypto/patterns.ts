@@ -26,8 +26,52 @@ export interface HandshakePattern {
   readonly usesPsk: boolean;
 }
 
+/**
+ * The name of a base pattern, without modifiers: the one-way N, K, X; the
+ * twelve fundamental interactive patterns; and the deferred ones of §18.
+ */
+export type BasePatternName =
+  | "N"
+  | "K"
+  | "X"
+  | "NN"
+  | "NK"
+  | "NX"
+  | "XN"
+  | "XK"
+  | "XX"
+  | "KN"
+  | "KK"
+  | "KX"
+  | "IN"
+  | "IK"
+  | "IX"
+  | "NK1"
+  | "NX1"
+  | "X1N"
+  | "X1K"
+  | "XK1"
+  | "X1K1"
+  | "X1X"
+  | "XX1"
+  | "X1X1"
+  | "K1N"
+  | "K1K"
+  | "KK1"
+  | "K1K1"
+  | "K1X"
+  | "KX1"
+  | "K1X1"
+  | "I1N"
+  | "I1K"
+  | "IK1"
+  | "I1K1"
+  | "I1X"
+  | "IX1"
+  | "I1X1";
+
 /** The base patterns, each as the spec writes it, `...` ending the pre-messages. */
-const BASE_PATTERNS = {
+const BASE_PATTERNS: Record<BasePatternName, readonly string[]> = {
   // One-way (§7.4).
   N: ["<- s", "...", "-> e, es"],
   K: ["-> s", "<- s", "...", "-> e, es, ss"],
@@ -69,10 +113,7 @@ const BASE_PATTERNS = {
   I1X: ["-> e, s", "<- e, ee, s, es", "-> se"],
   IX1: ["-> e, s", "<- e, ee, se, s", "-> es"],
   I1X1: ["-> e, s", "<- e, ee, s", "-> se, es"],
-} as const satisfies Record<string, readonly string[]>;
-
-/** The name of a base pattern, without modifiers. */
-export type BasePatternName = keyof typeof BASE_PATTERNS;
+};
 
 /**
  * A pattern name: a base pattern, optionally with PSK modifiers such as
