@@ -37,6 +37,7 @@
  */
 
 import { ConnClosedError } from "./errors.ts";
+import { Fifo } from "./_fifo.ts";
 
 /** The transports an {@linkcode Addr} can name. */
 export type Transport = "memory" | "unix" | "tcp" | "pipe" | "worker";
@@ -148,6 +149,10 @@ export function formatAddr(addr: Addr): string {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Owned chunks smaller than this are joined with their neighbours when read whole. */
+const JOIN_BELOW = 4096;
+/** How many bytes a joined chunk holds at most. */
+const JOIN_UP_TO = 64 * 1024;
 
 interface Waiting<T> {
   resolve(value: T): void;
@@ -209,7 +214,7 @@ export function noop(): void {}
 export class ByteQueue {
   /** How many bytes may be queued before writers wait. */
   readonly window: number;
-  #segments: Segment[] = [];
+  #segments = new Fifo<Segment>();
   #queued = 0;
   #pendingWriters = 0;
   #readers: Reader[] = [];
@@ -247,23 +252,33 @@ export class ByteQueue {
    * reader as is; otherwise it copies what it keeps.
    */
   write(data: Uint8Array, options?: CallOptions, owned = false): Promise<number> {
+    const result = this.writeNow(data, options, owned);
+    return typeof result === "number" ? Promise.resolve(result) : result;
+  }
+
+  /**
+   * {@linkcode ByteQueue.write}, but returns the length itself, not a
+   * promise, when the write is done at once: the fast path for pumps and
+   * stream sinks.
+   */
+  writeNow(data: Uint8Array, options?: CallOptions, owned = false): number | Promise<number> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#writeError) return Promise.reject(this.#writeError);
     if (this.#readError) return Promise.reject(this.#writerGone);
     const length = data.byteLength;
-    if (length === 0) return Promise.resolve(0);
+    if (length === 0) return 0;
     const segment: Segment = { bytes: data, owned, writer: null, length };
     this.#segments.push(segment);
     this.#queued += length;
     if (this.#readers.length > 0) this.#feed();
-    if (segment.bytes.byteLength === 0) return Promise.resolve(length);
+    if (segment.bytes.byteLength === 0) return length;
     if (this.#pendingWriters === 0 && this.#queued <= this.window) {
       if (!owned) {
         segment.bytes = segment.bytes.slice();
         segment.owned = true;
       }
-      return Promise.resolve(length);
+      return length;
     }
     const { promise, resolve, reject } = Promise.withResolvers<number>();
     const settled = watch(signal, () => this.#abortWriter(segment, signal!.reason));
@@ -283,6 +298,26 @@ export class ByteQueue {
    */
   readChunk(options?: CallOptions): Promise<Uint8Array | null> {
     return this.#read(null, options?.signal) as Promise<Uint8Array | null>;
+  }
+
+  /**
+   * Takes the next chunk if one is queued, without waiting: `undefined` when
+   * the queue is empty and open, `null` at EOF. Small queued chunks come
+   * joined into one, so a reader pays per batch rather than per write.
+   */
+  readChunkNow(): Uint8Array | null | undefined {
+    if (this.#readError) throw this.#readError;
+    if (this.#readers.length > 0) return undefined;
+    if (this.#segments.length > 0) {
+      const chunk = this.#takeChunk();
+      this.#settleWriters();
+      return chunk;
+    }
+    if (this.#writeError) {
+      this.#readDone.resolve();
+      return null;
+    }
+    return undefined;
   }
 
   #read(into: Uint8Array | null, signal: AbortSignal | undefined): Promise<number | Uint8Array | null> {
@@ -331,9 +366,10 @@ export class ByteQueue {
    */
   abortWrite(error: Error): void {
     if (!this.#writeError) this.#writeError = error;
-    const first = this.#segments.findIndex((s) => s.writer !== null);
-    if (first >= 0) {
-      for (const segment of this.#segments.splice(first)) {
+    let first = 0;
+    while (first < this.#segments.length && this.#segments.at(first).writer === null) first++;
+    if (first < this.#segments.length) {
+      for (const segment of this.#segments.removeFrom(first)) {
         this.#queued -= segment.bytes.byteLength;
         this.#failWriter(segment, error);
       }
@@ -355,7 +391,7 @@ export class ByteQueue {
       reader.settled();
       reader.reject(readError);
     }
-    for (const segment of this.#segments.splice(0)) this.#failWriter(segment, writeError);
+    for (const segment of this.#segments.removeFrom(0)) this.#failWriter(segment, writeError);
     this.#queued = 0;
     this.#readDone.resolve();
     this.#writeDone.resolve();
@@ -385,7 +421,7 @@ export class ByteQueue {
     let n = 0;
     const segments = this.#segments;
     while (n < into.byteLength && segments.length > 0) {
-      const segment = segments[0];
+      const segment = segments.at(0);
       const bytes = segment.bytes;
       const k = Math.min(bytes.byteLength, into.byteLength - n);
       if (k === bytes.byteLength) {
@@ -403,11 +439,24 @@ export class ByteQueue {
   }
 
   #takeChunk(): Uint8Array {
-    const segment = this.#segments.shift()!;
-    const chunk = segment.owned ? segment.bytes : segment.bytes.slice();
-    this.#queued -= chunk.byteLength;
-    this.#consumed(segment);
-    return chunk;
+    const segments = this.#segments;
+    const head = segments.at(0);
+    if (head.owned && (head.bytes.byteLength >= JOIN_BELOW || segments.length === 1)) {
+      segments.shift();
+      const chunk = head.bytes;
+      this.#queued -= chunk.byteLength;
+      this.#consumed(head);
+      return chunk;
+    }
+    // A small or borrowed chunk: copy it, joined with the small ones behind it.
+    let size = 0;
+    for (const segment of segments) {
+      size += segment.bytes.byteLength;
+      if (size >= JOIN_UP_TO) break;
+    }
+    const joined = new Uint8Array(Math.min(size, Math.max(JOIN_UP_TO, head.bytes.byteLength)));
+    this.#copyOut(joined);
+    return joined;
   }
 
   /** A segment was read to its end: its write, if waiting, is done. */
@@ -447,7 +496,7 @@ export class ByteQueue {
   #abortWriter(segment: Segment, reason: unknown): void {
     const i = this.#segments.indexOf(segment);
     if (i >= 0) {
-      this.#segments.splice(i, 1);
+      this.#segments.removeAt(i);
       this.#queued -= segment.bytes.byteLength;
     }
     this.#failWriter(segment, reason);
@@ -614,17 +663,21 @@ export function queueReadable(queue: ByteQueue, onCancel: () => void): ReadableS
           }
         });
       }
-      return queue.readChunk().then((chunk) => {
-        if (chunk === null) return controller.close();
-        // Transfer only a chunk that is all of its buffer: a view into a
-        // larger one would detach bytes that are not ours.
-        const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength &&
-          chunk.buffer instanceof ArrayBuffer;
-        controller.enqueue(whole ? chunk : chunk.slice());
-      });
+      const now = queue.readChunkNow();
+      if (now !== undefined) return deliver(controller, now);
+      return queue.readChunk().then((chunk) => deliver(controller, chunk));
     },
     cancel: onCancel,
   }, { highWaterMark: 0 });
+}
+
+function deliver(controller: ReadableByteStreamController, chunk: Uint8Array | null): void {
+  if (chunk === null) return controller.close();
+  // Transfer only a chunk that is all of its buffer: a view into a larger one
+  // would detach bytes that are not ours.
+  const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength &&
+    chunk.buffer instanceof ArrayBuffer;
+  controller.enqueue(whole ? chunk : chunk.slice());
 }
 
 /** A writable stream into a queue's writing end, taking chunks over. */
@@ -632,7 +685,8 @@ export function queueWritable(queue: ByteQueue, conn: Conn): WritableStream<Uint
   return new WritableStream<Uint8Array>({
     write(chunk) {
       checkBytes(chunk, "chunk");
-      return queue.write(chunk, undefined, true).then(noop);
+      const done = queue.writeNow(chunk, undefined, true);
+      if (typeof done !== "number") return done.then(noop);
     },
     close: () => conn.closeWrite(),
     abort: () => conn.close(),
