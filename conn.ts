@@ -151,6 +151,8 @@ export function formatAddr(addr: Addr): string {
 const EMPTY = new Uint8Array(0);
 /** Owned chunks smaller than this are joined with their neighbours when read whole. */
 const JOIN_BELOW = 4096;
+/** Copies at least this big are kept for reuse once read out. */
+const SPARE_FROM = 4096;
 /** How many bytes a joined chunk holds at most. */
 const JOIN_UP_TO = 64 * 1024;
 
@@ -170,6 +172,8 @@ interface Segment {
   writer: Waiting<number> | null;
   /** The write's length, which it resolves with. */
   length: number;
+  /** Whether `bytes` is the queue's own copy, reusable once read out. */
+  copy: boolean;
 }
 
 interface Reader extends Waiting<number | Uint8Array | null> {
@@ -216,6 +220,7 @@ export class ByteQueue {
   readonly window: number;
   #segments = new Fifo<Segment>();
   #queued = 0;
+  #spare: Uint8Array | null = null;
   #pendingWriters = 0;
   #readers: Reader[] = [];
   /** Set once no more writes are taken; the reader sees EOF after the queue. */
@@ -268,15 +273,16 @@ export class ByteQueue {
     if (this.#readError) return Promise.reject(this.#writerGone);
     const length = data.byteLength;
     if (length === 0) return 0;
-    const segment: Segment = { bytes: data, owned, writer: null, length };
+    const segment: Segment = { bytes: data, owned, writer: null, length, copy: false };
     this.#segments.push(segment);
     this.#queued += length;
     if (this.#readers.length > 0) this.#feed();
     if (segment.bytes.byteLength === 0) return length;
     if (this.#pendingWriters === 0 && this.#queued <= this.window) {
       if (!owned) {
-        segment.bytes = segment.bytes.slice();
+        segment.bytes = this.#copyOf(segment.bytes);
         segment.owned = true;
+        segment.copy = true;
       }
       return length;
     }
@@ -417,6 +423,18 @@ export class ByteQueue {
     this.#settleWriters();
   }
 
+  /** A copy of `bytes`, in the last copy a reader finished with if it fits. */
+  #copyOf(bytes: Uint8Array): Uint8Array {
+    const spare = this.#spare;
+    if (spare !== null && spare.byteLength >= bytes.byteLength) {
+      this.#spare = null;
+      const copy = spare.subarray(0, bytes.byteLength);
+      copy.set(bytes);
+      return copy;
+    }
+    return bytes.slice();
+  }
+
   #copyOut(into: Uint8Array): number {
     let n = 0;
     const segments = this.#segments;
@@ -427,6 +445,8 @@ export class ByteQueue {
       if (k === bytes.byteLength) {
         into.set(bytes, n);
         segments.shift();
+        // Copied out whole, the queue's own copy can take the next write.
+        if (segment.copy && bytes.byteLength >= SPARE_FROM) this.#spare = new Uint8Array(bytes.buffer);
         this.#consumed(segment);
       } else {
         into.set(bytes.subarray(0, k), n);

@@ -8,8 +8,8 @@
  * - "ping-pong": one byte there and back.
  *
  * Each iteration moves CHUNKS chunks; `deno task bench` prints the ratios
- * against each group's baseline, and bench/summary.ts turns them into
- * chunks/s and MB/s.
+ * against each group's baseline, and `deno run -A bench/summary.ts` turns
+ * them into chunks/s, MB/s and ratios.
  */
 
 import { pipe } from "../mod.ts";
@@ -41,7 +41,7 @@ for (const size of SIZES) {
   // Stream views take chunks over, so every chunk is fresh: the cost of making
   // them is the same for both sides.
   Deno.bench({
-    name: `views ${label}: TransformStream`,
+    name: `views ${label}: TransformStream, ${CHUNKS} × ${size} B`,
     group: `views ${label}`,
     baseline: true,
     async fn(b) {
@@ -53,7 +53,7 @@ for (const size of SIZES) {
     },
   });
   Deno.bench({
-    name: `views ${label}: pipe()`,
+    name: `views ${label}: pipe(), ${CHUNKS} × ${size} B`,
     group: `views ${label}`,
     async fn(b) {
       const chunks = Array.from({ length: CHUNKS }, () => new Uint8Array(size));
@@ -67,7 +67,7 @@ for (const size of SIZES) {
   });
 
   Deno.bench({
-    name: `read/write ${label}: copying TransformStream`,
+    name: `read/write ${label}: copying TransformStream, ${CHUNKS} × ${size} B`,
     group: `read/write ${label}`,
     baseline: true,
     async fn() {
@@ -79,7 +79,7 @@ for (const size of SIZES) {
     },
   });
   Deno.bench({
-    name: `read/write ${label}: pipe()`,
+    name: `read/write ${label}: pipe(), ${CHUNKS} × ${size} B`,
     group: `read/write ${label}`,
     async fn() {
       const [x, y] = pipe();
@@ -99,7 +99,7 @@ for (const size of SIZES) {
 const ROUND_TRIPS = 2000;
 
 Deno.bench({
-  name: `ping-pong 1 B x${ROUND_TRIPS}: TransformStream`,
+  name: `ping-pong: TransformStream, ${ROUND_TRIPS} round trips × 1 B`,
   group: "ping-pong",
   baseline: true,
   async fn() {
@@ -123,7 +123,7 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: `ping-pong 1 B x${ROUND_TRIPS}: pipe() read/write`,
+  name: `ping-pong: pipe() read/write, ${ROUND_TRIPS} round trips × 1 B`,
   group: "ping-pong",
   async fn() {
     const [x, y] = pipe();

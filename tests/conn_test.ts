@@ -163,3 +163,19 @@ Deno.test("ByteQueue rejects a bad window", () => {
   assert.throws(() => new ByteQueue(0), RangeError);
   assert.throws(() => new ByteQueue(1.5), TypeError);
 });
+
+Deno.test("a reused copy buffer never changes bytes a reader already took", async () => {
+  const q = new ByteQueue(64 * 1024);
+  const taken: Uint8Array[] = [];
+  for (let i = 0; i < 6; i++) {
+    await q.write(new Uint8Array(8192).fill(i));
+    if (i % 2 === 0) {
+      taken.push((await q.readChunk())!);
+    } else {
+      const out = new Uint8Array(8192);
+      await q.read(out);
+      taken.push(out);
+    }
+  }
+  taken.forEach((chunk, i) => assert.ok(chunk.every((x) => x === i), `chunk ${i} changed`));
+});
