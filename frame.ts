@@ -165,11 +165,11 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
     if (signal?.aborted) return Promise.reject(signal.reason);
     const refused = this.#sendClosed ?? this.#writeError;
     if (refused) return Promise.reject(refused);
-    return this.#send(frame, signal);
+    return this.#send(frame, signal, this.#sendLock.tryAcquire());
   }
 
-  async #send(frame: Frame, signal: AbortSignal | undefined): Promise<void> {
-    await this.#sendLock.acquire(signal);
+  async #send(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
+    if (!holding) await this.#sendLock.acquire(signal);
     try {
       if (this.#writeError) throw this.#writeError;
       // The signal may have fired between the turn coming and now.
@@ -205,25 +205,44 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#readError) return Promise.reject(this.#readError);
-    return this.#receive(signal);
+    if (!this.#receiveLock.tryAcquire()) return this.#receive(signal, false);
+    // Fast path: a frame already in the read buffer needs no waiting.
+    let frame: Frame | null;
+    try {
+      frame = this.#decoder.takeBuffered();
+    } catch (err) {
+      this.#receiveLock.release();
+      return Promise.reject(this.#receiveFailed(err));
+    }
+    if (frame === null) return this.#receive(signal, true);
+    this.#receiveLock.release();
+    return Promise.resolve(this.#message(frame));
   }
 
-  async #receive(signal: AbortSignal | undefined): Promise<M | null> {
-    await this.#receiveLock.acquire(signal);
+  async #receive(signal: AbortSignal | undefined, holding: boolean): Promise<M | null> {
+    if (!holding) await this.#receiveLock.acquire(signal);
     try {
       if (this.#readError) throw this.#readError;
       const frame = await this.#decoder.next(signal);
-      if (frame === null) return null;
-      return (this.#typed ? frame : frame.data) as M;
+      return frame === null ? null : this.#message(frame);
     } catch (err) {
-      if (err instanceof ProtocolError || err instanceof MessageTooLargeError) {
-        this.#readError = err;
-        this.close();
-      }
-      throw err;
+      throw this.#receiveFailed(err);
     } finally {
       this.#receiveLock.release();
     }
+  }
+
+  #message(frame: Frame): M {
+    return (this.#typed ? frame : frame.data) as M;
+  }
+
+  /** Bad input ends receiving for good and closes the conn; returns `err`. */
+  #receiveFailed(err: unknown): unknown {
+    if (err instanceof ProtocolError || err instanceof MessageTooLargeError) {
+      this.#readError = err;
+      this.close();
+    }
+    return err;
   }
 
   /**

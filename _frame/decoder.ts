@@ -67,17 +67,22 @@ export class FrameDecoder {
         partial.filled += n;
         continue;
       }
-      const frame = this.#parse();
+      const frame = this.takeBuffered();
       if (frame !== null) return frame;
-      if (this.#partial === null && !await this.#fill(signal)) return null;
+      if (this.#partial !== null) continue;
+      const n = await this.#conn.read(this.#room(), { signal });
+      if (n === null) return this.#eof();
+      this.#end += n;
     }
   }
 
   /**
-   * Takes a whole frame out of the read buffer, or moves a big frame's body
-   * into `#partial`; `null` when more bytes are needed first.
+   * The next frame if it is already in the read buffer, without waiting;
+   * otherwise `null` (and a big frame's body may have moved into its own
+   * buffer). Throws as {@linkcode next} does for bad input.
    */
-  #parse(): Frame | null {
+  takeBuffered(): Frame | null {
+    if (this.#partial !== null) return null;
     const available = this.#end - this.#start;
     const header = this.#headerBytes;
     if (available < header) return null;
@@ -103,10 +108,11 @@ export class FrameDecoder {
   }
 
   /**
-   * Reads more into the buffer; `false` at a clean EOF. Room is made first by
-   * moving the unparsed tail (less than one small frame) to the front.
+   * Where the next conn read goes: the free end of the buffer. Room is made
+   * first, when short, by moving the unparsed tail (less than one small
+   * frame) to the front.
    */
-  async #fill(signal: AbortSignal | undefined): Promise<boolean> {
+  #room(): Uint8Array {
     const buffer = this.#buffer;
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
@@ -115,13 +121,13 @@ export class FrameDecoder {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    const n = await this.#conn.read(buffer.subarray(this.#end), { signal });
-    if (n !== null) {
-      this.#end += n;
-      return true;
-    }
+    return buffer.subarray(this.#end);
+  }
+
+  /** EOF with no partial body: clean between frames, a `ProtocolError` inside one. */
+  #eof(): null {
     const left = this.#end - this.#start;
-    if (left === 0) return false;
+    if (left === 0) return null;
     throw new ProtocolError(
       left < this.#headerBytes
         ? `frame header cut short by EOF: ${left} of ${this.#headerBytes} bytes arrived`

@@ -39,7 +39,7 @@ export class FrameEncoder {
    * Writes one frame. If this rejects, a prefix of the frame may have been
    * written: the caller must not write another frame after it.
    */
-  async write(frame: Frame, signal: AbortSignal | undefined): Promise<void> {
+  write(frame: Frame, signal: AbortSignal | undefined): Promise<unknown> {
     const size = this.#headerBytes + frame.data.byteLength;
     const coalesce = size <= COALESCE_LIMIT;
     if (this.#scratch === null) {
@@ -51,10 +51,9 @@ export class FrameEncoder {
     if (this.#typed) view.setUint32(LENGTH_BYTES, frame.type);
     if (coalesce) {
       scratch.set(frame.data, this.#headerBytes);
-      await this.#conn.write(scratch.subarray(0, size), { signal });
-    } else {
-      await this.#conn.write(scratch.subarray(0, this.#headerBytes), { signal });
-      await this.#conn.write(frame.data, { signal });
+      return this.#conn.write(scratch.subarray(0, size), { signal });
     }
+    return this.#conn.write(scratch.subarray(0, this.#headerBytes), { signal })
+      .then(() => this.#conn.write(frame.data, { signal }));
   }
 }

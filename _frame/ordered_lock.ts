@@ -20,6 +20,13 @@ export class OrderedLock {
   #held = false;
   #line: Waiter[] = [];
 
+  /** Takes the lock if it is free, without waiting; `true` if taken. */
+  tryAcquire(): boolean {
+    if (this.#held) return false;
+    this.#held = true;
+    return true;
+  }
+
   /** Resolves once the caller holds the lock; it must then `release()` it. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
