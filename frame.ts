@@ -267,6 +267,8 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
   /** Closes the conn; idempotent. Pending sends and receives reject. */
   close(): void {
     this.#writeError ??= new ConnClosedError("send on a closed framed conn");
+    // Messages already in the read buffer are dropped, as a closed conn's are.
+    this.#readError ??= new ConnClosedError("receive on a closed framed conn");
     this.conn.close();
   }
 

@@ -320,6 +320,17 @@ Deno.test("close rejects pending receives and sends with ConnClosedError", async
   b.close();
 });
 
+Deno.test("after close, receive rejects even with messages already read ahead", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  const receiver = frames(b);
+  await sender.send(bytes(3, 1));
+  await sender.send(bytes(3, 2));
+  assert.deepEqual(await receiver.receive(), bytes(3, 1)); // the second is in the read buffer
+  receiver.close();
+  await assert.rejects(receiver.receive(), ConnClosedError);
+});
+
 Deno.test("cancelling the readable closes the conn; the peer's sends then fail", async () => {
   const [a, b] = pipe();
   await using sender = frames(a);
