@@ -35,31 +35,37 @@ function label(size: number): string {
   return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
 }
 
+/** Times one transfer on a fresh pipe, leaving its setup out of the measure. */
+function onPipe(transfer: typeof rawTransfer, message: Uint8Array, count: number) {
+  return async (b: Deno.BenchContext) => {
+    const [x, y] = pipe();
+    b.start();
+    await transfer(x, y, message, count);
+    b.end();
+    x.close();
+    y.close();
+  };
+}
+
 // ---- over pipe() -----------------------------------------------------------
 
 for (const size of SIZES) {
   const message = new Uint8Array(size).fill(7);
   const count = TOTAL / size;
   const group = `pipe, ${label(size)} messages`;
-  Deno.bench(`raw conn.write of ${label(size)} (1 MiB)`, { group, baseline: true }, async (b) => {
-    const [x, y] = pipe();
-    b.start();
-    await rawTransfer(x, y, message, count);
-    b.end();
-    x.close();
-    y.close();
-  });
-  Deno.bench(`frames() send/receive of ${label(size)} (1 MiB)`, { group }, async (b) => {
-    const [x, y] = pipe();
-    b.start();
-    await framedTransfer(x, y, message, count);
-    b.end();
-    x.close();
-    y.close();
-  });
+  Deno.bench(
+    `raw conn.write of ${label(size)} (1 MiB)`,
+    { group, baseline: true },
+    onPipe(rawTransfer, message, count),
+  );
+  Deno.bench(
+    `frames() send/receive of ${label(size)} (1 MiB)`,
+    { group },
+    onPipe(framedTransfer, message, count),
+  );
 }
 
 // ---- over a Unix socket ------------------------------------------------------
 // To come with transports/socket.ts (another branch): the same two benches per
 // size over `listen({ transport: "unix" })` / `connect(...)`, reusing
-// rawTransfer and framedTransfer above.
+// rawTransfer and framedTransfer above with a socket pair in place of onPipe.
