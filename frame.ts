@@ -170,13 +170,15 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
 
   async #send(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
     if (!holding) await this.#sendLock.acquire(signal);
+    let writing = false;
     try {
       if (this.#writeError) throw this.#writeError;
       // The signal may have fired between the turn coming and now.
       if (signal?.aborted) throw signal.reason;
+      writing = true;
       await this.#encoder.write(frame, signal);
     } catch (err) {
-      if (!this.#writeError) this.#sendFailed(err, signal);
+      if (writing && !this.#writeError) this.#sendFailed(err, signal);
       throw err;
     } finally {
       this.#sendLock.release();
