@@ -39,10 +39,31 @@
 import { ConnClosedError } from "./errors.ts";
 import { Fifo } from "./_fifo.ts";
 
-/** The transports an {@linkcode Addr} can name. */
+/**
+ * The transports an {@linkcode Addr} can name.
+ *
+ * @example
+ * ```ts
+ * import type { Transport } from "@tether/tether";
+ *
+ * const kinds: Transport[] = ["memory", "unix", "tcp", "pipe", "worker"];
+ * console.log(kinds.length); // 5
+ * ```
+ */
 export type Transport = "memory" | "unix" | "tcp" | "pipe" | "worker";
 
-/** Where one end of a connection is. */
+/**
+ * Where one end of a connection is.
+ *
+ * @example
+ * ```ts
+ * import { type Addr, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * const addr: Addr = a.remoteAddr;
+ * console.log(`${addr.transport}:${addr.address}`); // "memory:pipe"
+ * ```
+ */
 export interface Addr {
   /** The transport the connection runs over. */
   readonly transport: Transport;
@@ -50,7 +71,19 @@ export interface Addr {
   readonly address: string;
 }
 
-/** Options of a single call: its deadline or cancellation. */
+/**
+ * Options of a single call: its deadline or cancellation.
+ *
+ * @example
+ * ```ts
+ * import { type CallOptions, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * const options: CallOptions = { signal: AbortSignal.timeout(50) };
+ * const err = await a.read(new Uint8Array(1), options).catch((e) => e);
+ * console.log(err.name); // "TimeoutError"
+ * ```
+ */
 export interface CallOptions {
   /**
    * Aborting it makes the call reject with `signal.reason`; an already-aborted
@@ -106,7 +139,17 @@ export interface Conn extends AsyncDisposable, Disposable {
   readonly closed: Promise<void>;
 }
 
-/** The default window of queued bytes per direction: 64 KiB. */
+/**
+ * The default window of queued bytes per direction: 64 KiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BUFFER_SIZE, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe({ bufferSize: DEFAULT_BUFFER_SIZE * 4 });
+ * a.close();
+ * ```
+ */
 export const DEFAULT_BUFFER_SIZE = 64 * 1024;
 
 /**
@@ -143,7 +186,16 @@ export function checkBytes(p: unknown, what = "buffer"): asserts p is Uint8Array
   }
 }
 
-/** Formats an address for messages: `memory:echo`, `unix:/run/x.sock`. */
+/**
+ * Formats an address for messages: `memory:echo`, `unix:/run/x.sock`.
+ *
+ * @example
+ * ```ts
+ * import { formatAddr } from "@tether/tether";
+ *
+ * console.log(formatAddr({ transport: "unix", address: "/run/app.sock" })); // "unix:/run/app.sock"
+ * ```
+ */
 export function formatAddr(addr: Addr): string {
   return `${addr.transport}:${addr.address}`;
 }
@@ -539,7 +591,24 @@ export class ByteQueue {
   }
 }
 
-/** What a {@linkcode QueueConn} is made of. */
+/**
+ * What a {@linkcode QueueConn} is made of.
+ *
+ * @example
+ * ```ts
+ * import { ByteQueue, QueueConn, type QueueConnInit } from "@tether/tether";
+ *
+ * const addr = { transport: "memory", address: "custom" } as const;
+ * const init: QueueConnInit = {
+ *   localAddr: addr,
+ *   remoteAddr: addr,
+ *   inbound: new ByteQueue(),
+ *   outbound: new ByteQueue(),
+ *   onClose: () => console.log("closed"),
+ * };
+ * new QueueConn(init).close(); // prints "closed"
+ * ```
+ */
 export interface QueueConnInit {
   /** This end's address. */
   localAddr: Addr;

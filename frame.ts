@@ -65,10 +65,31 @@ import { FrameEncoder } from "./_frame/encoder.ts";
 import { OrderedLock } from "./_frame/ordered_lock.ts";
 import { type Frame, MAX_UINT32 } from "./_frame/wire.ts";
 
-/** The default largest message: 3 MiB, as in the golang-ipc seed. */
+/**
+ * The default largest message: 3 MiB, as in the golang-ipc seed.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_MESSAGE_SIZE, frames, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * using framed = frames(a, { maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE / 3 });
+ * ```
+ */
 export const DEFAULT_MAX_MESSAGE_SIZE: number = 3 * 1024 * 1024;
 
-/** Options of {@linkcode frames} and {@linkcode typedFrames}. */
+/**
+ * Options of {@linkcode frames} and {@linkcode typedFrames}.
+ *
+ * @example
+ * ```ts
+ * import { type FrameOptions, frames, pipe } from "@tether/tether";
+ *
+ * const options: FrameOptions = { maxMessageSize: 1024 * 1024 };
+ * const [a] = pipe();
+ * using framed = frames(a, options);
+ * ```
+ */
 export interface FrameOptions {
   /**
    * The largest message, in data bytes, either side may send or accept;
@@ -77,7 +98,19 @@ export interface FrameOptions {
   maxMessageSize?: number;
 }
 
-/** A message of {@linkcode typedFrames}: its type and its bytes. */
+/**
+ * A message of {@linkcode typedFrames}: its type and its bytes.
+ *
+ * @example
+ * ```ts
+ * import { pipe, typedFrames, type TypedMessage } from "@tether/tether";
+ *
+ * const [a, b] = pipe();
+ * const message: TypedMessage = { type: 7, data: new TextEncoder().encode("hi") };
+ * await typedFrames(a).send(message);
+ * console.log((await typedFrames(b).receive())?.type); // 7
+ * ```
+ */
 export interface TypedMessage {
   /** The message type: a whole number from 1 to 2^32 - 1 (0 is reserved). */
   type: number;
@@ -85,7 +118,20 @@ export interface TypedMessage {
   data: Uint8Array;
 }
 
-/** The messages a {@linkcode FramedConn} can carry. */
+/**
+ * The messages a {@linkcode FramedConn} can carry.
+ *
+ * @example
+ * ```ts
+ * import { frames, type Message, pipe } from "@tether/tether";
+ *
+ * const [a, b] = pipe();
+ * const sent: Message = new Uint8Array([1]);
+ * await frames(a).send(sent);
+ * const got: Message | null = await frames(b).receive();
+ * console.log(got); // Uint8Array(1) [ 1 ]
+ * ```
+ */
 export type Message = Uint8Array | TypedMessage;
 
 /**
