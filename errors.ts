@@ -24,13 +24,33 @@
  * @module
  */
 
-/** Options every {@linkcode ConnError} takes. */
+/**
+ * Options every {@linkcode ConnError} takes.
+ *
+ * @example
+ * ```ts
+ * import { type ConnErrorOptions, ProtocolError } from "@tether/tether";
+ *
+ * const options: ConnErrorOptions = { cause: new Error("bad byte") };
+ * console.log(new ProtocolError("bad header", options).cause); // Error: bad byte
+ * ```
+ */
 export interface ConnErrorOptions {
   /** The error that caused this one. */
   cause?: unknown;
 }
 
-/** What makes up a {@linkcode ConnError}: its code and flags. */
+/**
+ * What makes up a {@linkcode ConnError}: its code and flags.
+ *
+ * @example
+ * ```ts
+ * import { ConnError, type ConnErrorInit } from "@tether/tether";
+ *
+ * const init: ConnErrorInit = { code: "EAGAIN", temporary: true };
+ * console.log(new ConnError("try later", init).temporary); // true
+ * ```
+ */
 export interface ConnErrorInit extends ConnErrorOptions {
   /** A stable machine-readable code, such as `"ECONNREFUSED"`. */
   code: string;

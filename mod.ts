@@ -49,3 +49,12 @@ export {
   type PipeOptions,
 } from "./transports/memory.ts";
 export { connect, type ConnectOptions, listen, type ListenOptions } from "./transports/mod.ts";
+export {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  FramedConn,
+  type FrameOptions,
+  frames,
+  type Message,
+  typedFrames,
+  type TypedMessage,
+} from "./frame.ts";

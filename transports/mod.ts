@@ -27,10 +27,30 @@ import {
   type MemoryListenOptions,
 } from "./memory.ts";
 
-/** The options of any {@linkcode listen}. */
+/**
+ * The options of any {@linkcode listen}.
+ *
+ * @example
+ * ```ts
+ * import { listen, type ListenOptions } from "@tether/tether";
+ *
+ * const options: ListenOptions = { transport: "memory", name: "any" };
+ * using _listener = listen(options);
+ * ```
+ */
 export type ListenOptions = MemoryListenOptions;
 
-/** The options of any {@linkcode connect}. */
+/**
+ * The options of any {@linkcode connect}.
+ *
+ * @example
+ * ```ts
+ * import { connect, type ConnectOptions } from "@tether/tether";
+ *
+ * const options: ConnectOptions = { transport: "memory", name: "nowhere" };
+ * await connect(options).catch((err) => console.log(err.name)); // "ConnectionRefusedError"
+ * ```
+ */
 export type ConnectOptions = MemoryConnectOptions;
 
 /**
