@@ -45,12 +45,13 @@ async function securePair(options: Omit<SecureOptions, "role"> = {}) {
 }
 
 function throughput(total: number, writeSize: number) {
-  const group = `${writeSize / KiB} KiB writes, ${total / MiB} MiB`;
-  Deno.bench(`raw AES-GCM encrypt+decrypt`, { group, baseline: true }, async () => {
+  const group = `crypto: ${writeSize / KiB} KiB writes`;
+  const work = `${total / writeSize} × ${writeSize} B`;
+  Deno.bench(`raw AES-GCM encrypt+decrypt, ${work}`, { group, baseline: true }, async () => {
     await rawAesGcm(total, writeSize);
   });
   for (const cipher of ["AESGCM", "ChaChaPoly"] as CipherName[]) {
-    Deno.bench(`secure(pipe()) ${cipher} write to read`, { group }, async (b) => {
+    Deno.bench(`secure(pipe()) ${cipher} write to read, ${work}`, { group }, async (b) => {
       const [client, server] = await securePair({ cipher });
       const data = new Uint8Array(writeSize);
       const buf = new Uint8Array(64 * KiB);
@@ -87,14 +88,18 @@ const handshakes: [PatternName, Omit<SecureOptions, "role">, Omit<SecureOptions,
   }],
 ];
 for (const [pattern, i, r] of handshakes) {
-  Deno.bench(`handshake ${pattern}`, { group: "handshake latency", baseline: pattern === "NN" }, async () => {
-    const [a, b] = pipe();
-    const [x, y] = await Promise.all([
-      secure(a, { ...i, pattern, role: "initiator" }),
-      secure(b, { ...r, pattern, role: "responder" }),
-    ]);
-    x.close();
-    y.close();
-    await Promise.all([x.closed, y.closed]);
-  });
+  Deno.bench(
+    `handshake ${pattern}`,
+    { group: "crypto: handshake latency", baseline: pattern === "NN" },
+    async () => {
+      const [a, b] = pipe();
+      const [x, y] = await Promise.all([
+        secure(a, { ...i, pattern, role: "initiator" }),
+        secure(b, { ...r, pattern, role: "responder" }),
+      ]);
+      x.close();
+      y.close();
+      await Promise.all([x.closed, y.closed]);
+    },
+  );
 }

@@ -8,7 +8,17 @@
 import { NonceExhaustedError, UnsupportedAlgorithmError } from "../errors.ts";
 import { source } from "./bytes.ts";
 
-/** The cipher names of a Noise protocol name. */
+/**
+ * The cipher names of a Noise protocol name: AES-256-GCM or ChaCha20-Poly1305.
+ *
+ * @example
+ * ```ts
+ * import type { CipherName } from "@tether/tether/crypto";
+ *
+ * const cipher: CipherName = "ChaChaPoly";
+ * console.log(cipher);
+ * ```
+ */
 export type CipherName = "AESGCM" | "ChaChaPoly";
 
 /** The length of an AEAD tag, added to every encrypted message. */

@@ -5,7 +5,17 @@
  * @module
  */
 
-/** The hash names of a Noise protocol name. */
+/**
+ * The hash names of a Noise protocol name: SHA-256 or SHA-512.
+ *
+ * @example
+ * ```ts
+ * import type { HashName } from "@tether/tether/crypto";
+ *
+ * const hash: HashName = "SHA512";
+ * console.log(hash);
+ * ```
+ */
 export type HashName = "SHA256" | "SHA512";
 
 /** One hash as Noise uses it. */

@@ -25,7 +25,17 @@ import { source } from "./bytes.ts";
 /** The length of an X25519 key, public or private, in bytes. */
 export const KEY_LENGTH = 32;
 
-/** An X25519 key pair. */
+/**
+ * An X25519 key pair.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, type KeyPair } from "@tether/tether/crypto";
+ *
+ * const keys: KeyPair = await generateKeyPair();
+ * console.log(keys.publicKey.length, keys.privateKey.algorithm.name); // 32 X25519
+ * ```
+ */
 export interface KeyPair {
   /** The raw 32-byte public key. */
   readonly publicKey: Uint8Array;
@@ -33,7 +43,17 @@ export interface KeyPair {
   readonly privateKey: CryptoKey;
 }
 
-/** Options of {@linkcode generateKeyPair} and {@linkcode importKeyPair}. */
+/**
+ * Options of {@linkcode generateKeyPair} and {@linkcode importKeyPair}.
+ *
+ * @example A key that can never leave WebCrypto
+ * ```ts
+ * import { generateKeyPair } from "@tether/tether/crypto";
+ *
+ * const keys = await generateKeyPair({ extractable: false });
+ * console.log(keys.privateKey.extractable); // false
+ * ```
+ */
 export interface KeyPairOptions {
   /** Whether {@linkcode exportPrivateKey} may export the private key; default true. */
   extractable?: boolean;

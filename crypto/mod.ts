@@ -26,18 +26,16 @@
  */
 
 export { secure, type SecureOptions } from "./secure.ts";
-export { MAX_RECORD_PLAINTEXT, type SecureConn } from "./records.ts";
+export type { SecureConn } from "./records.ts";
 export {
   exportPrivateKey,
   exportPublicKey,
   generateKeyPair,
   importKeyPair,
   importPublicKey,
-  KEY_LENGTH,
   type KeyPair,
   type KeyPairOptions,
 } from "./keys.ts";
 export { type CipherName, hasChaChaPoly } from "./cipher.ts";
 export type { HashName } from "./hash.ts";
-export { BASE_PATTERN_NAMES, type BasePatternName, type PatternName } from "./patterns.ts";
-export { PSK_LENGTH } from "./handshake.ts";
+export type { BasePatternName, PatternName } from "./patterns.ts";

@@ -29,6 +29,14 @@ export interface HandshakePattern {
 /**
  * The name of a base pattern, without modifiers: the one-way N, K, X; the
  * twelve fundamental interactive patterns; and the deferred ones of §18.
+ *
+ * @example
+ * ```ts
+ * import type { BasePatternName } from "@tether/tether/crypto";
+ *
+ * const mutual: BasePatternName = "XX";
+ * console.log(mutual);
+ * ```
  */
 export type BasePatternName =
   | "N"
@@ -118,6 +126,14 @@ const BASE_PATTERNS: Record<BasePatternName, readonly string[]> = {
 /**
  * A pattern name: a base pattern, optionally with PSK modifiers such as
  * `NNpsk0` or `XXpsk0+psk3`.
+ *
+ * @example
+ * ```ts
+ * import type { PatternName } from "@tether/tether/crypto";
+ *
+ * const patterns: PatternName[] = ["NN", "NNpsk0", "XX", "IK", "KK", "XXpsk3"];
+ * console.log(patterns.length); // 6
+ * ```
  */
 export type PatternName =
   | BasePatternName

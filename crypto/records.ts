@@ -36,6 +36,21 @@ const END = Symbol("end of the conn underneath");
 /**
  * A {@linkcode Conn} secured by a Noise handshake: what it reads was sent by
  * the peer that completed the handshake, unchanged, in order, once.
+ *
+ * @example Channel binding: both ends see the same handshake hash
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import { secure, type SecureConn } from "@tether/tether/crypto";
+ *
+ * const [a, b] = pipe();
+ * const [x, y]: SecureConn[] = await Promise.all([
+ *   secure(a, { role: "initiator" }),
+ *   secure(b, { role: "responder" }),
+ * ]);
+ * console.log(x.handshakeHash.every((v, i) => v === y.handshakeHash[i])); // true
+ * x.close();
+ * y.close();
+ * ```
  */
 export interface SecureConn extends Conn {
   /** The full Noise protocol name, such as `Noise_XX_25519_AESGCM_SHA256`. */

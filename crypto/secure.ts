@@ -42,7 +42,26 @@ import { type HandshakePattern, parsePattern, type PatternName, pskCount, static
 import { type SecureConn, SecureQueueConn } from "./records.ts";
 import { encodeFrame, FrameReader } from "./wire.ts";
 
-/** Options of {@linkcode secure}. */
+/**
+ * Options of {@linkcode secure}.
+ *
+ * @example Options for a server pinning one client key (IK responder)
+ * ```ts
+ * import { generateKeyPair, type SecureOptions } from "@tether/tether/crypto";
+ *
+ * const serverKeys = await generateKeyPair();
+ * const clientKey = (await generateKeyPair()).publicKey;
+ * const options: SecureOptions = {
+ *   role: "responder",
+ *   pattern: "IK",
+ *   staticKeyPair: serverKeys,
+ *   verifyRemote: (key) => key.every((x, i) => x === clientKey[i]),
+ *   prologue: new TextEncoder().encode("myapp/1"),
+ *   signal: AbortSignal.timeout(5000),
+ * };
+ * console.log(options.pattern); // "IK"
+ * ```
+ */
 export interface SecureOptions extends CallOptions {
   /** Which side this is: the initiator sends the first handshake message. */
   role: "initiator" | "responder";
