@@ -23,6 +23,8 @@ import { SHA256 } from "../crypto/hash.ts";
 import { parsePattern } from "../crypto/patterns.ts";
 import { SecureQueueConn } from "../crypto/records.ts";
 import { FrameReader } from "../crypto/wire.ts";
+import { readExactly } from "./crypto_helpers.ts";
+import { readAll } from "./frame_helpers.ts";
 
 function envNumber(name: string, fallback: number): number {
   if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return fallback;
@@ -100,19 +102,6 @@ function frameStarts(input: Uint8Array): number[] {
   const starts: number[] = [];
   for (let at = 0; at + 2 <= input.length; at += 2 + ((input[at] << 8) | input[at + 1])) starts.push(at);
   return starts.length ? starts : [0];
-}
-
-async function readAll(conn: Conn): Promise<number> {
-  const buf = new Uint8Array(65536);
-  let total = 0;
-  for (let n; (n = await conn.read(buf)) !== null;) total += n;
-  return total;
-}
-
-async function readExactly(conn: Conn, n: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(n);
-  for (let got = 0; got < n;) got += (await conn.read(buf.subarray(got)))!;
-  return buf;
 }
 
 const psk = new Uint8Array(32).fill(9);

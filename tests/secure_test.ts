@@ -20,6 +20,8 @@ import {
 import { TEST_HOOKS } from "../crypto/_internal.ts";
 import { CipherState, MAX_NONCE } from "../crypto/cipher.ts";
 import { AESGCM } from "../crypto/cipher.ts";
+import { randomBytes, readExactly } from "./crypto_helpers.ts";
+import { readAll } from "./frame_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const MiB = 1024 * 1024;
@@ -53,26 +55,6 @@ async function bothSides(initiator: Side, responder: Side = initiator, [a, b]: [
   for (const r of results) if (r.status === "fulfilled") r.value.close();
   await Promise.all(results.map((r) => r.status === "fulfilled" ? r.value.closed : null));
   return results;
-}
-
-async function readExactly(conn: Conn, n: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(n);
-  for (let got = 0; got < n;) {
-    const k = await conn.read(buf.subarray(got));
-    if (k === null) throw new Error(`EOF after ${got} of ${n} bytes`);
-    got += k;
-  }
-  return buf;
-}
-
-async function readAll(conn: Conn): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(64 * 1024);
-  for (let n; (n = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, n));
-  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-  let at = 0;
-  for (const c of chunks) out.set(c, at), at += c.length;
-  return out;
 }
 
 async function closeAll(...conns: Conn[]): Promise<void> {
@@ -348,7 +330,8 @@ async function throughRelay(
   ]);
   await initiator.write(data);
   await initiator.closeWrite();
-  const got: Uint8Array[] = [];
+  // Keep what arrives before any error.
+  const got: Uint8Array<ArrayBuffer>[] = [];
   const buf = new Uint8Array(64 * 1024);
   let error: unknown = null;
   try {
@@ -359,17 +342,7 @@ async function throughRelay(
   initiator.close();
   await relaying;
   await Promise.all([initiator.closed, responder.closed]);
-  const read = new Uint8Array(got.reduce((s, c) => s + c.length, 0));
-  let at = 0;
-  for (const c of got) read.set(c, at), at += c.length;
-  return { read, error, responder };
-}
-
-/** Random bytes of any length (getRandomValues takes 64 KiB at a time). */
-function randomBytes(size: number): Uint8Array {
-  const data = new Uint8Array(size);
-  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
-  return data;
+  return { read: new Uint8Array(await new Blob(got).arrayBuffer()), error, responder };
 }
 
 const payload = randomBytes(200_000); // four records
