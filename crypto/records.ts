@@ -79,6 +79,8 @@ export interface SessionInit {
   handshakeHash: Uint8Array;
   /** The plaintext window of each direction. */
   bufferSize: number;
+  /** How long `close()` may wait on a peer that does not read. */
+  closeTimeout: number;
 }
 
 interface SealedRecord {
@@ -102,6 +104,8 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   readonly #receive: CipherState;
   readonly #inbound: ByteQueue;
   readonly #outbound: ByteQueue;
+  readonly #closeTimeout: number;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closing = false;
   #underClosed = false;
   /** Our EOF record went out, or sending failed. */
@@ -125,6 +129,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     this.#receive = init.receive;
     this.#inbound = inbound;
     this.#outbound = outbound;
+    this.#closeTimeout = init.closeTimeout;
     const queuesDone = this.closed;
     this.closed = Promise.all([queuesDone, this.#runSend(), this.#runReceive()])
       .then(() => this.#under.closed);
@@ -133,13 +138,14 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   /**
    * Closes: pending reads and writes reject at once; bytes already queued
    * are still sealed and sent, then the EOF record, then the conn underneath
-   * closes.
+   * closes: at the latest after `closeTimeout`, should the peer not read.
    */
   override close(): void {
     if (this.#closing) return;
     this.#closing = true;
     super.close();
     this.#settle();
+    if (!this.#underClosed) this.#closeTimer = setTimeout(() => this.#closeUnder(), this.#closeTimeout);
   }
 
   async #runSend(): Promise<void> {
@@ -300,6 +306,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #closeUnder(): void {
     if (this.#underClosed) return;
     this.#underClosed = true;
+    clearTimeout(this.#closeTimer);
     this.#under.close();
   }
 

@@ -91,9 +91,16 @@ export interface SecureOptions extends CallOptions {
   hash?: HashName;
   /** Plaintext bytes queued per direction before a writer waits; default 64 KiB. */
   bufferSize?: number;
+  /**
+   * Milliseconds `close()` may spend sending the bytes already queued and the
+   * EOF record to a peer that does not read, before it closes the conn
+   * underneath anyway (as Go's TLS does for its close alert); default 5000.
+   */
+  closeTimeout?: number;
 }
 
 const EMPTY = new Uint8Array(0);
+const DEFAULT_CLOSE_TIMEOUT = 5000;
 const CIPHERS: readonly string[] = ["AESGCM", "ChaChaPoly"];
 const HASHES: readonly string[] = ["SHA256", "SHA512"];
 
@@ -104,6 +111,7 @@ interface Checked {
   hash: HashName;
   psks: Uint8Array[];
   bufferSize: number;
+  closeTimeout: number;
   hooks: TestHooks;
 }
 
@@ -205,6 +213,7 @@ async function handshake(conn: Conn, options: SecureOptions, checked: Checked): 
     ...result,
     protocol: `Noise_${pattern.name}_25519_${cipher.name}_${hash.name}`,
     bufferSize: checked.bufferSize,
+    closeTimeout: checked.closeTimeout,
   });
 }
 
@@ -292,6 +301,15 @@ function checkOptions(conn: Conn, options: SecureOptions): Checked {
     hash,
     psks: Array.from({ length: needed }, () => options.psk!),
     bufferSize: checkBufferSize(options.bufferSize),
+    closeTimeout: checkCloseTimeout(options.closeTimeout),
     hooks,
   };
+}
+
+function checkCloseTimeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_CLOSE_TIMEOUT;
+  if (typeof value !== "number" || !(value >= 0) || value === Infinity) {
+    throw new TypeError(`closeTimeout must be a number of milliseconds, 0 or more, got ${describe(value)}`);
+  }
+  return value;
 }

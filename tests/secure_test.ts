@@ -483,3 +483,30 @@ Deno.test("fixed ephemeral keys come only through the internal symbol", async ()
 Deno.test("this runtime has ChaCha20-Poly1305", async () => {
   assert.equal(await cryptoMod.hasChaChaPoly(), true);
 });
+
+Deno.test("close() gives up on a peer that never reads after closeTimeout and closes the conn underneath", async () => {
+  const [a, b] = pipe({ bufferSize: 1024 });
+  const [client, server] = await Promise.all([
+    secure(a, { role: "initiator", closeTimeout: 50 }),
+    secure(b, { role: "responder" }),
+  ]);
+  // Fill every buffer on the way: nobody reads on the server side.
+  const chunk = new Uint8Array(16 * 1024);
+  while (await client.write(chunk, { signal: AbortSignal.timeout(100) }).then(() => true, () => false));
+  client.close();
+  await client.closed; // settles only once the conn underneath is closed
+  await assert.rejects(a.write(new Uint8Array(1)), ConnClosedError);
+  server.close();
+  await server.closed;
+});
+
+Deno.test("a bad closeTimeout is a TypeError", async () => {
+  const [a, b] = pipe();
+  await assert.rejects(secure(a, { role: "initiator", closeTimeout: -1 }), TypeError);
+  await assert.rejects(
+    secure(a, { role: "initiator", closeTimeout: "soon" as unknown as number }),
+    TypeError,
+  );
+  a.close();
+  b.close();
+});
