@@ -251,6 +251,7 @@ Deno.test(`fuzz: the record decoder (${PER_TARGET} inputs, seed ${SEED})`, async
       remoteStaticKey: null,
       handshakeHash: new Uint8Array(32),
       bufferSize: 65536,
+      closeTimeout: 1000,
     });
     await ours.write(input);
     ours.close();
