@@ -5,9 +5,11 @@
  * 2. The private listener-and-dialer pattern: a fixture that hands code under
  *    test a way in, with no name and no port.
  * 3. Deadlines and backpressure, as any Conn keeps them.
+ * 4. Typed messages over an encrypted channel.
  */
 
-import { type Conn, connect, type Dialer, listen, pipe } from "../mod.ts";
+import { type Conn, connect, type Dialer, listen, pipe, typedFrames } from "../mod.ts";
+import { secure } from "../crypto/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -85,5 +87,35 @@ say("3. deadlines and backpressure on pipe({ bufferSize: 1024 })");
   for (let n; (n = await b.read(new Uint8Array(4096))) !== null;) drained += n;
   say(`   the peer still reads every queued byte after close: ${drained}, then EOF`);
   b.close();
+}
+// 4. Messages over an encrypted channel: frames() over secure().
+say("4. framed messages over secure() with a pre-shared key (Noise NNpsk0)");
+{
+  const psk = crypto.getRandomValues(new Uint8Array(32));
+  await using listener = listen({ transport: "memory" });
+  const server = (async () => {
+    const conn = await secure(await listener.accept(), { role: "responder", pattern: "NNpsk0", psk });
+    await using messages = typedFrames(conn);
+    for (let m; (m = await messages.receive()) !== null;) {
+      await messages.send({ type: m.type, data: encoder.encode(decoder.decode(m.data).toUpperCase()) });
+    }
+  })();
+  const conn = await secure(await listener.dialer().dial(), { role: "initiator", pattern: "NNpsk0", psk });
+  say(`   handshake done: ${conn.protocol}`);
+  await using messages = typedFrames(conn);
+  await messages.send({ type: 1, data: encoder.encode("shout this") });
+  const reply = await messages.receive();
+  say(`   sent type 1 "shout this", got type ${reply!.type} "${decoder.decode(reply!.data)}"`);
+  await messages.closeWrite();
+  await server;
+  const guard = listener.accept().then((conn) =>
+    secure(conn, { role: "responder", pattern: "NNpsk0", psk }).catch((e) => e)
+  );
+  const intruder = await secure(await listener.dialer().dial(), {
+    role: "initiator",
+    pattern: "NNpsk0",
+    psk: new Uint8Array(32),
+  }).catch((e) => e);
+  say(`   a peer with the wrong key gets ${intruder.name}; the server sees ${(await guard).name}`);
 }
 say("done");

@@ -11,5 +11,7 @@ Deno.test("the tour runs to the end and tells what happened", async () => {
   assert.match(out, /got back "hello, tether"/);
   assert.match(out, /answered: 12:00/);
   assert.match(out, /TimeoutError/);
+  assert.match(out, /got type 1 "SHOUT THIS"/);
+  assert.match(out, /wrong key gets HandshakeError; the server sees HandshakeError/);
   assert.match(out, /^done$/m);
 });
