@@ -34,7 +34,11 @@ export interface HandshakeInit {
   prologue?: Uint8Array;
   /** This side's static key pair, if the pattern sends or pre-shares one. */
   s?: KeyPair;
-  /** The peer's static public key, if this side knows it beforehand. */
+  /**
+   * The peer's static public key, if this side knows it beforehand: only for
+   * a pattern whose pre-message holds it. A pattern in which the peer sends
+   * its key refuses to read one over a key already set.
+   */
   rs?: Uint8Array;
   /** One PSK per `psk` token, in order. */
   psks?: readonly Uint8Array[];
@@ -64,6 +68,8 @@ export class HandshakeState {
   readonly #s: KeyPair | undefined;
   #e: KeyPair | undefined;
   #rs: Uint8Array | undefined;
+  /** Whether `#rs` came in a handshake message rather than beforehand. */
+  #rsReceived = false;
   #re: Uint8Array | undefined;
   readonly #psks: readonly Uint8Array[];
   #pskIndex = 0;
@@ -127,6 +133,17 @@ export class HandshakeState {
   /** The peer's static public key, once known. */
   get remoteStaticKey(): Uint8Array | null {
     return this.#rs ?? null;
+  }
+
+  /**
+   * The peer's static public key if it came in a handshake message (never a
+   * pre-shared one): what a caller must check. When the message it came in
+   * also mixed a DH with it, reading that message proved the peer holds its
+   * private key; otherwise a later message, or the first transport message,
+   * does.
+   */
+  get receivedStaticKey(): Uint8Array | null {
+    return this.#rsReceived ? this.#rs! : null;
   }
 
   /** The length the next message has when it carries `payloadLength` bytes. */
@@ -194,8 +211,16 @@ export class HandshakeState {
           await sym.mixHash(this.#re);
           if (this.#pattern.usesPsk) await sym.mixKey(this.#re);
         } else if (token === "s") {
+          // rev 34 §5.3: rs "must be empty". A key given beforehand must never
+          // be overwritten by one from the wire, which nobody would check.
+          if (this.#rs !== undefined) {
+            throw new HandshakeError(
+              `message ${this.#index + 1} carries the peer's static key, but this side already has one`,
+            );
+          }
           const sealed = take(DH_LENGTH + (sym.hasKey() ? TAG_LENGTH : 0));
           this.#rs = await sym.decryptAndHash(sealed);
+          this.#rsReceived = true;
         } else {
           await this.#mixToken(token);
         }

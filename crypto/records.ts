@@ -6,19 +6,22 @@
  * - **Records.** Each is a 2-byte length and the AEAD output of at most
  *   65519 bytes of plaintext; the nonce is the record's number in its
  *   direction, so a record that is tampered with, cut short, replayed,
- *   dropped or moved fails authentication: a {@linkcode ProtocolError} for
- *   readers, and the conn closes.
+ *   dropped or moved fails authentication: the conn underneath closes,
+ *   writes fail, and readers get the bytes already authenticated, then a
+ *   {@linkcode ProtocolError}.
  * - **Half-close.** A record with empty plaintext is EOF (a write of 0 bytes
  *   never makes one). Closing sends it too, after the bytes already queued,
  *   then closes the conn underneath. A conn that ends without it was cut off:
- *   readers get a `ProtocolError`, not a clean EOF.
+ *   readers get a `ProtocolError` (after the bytes before it), not a clean EOF.
+ * - **Stop reading.** Cancelling `readable` cancels the conn underneath's
+ *   `readable`, so the peer's writes fail as they would over that conn.
  * - **Throughput.** WebCrypto is asynchronous, so each direction keeps a few
  *   records in flight and hands them on in order.
  *
  * @module
  */
 
-import { ByteQueue, type Conn, formatAddr, QueueConn } from "../conn.ts";
+import { ByteQueue, type Conn, formatAddr, QueueConn, queueReadable } from "../conn.ts";
 import { ConnClosedError, ConnError, ProtocolError } from "../errors.ts";
 import { type CipherState, DecryptError, TAG_LENGTH } from "./cipher.ts";
 import { InFlight } from "./in_flight.ts";
@@ -55,7 +58,13 @@ const END = Symbol("end of the conn underneath");
 export interface SecureConn extends Conn {
   /** The full Noise protocol name, such as `Noise_XX_25519_AESGCM_SHA256`. */
   readonly protocol: string;
-  /** The peer's static public key, if the pattern carries or pre-shares one. */
+  /**
+   * The peer's static public key, if the pattern carries or pre-shares one.
+   * Every byte read from this conn was sent by the holder of its private
+   * key; where the handshake ends before the peer proved that (the
+   * responder of IX, IN, KN, KX...), the peer's first record is the proof,
+   * and a peer without the key gets no byte read: a `ProtocolError`.
+   */
   readonly remoteStaticKey: Uint8Array | null;
   /** The handshake hash: the same on both ends and unique to this session (channel binding). */
   readonly handshakeHash: Uint8Array;
@@ -114,6 +123,9 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #receiveDone = false;
   /** The conn underneath reached EOF. */
   #underEnded = false;
+  /** This side's readable was cancelled: it reads no more. */
+  #readStopped = false;
+  #readable: ReadableStream<Uint8Array> | null = null;
 
   /** Starts the pumps over a conn whose handshake just finished. */
   constructor(init: SessionInit) {
@@ -146,6 +158,37 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     super.close();
     this.#settle();
     if (!this.#underClosed) this.#closeTimer = setTimeout(() => this.#closeUnder(), this.#closeTimeout);
+  }
+
+  /**
+   * The plaintext the peer sends, as a byte stream. Cancelling it stops this
+   * side's reading for good, as with a pipe, and makes the peer's writes
+   * fail with `ConnClosedError`. Noise has no record that says "stop
+   * sending" (and one could not be trusted before it is read in order), so
+   * this cancels the readable of the conn underneath, which tells its peer
+   * whatever that conn tells it: a pipe fails the peer's writes. Should that
+   * fail, the conn underneath is closed instead. This side's writes go on
+   * working where the conn underneath still carries them.
+   */
+  override get readable(): ReadableStream<Uint8Array> {
+    return this.#readable ??= queueReadable(this.#inbound, () => this.#stopReading());
+  }
+
+  #stopReading(): void {
+    const where = this.#where();
+    this.#inbound.closeRead(
+      new ConnClosedError(`read after readable was cancelled on ${where}`),
+      new ConnClosedError(`connection to ${where}: this side stopped reading`),
+    );
+    if (this.#receiveDone || this.#underClosed) return; // the peer sends no more anyway
+    this.#readStopped = true;
+    this.#receiveDone = true;
+    try {
+      this.#under.readable.cancel().catch(() => this.#closeUnder());
+    } catch {
+      this.#closeUnder();
+    }
+    this.#settle();
   }
 
   async #runSend(): Promise<void> {
@@ -199,7 +242,9 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     this.#sendDone = true;
     if (!this.#underClosed) {
       const error = err instanceof ConnClosedError
-        ? new ConnClosedError(`connection to ${this.#where()} closed by peer`, { cause: err })
+        ? new ConnClosedError(`connection to ${this.#where()} closed by peer, or the peer stopped reading`, {
+          cause: err,
+        })
         : asConnError(err, "sending");
       this.#outbound.closeRead(error);
     }
@@ -283,18 +328,19 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
 
   #receiveFailed(err: unknown): void {
     this.#receiveDone = true;
-    if (this.#underClosed) return; // we closed it; what follows is its echo
+    // We closed it, or stopped its reading: what follows is the echo.
+    if (this.#underClosed || this.#readStopped) return;
     const error = err instanceof DecryptError
       ? new ProtocolError(
         "a record failed authentication: it was tampered with, truncated, replayed or reordered",
         { cause: err },
       )
       : asConnError(err, "receiving");
-    this.#inbound.closeRead(error, new ConnClosedError("closed after a receive error", { cause: error }));
+    // What is queued was authenticated: readers get it first, then the error.
+    this.#inbound.abortWrite(new ConnClosedError("closed after a receive error", { cause: error }), error);
     this.#outbound.closeRead(
       new ConnClosedError(`connection to ${this.#where()} closed after a receive error`, { cause: error }),
     );
-    this.close();
     this.#closeUnder();
   }
 

@@ -33,7 +33,7 @@
 
 import { type CallOptions, checkBufferSize, type Conn, describe } from "../conn.ts";
 import { HandshakeError } from "../errors.ts";
-import { TEST_HOOKS, type TestHooks } from "./_internal.ts";
+import { type TestHooks, testHooksFor } from "./_internal.ts";
 import { cipherFunctions, type CipherName } from "./cipher.ts";
 import { HandshakeState, PSK_LENGTH } from "./handshake.ts";
 import { hashFunctions, type HashName } from "./hash.ts";
@@ -75,14 +75,37 @@ export interface SecureOptions extends CallOptions {
   psk?: Uint8Array;
   /** This side's static key pair, for patterns that send or pre-share one. */
   staticKeyPair?: KeyPair;
-  /** The peer's static public key, for patterns where this side knows it beforehand (IK, KK, NK...). */
+  /**
+   * The peer's static public key, for patterns where this side knows it
+   * beforehand (the initiator of IK, NK, XK; both sides of KK; the responder
+   * of KN, KX...), and required there. Anywhere else it is a `TypeError`:
+   * where the peer sends its key (XX, IX, NX...), that key is the one to
+   * check, in `verifyRemote`.
+   */
   remoteStaticKey?: Uint8Array;
   /** Bytes both sides must agree on, such as a protocol name and version; default empty. */
   prologue?: Uint8Array;
   /**
-   * Decides whether to accept the peer's static public key once it is known.
-   * Anything but `true` (or a rejection) fails the handshake with a
-   * `HandshakeError`.
+   * Decides whether to accept the static public key the peer sends in the
+   * handshake, for patterns where it sends one (XX, IX, NX, the responder of
+   * IK...); a `TypeError` anywhere else, including for a key given as
+   * `remoteStaticKey`. Asked once, as soon as the handshake message carrying
+   * the key has been read (and authenticated, where it is encrypted), before
+   * this side writes again. Anything but `true` (or a rejection) fails the
+   * handshake with a `HandshakeError`. Without it, any key is accepted.
+   *
+   * When it is asked, the peer has not always proved yet that it holds the
+   * private key: that takes a message sealed under a key mixed from a
+   * Diffie-Hellman with it. For the
+   * initiator of XX, NX, IX and KX, and the responder of XX, XN, XK and IK,
+   * that DH is in the very message that carried the key: it is proven. For
+   * the responder of IX and IN (and the deferred patterns that put the DH in
+   * a later message), it is only claimed: a later handshake message proves
+   * it or fails the handshake, and where there is none, the peer's first
+   * record proves it. The session keys depend on that DH either way, so a
+   * peer without the private key cannot read what this side sends, and the
+   * first record it sends fails with a `ProtocolError`: every byte read from
+   * the conn comes from the key's holder.
    */
   verifyRemote?: (remoteStaticKey: Uint8Array) => boolean | Promise<boolean>;
   /** The AEAD; default `"AESGCM"`. `"ChaChaPoly"` needs WebCrypto's ChaCha20-Poly1305. */
@@ -173,7 +196,7 @@ async function handshake(conn: Conn, options: SecureOptions, checked: Checked): 
     e: hooks.ephemeral,
   });
   const reader = new FrameReader(conn);
-  if (verifyRemote && state.remoteStaticKey) await verify(verifyRemote, state.remoteStaticKey, signal);
+  let verified = false;
   while (!state.complete) {
     if (state.myTurn) {
       const message = await state.writeMessage(EMPTY);
@@ -194,11 +217,14 @@ async function handshake(conn: Conn, options: SecureOptions, checked: Checked): 
       },
     });
     if (message === null) throw new HandshakeError("the connection ended before the handshake finished");
-    const knew = state.remoteStaticKey !== null;
     await state.readMessage(message);
     signal?.throwIfAborted();
-    if (verifyRemote && !knew && state.remoteStaticKey) {
-      await verify(verifyRemote, state.remoteStaticKey, signal);
+    // The key the peer sent, checked before this side writes another message.
+    // A pre-shared key is not asked about: the caller chose it.
+    const received = state.receivedStaticKey;
+    if (received !== null && !verified) {
+      verified = true;
+      if (verifyRemote) await verify(verifyRemote, received, signal);
     }
   }
   const result = await state.split();
@@ -274,9 +300,15 @@ function checkOptions(conn: Conn, options: SecureOptions): Checked {
   }
   const use = staticKeyUse(pattern, role === "initiator");
   if (options.staticKeyPair !== undefined || use.local) checkKeyPair(options.staticKeyPair, "staticKeyPair");
-  if (options.remoteStaticKey !== undefined || use.remoteBeforehand) {
-    checkKey(options.remoteStaticKey, "remoteStaticKey");
+  if (options.remoteStaticKey !== undefined && !use.remoteBeforehand) {
+    // Taking it would leave the key the peer sends unchecked: that key, not
+    // this one, is the one the session is bound to.
+    throw new TypeError(
+      `remoteStaticKey was given, but in pattern ${name} the ${role} does not know the peer's key beforehand` +
+        (use.remoteSent ? ": the peer sends it; check it in verifyRemote" : ""),
+    );
   }
+  if (use.remoteBeforehand) checkKey(options.remoteStaticKey, "remoteStaticKey");
   if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) {
     throw new TypeError(`prologue must be a Uint8Array, got ${describe(options.prologue)}`);
   }
@@ -284,16 +316,19 @@ function checkOptions(conn: Conn, options: SecureOptions): Checked {
     if (typeof options.verifyRemote !== "function") {
       throw new TypeError(`verifyRemote must be a function, got ${describe(options.verifyRemote)}`);
     }
-    if (!use.remoteBeforehand && !use.remoteSent) {
+    if (!use.remoteSent) {
       throw new TypeError(
-        `verifyRemote was given, but pattern ${name} never tells this side the peer's static key`,
+        `verifyRemote was given, but in pattern ${name} the peer never sends the ${role} its static key` +
+          (use.remoteBeforehand ? ": it is the remoteStaticKey given beforehand" : ""),
       );
     }
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError(`signal must be an AbortSignal, got ${describe(options.signal)}`);
   }
-  const hooks = (options as { [TEST_HOOKS]?: TestHooks })[TEST_HOOKS] ?? {};
+  // Looked up by identity, never read from `options`: no property of an
+  // options object, Proxy or not, reaches the hooks.
+  const hooks = testHooksFor(options);
   return {
     pattern,
     initiator: role === "initiator",

@@ -1,6 +1,7 @@
 /** Shared helpers of the crypto tests. */
 
-import type { Conn } from "../mod.ts";
+import { type Conn, pipe } from "../mod.ts";
+import { secure, type SecureOptions } from "../crypto/mod.ts";
 
 /** Reads exactly `n` bytes, failing at EOF. */
 export async function readExactly(conn: Conn, n: number): Promise<Uint8Array> {
@@ -18,4 +19,67 @@ export function randomBytes(size: number): Uint8Array {
   const data = new Uint8Array(size);
   for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
   return data;
+}
+
+/**
+ * A man in the middle that forwards handshake frames as they are and lets
+ * `mangle` rewrite the initiator's records (frames after its first), up to
+ * and including its EOF record.
+ */
+export function relay(
+  mangle: (records: Uint8Array[], out: Conn) => Promise<void>,
+): [Conn, Conn, Promise<void>] {
+  const [a, toA] = pipe({ bufferSize: 4 << 20 });
+  const [toB, b] = pipe({ bufferSize: 4 << 20 });
+  const frames = async function* (conn: Conn) {
+    while (true) {
+      const head = new Uint8Array(2);
+      const n = await conn.read(head);
+      if (n === null) return;
+      if (n < 2) head.set(await readExactly(conn, 1), 1);
+      const len = (head[0] << 8) | head[1];
+      const body = len ? await readExactly(conn, len) : new Uint8Array(0);
+      const frame = new Uint8Array(2 + len);
+      frame.set(head), frame.set(body, 2);
+      yield frame;
+    }
+  };
+  const forward = async () => {
+    const records: Uint8Array[] = [];
+    let first = true;
+    for await (const frame of frames(toA)) {
+      if (first) await toB.write(frame), first = false;
+      else records.push(frame);
+      // A 16-byte body is a tag alone: the EOF record, the last the initiator sends.
+      if (frame.length === 2 + 16) break;
+    }
+    await mangle(records, toB);
+    toB.close();
+  };
+  const back = (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    for (let n; (n = await toB.read(buf).catch(() => null)) !== null;) await toA.write(buf.subarray(0, n));
+    toA.close();
+  })();
+  return [a, b, Promise.all([forward(), back]).then(() => {})];
+}
+
+/** The options of one side of a handshake, less its role. */
+export type Side = Omit<SecureOptions, "role">;
+
+/** Both sides' handshake outcomes over a pipe, failures included; closes what succeeded. */
+export async function bothSides(initiator: Side, responder: Side = initiator, [a, b]: [Conn, Conn] = pipe()) {
+  const results = await Promise.allSettled([
+    secure(a, { ...initiator, role: "initiator" }),
+    secure(b, { ...responder, role: "responder" }),
+  ]);
+  for (const r of results) if (r.status === "fulfilled") r.value.close();
+  await Promise.all(results.map((r) => r.status === "fulfilled" ? r.value.closed : null));
+  return results;
+}
+
+/** Closes every conn and waits until each has settled. */
+export async function closeAll(...conns: Conn[]): Promise<void> {
+  for (const c of conns) c.close();
+  await Promise.all(conns.map((c) => c.closed));
 }

@@ -15,8 +15,8 @@
 
 import assert from "node:assert/strict";
 import { type Conn, HandshakeError, pipe, ProtocolError } from "../mod.ts";
-import { importKeyPair, type KeyPair, type PatternName, secure, type SecureOptions } from "../crypto/mod.ts";
-import { TEST_HOOKS } from "../crypto/_internal.ts";
+import { importKeyPair, type PatternName, secure, type SecureOptions } from "../crypto/mod.ts";
+import { setTestHooks } from "../crypto/_internal.ts";
 import { AESGCM } from "../crypto/cipher.ts";
 import { HandshakeState } from "../crypto/handshake.ts";
 import { SHA256 } from "../crypto/hash.ts";
@@ -115,11 +115,10 @@ interface Setup {
 
 async function setups(): Promise<Setup[]> {
   const [si, sr, ei, er] = await Promise.all([pair(1), pair(2), pair(3), pair(4)]);
-  const hooks = (e: KeyPair) => ({ [TEST_HOOKS]: { ephemeral: e } });
   const make = (pattern: PatternName, i: Partial<SecureOptions>, r: Partial<SecureOptions>): Setup => ({
     pattern,
-    initiator: { role: "initiator", pattern, ...i, ...hooks(ei) },
-    responder: { role: "responder", pattern, ...r, ...hooks(er) },
+    initiator: setTestHooks({ role: "initiator", pattern, ...i }, { ephemeral: ei }),
+    responder: setTestHooks({ role: "responder", pattern, ...r }, { ephemeral: er }),
   });
   return [
     make("NN", {}, {}),

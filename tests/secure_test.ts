@@ -17,17 +17,15 @@ import {
   type SecureConn,
   type SecureOptions,
 } from "../crypto/mod.ts";
-import { TEST_HOOKS } from "../crypto/_internal.ts";
+import { setTestHooks, type TestHooks } from "../crypto/_internal.ts";
 import { CipherState, MAX_NONCE } from "../crypto/cipher.ts";
 import { AESGCM } from "../crypto/cipher.ts";
-import { randomBytes, readExactly } from "./crypto_helpers.ts";
+import { bothSides, closeAll, randomBytes, readExactly, relay, type Side } from "./crypto_helpers.ts";
 import { readAll } from "./frame_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const MiB = 1024 * 1024;
 const psk = new Uint8Array(32).fill(7);
-
-type Side = Omit<SecureOptions, "role">;
 
 /** Runs both handshakes over a fresh pipe; rejects if either side does. */
 async function handshakePair(
@@ -44,22 +42,6 @@ async function handshakePair(
     throw results[0].status === "rejected" ? results[0].reason : (results[1] as PromiseRejectedResult).reason;
   }
   return [results[0].value, results[1].value];
-}
-
-/** Both sides' outcomes, failures included. */
-async function bothSides(initiator: Side, responder: Side = initiator, [a, b]: [Conn, Conn] = pipe()) {
-  const results = await Promise.allSettled([
-    secure(a, { ...initiator, role: "initiator" }),
-    secure(b, { ...responder, role: "responder" }),
-  ]);
-  for (const r of results) if (r.status === "fulfilled") r.value.close();
-  await Promise.all(results.map((r) => r.status === "fulfilled" ? r.value.closed : null));
-  return results;
-}
-
-async function closeAll(...conns: Conn[]): Promise<void> {
-  for (const c of conns) c.close();
-  await Promise.all(conns.map((c) => c.closed));
 }
 
 async function keys(): Promise<{ i: KeyPair; r: KeyPair }> {
@@ -278,46 +260,6 @@ Deno.test("bad options are TypeError or RangeError and leave the conn usable", a
   await closeAll(a, b);
 });
 
-/**
- * A man in the middle that forwards handshake frames as they are and lets
- * `mangle` rewrite the initiator's records (frames after its first), up to
- * and including its EOF record.
- */
-function relay(mangle: (records: Uint8Array[], out: Conn) => Promise<void>): [Conn, Conn, Promise<void>] {
-  const [a, toA] = pipe({ bufferSize: 4 * MiB });
-  const [toB, b] = pipe({ bufferSize: 4 * MiB });
-  const frames = async function* (conn: Conn) {
-    while (true) {
-      const head = new Uint8Array(2);
-      if (await conn.read(head) === null) return;
-      if (head.length < 2) throw new Error("split header");
-      const len = (head[0] << 8) | head[1];
-      const body = len ? await readExactly(conn, len) : new Uint8Array(0);
-      const frame = new Uint8Array(2 + len);
-      frame.set(head), frame.set(body, 2);
-      yield frame;
-    }
-  };
-  const forward = async () => {
-    const records: Uint8Array[] = [];
-    let first = true;
-    for await (const frame of frames(toA)) {
-      if (first) await toB.write(frame), first = false;
-      else records.push(frame);
-      // A 16-byte body is a tag alone: the EOF record, the last the initiator sends.
-      if (frame.length === 2 + 16) break;
-    }
-    await mangle(records, toB);
-    toB.close();
-  };
-  const back = (async () => {
-    const buf = new Uint8Array(64 * 1024);
-    for (let n; (n = await toB.read(buf).catch(() => null)) !== null;) await toA.write(buf.subarray(0, n));
-    toA.close();
-  })();
-  return [a, b, Promise.all([forward(), back]).then(() => {})];
-}
-
 /** Sends `data` as records through a mangling relay; returns what the responder read and how it ended. */
 async function throughRelay(
   mangle: (records: Uint8Array[], out: Conn) => Promise<void>,
@@ -436,9 +378,18 @@ Deno.test("a cipher state refuses the reserved nonce 2^64-1 with NonceExhaustedE
   assert.throws(() => state.setNonce(MAX_NONCE + 1n), RangeError);
 });
 
+/** Both handshakes over a fresh pipe, each side's own options object given `hooks`. */
+function hookedPair(initiator: TestHooks, responder: TestHooks): Promise<[SecureConn, SecureConn]> {
+  const [x, y] = pipe();
+  return Promise.all([
+    secure(x, setTestHooks({ role: "initiator" }, initiator)),
+    secure(y, setTestHooks({ role: "responder" }, responder)),
+  ]);
+}
+
 Deno.test("a secure conn at the end of its nonces sends its last records, then writes fail", async () => {
-  const hooks = { [TEST_HOOKS]: { nonce: MAX_NONCE - 2n } };
-  const [a, b] = await handshakePair(hooks as Side);
+  const nonce = MAX_NONCE - 2n;
+  const [a, b] = await hookedPair({ nonce }, { nonce });
   await a.write(text("x"));
   assert.deepEqual(await readExactly(b, 1), text("x"));
   await a.write(text("y"));
@@ -456,28 +407,69 @@ Deno.test("a secure conn at the end of its nonces sends its last records, then w
   await closeAll(a, b);
 });
 
-Deno.test("fixed ephemeral keys come only through the internal symbol", async () => {
+Deno.test("fixed ephemeral keys come only through setTestHooks, for that very options object", async () => {
   const e1 = await importKeyPair(new Uint8Array(32).fill(1));
   const e2 = await importKeyPair(new Uint8Array(32).fill(2));
-  const run = async (i: object, r: object) => {
-    const [a, b] = await handshakePair(i as Side, r as Side);
+  const hash = async ([a, b]: [SecureConn, SecureConn]) => {
     await closeAll(a, b);
     return a.handshakeHash;
   };
-  const fixed1 = await run({ [TEST_HOOKS]: { ephemeral: e1 } }, { [TEST_HOOKS]: { ephemeral: e2 } });
-  const fixed2 = await run({ [TEST_HOOKS]: { ephemeral: e1 } }, { [TEST_HOOKS]: { ephemeral: e2 } });
+  const fixed1 = await hash(await hookedPair({ ephemeral: e1 }, { ephemeral: e2 }));
+  const fixed2 = await hash(await hookedPair({ ephemeral: e1 }, { ephemeral: e2 }));
   assert.deepEqual(fixed1, fixed2, "the same fixed keys give the same session");
-  // Look-alike string keys are ignored: fresh keys, a different session each time.
-  const loose = {
-    ephemeral: e1,
-    e: e1,
-    testHooks: { ephemeral: e1 },
-    "tether.crypto.testHooks": { ephemeral: e1 },
+  // A copy of a hooked options object, or a Proxy in front of one, is another
+  // object: fresh keys, a different session each time.
+  const twice = async (wrap: (options: SecureOptions) => SecureOptions) => {
+    const hashes = [];
+    for (let n = 0; n < 2; n++) {
+      const [x, y] = pipe();
+      const i = setTestHooks<SecureOptions>({ role: "initiator" }, { ephemeral: e1 });
+      const r = setTestHooks<SecureOptions>({ role: "responder" }, { ephemeral: e2 });
+      hashes.push(await hash(await Promise.all([secure(x, wrap(i)), secure(y, wrap(r))])));
+    }
+    assert.notDeepEqual(hashes[0], hashes[1]);
   };
-  const free1 = await run(loose, loose);
-  const free2 = await run(loose, loose);
-  assert.notDeepEqual(free1, free2);
-  assert.ok(!Object.values(cryptoMod).includes(TEST_HOOKS as never), "the hook is not exported");
+  await twice((options) => ({ ...options }));
+  await twice((options) => new Proxy(options, {}));
+  assert.ok(!Object.values(cryptoMod).includes(setTestHooks as never), "the hook setter is not exported");
+});
+
+Deno.test("secure() reads nothing from its options but the documented options", async () => {
+  const documented = new Set([
+    "role",
+    "pattern",
+    "psk",
+    "staticKeyPair",
+    "remoteStaticKey",
+    "prologue",
+    "verifyRemote",
+    "cipher",
+    "hash",
+    "bufferSize",
+    "closeTimeout",
+    "signal",
+  ]);
+  const touched: PropertyKey[] = [];
+  const spy = (options: SecureOptions) =>
+    new Proxy(options, {
+      get: (target, key) => (touched.push(key), Reflect.get(target, key)),
+      has: (target, key) => (touched.push(key), Reflect.has(target, key)),
+      ownKeys: (target) => (touched.push("(ownKeys)"), Reflect.ownKeys(target)),
+      getOwnPropertyDescriptor: (
+        target,
+        key,
+      ) => (touched.push(key), Reflect.getOwnPropertyDescriptor(target, key)),
+    });
+  const k = await keys();
+  const [x, y] = pipe();
+  const [a, b] = await Promise.all([
+    secure(x, spy({ role: "initiator", pattern: "XX", staticKeyPair: k.i, verifyRemote: () => true })),
+    secure(y, spy({ role: "responder", pattern: "XX", staticKeyPair: k.r, verifyRemote: () => true })),
+  ]);
+  await closeAll(a, b);
+  assert.ok(touched.length > 0);
+  const unexpected = touched.filter((key) => typeof key !== "string" || !documented.has(key));
+  assert.deepEqual(unexpected.map(String), [], "no symbol or undocumented key is read from the options");
 });
 
 Deno.test("this runtime has ChaCha20-Poly1305", async () => {

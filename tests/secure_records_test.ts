@@ -1,0 +1,146 @@
+/**
+ * The receiving side of a secure conn when things go wrong: what was
+ * authenticated is still read, and cancelling the readable reaches the peer.
+ */
+
+import assert from "node:assert/strict";
+import { type Conn, ConnClosedError, pipe, ProtocolError } from "../mod.ts";
+import { secure, type SecureConn } from "../crypto/mod.ts";
+import { closeAll, randomBytes, readExactly, relay } from "./crypto_helpers.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+const TAG = 16;
+
+/**
+ * Sends `data` and an EOF record through a relay that hands `mangle` the
+ * records, and waits until the responder has met the end of what the relay
+ * let through and closed its conn underneath, without reading anything.
+ */
+async function afterFailure(
+  data: Uint8Array,
+  mangle: (records: Uint8Array[], out: Conn) => Promise<void>,
+): Promise<{ responder: SecureConn; records: Uint8Array[]; done: () => Promise<void> }> {
+  let records: Uint8Array[] = [];
+  const [a, b, relaying] = relay(async (all, out) => {
+    records = all.map((r) => r.slice());
+    await mangle(all, out);
+  });
+  const under = watchClose(b);
+  const [initiator, responder] = await Promise.all([
+    secure(a, { role: "initiator" }),
+    secure(under.conn, { role: "responder" }),
+  ]);
+  await initiator.write(data);
+  await initiator.closeWrite();
+  // The responder closes the conn underneath when it meets the failure.
+  await under.closing;
+  const done = async () => {
+    await closeAll(initiator, responder);
+    await relaying;
+  };
+  return { responder, records, done };
+}
+
+/** `conn` as is, but `closing` settles once its `close()` is called. */
+function watchClose(conn: Conn): { conn: Conn; closing: Promise<void> } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const watched = new Proxy(conn, {
+    get(target, key) {
+      if (key === "close") return () => (resolve(), target.close());
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { conn: watched, closing: promise };
+}
+
+/** The plaintext length of a record frame: its body less the tag. */
+const plaintextLength = (record: Uint8Array) => record.length - 2 - TAG;
+
+Deno.test("bytes authenticated before the conn underneath is cut off are read, then a ProtocolError", async () => {
+  const data = randomBytes(40_000);
+  const { responder, records, done } = await afterFailure(data, async (records, out) => {
+    await out.write(records[0]); // then the relay cuts the conn: no EOF record
+  });
+  assert.equal(plaintextLength(records[0]), data.length);
+  assert.deepEqual(await readExactly(responder, data.length), data);
+  await assert.rejects(responder.read(new Uint8Array(1)), ProtocolError);
+  await assert.rejects(responder.read(new Uint8Array(1)), ProtocolError, "it stays failed");
+  await assert.rejects(responder.write(text("x")), ConnClosedError);
+  await done();
+});
+
+Deno.test("bytes authenticated before a tampered record are read, then a ProtocolError", async () => {
+  const data = randomBytes(100_000); // two records
+  const { responder, records, done } = await afterFailure(data, async (records, out) => {
+    records[1][40] ^= 1;
+    for (const r of records) await out.write(r);
+  });
+  const good = plaintextLength(records[0]);
+  assert.ok(good > 0 && good < data.length);
+  assert.deepEqual(await readExactly(responder, good), data.subarray(0, good));
+  await assert.rejects(responder.read(new Uint8Array(1)), ProtocolError);
+  await done();
+});
+
+Deno.test("bytes authenticated before a record cut short are read, then a ProtocolError", async () => {
+  const data = randomBytes(100_000);
+  const { responder, records, done } = await afterFailure(data, async (records, out) => {
+    await out.write(records[0]);
+    await out.write(records[1].subarray(0, 1000));
+  });
+  const good = plaintextLength(records[0]);
+  assert.deepEqual(await readExactly(responder, good), data.subarray(0, good));
+  await assert.rejects(responder.read(new Uint8Array(1)), ProtocolError);
+  await done();
+});
+
+Deno.test("after a receive failure, readable gives the authenticated bytes, then errors with ProtocolError", async () => {
+  const data = randomBytes(30_000);
+  const { responder, done } = await afterFailure(data, async (records, out) => {
+    await out.write(records[0]);
+  });
+  const got: Uint8Array[] = [];
+  const error = await (async () => {
+    for await (const chunk of responder.readable) got.push(chunk);
+  })().then(() => null, (e) => e);
+  assert.ok(error instanceof ProtocolError, `${error}`);
+  assert.deepEqual(new Uint8Array(await new Blob(got as Uint8Array<ArrayBuffer>[]).arrayBuffer()), data);
+  await done();
+});
+
+Deno.test("cancelling a secure conn's readable fails the peer's writes with ConnClosedError; the other way still works", async () => {
+  const [x, y] = pipe();
+  const [a, b] = await Promise.all([secure(x, { role: "initiator" }), secure(y, { role: "responder" })]);
+  await b.readable.cancel();
+  await assert.rejects(b.read(new Uint8Array(1)), ConnClosedError);
+  // The peer's writes fill its window, then fail (a deadline only so a regression cannot hang).
+  let error: unknown = null;
+  const chunk = new Uint8Array(64 * 1024);
+  for (let i = 0; i < 64 && error === null; i++) {
+    error = await a.write(chunk, { signal: AbortSignal.timeout(10_000) }).then(() => null, (e) => e);
+  }
+  assert.ok(error instanceof ConnClosedError, `expected ConnClosedError, got ${error}`);
+  // This side still sends, and the peer still reads, to a clean EOF.
+  await b.write(text("still here"));
+  await b.closeWrite();
+  assert.deepEqual(await readExactly(a, 10), text("still here"));
+  assert.equal(await a.read(new Uint8Array(1)), null);
+  await closeAll(a, b);
+});
+
+Deno.test("cancelling the readable of a secure conn whose peer already finished sending is quiet", async () => {
+  const [x, y] = pipe();
+  const [a, b] = await Promise.all([secure(x, { role: "initiator" }), secure(y, { role: "responder" })]);
+  await a.write(text("all"));
+  await a.closeWrite();
+  assert.deepEqual(await readExactly(b, 3), text("all"));
+  assert.equal(await b.read(new Uint8Array(1)), null);
+  await b.readable.cancel();
+  await b.write(text("reply"));
+  await b.closeWrite();
+  assert.deepEqual(await readExactly(a, 5), text("reply"));
+  assert.equal(await a.read(new Uint8Array(1)), null);
+  await Promise.all([a.closed, b.closed]);
+  await closeAll(a, b);
+});
