@@ -26,12 +26,29 @@ import {
   type MemoryListener,
   type MemoryListenOptions,
 } from "./memory.ts";
+import {
+  connectTcp,
+  connectUnix,
+  listenTcp,
+  listenUnix,
+  type TcpConnectOptions,
+  type TcpListenOptions,
+  type UnixConnectOptions,
+  type UnixListenOptions,
+} from "./socket.ts";
+import { connectPipe, listenPipe, type PipeConnectOptions, type PipeListenOptions } from "./npipe.ts";
+import type { SocketConn } from "./socket_conn.ts";
+import type { SocketListener } from "./socket_listener.ts";
 
 /** The options of any {@linkcode listen}. */
-export type ListenOptions = MemoryListenOptions;
+export type ListenOptions = MemoryListenOptions | UnixListenOptions | TcpListenOptions | PipeListenOptions;
 
 /** The options of any {@linkcode connect}. */
-export type ConnectOptions = MemoryConnectOptions;
+export type ConnectOptions =
+  | MemoryConnectOptions
+  | UnixConnectOptions
+  | TcpConnectOptions
+  | PipeConnectOptions;
 
 /**
  * Listens on the transport named by `options.transport`.
@@ -45,11 +62,20 @@ export type ConnectOptions = MemoryConnectOptions;
  * ```
  */
 export function listen(options: MemoryListenOptions): MemoryListener;
-export function listen(options: ListenOptions): MemoryListener {
+export function listen(
+  options: UnixListenOptions | TcpListenOptions | PipeListenOptions,
+): Promise<SocketListener>;
+export function listen(options: ListenOptions): MemoryListener | Promise<SocketListener> {
   const transport = transportOf(options);
   switch (transport) {
     case "memory":
-      return listenMemory(options);
+      return listenMemory(options as MemoryListenOptions);
+    case "unix":
+      return listenUnix(options as UnixListenOptions);
+    case "tcp":
+      return listenTcp(options as TcpListenOptions);
+    case "pipe":
+      return listenPipe(options as PipeListenOptions);
   }
   throw unknownTransport(transport);
 }
@@ -69,12 +95,21 @@ export function listen(options: ListenOptions): MemoryListener {
  * ```
  */
 export function connect(options: MemoryConnectOptions): Promise<Conn>;
+export function connect(
+  options: UnixConnectOptions | TcpConnectOptions | PipeConnectOptions,
+): Promise<SocketConn>;
 export function connect(options: ConnectOptions): Promise<Conn> {
   try {
     const transport = transportOf(options);
     switch (transport) {
       case "memory":
-        return connectMemory(options);
+        return connectMemory(options as MemoryConnectOptions);
+      case "unix":
+        return connectUnix(options as UnixConnectOptions);
+      case "tcp":
+        return connectTcp(options as TcpConnectOptions);
+      case "pipe":
+        return connectPipe(options as PipeConnectOptions);
     }
     throw unknownTransport(transport);
   } catch (err) {
@@ -90,5 +125,7 @@ function transportOf(options: unknown): unknown {
 }
 
 function unknownTransport(transport: unknown): TypeError {
-  return new TypeError(`unknown transport ${describe(transport)}: expected "memory"`);
+  return new TypeError(
+    `unknown transport ${describe(transport)}: expected "memory", "unix", "tcp" or "pipe"`,
+  );
 }
