@@ -73,7 +73,7 @@ export interface Dialer {
 interface PendingConnect<C> {
   conn: C;
   accepted(): void;
-  refused(err: Error): void;
+  refused(): void;
 }
 
 interface PendingAccept<C> {
@@ -103,6 +103,7 @@ export class AcceptQueue<C> {
   #connects: PendingConnect<C>[] = [];
   #accepts: PendingAccept<C>[] = [];
   #closed = false;
+  #closedError = () => new ListenerClosedError(this.address);
 
   /** Makes a queue for the listener at `address`. */
   constructor(address: string, backlog: number) {
@@ -117,14 +118,20 @@ export class AcceptQueue<C> {
 
   /**
    * Offers `conn` to the listener; resolves with `result` once it is
-   * accepted. Rejects with `ListenerClosedError` if the listener is closed,
+   * accepted. Rejects with `closedError()` (by default `ListenerClosedError`)
+   * if the listener is or gets closed first,
    * `BacklogFullError` if the backlog is full, or the signal's reason, in
    * which case the connect is withdrawn.
    */
-  offer<R>(conn: C, result: R, options?: CallOptions): Promise<R> {
+  offer<R>(
+    conn: C,
+    result: R,
+    options?: CallOptions,
+    closedError: () => Error = this.#closedError,
+  ): Promise<R> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#closed) return Promise.reject(new ListenerClosedError(this.address));
+    if (this.#closed) return Promise.reject(closedError());
     const accept = this.#accepts.shift();
     if (accept) {
       accept.settled();
@@ -141,9 +148,9 @@ export class AcceptQueue<C> {
         settled();
         resolve(result);
       },
-      refused: (err) => {
+      refused: () => {
         settled();
-        reject(err);
+        reject(closedError());
       },
     };
     const settled = watch(signal, () => {
@@ -177,10 +184,10 @@ export class AcceptQueue<C> {
   }
 
   /**
-   * Closes: pending accepts reject with `ListenerClosedError`, and waiting
-   * connects with `refused(conn)`'s error; their conns go to `discard`.
+   * Closes: pending accepts reject with `ListenerClosedError`, waiting
+   * connects with their `closedError()`; their conns go to `discard`.
    */
-  close(refused: () => Error, discard: (conn: C) => void = () => {}): void {
+  close(discard: (conn: C) => void = noop): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const accept of this.#accepts.splice(0)) {
@@ -188,7 +195,7 @@ export class AcceptQueue<C> {
       accept.reject(new ListenerClosedError(this.address));
     }
     for (const pending of this.#connects.splice(0)) {
-      pending.refused(refused());
+      pending.refused();
       discard(pending.conn);
     }
   }

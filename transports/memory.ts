@@ -112,7 +112,7 @@ class MemoryListenerImpl implements MemoryListener {
   connect(options: CallOptions | undefined, refused: () => Error): Promise<QueueConn> {
     const [server, client] = pair(this.addr, this.addr, this.#bufferSize);
     if (this.#queue.closed) return Promise.reject(refused());
-    return this.#queue.offer(server, client, options);
+    return this.#queue.offer(server, client, options, refused);
   }
 
   accept(options?: CallOptions): Promise<QueueConn> {
@@ -127,11 +127,7 @@ class MemoryListenerImpl implements MemoryListener {
   close(): void {
     if (this.#queue.closed) return;
     if (this.#name !== undefined && registry.get(this.#name) === this) registry.delete(this.#name);
-    const address = this.#queue.address;
-    this.#queue.close(
-      () => new ConnectionRefusedError(address, { reason: "listener closed before accepting" }),
-      (conn) => conn.close(),
-    );
+    this.#queue.close((conn) => conn.close());
   }
 
   [Symbol.asyncIterator](): AsyncIterator<QueueConn> {
@@ -204,11 +200,13 @@ export function connectMemory(options: MemoryConnectOptions): Promise<QueueConn>
   const address = `memory:${options.name}`;
   const listener = registry.get(options.name);
   const refused = () => new ConnectionRefusedError(address);
+  const closedWhileWaiting = () =>
+    new ConnectionRefusedError(address, { reason: "the listener closed before accepting" });
   if (listener === undefined) {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     return Promise.reject(refused());
   }
-  return listener.connect(options, refused);
+  return listener.connect(options, closedWhileWaiting);
 }
 
 function checkName(name: unknown): asserts name is string {

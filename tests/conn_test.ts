@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { ByteQueue, ConnClosedError, pipe } from "../mod.ts";
+
+const bytes = (...xs: number[]) => new Uint8Array(xs);
+
+Deno.test("a write that meets a waiting read copies straight into the reader's buffer", async () => {
+  const q = new ByteQueue(16);
+  const into = new Uint8Array(4);
+  const reading = q.read(into);
+  assert.equal(await q.write(bytes(1, 2, 3)), 3);
+  assert.equal(q.queued, 0, "nothing was queued");
+  assert.equal(await reading, 3);
+  assert.deepEqual(into.subarray(0, 3), bytes(1, 2, 3));
+});
+
+Deno.test("a write that fits the window resolves at once and keeps a copy, not the caller's buffer", async () => {
+  const q = new ByteQueue(16);
+  const buf = bytes(1, 2, 3);
+  await q.write(buf);
+  buf.fill(9);
+  const out = new Uint8Array(3);
+  await q.read(out);
+  assert.deepEqual(out, bytes(1, 2, 3));
+});
+
+Deno.test("queued bytes never exceed the window while the reader is away", async () => {
+  const q = new ByteQueue(1000);
+  const writes: Promise<number>[] = [];
+  let resolved = 0;
+  for (let i = 0; i < 50; i++) writes.push(q.write(new Uint8Array(100)).then((n) => (resolved++, n)));
+  await new Promise((r) => setTimeout(r, 10));
+  // The writes past the window wait, holding their own buffers; the queue copied only what fit.
+  assert.equal(resolved, 10);
+  assert.equal(q.queued, 5000);
+  let total = 0;
+  const buf = new Uint8Array(333);
+  while (total < 5000) total += (await q.read(buf))!;
+  assert.equal(total, 5000);
+  await Promise.all(writes);
+});
+
+Deno.test("a write larger than the window waits until read and then resolves with its length", async () => {
+  const [a, b] = pipe({ bufferSize: 8 });
+  const writing = a.write(new Uint8Array(100).fill(5));
+  const state = await Promise.race([
+    writing.then(() => "done"),
+    new Promise((r) => setTimeout(r, 10, "waiting")),
+  ]);
+  assert.equal(state, "waiting");
+  const buf = new Uint8Array(100);
+  let n = 0;
+  while (n < 100) n += (await b.read(buf.subarray(n)))!;
+  assert.equal(await writing, 100);
+  assert.ok(buf.every((x) => x === 5));
+});
+
+Deno.test("an owned chunk crosses without a copy: its buffer is transferred to the reader", async () => {
+  const [a, b] = pipe();
+  const chunk = bytes(1, 2, 3, 4);
+  const writer = a.writable.getWriter();
+  await writer.write(chunk);
+  const { value } = await b.readable.getReader().read();
+  assert.deepEqual(value, bytes(1, 2, 3, 4));
+  assert.equal(chunk.buffer.detached, true, "the chunk's buffer moved rather than being copied");
+  a.close();
+  b.close();
+});
+
+Deno.test("a chunk that is a view into a larger buffer is copied, leaving its neighbours intact", async () => {
+  const [a, b] = pipe();
+  const big = bytes(1, 2, 3, 4, 5, 6);
+  const writer = a.writable.getWriter();
+  await writer.write(big.subarray(0, 3));
+  await writer.write(big.subarray(3));
+  const reader = b.readable.getReader();
+  assert.deepEqual((await reader.read()).value, bytes(1, 2, 3));
+  assert.deepEqual((await reader.read()).value, bytes(4, 5, 6));
+  assert.equal(big.buffer.detached, false);
+  a.close();
+  b.close();
+});
+
+Deno.test("an owned chunk larger than the window waits until the window drains", async () => {
+  const q = new ByteQueue(10);
+  const writing = q.write(new Uint8Array(25), undefined, true);
+  const out = new Uint8Array(10);
+  await q.read(out);
+  const early = await Promise.race([writing.then(() => "done"), Promise.resolve("waiting")]);
+  assert.equal(early, "waiting");
+  await q.read(out);
+  assert.equal(await writing, 25, "15 bytes left is still over the window, 5 is not");
+});
+
+Deno.test("an aborted write that was half read delivers exactly that prefix, then later writes follow", async () => {
+  const [a, b] = pipe({ bufferSize: 4 });
+  const controller = new AbortController();
+  const writing = a.write(bytes(1, 2, 3, 4, 5, 6, 7, 8), { signal: controller.signal });
+  const first = new Uint8Array(3);
+  assert.equal(await b.read(first), 3);
+  controller.abort(new Error("stop"));
+  await assert.rejects(writing, /stop/);
+  await a.write(bytes(9));
+  await a.closeWrite();
+  const rest = new Uint8Array(10);
+  const n = await b.read(rest);
+  assert.deepEqual(rest.subarray(0, n!), bytes(9));
+});
+
+Deno.test("closeWrite then close: closed settles, reads on the peer end with EOF", async () => {
+  const [a, b] = pipe();
+  await a.closeWrite();
+  assert.equal(await b.read(new Uint8Array(1)), null);
+  await b.closeWrite();
+  assert.equal(await a.read(new Uint8Array(1)), null);
+  await Promise.all([a.closed, b.closed]);
+});
+
+Deno.test("cancelling the readable stops the peer's writes with ConnClosedError", async () => {
+  const [a, b] = pipe();
+  await b.readable.cancel();
+  await assert.rejects(a.write(bytes(1)), ConnClosedError);
+  await assert.rejects(b.read(new Uint8Array(1)), ConnClosedError);
+  a.close();
+  b.close();
+});
+
+Deno.test("aborting the writable closes the conn", async () => {
+  const [a, b] = pipe();
+  await a.writable.abort(new Error("gave up"));
+  await assert.rejects(a.read(new Uint8Array(1)), ConnClosedError);
+  assert.equal(await b.read(new Uint8Array(1)), null);
+  b.close();
+});
+
+Deno.test("a non-Uint8Array chunk on the writable errors the stream with a TypeError", async () => {
+  const [a, b] = pipe();
+  const writer = a.writable.getWriter();
+  await assert.rejects(writer.write("text" as unknown as Uint8Array), TypeError);
+  a.close();
+  b.close();
+});
+
+Deno.test("errors name the address they happened on", async () => {
+  const [a] = pipe();
+  a.close();
+  await assert.rejects(a.write(bytes(1)), (err: ConnClosedError) => {
+    assert.equal(err.code, "EPIPE");
+    assert.match(err.message, /memory:pipe/);
+    return true;
+  });
+});
+
+Deno.test("ByteQueue rejects a bad window", () => {
+  assert.throws(() => new ByteQueue(0), RangeError);
+  assert.throws(() => new ByteQueue(1.5), TypeError);
+});
