@@ -11,7 +11,6 @@
 
 import type { Addr, CallOptions } from "../conn.ts";
 import { acceptLoop, AcceptQueue, type Listener } from "../listener.ts";
-import { ConnectionRefusedError } from "../errors.ts";
 import type { SocketConn } from "./socket_conn.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
 
@@ -68,11 +67,7 @@ export class SocketListener implements Listener<SocketConn> {
   /** Stops accepting; pending accepts reject, accepted conns stay open. Idempotent. */
   close(): void {
     if (this.#queue.closed) return;
-    const address = this.#queue.address;
-    this.#queue.close(
-      () => new ConnectionRefusedError(address, { reason: "listener closed" }),
-      (next) => next instanceof Error || next.close(),
-    );
+    this.#queue.close((next) => next instanceof Error || next.close());
     closeQuietly(this.#native);
     this.#onClose();
   }
