@@ -43,11 +43,8 @@ export class SocketInbound extends ByteQueue {
 
   /** Reads into `p`: natively when nothing can come before it, else from the queue. */
   override read(p: Uint8Array, options?: CallOptions): Promise<number | null> {
-    if (
-      options?.signal === undefined && p.byteLength > 0 && !this.#reading && this.#waiting === 0 &&
-      !this.#ended && this.queued === 0
-    ) {
-      return this.#readDirect(p);
+    if (p.byteLength > 0 && this.#canReadDirect(options)) {
+      return this.#readDirect(p, (n) => n, () => super.read(p));
     }
     return this.#demand(this.queued === 0, super.read(p, options));
   }
@@ -63,21 +60,32 @@ export class SocketInbound extends ByteQueue {
     super.closeRead(readError, writeError);
   }
 
-  #readDirect(p: Uint8Array): Promise<number | null> {
+  /** Whether a read may go straight to the socket: it can't be aborted and nothing comes before it. */
+  #canReadDirect(options: CallOptions | undefined): boolean {
+    return options?.signal === undefined && !this.#reading && this.#waiting === 0 && !this.#ended &&
+      this.queued === 0;
+  }
+
+  /** One native read into `into`; EOF and errors go through the queue, so it records them. */
+  #readDirect<T>(into: Uint8Array, got: (n: number) => T, viaQueue: () => Promise<T>): Promise<T> {
     this.#reading = true;
-    return this.#source.read(p).then((n) => {
+    return this.#source.read(into).then((n) => {
       this.#reading = false;
-      if (n !== null) {
-        this.#pump();
-        return n;
+      if (n === null) {
+        this.#end();
+        return viaQueue(); // EOF, marking the reading end done
       }
-      this.#end();
-      return super.read(p); // null, and marks the reading end done
+      this.#pump();
+      return got(n);
     }, (err) => {
       this.#reading = false;
       this.#fail(err);
-      return super.read(p); // rejects with the read error
+      return viaQueue(); // rejects with the read error
     });
+  }
+
+  #scratchBuffer(): Uint8Array {
+    return this.#scratch ??= new Uint8Array(Math.min(this.window, PUMP_SIZE));
   }
 
   /** Counts a read that may wait, and pumps for it. */
@@ -96,7 +104,7 @@ export class SocketInbound extends ByteQueue {
   #pump(): void {
     if (this.#reading || this.#ended || this.#waiting === 0) return;
     this.#reading = true;
-    const buf = this.#scratch ??= new Uint8Array(Math.min(this.window, PUMP_SIZE));
+    const buf = this.#scratchBuffer();
     this.#source.read(buf).then(async (n) => {
       if (n === null) {
         this.#reading = false;
