@@ -19,6 +19,7 @@
 
 import type { Conn } from "../conn.ts";
 import { describe } from "../conn.ts";
+import type { Listener } from "../listener.ts";
 import {
   connectMemory,
   listenMemory,
@@ -62,10 +63,9 @@ export type ConnectOptions =
  * ```
  */
 export function listen(options: MemoryListenOptions): MemoryListener;
-export function listen(
-  options: UnixListenOptions | TcpListenOptions | PipeListenOptions,
-): Promise<SocketListener>;
-export function listen(options: ListenOptions): MemoryListener | Promise<SocketListener> {
+export function listen(options: UnixListenOptions | TcpListenOptions): Promise<SocketListener>;
+export function listen(options: PipeListenOptions): Promise<Listener>;
+export function listen(options: ListenOptions): MemoryListener | Promise<Listener> {
   const transport = transportOf(options);
   switch (transport) {
     case "memory":

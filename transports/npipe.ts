@@ -33,7 +33,9 @@
  * @module
  */
 
-import { type Addr, type CallOptions, checkBufferSize, describe, watch } from "../conn.ts";
+import { type Addr, type CallOptions, checkBufferSize, type Conn, describe, watch } from "../conn.ts";
+import type { Listener } from "../listener.ts";
+import { connectWindowsPipe, listenWindowsPipe } from "./npipe_windows.ts";
 import { ConnectionRefusedError, ConnError, ProtocolError } from "../errors.ts";
 import { SocketConn } from "./socket_conn.ts";
 import { checkOptions, dial, openUnixListener } from "./socket.ts";
@@ -163,7 +165,7 @@ function env(name: string): string | undefined {
  * console.log(listener.addr.address); // "\\.\pipe\tether-doc-listen"
  * ```
  */
-export async function listenPipe(options: PipeListenOptions): Promise<SocketListener> {
+export async function listenPipe(options: PipeListenOptions): Promise<Listener> {
   checkOptions(options, "listen");
   const name = parsePipeAddress(options.path);
   const maxInstances = options.maxInstances ?? Infinity;
@@ -176,6 +178,9 @@ export async function listenPipe(options: PipeListenOptions): Promise<SocketList
   }
   const bufferSize = checkBufferSize(options.bufferSize);
   const addr: Addr = { transport: "pipe", address: `\\\\.\\pipe\\${name}` };
+  if (Deno.build.os === "windows") {
+    return listenWindowsPipe({ transport: "pipe", address: options.path }, maxInstances, bufferSize);
+  }
   const where = `pipe:${addr.address}`;
   const { native, removeFile } = await openUnixListener(pipeSocketPath(options.path), 0o600, where);
   let open = 0;
@@ -210,12 +215,16 @@ export async function listenPipe(options: PipeListenOptions): Promise<SocketList
  * console.log(err.name); // "TimeoutError"
  * ```
  */
-export async function connectPipe(options: PipeConnectOptions): Promise<SocketConn> {
+export async function connectPipe(options: PipeConnectOptions): Promise<Conn> {
   checkOptions(options, "connect");
-  const path = pipeSocketPath(options.path);
   const bufferSize = checkBufferSize(options.bufferSize);
   const { signal } = options;
   const addr: Addr = { transport: "pipe", address: `\\\\.\\pipe\\${parsePipeAddress(options.path)}` };
+  if (Deno.build.os === "windows") {
+    const remote: Addr = { transport: "pipe", address: options.path }; // may name another host there
+    return connectWindowsPipe(remote, bufferSize, signal, (signal) => sleep(LAST_RETRY_MS, signal));
+  }
+  const path = pipeSocketPath(options.path);
   const where = `pipe:${addr.address}`;
   for (let delay = FIRST_RETRY_MS;; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
     signal?.throwIfAborted();
