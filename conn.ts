@@ -37,11 +37,33 @@
  */
 
 import { ConnClosedError } from "./errors.ts";
+import { Fifo } from "./_fifo.ts";
 
-/** The transports an {@linkcode Addr} can name. */
+/**
+ * The transports an {@linkcode Addr} can name.
+ *
+ * @example
+ * ```ts
+ * import type { Transport } from "@tether/tether";
+ *
+ * const kinds: Transport[] = ["memory", "unix", "tcp", "pipe", "worker"];
+ * console.log(kinds.length); // 5
+ * ```
+ */
 export type Transport = "memory" | "unix" | "tcp" | "pipe" | "worker";
 
-/** Where one end of a connection is. */
+/**
+ * Where one end of a connection is.
+ *
+ * @example
+ * ```ts
+ * import { type Addr, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * const addr: Addr = a.remoteAddr;
+ * console.log(`${addr.transport}:${addr.address}`); // "memory:pipe"
+ * ```
+ */
 export interface Addr {
   /** The transport the connection runs over. */
   readonly transport: Transport;
@@ -49,7 +71,19 @@ export interface Addr {
   readonly address: string;
 }
 
-/** Options of a single call: its deadline or cancellation. */
+/**
+ * Options of a single call: its deadline or cancellation.
+ *
+ * @example
+ * ```ts
+ * import { type CallOptions, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * const options: CallOptions = { signal: AbortSignal.timeout(50) };
+ * const err = await a.read(new Uint8Array(1), options).catch((e) => e);
+ * console.log(err.name); // "TimeoutError"
+ * ```
+ */
 export interface CallOptions {
   /**
    * Aborting it makes the call reject with `signal.reason`; an already-aborted
@@ -105,7 +139,17 @@ export interface Conn extends AsyncDisposable, Disposable {
   readonly closed: Promise<void>;
 }
 
-/** The default window of queued bytes per direction: 64 KiB. */
+/**
+ * The default window of queued bytes per direction: 64 KiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BUFFER_SIZE, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe({ bufferSize: DEFAULT_BUFFER_SIZE * 4 });
+ * a.close();
+ * ```
+ */
 export const DEFAULT_BUFFER_SIZE = 64 * 1024;
 
 /**
@@ -142,12 +186,27 @@ export function checkBytes(p: unknown, what = "buffer"): asserts p is Uint8Array
   }
 }
 
-/** Formats an address for messages: `memory:echo`, `unix:/run/x.sock`. */
+/**
+ * Formats an address for messages: `memory:echo`, `unix:/run/x.sock`.
+ *
+ * @example
+ * ```ts
+ * import { formatAddr } from "@tether/tether";
+ *
+ * console.log(formatAddr({ transport: "unix", address: "/run/app.sock" })); // "unix:/run/app.sock"
+ * ```
+ */
 export function formatAddr(addr: Addr): string {
   return `${addr.transport}:${addr.address}`;
 }
 
 const EMPTY = new Uint8Array(0);
+/** Owned chunks smaller than this are joined with their neighbours when read whole. */
+const JOIN_BELOW = 4096;
+/** Copies at least this big are kept for reuse once read out. */
+const SPARE_FROM = 4096;
+/** How many bytes a joined chunk holds at most. */
+const JOIN_UP_TO = 64 * 1024;
 
 interface Waiting<T> {
   resolve(value: T): void;
@@ -165,6 +224,8 @@ interface Segment {
   writer: Waiting<number> | null;
   /** The write's length, which it resolves with. */
   length: number;
+  /** Whether `bytes` is the queue's own copy, reusable once read out. */
+  copy: boolean;
 }
 
 interface Reader extends Waiting<number | Uint8Array | null> {
@@ -209,8 +270,9 @@ export function noop(): void {}
 export class ByteQueue {
   /** How many bytes may be queued before writers wait. */
   readonly window: number;
-  #segments: Segment[] = [];
+  #segments = new Fifo<Segment>();
   #queued = 0;
+  #spare: Uint8Array | null = null;
   #pendingWriters = 0;
   #readers: Reader[] = [];
   /** Set once no more writes are taken; the reader sees EOF after the queue. */
@@ -247,23 +309,34 @@ export class ByteQueue {
    * reader as is; otherwise it copies what it keeps.
    */
   write(data: Uint8Array, options?: CallOptions, owned = false): Promise<number> {
+    const result = this.writeNow(data, options, owned);
+    return typeof result === "number" ? Promise.resolve(result) : result;
+  }
+
+  /**
+   * {@linkcode ByteQueue.write}, but returns the length itself, not a
+   * promise, when the write is done at once: the fast path for pumps and
+   * stream sinks.
+   */
+  writeNow(data: Uint8Array, options?: CallOptions, owned = false): number | Promise<number> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#writeError) return Promise.reject(this.#writeError);
     if (this.#readError) return Promise.reject(this.#writerGone);
     const length = data.byteLength;
-    if (length === 0) return Promise.resolve(0);
-    const segment: Segment = { bytes: data, owned, writer: null, length };
+    if (length === 0) return 0;
+    const segment: Segment = { bytes: data, owned, writer: null, length, copy: false };
     this.#segments.push(segment);
     this.#queued += length;
     if (this.#readers.length > 0) this.#feed();
-    if (segment.bytes.byteLength === 0) return Promise.resolve(length);
+    if (segment.bytes.byteLength === 0) return length;
     if (this.#pendingWriters === 0 && this.#queued <= this.window) {
       if (!owned) {
-        segment.bytes = segment.bytes.slice();
+        segment.bytes = this.#copyOf(segment.bytes);
         segment.owned = true;
+        segment.copy = true;
       }
-      return Promise.resolve(length);
+      return length;
     }
     const { promise, resolve, reject } = Promise.withResolvers<number>();
     const settled = watch(signal, () => this.#abortWriter(segment, signal!.reason));
@@ -283,6 +356,26 @@ export class ByteQueue {
    */
   readChunk(options?: CallOptions): Promise<Uint8Array | null> {
     return this.#read(null, options?.signal) as Promise<Uint8Array | null>;
+  }
+
+  /**
+   * Takes the next chunk if one is queued, without waiting: `undefined` when
+   * the queue is empty and open, `null` at EOF. Small queued chunks come
+   * joined into one, so a reader pays per batch rather than per write.
+   */
+  readChunkNow(): Uint8Array | null | undefined {
+    if (this.#readError) throw this.#readError;
+    if (this.#readers.length > 0) return undefined;
+    if (this.#segments.length > 0) {
+      const chunk = this.#takeChunk();
+      this.#settleWriters();
+      return chunk;
+    }
+    if (this.#writeError) {
+      this.#readDone.resolve();
+      return null;
+    }
+    return undefined;
   }
 
   #read(into: Uint8Array | null, signal: AbortSignal | undefined): Promise<number | Uint8Array | null> {
@@ -331,9 +424,10 @@ export class ByteQueue {
    */
   abortWrite(error: Error): void {
     if (!this.#writeError) this.#writeError = error;
-    const first = this.#segments.findIndex((s) => s.writer !== null);
-    if (first >= 0) {
-      for (const segment of this.#segments.splice(first)) {
+    let first = 0;
+    while (first < this.#segments.length && this.#segments.at(first).writer === null) first++;
+    if (first < this.#segments.length) {
+      for (const segment of this.#segments.removeFrom(first)) {
         this.#queued -= segment.bytes.byteLength;
         this.#failWriter(segment, error);
       }
@@ -355,7 +449,7 @@ export class ByteQueue {
       reader.settled();
       reader.reject(readError);
     }
-    for (const segment of this.#segments.splice(0)) this.#failWriter(segment, writeError);
+    for (const segment of this.#segments.removeFrom(0)) this.#failWriter(segment, writeError);
     this.#queued = 0;
     this.#readDone.resolve();
     this.#writeDone.resolve();
@@ -381,16 +475,30 @@ export class ByteQueue {
     this.#settleWriters();
   }
 
+  /** A copy of `bytes`, in the last copy a reader finished with if it fits. */
+  #copyOf(bytes: Uint8Array): Uint8Array {
+    const spare = this.#spare;
+    if (spare !== null && spare.byteLength >= bytes.byteLength) {
+      this.#spare = null;
+      const copy = spare.subarray(0, bytes.byteLength);
+      copy.set(bytes);
+      return copy;
+    }
+    return bytes.slice();
+  }
+
   #copyOut(into: Uint8Array): number {
     let n = 0;
     const segments = this.#segments;
     while (n < into.byteLength && segments.length > 0) {
-      const segment = segments[0];
+      const segment = segments.at(0);
       const bytes = segment.bytes;
       const k = Math.min(bytes.byteLength, into.byteLength - n);
       if (k === bytes.byteLength) {
         into.set(bytes, n);
         segments.shift();
+        // Copied out whole, the queue's own copy can take the next write.
+        if (segment.copy && bytes.byteLength >= SPARE_FROM) this.#spare = new Uint8Array(bytes.buffer);
         this.#consumed(segment);
       } else {
         into.set(bytes.subarray(0, k), n);
@@ -403,11 +511,24 @@ export class ByteQueue {
   }
 
   #takeChunk(): Uint8Array {
-    const segment = this.#segments.shift()!;
-    const chunk = segment.owned ? segment.bytes : segment.bytes.slice();
-    this.#queued -= chunk.byteLength;
-    this.#consumed(segment);
-    return chunk;
+    const segments = this.#segments;
+    const head = segments.at(0);
+    if (head.owned && (head.bytes.byteLength >= JOIN_BELOW || segments.length === 1)) {
+      segments.shift();
+      const chunk = head.bytes;
+      this.#queued -= chunk.byteLength;
+      this.#consumed(head);
+      return chunk;
+    }
+    // A small or borrowed chunk: copy it, joined with the small ones behind it.
+    let size = 0;
+    for (const segment of segments) {
+      size += segment.bytes.byteLength;
+      if (size >= JOIN_UP_TO) break;
+    }
+    const joined = new Uint8Array(Math.min(size, Math.max(JOIN_UP_TO, head.bytes.byteLength)));
+    this.#copyOut(joined);
+    return joined;
   }
 
   /** A segment was read to its end: its write, if waiting, is done. */
@@ -447,7 +568,7 @@ export class ByteQueue {
   #abortWriter(segment: Segment, reason: unknown): void {
     const i = this.#segments.indexOf(segment);
     if (i >= 0) {
-      this.#segments.splice(i, 1);
+      this.#segments.removeAt(i);
       this.#queued -= segment.bytes.byteLength;
     }
     this.#failWriter(segment, reason);
@@ -470,7 +591,24 @@ export class ByteQueue {
   }
 }
 
-/** What a {@linkcode QueueConn} is made of. */
+/**
+ * What a {@linkcode QueueConn} is made of.
+ *
+ * @example
+ * ```ts
+ * import { ByteQueue, QueueConn, type QueueConnInit } from "@tether/tether";
+ *
+ * const addr = { transport: "memory", address: "custom" } as const;
+ * const init: QueueConnInit = {
+ *   localAddr: addr,
+ *   remoteAddr: addr,
+ *   inbound: new ByteQueue(),
+ *   outbound: new ByteQueue(),
+ *   onClose: () => console.log("closed"),
+ * };
+ * new QueueConn(init).close(); // prints "closed"
+ * ```
+ */
 export interface QueueConnInit {
   /** This end's address. */
   localAddr: Addr;
@@ -614,17 +752,21 @@ export function queueReadable(queue: ByteQueue, onCancel: () => void): ReadableS
           }
         });
       }
-      return queue.readChunk().then((chunk) => {
-        if (chunk === null) return controller.close();
-        // Transfer only a chunk that is all of its buffer: a view into a
-        // larger one would detach bytes that are not ours.
-        const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength &&
-          chunk.buffer instanceof ArrayBuffer;
-        controller.enqueue(whole ? chunk : chunk.slice());
-      });
+      const now = queue.readChunkNow();
+      if (now !== undefined) return deliver(controller, now);
+      return queue.readChunk().then((chunk) => deliver(controller, chunk));
     },
     cancel: onCancel,
   }, { highWaterMark: 0 });
+}
+
+function deliver(controller: ReadableByteStreamController, chunk: Uint8Array | null): void {
+  if (chunk === null) return controller.close();
+  // Transfer only a chunk that is all of its buffer: a view into a larger one
+  // would detach bytes that are not ours.
+  const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength &&
+    chunk.buffer instanceof ArrayBuffer;
+  controller.enqueue(whole ? chunk : chunk.slice());
 }
 
 /** A writable stream into a queue's writing end, taking chunks over. */
@@ -632,7 +774,8 @@ export function queueWritable(queue: ByteQueue, conn: Conn): WritableStream<Uint
   return new WritableStream<Uint8Array>({
     write(chunk) {
       checkBytes(chunk, "chunk");
-      return queue.write(chunk, undefined, true).then(noop);
+      const done = queue.writeNow(chunk, undefined, true);
+      if (typeof done !== "number") return done.then(noop);
     },
     close: () => conn.closeWrite(),
     abort: () => conn.close(),

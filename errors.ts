@@ -24,13 +24,33 @@
  * @module
  */
 
-/** Options every {@linkcode ConnError} takes. */
+/**
+ * Options every {@linkcode ConnError} takes.
+ *
+ * @example
+ * ```ts
+ * import { type ConnErrorOptions, ProtocolError } from "@tether/tether";
+ *
+ * const options: ConnErrorOptions = { cause: new Error("bad byte") };
+ * console.log(new ProtocolError("bad header", options).cause); // Error: bad byte
+ * ```
+ */
 export interface ConnErrorOptions {
   /** The error that caused this one. */
   cause?: unknown;
 }
 
-/** What makes up a {@linkcode ConnError}: its code and flags. */
+/**
+ * What makes up a {@linkcode ConnError}: its code and flags.
+ *
+ * @example
+ * ```ts
+ * import { ConnError, type ConnErrorInit } from "@tether/tether";
+ *
+ * const init: ConnErrorInit = { code: "EAGAIN", temporary: true };
+ * console.log(new ConnError("try later", init).temporary); // true
+ * ```
+ */
 export interface ConnErrorInit extends ConnErrorOptions {
   /** A stable machine-readable code, such as `"ECONNREFUSED"`. */
   code: string;
@@ -259,5 +279,53 @@ export class HandshakeError extends ConnError {
   /** Makes the error; the message says what failed. */
   constructor(message: string, options: ConnErrorOptions = {}) {
     super(`handshake failed: ${message}`, { code: "EHANDSHAKE", cause: options.cause });
+  }
+}
+
+/**
+ * A cipher state used up its nonces: a Noise cipher key may encrypt at most
+ * 2^64 - 1 messages (`ENONCE`). The secure conn can no longer send (or
+ * receive) in that direction; open a new one.
+ *
+ * @example
+ * ```ts
+ * import { NonceExhaustedError } from "@tether/tether";
+ *
+ * const err = new NonceExhaustedError("send");
+ * console.log(err.code); // ENONCE
+ * ```
+ */
+export class NonceExhaustedError extends ConnError {
+  /** Makes the error for the direction (`"send"` or `"receive"`) that ran out. */
+  constructor(direction: string, options: ConnErrorOptions = {}) {
+    super(`nonce space exhausted on ${direction}: no more messages can be sent under this key`, {
+      code: "ENONCE",
+      cause: options.cause,
+    });
+  }
+}
+
+/**
+ * The runtime lacks an algorithm that was asked for, such as WebCrypto's
+ * `ChaCha20-Poly1305` on runtimes that do not implement it (`ENOTSUP`).
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedAlgorithmError } from "@tether/tether";
+ *
+ * const err = new UnsupportedAlgorithmError("ChaCha20-Poly1305");
+ * console.log(err.algorithm, err.code); // ChaCha20-Poly1305 ENOTSUP
+ * ```
+ */
+export class UnsupportedAlgorithmError extends ConnError {
+  /** The algorithm the runtime lacks. */
+  readonly algorithm: string;
+  /** Makes the error for `algorithm`. */
+  constructor(algorithm: string, options: ConnErrorOptions & { hint?: string } = {}) {
+    super(
+      `this runtime's WebCrypto does not support ${algorithm}${options.hint ? `: ${options.hint}` : ""}`,
+      { code: "ENOTSUP", cause: options.cause },
+    );
+    this.algorithm = algorithm;
   }
 }

@@ -50,6 +50,15 @@ export {
 } from "./transports/memory.ts";
 export { connect, type ConnectOptions, listen, type ListenOptions } from "./transports/mod.ts";
 export {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  FramedConn,
+  type FrameOptions,
+  frames,
+  type Message,
+  typedFrames,
+  type TypedMessage,
+} from "./frame.ts";
+export {
   connectTcp,
   connectUnix,
   listenTcp,

@@ -9,7 +9,20 @@ import assert from "node:assert/strict";
 import type { Conn } from "../conn.ts";
 import { ConnClosedError } from "../errors.ts";
 
-/** A connected pair: what `a` writes, `b` reads, and back. */
+/**
+ * A connected pair: what `a` writes, `b` reads, and back.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import type { Pair } from "@tether/tether/testing";
+ *
+ * const [a, b] = pipe();
+ * const pair: Pair = { a, b };
+ * pair.a.close();
+ * pair.b.close();
+ * ```
+ */
 export interface Pair {
   /** One end. */
   a: Conn;
@@ -17,7 +30,25 @@ export interface Pair {
   b: Conn;
 }
 
-/** One rule of the contract, checked on a fresh pair. */
+/**
+ * One rule of the contract, checked on a fresh pair.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import type { Check } from "@tether/tether/testing";
+ *
+ * const echoOnce: Check = {
+ *   name: "one byte crosses",
+ *   async run({ a, b }) {
+ *     await a.write(new Uint8Array([1]));
+ *     if ((await b.read(new Uint8Array(1))) !== 1) throw new Error("lost");
+ *   },
+ * };
+ * const [a, b] = pipe();
+ * await echoOnce.run({ a, b });
+ * ```
+ */
 export interface Check {
   /** What the check proves. */
   name: string;
@@ -125,7 +156,20 @@ function tick(ms = 5): Promise<void> {
 const MiB = 1024 * 1024;
 const text = (s: string) => new TextEncoder().encode(s);
 
-/** Every check, in the order the kit runs them. */
+/**
+ * Every check, in the order the kit runs them.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import { checks } from "@tether/tether/testing";
+ *
+ * // Run one rule alone, outside Deno.test.
+ * const halfClose = checks.find((c) => c.name.startsWith("half-close"))!;
+ * const [a, b] = pipe();
+ * await halfClose.run({ a, b });
+ * ```
+ */
 export const checks: readonly Check[] = [
   {
     name: "basic I/O: 1 MiB each way in random chunk sizes",

@@ -21,10 +21,36 @@ import { checks } from "./checks.ts";
 
 export { type Check, checks, type Pair } from "./checks.ts";
 
-/** Makes a fresh pair of connected conns for one check. */
+/**
+ * Makes a fresh pair of connected conns for one check.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import type { MakePair } from "@tether/tether/testing";
+ *
+ * const makePair: MakePair = () => pipe({ bufferSize: 1024 });
+ * const [a, b] = await makePair();
+ * a.close();
+ * b.close();
+ * ```
+ */
 export type MakePair = () => Promise<[Conn, Conn]> | [Conn, Conn];
 
-/** Options of {@linkcode testConn}. */
+/**
+ * Options of {@linkcode testConn}.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import { testConn, type TestConnOptions } from "@tether/tether/testing";
+ *
+ * const options: TestConnOptions = { stepTimeout: 10_000 };
+ * Deno.test("pipe keeps the contract within 10 s a check", async (t) => {
+ *   await testConn(t, () => pipe(), options);
+ * });
+ * ```
+ */
 export interface TestConnOptions {
   /** Milliseconds one check may take before it fails instead of hanging; default 30000. */
   stepTimeout?: number;

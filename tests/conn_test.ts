@@ -72,10 +72,19 @@ Deno.test("a chunk that is a view into a larger buffer is copied, leaving its ne
   const writer = a.writable.getWriter();
   await writer.write(big.subarray(0, 3));
   await writer.write(big.subarray(3));
-  const reader = b.readable.getReader();
-  assert.deepEqual((await reader.read()).value, bytes(1, 2, 3));
-  assert.deepEqual((await reader.read()).value, bytes(4, 5, 6));
+  await writer.close();
+  assert.deepEqual(await new Response(b.readable).bytes(), bytes(1, 2, 3, 4, 5, 6));
   assert.equal(big.buffer.detached, false);
+  a.close();
+  b.close();
+});
+
+Deno.test("small queued chunks reach a stream reader joined into one", async () => {
+  const [a, b] = pipe();
+  const writer = a.writable.getWriter();
+  for (let i = 0; i < 10; i++) await writer.write(bytes(i));
+  const { value } = await b.readable.getReader().read();
+  assert.deepEqual(value, bytes(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
   a.close();
   b.close();
 });
@@ -153,4 +162,20 @@ Deno.test("errors name the address they happened on", async () => {
 Deno.test("ByteQueue rejects a bad window", () => {
   assert.throws(() => new ByteQueue(0), RangeError);
   assert.throws(() => new ByteQueue(1.5), TypeError);
+});
+
+Deno.test("a reused copy buffer never changes bytes a reader already took", async () => {
+  const q = new ByteQueue(64 * 1024);
+  const taken: Uint8Array[] = [];
+  for (let i = 0; i < 6; i++) {
+    await q.write(new Uint8Array(8192).fill(i));
+    if (i % 2 === 0) {
+      taken.push((await q.readChunk())!);
+    } else {
+      const out = new Uint8Array(8192);
+      await q.read(out);
+      taken.push(out);
+    }
+  }
+  taken.forEach((chunk, i) => assert.ok(chunk.every((x) => x === i), `chunk ${i} changed`));
 });

@@ -22,13 +22,36 @@ import { type Addr, ByteQueue, type CallOptions, checkBufferSize, describe, Queu
 import { acceptLoop, AcceptQueue, type Dialer, type Listener } from "../listener.ts";
 import { AddrInUseError, ConnectionRefusedError, ListenerClosedError } from "../errors.ts";
 
-/** Options of {@linkcode pipe}. */
+/**
+ * Options of {@linkcode pipe}.
+ *
+ * @example
+ * ```ts
+ * import { pipe, type PipeOptions } from "@tether/tether";
+ *
+ * const options: PipeOptions = { bufferSize: 4096 };
+ * const [a, b] = pipe(options);
+ * a.close();
+ * b.close();
+ * ```
+ */
 export interface PipeOptions {
   /** Bytes queued per direction before a writer waits; default 64 KiB. */
   bufferSize?: number;
 }
 
-/** Options of a memory {@linkcode listen}. */
+/**
+ * Options of a memory {@linkcode listen}.
+ *
+ * @example
+ * ```ts
+ * import { listen, type MemoryListenOptions } from "@tether/tether";
+ *
+ * const options: MemoryListenOptions = { transport: "memory", name: "jobs", backlog: 4 };
+ * using listener = listen(options);
+ * console.log(listener.addr.address); // "jobs"
+ * ```
+ */
 export interface MemoryListenOptions {
   /** The in-memory transport. */
   transport: "memory";
@@ -43,7 +66,17 @@ export interface MemoryListenOptions {
   bufferSize?: number;
 }
 
-/** Options of a memory {@linkcode connect}. */
+/**
+ * Options of a memory {@linkcode connect}.
+ *
+ * @example
+ * ```ts
+ * import { connect, type MemoryConnectOptions } from "@tether/tether";
+ *
+ * const options: MemoryConnectOptions = { transport: "memory", name: "jobs", signal: AbortSignal.timeout(100) };
+ * await connect(options).catch((err) => console.log(err.code)); // "ECONNREFUSED"
+ * ```
+ */
 export interface MemoryConnectOptions extends CallOptions {
   /** The in-memory transport. */
   transport: "memory";
@@ -51,13 +84,34 @@ export interface MemoryConnectOptions extends CallOptions {
   name: string;
 }
 
-/** A memory listener: a {@linkcode Listener} that also hands out its own dialer. */
+/**
+ * A memory listener: a {@linkcode Listener} that also hands out its own dialer.
+ *
+ * @example
+ * ```ts
+ * import { listen, type MemoryListener } from "@tether/tether";
+ *
+ * using listener: MemoryListener = listen({ transport: "memory" });
+ * const dialing = listener.dialer().dial();
+ * using _server = await listener.accept();
+ * using _client = await dialing;
+ * ```
+ */
 export interface MemoryListener extends Listener {
   /** A dialer that reaches this listener whether it has a name or not. */
   dialer(): Dialer;
 }
 
-/** The default backlog of a memory listener. */
+/**
+ * The default backlog of a memory listener.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BACKLOG, listen } from "@tether/tether";
+ *
+ * using listener = listen({ transport: "memory", backlog: DEFAULT_BACKLOG * 2 });
+ * ```
+ */
 export const DEFAULT_BACKLOG = 32;
 
 function pair(local: Addr, remote: Addr, bufferSize: number): [QueueConn, QueueConn] {

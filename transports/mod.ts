@@ -41,10 +41,30 @@ import { connectPipe, listenPipe, type PipeConnectOptions, type PipeListenOption
 import type { SocketConn } from "./socket_conn.ts";
 import type { SocketListener } from "./socket_listener.ts";
 
-/** The options of any {@linkcode listen}. */
+/**
+ * The options of any {@linkcode listen}.
+ *
+ * @example
+ * ```ts
+ * import { listen, type ListenOptions } from "@tether/tether";
+ *
+ * const options: ListenOptions = { transport: "tcp", hostname: "127.0.0.1", port: 0 };
+ * await using _listener = await listen(options);
+ * ```
+ */
 export type ListenOptions = MemoryListenOptions | UnixListenOptions | TcpListenOptions | PipeListenOptions;
 
-/** The options of any {@linkcode connect}. */
+/**
+ * The options of any {@linkcode connect}.
+ *
+ * @example
+ * ```ts
+ * import { connect, type ConnectOptions } from "@tether/tether";
+ *
+ * const options: ConnectOptions = { transport: "memory", name: "nowhere" };
+ * await connect(options).catch((err) => console.log(err.name)); // "ConnectionRefusedError"
+ * ```
+ */
 export type ConnectOptions =
   | MemoryConnectOptions
   | UnixConnectOptions
@@ -65,6 +85,7 @@ export type ConnectOptions =
 export function listen(options: MemoryListenOptions): MemoryListener;
 export function listen(options: UnixListenOptions | TcpListenOptions): Promise<SocketListener>;
 export function listen(options: PipeListenOptions): Promise<Listener>;
+export function listen(options: ListenOptions): MemoryListener | Promise<Listener>;
 export function listen(options: ListenOptions): MemoryListener | Promise<Listener> {
   const transport = transportOf(options);
   switch (transport) {

@@ -1,0 +1,71 @@
+/**
+ * Framed message rate against the raw Conn moving the same bytes.
+ *
+ * Each group moves 1 MiB from one end of a conn to the other as messages of
+ * one size: the baseline writes them raw (`conn.write` of each message, the
+ * reader reading into a 64 KiB buffer until all bytes are in); the framed
+ * case sends and receives them as whole messages through `frames()`. Deno
+ * prints the framed case as a multiple of the baseline.
+ */
+
+import { type Conn, frames, pipe } from "../mod.ts";
+
+const TOTAL = 1024 * 1024;
+const SIZES = [64, 1024, 64 * 1024];
+
+async function rawTransfer(a: Conn, b: Conn, message: Uint8Array, count: number): Promise<void> {
+  const writing = (async () => {
+    for (let i = 0; i < count; i++) await a.write(message);
+  })();
+  const buffer = new Uint8Array(64 * 1024);
+  for (let left = count * message.length; left > 0;) left -= (await b.read(buffer))!;
+  await writing;
+}
+
+async function framedTransfer(a: Conn, b: Conn, message: Uint8Array, count: number): Promise<void> {
+  const sender = frames(a), receiver = frames(b);
+  const sending = (async () => {
+    for (let i = 0; i < count; i++) await sender.send(message);
+  })();
+  for (let i = 0; i < count; i++) await receiver.receive();
+  await sending;
+}
+
+function label(size: number): string {
+  return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
+}
+
+/** Times one transfer on a fresh pipe, leaving its setup out of the measure. */
+function onPipe(transfer: typeof rawTransfer, message: Uint8Array, count: number) {
+  return async (b: Deno.BenchContext) => {
+    const [x, y] = pipe();
+    b.start();
+    await transfer(x, y, message, count);
+    b.end();
+    x.close();
+    y.close();
+  };
+}
+
+// ---- over pipe() -----------------------------------------------------------
+
+for (const size of SIZES) {
+  const message = new Uint8Array(size).fill(7);
+  const count = TOTAL / size;
+  const group = `pipe, ${label(size)} messages`;
+  Deno.bench(
+    `raw conn.write of ${label(size)} (1 MiB)`,
+    { group, baseline: true },
+    onPipe(rawTransfer, message, count),
+  );
+  Deno.bench(
+    `frames() send/receive of ${label(size)} (1 MiB)`,
+    { group },
+    onPipe(framedTransfer, message, count),
+  );
+}
+
+// ---- over a Unix socket ------------------------------------------------------
+// To come with transports/socket.ts (another branch): the same two benches per
+// size over `listen({ transport: "unix" })` / `connect(...)`, reusing
+// rawTransfer and framedTransfer above with a socket pair in place of onPipe.

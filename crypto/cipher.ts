@@ -1,0 +1,207 @@
+/**
+ * Noise's cipher functions (AESGCM, ChaChaPoly) on WebCrypto, and the
+ * CipherState that pairs a key with its message counter (Noise rev 34, §5.1).
+ *
+ * @module
+ */
+
+import { NonceExhaustedError, UnsupportedAlgorithmError } from "../errors.ts";
+import { source } from "./bytes.ts";
+
+/**
+ * The cipher names of a Noise protocol name: AES-256-GCM or ChaCha20-Poly1305.
+ *
+ * @example
+ * ```ts
+ * import type { CipherName } from "@tether/tether/crypto";
+ *
+ * const cipher: CipherName = "ChaChaPoly";
+ * console.log(cipher);
+ * ```
+ */
+export type CipherName = "AESGCM" | "ChaChaPoly";
+
+/** The length of an AEAD tag, added to every encrypted message. */
+export const TAG_LENGTH = 16;
+
+/**
+ * 2^64 - 1: the nonce Noise reserves. Reaching it means the key is used up;
+ * a counter is never allowed to wrap.
+ */
+export const MAX_NONCE = (1n << 64n) - 1n;
+
+/** An AEAD whose authentication failed: tampered, forged, replayed or reordered. */
+export class DecryptError extends Error {
+  /** Makes the error, keeping WebCrypto's as the cause. */
+  constructor(cause: unknown) {
+    super("message failed authentication", { cause });
+    this.name = "DecryptError";
+  }
+}
+
+/** One AEAD as Noise uses it: a 32-byte key and a 64-bit counter nonce. */
+export interface CipherFunctions {
+  /** Its name in a Noise protocol name. */
+  readonly name: CipherName;
+  /** Turns 32 raw key bytes into a key for this AEAD. */
+  importKey(raw: Uint8Array): Promise<CryptoKey>;
+  /** ENCRYPT(k, n, ad, plaintext). */
+  encrypt(key: CryptoKey, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** DECRYPT(k, n, ad, ciphertext); rejects with {@linkcode DecryptError}. */
+  decrypt(key: CryptoKey, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A 12-byte nonce: 4 zero bytes, then the counter in the AEAD's byte order. */
+function nonce(n: bigint, littleEndian: boolean): Uint8Array<ArrayBuffer> {
+  const iv = new Uint8Array(12);
+  new DataView(iv.buffer).setBigUint64(4, n, littleEndian);
+  return iv;
+}
+
+function webCryptoCipher(
+  name: CipherName,
+  algorithm: string,
+  format: "raw" | "raw-secret",
+  littleEndian: boolean,
+): CipherFunctions {
+  return {
+    name,
+    importKey: (raw) =>
+      crypto.subtle.importKey(format as "raw", source(raw), { name: algorithm }, false, [
+        "encrypt",
+        "decrypt",
+      ]),
+    async encrypt(key, n, ad, plaintext) {
+      const iv = nonce(n, littleEndian);
+      return new Uint8Array(
+        await crypto.subtle.encrypt(
+          { name: algorithm, iv, additionalData: source(ad) },
+          key,
+          source(plaintext),
+        ),
+      );
+    },
+    async decrypt(key, n, ad, ciphertext) {
+      const iv = nonce(n, littleEndian);
+      try {
+        return new Uint8Array(
+          await crypto.subtle.decrypt(
+            { name: algorithm, iv, additionalData: source(ad) },
+            key,
+            source(ciphertext),
+          ),
+        );
+      } catch (err) {
+        throw new DecryptError(err);
+      }
+    },
+  };
+}
+
+/** AES-256-GCM; the nonce counter is big-endian. */
+export const AESGCM: CipherFunctions = webCryptoCipher("AESGCM", "AES-GCM", "raw", false);
+
+const CHACHA_ALGORITHM = "ChaCha20-Poly1305";
+const chachaFunctions = webCryptoCipher("ChaChaPoly", CHACHA_ALGORITHM, "raw-secret", true);
+let chachaSupport: Promise<boolean> | undefined;
+
+/**
+ * Whether this runtime's WebCrypto has ChaCha20-Poly1305 (Deno 2.9 does;
+ * Node 20 does not), so `cipher: "ChaChaPoly"` can be offered.
+ *
+ * @example
+ * ```ts
+ * import { hasChaChaPoly } from "@tether/tether/crypto";
+ *
+ * const cipher = (await hasChaChaPoly()) ? "ChaChaPoly" : "AESGCM";
+ * console.log(cipher);
+ * ```
+ */
+export function hasChaChaPoly(): Promise<boolean> {
+  return chachaSupport ??= chachaFunctions.importKey(new Uint8Array(32)).then(() => true, () => false);
+}
+
+/**
+ * ChaCha20-Poly1305, with WebCrypto's `"raw-secret"` key format; the nonce
+ * counter is little-endian. Rejects with {@linkcode UnsupportedAlgorithmError}
+ * where the runtime lacks it.
+ */
+export async function chachaPoly(): Promise<CipherFunctions> {
+  if (await hasChaChaPoly()) return chachaFunctions;
+  throw new UnsupportedAlgorithmError(CHACHA_ALGORITHM, { hint: 'use cipher: "AESGCM"' });
+}
+
+/** The cipher functions for `name`. */
+export function cipherFunctions(name: CipherName): Promise<CipherFunctions> {
+  return name === "ChaChaPoly" ? chachaPoly() : Promise.resolve(AESGCM);
+}
+
+/**
+ * A key and its nonce counter. Each call takes its nonce at once, before it
+ * awaits anything, so several calls may be in flight and still use the
+ * nonces in call order.
+ */
+export class CipherState {
+  readonly #cipher: CipherFunctions;
+  #key: CryptoKey | null = null;
+  #n = 0n;
+
+  /** Makes an empty cipher state for `cipher`. */
+  constructor(cipher: CipherFunctions) {
+    this.#cipher = cipher;
+  }
+
+  /** The cipher functions in use. */
+  get cipher(): CipherFunctions {
+    return this.#cipher;
+  }
+
+  /** InitializeKey(key): sets the key and resets the nonce. */
+  async initializeKey(raw: Uint8Array): Promise<void> {
+    this.#key = await this.#cipher.importKey(raw);
+    this.#n = 0n;
+  }
+
+  /** HasKey(). */
+  hasKey(): boolean {
+    return this.#key !== null;
+  }
+
+  /** The next nonce. */
+  get nonce(): bigint {
+    return this.#n;
+  }
+
+  /** SetNonce(nonce); tests use it to reach the end of the nonce space. */
+  setNonce(n: bigint): void {
+    if (n < 0n || n > MAX_NONCE) throw new RangeError(`nonce must be in [0, 2^64-1], got ${n}`);
+    this.#n = n;
+  }
+
+  /** EncryptWithAd(ad, plaintext); the plaintext as is while there is no key. */
+  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, direction = "send"): Promise<Uint8Array> {
+    if (this.#key === null) return Promise.resolve(plaintext.slice());
+    const n = this.#take();
+    if (n === null) return Promise.reject(new NonceExhaustedError(direction));
+    return this.#cipher.encrypt(this.#key, n, ad, plaintext);
+  }
+
+  /** DecryptWithAd(ad, ciphertext); rejects with {@linkcode DecryptError}. */
+  decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array, direction = "receive"): Promise<Uint8Array> {
+    if (this.#key === null) return Promise.resolve(ciphertext.slice());
+    const n = this.#take();
+    if (n === null) return Promise.reject(new NonceExhaustedError(direction));
+    return this.#cipher.decrypt(this.#key, n, ad, ciphertext);
+  }
+
+  /**
+   * Takes the next nonce, or `null` once they are used up. Unlike the spec, a failed decryption still used its
+   * nonce: calls run in parallel, and a failure ends the session anyway.
+   */
+  #take(): bigint | null {
+    const n = this.#n;
+    if (n === MAX_NONCE) return null;
+    this.#n = n + 1n;
+    return n;
+  }
+}

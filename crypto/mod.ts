@@ -1,0 +1,41 @@
+/**
+ * Secure channels: `secure(conn)` turns any `Conn` into an
+ * authenticated, encrypted one with a Noise Protocol Framework handshake
+ * (revision 34), on WebCrypto alone: X25519, AES-256-GCM or
+ * ChaCha20-Poly1305, SHA-256 or SHA-512. Failures are the errors of the
+ * main module: `HandshakeError`, `ProtocolError`, `NonceExhaustedError`,
+ * `UnsupportedAlgorithmError`.
+ *
+ * @example A PSK shared by both ends (NNpsk0)
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import { secure } from "@tether/tether/crypto";
+ *
+ * const psk = crypto.getRandomValues(new Uint8Array(32)); // both ends know it
+ * const [a, b] = pipe();
+ * const [client, server] = await Promise.all([
+ *   secure(a, { role: "initiator", pattern: "NNpsk0", psk }),
+ *   secure(b, { role: "responder", pattern: "NNpsk0", psk }),
+ * ]);
+ * console.log(client.protocol); // "Noise_NNpsk0_25519_AESGCM_SHA256"
+ * client.close();
+ * server.close();
+ * ```
+ *
+ * @module
+ */
+
+export { secure, type SecureOptions } from "./secure.ts";
+export type { SecureConn } from "./records.ts";
+export {
+  exportPrivateKey,
+  exportPublicKey,
+  generateKeyPair,
+  importKeyPair,
+  importPublicKey,
+  type KeyPair,
+  type KeyPairOptions,
+} from "./keys.ts";
+export { type CipherName, hasChaChaPoly } from "./cipher.ts";
+export type { HashName } from "./hash.ts";
+export type { BasePatternName, PatternName } from "./patterns.ts";

@@ -1,0 +1,329 @@
+/**
+ * The record layer: a {@linkcode SecureConn} after its handshake. Plaintext
+ * moves through the two `ByteQueue`s of a `QueueConn`; pumps cut it into
+ * Noise transport messages (records) on the conn underneath.
+ *
+ * - **Records.** Each is a 2-byte length and the AEAD output of at most
+ *   65519 bytes of plaintext; the nonce is the record's number in its
+ *   direction, so a record that is tampered with, cut short, replayed,
+ *   dropped or moved fails authentication: a {@linkcode ProtocolError} for
+ *   readers, and the conn closes.
+ * - **Half-close.** A record with empty plaintext is EOF (a write of 0 bytes
+ *   never makes one). Closing sends it too, after the bytes already queued,
+ *   then closes the conn underneath. A conn that ends without it was cut off:
+ *   readers get a `ProtocolError`, not a clean EOF.
+ * - **Throughput.** WebCrypto is asynchronous, so each direction keeps a few
+ *   records in flight and hands them on in order.
+ *
+ * @module
+ */
+
+import { ByteQueue, type Conn, formatAddr, QueueConn } from "../conn.ts";
+import { ConnClosedError, ConnError, ProtocolError } from "../errors.ts";
+import { type CipherState, DecryptError, TAG_LENGTH } from "./cipher.ts";
+import { InFlight } from "./in_flight.ts";
+import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
+
+/** The most plaintext one record carries. */
+export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
+
+/** Records each direction keeps in flight through WebCrypto. */
+const IN_FLIGHT = 4;
+
+const EMPTY = new Uint8Array(0);
+const END = Symbol("end of the conn underneath");
+
+/**
+ * A {@linkcode Conn} secured by a Noise handshake: what it reads was sent by
+ * the peer that completed the handshake, unchanged, in order, once.
+ *
+ * @example Channel binding: both ends see the same handshake hash
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import { secure, type SecureConn } from "@tether/tether/crypto";
+ *
+ * const [a, b] = pipe();
+ * const [x, y]: SecureConn[] = await Promise.all([
+ *   secure(a, { role: "initiator" }),
+ *   secure(b, { role: "responder" }),
+ * ]);
+ * console.log(x.handshakeHash.every((v, i) => v === y.handshakeHash[i])); // true
+ * x.close();
+ * y.close();
+ * ```
+ */
+export interface SecureConn extends Conn {
+  /** The full Noise protocol name, such as `Noise_XX_25519_AESGCM_SHA256`. */
+  readonly protocol: string;
+  /** The peer's static public key, if the pattern carries or pre-shares one. */
+  readonly remoteStaticKey: Uint8Array | null;
+  /** The handshake hash: the same on both ends and unique to this session (channel binding). */
+  readonly handshakeHash: Uint8Array;
+}
+
+/** What a finished handshake hands the record layer. */
+export interface SessionInit {
+  /** The conn the records travel on. */
+  conn: Conn;
+  /** The reader the handshake used, with any bytes it read ahead. */
+  reader: FrameReader;
+  /** The cipher state for records this side sends. */
+  send: CipherState;
+  /** The cipher state for records this side receives. */
+  receive: CipherState;
+  /** See {@linkcode SecureConn.protocol}. */
+  protocol: string;
+  /** See {@linkcode SecureConn.remoteStaticKey}. */
+  remoteStaticKey: Uint8Array | null;
+  /** See {@linkcode SecureConn.handshakeHash}. */
+  handshakeHash: Uint8Array;
+  /** The plaintext window of each direction. */
+  bufferSize: number;
+  /** How long `close()` may wait on a peer that does not read. */
+  closeTimeout: number;
+}
+
+interface SealedRecord {
+  frame: Uint8Array;
+  eof: boolean;
+}
+
+/** A `QueueConn` whose queues are fed and drained by record pumps. */
+export class SecureQueueConn extends QueueConn implements SecureConn {
+  /** See {@linkcode SecureConn.protocol}. */
+  readonly protocol: string;
+  /** See {@linkcode SecureConn.remoteStaticKey}. */
+  readonly remoteStaticKey: Uint8Array | null;
+  /** See {@linkcode SecureConn.handshakeHash}. */
+  readonly handshakeHash: Uint8Array;
+  /** Settles once both directions are done and the conn underneath is closed. */
+  declare readonly closed: Promise<void>;
+  readonly #under: Conn;
+  readonly #reader: FrameReader;
+  readonly #send: CipherState;
+  readonly #receive: CipherState;
+  readonly #inbound: ByteQueue;
+  readonly #outbound: ByteQueue;
+  readonly #closeTimeout: number;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing = false;
+  #underClosed = false;
+  /** Our EOF record went out, or sending failed. */
+  #sendDone = false;
+  /** The peer's EOF record came in, or receiving failed. */
+  #receiveDone = false;
+  /** The conn underneath reached EOF. */
+  #underEnded = false;
+
+  /** Starts the pumps over a conn whose handshake just finished. */
+  constructor(init: SessionInit) {
+    const inbound = new ByteQueue(init.bufferSize);
+    const outbound = new ByteQueue(init.bufferSize);
+    super({ localAddr: init.conn.localAddr, remoteAddr: init.conn.remoteAddr, inbound, outbound });
+    this.protocol = init.protocol;
+    this.remoteStaticKey = init.remoteStaticKey;
+    this.handshakeHash = init.handshakeHash;
+    this.#under = init.conn;
+    this.#reader = init.reader;
+    this.#send = init.send;
+    this.#receive = init.receive;
+    this.#inbound = inbound;
+    this.#outbound = outbound;
+    this.#closeTimeout = init.closeTimeout;
+    const queuesDone = this.closed;
+    this.closed = Promise.all([queuesDone, this.#runSend(), this.#runReceive()])
+      .then(() => this.#under.closed);
+  }
+
+  /**
+   * Closes: pending reads and writes reject at once; bytes already queued
+   * are still sealed and sent, then the EOF record, then the conn underneath
+   * closes: at the latest after `closeTimeout`, should the peer not read.
+   */
+  override close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    super.close();
+    this.#settle();
+    if (!this.#underClosed) this.#closeTimer = setTimeout(() => this.#closeUnder(), this.#closeTimeout);
+  }
+
+  async #runSend(): Promise<void> {
+    const queue = new InFlight<SealedRecord>(IN_FLIGHT);
+    const sealing = this.#sealRecords(queue);
+    await this.#writeRecords(queue);
+    await queue.stop();
+    await sealing;
+  }
+
+  /** Reads plaintext as it comes, up to a record's worth, and starts sealing it. */
+  async #sealRecords(queue: InFlight<SealedRecord>): Promise<void> {
+    const buf = new Uint8Array(MAX_RECORD_PLAINTEXT);
+    while (await queue.room()) {
+      let n: number | null;
+      try {
+        n = await this.#outbound.read(buf);
+      } catch (err) {
+        queue.push(Promise.reject(err)); // sending already failed; the writer stops on it
+        return;
+      }
+      const eof = n === null;
+      // WebCrypto copies `buf` before encrypt() returns, so it can be refilled at once.
+      queue.push(
+        this.#send.encryptWithAd(EMPTY, eof ? EMPTY : buf.subarray(0, n!), "send")
+          .then((sealed) => ({ frame: encodeFrame(sealed), eof })),
+      );
+      if (eof) return;
+    }
+  }
+
+  async #writeRecords(queue: InFlight<SealedRecord>): Promise<void> {
+    while (true) {
+      let record: SealedRecord;
+      try {
+        record = await queue.next();
+        await this.#under.write(record.frame);
+      } catch (err) {
+        this.#sendFailed(err);
+        return;
+      }
+      if (record.eof) {
+        this.#sendDone = true;
+        this.#settle();
+        return;
+      }
+    }
+  }
+
+  #sendFailed(err: unknown): void {
+    this.#sendDone = true;
+    if (!this.#underClosed) {
+      const error = err instanceof ConnClosedError
+        ? new ConnClosedError(`connection to ${this.#where()} closed by peer`, { cause: err })
+        : asConnError(err, "sending");
+      this.#outbound.closeRead(error);
+    }
+    this.#settle();
+  }
+
+  async #runReceive(): Promise<void> {
+    const queue = new InFlight<Uint8Array | typeof END>(IN_FLIGHT);
+    const reading = this.#readRecords(queue);
+    await this.#deliverRecords(queue);
+    await queue.stop();
+    await reading;
+  }
+
+  /** Reads records as they come and starts opening them. */
+  async #readRecords(queue: InFlight<Uint8Array | typeof END>): Promise<void> {
+    while (await queue.room()) {
+      let body: Uint8Array | null;
+      try {
+        body = await this.#reader.next({ check: checkRecordLength });
+      } catch (err) {
+        queue.push(Promise.reject(err));
+        return;
+      }
+      if (body === null) {
+        this.#underEnded = true;
+        queue.push(Promise.resolve(END));
+        return;
+      }
+      // WebCrypto copies `body` before decrypt() returns; the reader may reuse it.
+      queue.push(this.#receive.decryptWithAd(EMPTY, body, "receive"));
+    }
+  }
+
+  /** Hands opened records to readers, in order. */
+  async #deliverRecords(queue: InFlight<Uint8Array | typeof END>): Promise<void> {
+    let eof = false;
+    while (true) {
+      let plaintext: Uint8Array | typeof END;
+      try {
+        plaintext = await queue.next();
+      } catch (err) {
+        return this.#receiveFailed(err);
+      }
+      if (plaintext === END) {
+        if (!eof) {
+          return this.#receiveFailed(
+            new ProtocolError("truncated: the connection ended without an end-of-stream record"),
+          );
+        }
+        return this.#peerClosed();
+      }
+      if (eof) return this.#receiveFailed(new ProtocolError("a record came after the end-of-stream record"));
+      if (plaintext.length === 0) {
+        eof = true;
+        // A peer that closed (not just half-closed) ends the conn right
+        // after its EOF record; fail our writes before readers see EOF.
+        if (this.#underEnded) this.#peerClosed();
+        this.#inbound.closeWrite();
+        this.#receiveDone = true;
+        this.#settle();
+        continue;
+      }
+      try {
+        await this.#inbound.write(plaintext, undefined, true);
+      } catch {
+        return; // this side stopped reading
+      }
+    }
+  }
+
+  /** The peer closed its conn: our writes fail, as with a pipe whose reader is gone. */
+  #peerClosed(): void {
+    this.#receiveDone = true;
+    if (!this.#sendDone) {
+      this.#sendDone = true;
+      this.#outbound.closeRead(new ConnClosedError(`connection to ${this.#where()} closed by peer`));
+    }
+    this.#settle();
+  }
+
+  #receiveFailed(err: unknown): void {
+    this.#receiveDone = true;
+    if (this.#underClosed) return; // we closed it; what follows is its echo
+    const error = err instanceof DecryptError
+      ? new ProtocolError(
+        "a record failed authentication: it was tampered with, truncated, replayed or reordered",
+        { cause: err },
+      )
+      : asConnError(err, "receiving");
+    this.#inbound.closeRead(error, new ConnClosedError("closed after a receive error", { cause: error }));
+    this.#outbound.closeRead(
+      new ConnClosedError(`connection to ${this.#where()} closed after a receive error`, { cause: error }),
+    );
+    this.close();
+    this.#closeUnder();
+  }
+
+  /** Closes the conn underneath once neither direction needs it. */
+  #settle(): void {
+    if (this.#sendDone && (this.#closing || this.#receiveDone)) this.#closeUnder();
+  }
+
+  #closeUnder(): void {
+    if (this.#underClosed) return;
+    this.#underClosed = true;
+    clearTimeout(this.#closeTimer);
+    this.#under.close();
+  }
+
+  #where(): string {
+    return formatAddr(this.remoteAddr);
+  }
+}
+
+function checkRecordLength(length: number): void {
+  if (length < TAG_LENGTH) {
+    throw new ProtocolError(`a ${length}-byte record cannot hold its ${TAG_LENGTH}-byte tag`);
+  }
+}
+
+function asConnError(err: unknown, what: string): Error {
+  if (err instanceof ConnError) return err;
+  return new ProtocolError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
+}

@@ -1,0 +1,315 @@
+/**
+ * `secure(conn, options)`: runs a Noise handshake over any {@linkcode Conn}
+ * and returns a {@linkcode SecureConn} whose bytes are encrypted and
+ * authenticated.
+ *
+ * ## Wire format
+ *
+ * Handshake messages, then transport records, each a 2-byte big-endian
+ * length and that many bytes. Handshake payloads are empty, so every
+ * handshake message has the one length its pattern gives it; any other
+ * length is refused at once. See `records.ts` for the records.
+ *
+ * @example Anonymous encryption (NN) over a pipe
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import { secure } from "@tether/tether/crypto";
+ *
+ * const [a, b] = pipe();
+ * const [client, server] = await Promise.all([
+ *   secure(a, { role: "initiator" }),
+ *   secure(b, { role: "responder" }),
+ * ]);
+ * await client.write(new TextEncoder().encode("hi"));
+ * const buf = new Uint8Array(2);
+ * await server.read(buf);
+ * console.log(new TextDecoder().decode(buf)); // "hi"
+ * client.close();
+ * server.close();
+ * ```
+ *
+ * @module
+ */
+
+import { type CallOptions, checkBufferSize, type Conn, describe } from "../conn.ts";
+import { HandshakeError } from "../errors.ts";
+import { TEST_HOOKS, type TestHooks } from "./_internal.ts";
+import { cipherFunctions, type CipherName } from "./cipher.ts";
+import { HandshakeState, PSK_LENGTH } from "./handshake.ts";
+import { hashFunctions, type HashName } from "./hash.ts";
+import { checkKey, checkKeyPair, type KeyPair } from "./keys.ts";
+import { type HandshakePattern, parsePattern, type PatternName, pskCount, staticKeyUse } from "./patterns.ts";
+import { type SecureConn, SecureQueueConn } from "./records.ts";
+import { encodeFrame, FrameReader } from "./wire.ts";
+
+/**
+ * Options of {@linkcode secure}.
+ *
+ * @example Options for a server pinning one client key (IK responder)
+ * ```ts
+ * import { generateKeyPair, type SecureOptions } from "@tether/tether/crypto";
+ *
+ * const serverKeys = await generateKeyPair();
+ * const clientKey = (await generateKeyPair()).publicKey;
+ * const options: SecureOptions = {
+ *   role: "responder",
+ *   pattern: "IK",
+ *   staticKeyPair: serverKeys,
+ *   verifyRemote: (key) => key.every((x, i) => x === clientKey[i]),
+ *   prologue: new TextEncoder().encode("myapp/1"),
+ *   signal: AbortSignal.timeout(5000),
+ * };
+ * console.log(options.pattern); // "IK"
+ * ```
+ */
+export interface SecureOptions extends CallOptions {
+  /** Which side this is: the initiator sends the first handshake message. */
+  role: "initiator" | "responder";
+  /**
+   * The Noise handshake pattern; default `"NN"` (anonymous: encrypts, but
+   * authenticates nobody). `"NNpsk0"` authenticates both sides by a shared
+   * secret; `"XX"`, `"IK"` and `"KK"` by static keys.
+   */
+  pattern?: PatternName;
+  /** The 32-byte pre-shared key of a `psk` pattern; used for each of its `psk` tokens. */
+  psk?: Uint8Array;
+  /** This side's static key pair, for patterns that send or pre-share one. */
+  staticKeyPair?: KeyPair;
+  /** The peer's static public key, for patterns where this side knows it beforehand (IK, KK, NK...). */
+  remoteStaticKey?: Uint8Array;
+  /** Bytes both sides must agree on, such as a protocol name and version; default empty. */
+  prologue?: Uint8Array;
+  /**
+   * Decides whether to accept the peer's static public key once it is known.
+   * Anything but `true` (or a rejection) fails the handshake with a
+   * `HandshakeError`.
+   */
+  verifyRemote?: (remoteStaticKey: Uint8Array) => boolean | Promise<boolean>;
+  /** The AEAD; default `"AESGCM"`. `"ChaChaPoly"` needs WebCrypto's ChaCha20-Poly1305. */
+  cipher?: CipherName;
+  /** The hash; default `"SHA256"`. */
+  hash?: HashName;
+  /** Plaintext bytes queued per direction before a writer waits; default 64 KiB. */
+  bufferSize?: number;
+  /**
+   * Milliseconds `close()` may spend sending the bytes already queued and the
+   * EOF record to a peer that does not read, before it closes the conn
+   * underneath anyway (as Go's TLS does for its close alert); default 5000.
+   */
+  closeTimeout?: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const DEFAULT_CLOSE_TIMEOUT = 5000;
+const CIPHERS: readonly string[] = ["AESGCM", "ChaChaPoly"];
+const HASHES: readonly string[] = ["SHA256", "SHA512"];
+
+interface Checked {
+  pattern: HandshakePattern;
+  initiator: boolean;
+  cipher: CipherName;
+  hash: HashName;
+  psks: Uint8Array[];
+  bufferSize: number;
+  closeTimeout: number;
+  hooks: TestHooks;
+}
+
+/**
+ * Secures `conn` with a Noise handshake and returns the encrypted conn. The
+ * handshake as a whole honours `options.signal`.
+ *
+ * A handshake that fails (wrong PSK or key, a key `verifyRemote` refuses,
+ * garbage, a peer speaking another protocol, EOF) rejects with a
+ * `HandshakeError`; an aborted one with `signal.reason`. Either way `conn` is
+ * closed. Bad options are a `TypeError` or `RangeError`, and leave `conn`
+ * alone.
+ *
+ * @example Mutual authentication with static keys (XX)
+ * ```ts
+ * import { pipe } from "@tether/tether";
+ * import { generateKeyPair, secure } from "@tether/tether/crypto";
+ *
+ * const [serverKeys, clientKeys] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+ * const known = (key: Uint8Array) => key.every((x, i) => x === serverKeys.publicKey[i]);
+ * const [a, b] = pipe();
+ * const [client, server] = await Promise.all([
+ *   secure(a, { role: "initiator", pattern: "XX", staticKeyPair: clientKeys, verifyRemote: known }),
+ *   secure(b, { role: "responder", pattern: "XX", staticKeyPair: serverKeys, verifyRemote: () => true }),
+ * ]);
+ * console.log(server.remoteStaticKey!.length); // 32
+ * client.close();
+ * server.close();
+ * ```
+ */
+export async function secure(conn: Conn, options: SecureOptions): Promise<SecureConn> {
+  const checked = checkOptions(conn, options);
+  const { signal } = options;
+  try {
+    signal?.throwIfAborted();
+    return await handshake(conn, options, checked);
+  } catch (err) {
+    conn.close();
+    if (signal?.aborted) throw signal.reason;
+    if (err instanceof HandshakeError) throw err;
+    throw new HandshakeError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+async function handshake(conn: Conn, options: SecureOptions, checked: Checked): Promise<SecureConn> {
+  const { signal, verifyRemote } = options;
+  const { pattern, initiator, hooks } = checked;
+  const cipher = await cipherFunctions(checked.cipher);
+  const hash = hashFunctions(checked.hash);
+  const state = await HandshakeState.initialize({
+    pattern,
+    initiator,
+    cipher,
+    hash,
+    prologue: options.prologue,
+    s: options.staticKeyPair,
+    rs: options.remoteStaticKey,
+    psks: checked.psks,
+    e: hooks.ephemeral,
+  });
+  const reader = new FrameReader(conn);
+  if (verifyRemote && state.remoteStaticKey) await verify(verifyRemote, state.remoteStaticKey, signal);
+  while (!state.complete) {
+    if (state.myTurn) {
+      const message = await state.writeMessage(EMPTY);
+      signal?.throwIfAborted();
+      await conn.write(encodeFrame(message), { signal });
+      continue;
+    }
+    const expected = state.messageLength(0);
+    const message = await reader.next({
+      signal,
+      check(length) {
+        if (length !== expected) {
+          throw new HandshakeError(
+            `expected a ${expected}-byte ${pattern.name} handshake message, the peer announced ${length} bytes: ` +
+              "it speaks another pattern, suite or protocol",
+          );
+        }
+      },
+    });
+    if (message === null) throw new HandshakeError("the connection ended before the handshake finished");
+    const knew = state.remoteStaticKey !== null;
+    await state.readMessage(message);
+    signal?.throwIfAborted();
+    if (verifyRemote && !knew && state.remoteStaticKey) {
+      await verify(verifyRemote, state.remoteStaticKey, signal);
+    }
+  }
+  const result = await state.split();
+  if (hooks.nonce !== undefined) {
+    result.send.setNonce(hooks.nonce);
+    result.receive.setNonce(hooks.nonce);
+  }
+  signal?.throwIfAborted();
+  return new SecureQueueConn({
+    conn,
+    reader,
+    ...result,
+    protocol: `Noise_${pattern.name}_25519_${cipher.name}_${hash.name}`,
+    bufferSize: checked.bufferSize,
+    closeTimeout: checked.closeTimeout,
+  });
+}
+
+/** Asks `verifyRemote` about `key`, within the signal. */
+async function verify(
+  verifyRemote: NonNullable<SecureOptions["verifyRemote"]>,
+  key: Uint8Array,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let accepted: unknown;
+  let detach = () => {};
+  try {
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      detach = () => signal?.removeEventListener("abort", onAbort);
+    });
+    accepted = await Promise.race([new Promise((resolve) => resolve(verifyRemote(key.slice()))), aborted]);
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw new HandshakeError("verifyRemote rejected the peer's static key", { cause: err });
+  } finally {
+    detach();
+  }
+  if (accepted !== true) throw new HandshakeError("verifyRemote refused the peer's static key");
+}
+
+function checkOptions(conn: Conn, options: SecureOptions): Checked {
+  if (conn === null || typeof conn !== "object" || typeof conn.read !== "function") {
+    throw new TypeError(`secure() takes a Conn, got ${describe(conn)}`);
+  }
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`secure() takes an options object, got ${describe(options)}`);
+  }
+  const { role, pattern: name = "NN", cipher = "AESGCM", hash = "SHA256" } = options;
+  if (role !== "initiator" && role !== "responder") {
+    throw new TypeError(`role must be "initiator" or "responder", got ${describe(role)}`);
+  }
+  if (typeof name !== "string") throw new TypeError(`pattern must be a string, got ${describe(name)}`);
+  const pattern = parsePattern(name);
+  if (pattern.oneWay) {
+    throw new TypeError(
+      `pattern ${name} is one-way: a secure conn needs an interactive pattern such as NN or XX`,
+    );
+  }
+  if (!CIPHERS.includes(cipher)) {
+    throw new TypeError(`cipher must be "AESGCM" or "ChaChaPoly", got ${describe(cipher)}`);
+  }
+  if (!HASHES.includes(hash)) throw new TypeError(`hash must be "SHA256" or "SHA512", got ${describe(hash)}`);
+  const needed = pskCount(pattern);
+  if (needed > 0) {
+    checkKey(options.psk, "psk");
+    if (options.psk.length !== PSK_LENGTH) throw new RangeError(`psk must be ${PSK_LENGTH} bytes`);
+  } else if (options.psk !== undefined) {
+    throw new TypeError(
+      `a psk was given, but pattern ${name} uses none: use a psk pattern such as ${name}psk0`,
+    );
+  }
+  const use = staticKeyUse(pattern, role === "initiator");
+  if (options.staticKeyPair !== undefined || use.local) checkKeyPair(options.staticKeyPair, "staticKeyPair");
+  if (options.remoteStaticKey !== undefined || use.remoteBeforehand) {
+    checkKey(options.remoteStaticKey, "remoteStaticKey");
+  }
+  if (options.prologue !== undefined && !(options.prologue instanceof Uint8Array)) {
+    throw new TypeError(`prologue must be a Uint8Array, got ${describe(options.prologue)}`);
+  }
+  if (options.verifyRemote !== undefined) {
+    if (typeof options.verifyRemote !== "function") {
+      throw new TypeError(`verifyRemote must be a function, got ${describe(options.verifyRemote)}`);
+    }
+    if (!use.remoteBeforehand && !use.remoteSent) {
+      throw new TypeError(
+        `verifyRemote was given, but pattern ${name} never tells this side the peer's static key`,
+      );
+    }
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal, got ${describe(options.signal)}`);
+  }
+  const hooks = (options as { [TEST_HOOKS]?: TestHooks })[TEST_HOOKS] ?? {};
+  return {
+    pattern,
+    initiator: role === "initiator",
+    cipher,
+    hash,
+    psks: Array.from({ length: needed }, () => options.psk!),
+    bufferSize: checkBufferSize(options.bufferSize),
+    closeTimeout: checkCloseTimeout(options.closeTimeout),
+    hooks,
+  };
+}
+
+function checkCloseTimeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_CLOSE_TIMEOUT;
+  if (typeof value !== "number" || !(value >= 0) || value === Infinity) {
+    throw new TypeError(`closeTimeout must be a number of milliseconds, 0 or more, got ${describe(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,445 @@
+/**
+ * Messages over any {@linkcode Conn}: `frames(conn)` cuts the byte stream
+ * into length-prefixed messages, with a maximum size enforced on both sides;
+ * `typedFrames(conn)` also carries an integer message type with each one.
+ *
+ * A {@linkcode FramedConn} keeps the rules of a `Conn`: every call takes an
+ * `AbortSignal`; an aborted `receive` consumed nothing (a message half read
+ * is kept whole for the next call); a sender waits while its peer does not
+ * read; concurrent sends never interleave and concurrent receives are served
+ * in call order.
+ *
+ * ## Wire format
+ *
+ * A stream of frames, nothing before or between them. All integers are
+ * unsigned, big-endian.
+ *
+ * ```text
+ * frame       = length:u32  data:length bytes             (frames)
+ * typed frame = length:u32  type:u32  data:length bytes   (typedFrames)
+ * ```
+ *
+ * - `length` counts the data bytes only (not the header); 0 is a valid,
+ *   empty message.
+ * - `type` is the sender's message type, 1 to 2^32 - 1; 0 is reserved.
+ * - A receiver refuses a `length` over its `maxMessageSize` (default 3 MiB)
+ *   with `MessageTooLargeError` as soon as it reads the header, before it
+ *   allocates anything for the body, and closes the conn.
+ * - A type of 0, or EOF inside a frame (a partial header or body), is a
+ *   `ProtocolError`, and the conn is closed. EOF between frames is a clean
+ *   end: `receive()` resolves with `null`.
+ * - Both ends must agree on framed or typed; nothing on the wire tells them
+ *   apart.
+ *
+ * ## Aborted sends
+ *
+ * A send whose signal aborts before its turn comes (while earlier sends are
+ * still writing) rejects with `signal.reason` and writes nothing. One that
+ * aborts while its frame is being written may have written part of it, and
+ * any later frame would be misread by the peer. So the framed conn is then
+ * closed: the send rejects with `signal.reason`, later calls fail with
+ * `ConnClosedError`, and the peer reads a frame cut short (`ProtocolError`)
+ * rather than misframed bytes. Use deadlines on sends as "give up on this
+ * peer", as with a socket write timeout.
+ *
+ * @example A request and its reply
+ * ```ts
+ * import { frames, pipe } from "@tether/tether";
+ *
+ * const [a, b] = pipe();
+ * await using client = frames(a);
+ * await using server = frames(b);
+ * await client.send(new TextEncoder().encode("ping"));
+ * const request = await server.receive();
+ * await server.send(request!);
+ * console.log(new TextDecoder().decode((await client.receive())!)); // "ping"
+ * ```
+ *
+ * @module
+ */
+
+import { type CallOptions, checkBytes, type Conn, describe } from "./conn.ts";
+import { ConnClosedError, MessageTooLargeError, ProtocolError } from "./errors.ts";
+import { FrameDecoder } from "./_frame/decoder.ts";
+import { FrameEncoder } from "./_frame/encoder.ts";
+import { OrderedLock } from "./_frame/ordered_lock.ts";
+import { type Frame, MAX_UINT32 } from "./_frame/wire.ts";
+
+/**
+ * The default largest message: 3 MiB, as in the golang-ipc seed.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_MESSAGE_SIZE, frames, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * using framed = frames(a, { maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE / 3 });
+ * ```
+ */
+export const DEFAULT_MAX_MESSAGE_SIZE: number = 3 * 1024 * 1024;
+
+/**
+ * Options of {@linkcode frames} and {@linkcode typedFrames}.
+ *
+ * @example
+ * ```ts
+ * import { type FrameOptions, frames, pipe } from "@tether/tether";
+ *
+ * const options: FrameOptions = { maxMessageSize: 1024 * 1024 };
+ * const [a] = pipe();
+ * using framed = frames(a, options);
+ * ```
+ */
+export interface FrameOptions {
+  /**
+   * The largest message, in data bytes, either side may send or accept;
+   * default 3 MiB, at most 2^32 - 1. Both ends should use the same value.
+   */
+  maxMessageSize?: number;
+}
+
+/**
+ * A message of {@linkcode typedFrames}: its type and its bytes.
+ *
+ * @example
+ * ```ts
+ * import { pipe, typedFrames, type TypedMessage } from "@tether/tether";
+ *
+ * const [a, b] = pipe();
+ * const message: TypedMessage = { type: 7, data: new TextEncoder().encode("hi") };
+ * await typedFrames(a).send(message);
+ * console.log((await typedFrames(b).receive())?.type); // 7
+ * ```
+ */
+export interface TypedMessage {
+  /** The message type: a whole number from 1 to 2^32 - 1 (0 is reserved). */
+  type: number;
+  /** The message bytes. */
+  data: Uint8Array;
+}
+
+/**
+ * The messages a {@linkcode FramedConn} can carry.
+ *
+ * @example
+ * ```ts
+ * import { frames, type Message, pipe } from "@tether/tether";
+ *
+ * const [a, b] = pipe();
+ * const sent: Message = new Uint8Array([1]);
+ * await frames(a).send(sent);
+ * const got: Message | null = await frames(b).receive();
+ * console.log(got); // Uint8Array(1) [ 1 ]
+ * ```
+ */
+export type Message = Uint8Array | TypedMessage;
+
+/**
+ * A message view over a {@linkcode Conn}. Make one with {@linkcode frames}
+ * (`Uint8Array` messages) or {@linkcode typedFrames} ({@linkcode TypedMessage}s).
+ *
+ * @example Messages as streams
+ * ```ts
+ * import { frames, pipe } from "@tether/tether";
+ *
+ * const [a, b] = pipe();
+ * const sender = frames(a), receiver = frames(b);
+ * const writer = sender.writable.getWriter();
+ * await writer.write(new Uint8Array([1, 2, 3]));
+ * await writer.close(); // half-closes: the receiver's stream ends
+ * for await (const message of receiver.readable) console.log(message.length); // 3
+ * receiver.close();
+ * ```
+ */
+export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposable, Disposable {
+  /** The conn the frames travel on. */
+  readonly conn: Conn;
+  /** The largest message, in data bytes, this side sends or accepts. */
+  readonly maxMessageSize: number;
+  readonly #typed: boolean;
+  readonly #encoder: FrameEncoder;
+  readonly #decoder: FrameDecoder;
+  readonly #sendLock = new OrderedLock();
+  readonly #receiveLock = new OrderedLock();
+  /** Set by `closeWrite()`: sends made after it fail, those before it go on. */
+  #sendClosed: Error | null = null;
+  /** Set once no frame may be written any more. */
+  #writeError: Error | null = null;
+  /** Set once no frame may be read any more. */
+  #readError: Error | null = null;
+  #closingWrite: Promise<void> | null = null;
+  #readable: ReadableStream<M> | null = null;
+  #writable: WritableStream<M> | null = null;
+
+  /**
+   * Wraps `conn`; prefer {@linkcode frames} or {@linkcode typedFrames},
+   * which also pick the message type. `typed` must match `M`.
+   */
+  constructor(conn: Conn, options: FrameOptions = {}, typed = false) {
+    checkConn(conn);
+    this.conn = conn;
+    this.maxMessageSize = checkMaxMessageSize(options?.maxMessageSize);
+    this.#typed = typed;
+    this.#encoder = new FrameEncoder(conn, typed);
+    this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize);
+  }
+
+  /** Settles once both directions of the conn are done. */
+  get closed(): Promise<void> {
+    return this.conn.closed;
+  }
+
+  /**
+   * Sends one message; resolves once the conn has taken all of it (the
+   * caller may then reuse the buffer). Waits while the peer does not read.
+   * A message over `maxMessageSize` rejects with `MessageTooLargeError` and
+   * nothing is written. See the module docs for an aborted send.
+   */
+  send(message: M, options?: CallOptions): Promise<void> {
+    let frame: Frame;
+    try {
+      frame = this.#typed ? toTypedFrame(message) : toFrame(message);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (frame.data.byteLength > this.maxMessageSize) {
+      return Promise.reject(
+        new MessageTooLargeError(frame.data.byteLength, this.maxMessageSize, { where: "send" }),
+      );
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const refused = this.#sendClosed ?? this.#writeError;
+    if (refused) return Promise.reject(refused);
+    return this.#send(frame, signal, this.#sendLock.tryAcquire());
+  }
+
+  async #send(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
+    if (!holding) await this.#sendLock.acquire(signal);
+    let writing = false;
+    try {
+      if (this.#writeError) throw this.#writeError;
+      // The signal may have fired between the turn coming and now.
+      if (signal?.aborted) throw signal.reason;
+      writing = true;
+      await this.#encoder.write(frame, signal);
+    } catch (err) {
+      if (writing && !this.#writeError) this.#sendFailed(err, signal);
+      throw err;
+    } finally {
+      this.#sendLock.release();
+    }
+  }
+
+  /** A frame may have been cut: no frame may follow it on this conn. */
+  #sendFailed(err: unknown, signal: AbortSignal | undefined): void {
+    this.#writeError = new ConnClosedError(
+      "send on a framed conn whose earlier send failed part way through a frame",
+      { cause: err },
+    );
+    // An abort is ours to clean up: close, so the peer sees a cut frame and
+    // not misframed bytes. Any other failure came from the conn, which is
+    // already broken that way; its inbound messages stay readable.
+    if (signal?.aborted && err === signal.reason) this.close();
+  }
+
+  /**
+   * Receives the next message, or `null` once the peer has half-closed
+   * (or closed) between messages. An aborted receive consumed nothing.
+   * Rejects with `MessageTooLargeError` or `ProtocolError` for bad input,
+   * and the conn is closed; later receives reject with the same error.
+   */
+  receive(options?: CallOptions): Promise<M | null> {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#readError) return Promise.reject(this.#readError);
+    if (!this.#receiveLock.tryAcquire()) return this.#receive(signal, false);
+    // Fast path: a frame already in the read buffer needs no waiting.
+    let frame: Frame | null;
+    try {
+      frame = this.#decoder.takeBuffered();
+    } catch (err) {
+      this.#receiveLock.release();
+      return Promise.reject(this.#receiveFailed(err));
+    }
+    if (frame === null) return this.#receive(signal, true);
+    this.#receiveLock.release();
+    return Promise.resolve(this.#message(frame));
+  }
+
+  async #receive(signal: AbortSignal | undefined, holding: boolean): Promise<M | null> {
+    if (!holding) await this.#receiveLock.acquire(signal);
+    try {
+      if (this.#readError) throw this.#readError;
+      const frame = await this.#decoder.next(signal);
+      return frame === null ? null : this.#message(frame);
+    } catch (err) {
+      throw this.#receiveFailed(err);
+    } finally {
+      this.#receiveLock.release();
+    }
+  }
+
+  #message(frame: Frame): M {
+    return (this.#typed ? frame : frame.data) as M;
+  }
+
+  /** Bad input ends receiving for good and closes the conn; returns `err`. */
+  #receiveFailed(err: unknown): unknown {
+    if (err instanceof ProtocolError || err instanceof MessageTooLargeError) {
+      this.#readError = err;
+      this.close();
+    }
+    return err;
+  }
+
+  /**
+   * Half-closes once the sends made before it are done: the peer receives
+   * `null` after their messages. Sends made after it reject with
+   * `ConnClosedError`; receiving goes on.
+   */
+  closeWrite(): Promise<void> {
+    this.#sendClosed ??= new ConnClosedError("send after closeWrite on a framed conn");
+    return this.#closingWrite ??= this.#closeWriteInTurn();
+  }
+
+  async #closeWriteInTurn(): Promise<void> {
+    await this.#sendLock.acquire();
+    try {
+      await this.conn.closeWrite();
+    } finally {
+      this.#sendLock.release();
+    }
+  }
+
+  /** Closes the conn; idempotent. Pending sends and receives reject. */
+  close(): void {
+    this.#writeError ??= new ConnClosedError("send on a closed framed conn");
+    // Messages already in the read buffer are dropped, as a closed conn's are.
+    this.#readError ??= new ConnClosedError("receive on a closed framed conn");
+    this.conn.close();
+  }
+
+  /** Closes the conn; `await using` calls it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /** Closes the conn; `using` calls it. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * The incoming messages as a stream, one chunk per message; it ends when
+   * the peer half-closes and errors on bad input. It reads no message ahead
+   * of its consumer. Cancelling it closes the conn.
+   */
+  get readable(): ReadableStream<M> {
+    return this.#readable ??= new ReadableStream<M>({
+      pull: async (controller) => {
+        const message = await this.receive();
+        if (message === null) controller.close();
+        else controller.enqueue(message);
+      },
+      cancel: () => this.close(),
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Messages to send, one chunk per message; closing it half-closes,
+   * aborting it closes the conn.
+   */
+  get writable(): WritableStream<M> {
+    return this.#writable ??= new WritableStream<M>({
+      write: (message) => this.send(message),
+      close: () => this.closeWrite(),
+      abort: () => this.close(),
+    });
+  }
+}
+
+/**
+ * A message view over `conn`: length-prefixed `Uint8Array` messages (see
+ * the wire format in the module docs).
+ *
+ * @example Limiting message size
+ * ```ts
+ * import { frames, MessageTooLargeError, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * await using framed = frames(a, { maxMessageSize: 1024 });
+ * await framed.send(new Uint8Array(2048)).catch((err) => {
+ *   console.log(err instanceof MessageTooLargeError); // true: nothing was written
+ * });
+ * ```
+ */
+export function frames(conn: Conn, options?: FrameOptions): FramedConn<Uint8Array> {
+  return new FramedConn<Uint8Array>(conn, options, false);
+}
+
+/**
+ * A message view over `conn` whose messages carry an integer type next to
+ * their bytes, as in the golang-ipc seed (see the wire format in the module
+ * docs). Sending a type that is not a whole number from 1 to 2^32 - 1 is a
+ * `RangeError`; receiving type 0 is a `ProtocolError`.
+ *
+ * @example
+ * ```ts
+ * import { pipe, typedFrames } from "@tether/tether";
+ *
+ * const [a, b] = pipe();
+ * await using client = typedFrames(a);
+ * await using server = typedFrames(b);
+ * await client.send({ type: 7, data: new TextEncoder().encode("status?") });
+ * const { type, data } = (await server.receive())!;
+ * console.log(type, new TextDecoder().decode(data)); // 7 "status?"
+ * ```
+ */
+export function typedFrames(conn: Conn, options?: FrameOptions): FramedConn<TypedMessage> {
+  return new FramedConn<TypedMessage>(conn, options, true);
+}
+
+function toFrame(message: unknown): Frame {
+  checkBytes(message, "message");
+  return { type: 0, data: message };
+}
+
+function toTypedFrame(message: unknown): Frame {
+  if (typeof message !== "object" || message === null) {
+    throw new TypeError(`message must be an object { type, data }, got ${describe(message)}`);
+  }
+  const { type, data } = message as Partial<TypedMessage>;
+  if (typeof type !== "number") {
+    throw new TypeError(`message type must be a number, got ${describe(type)}`);
+  }
+  if (!Number.isInteger(type) || type < 1 || type > MAX_UINT32) {
+    throw new RangeError(
+      `message type must be a whole number from 1 to ${MAX_UINT32} (0 is reserved), got ${type}`,
+    );
+  }
+  checkBytes(data, "message data");
+  return { type, data };
+}
+
+function checkConn(conn: unknown): asserts conn is Conn {
+  const c = conn as Partial<Conn> | null;
+  if (
+    typeof c !== "object" || c === null || typeof c.read !== "function" || typeof c.write !== "function" ||
+    typeof c.close !== "function" || typeof c.closeWrite !== "function"
+  ) {
+    throw new TypeError(`conn must be a Conn (read, write, closeWrite, close), got ${describe(conn)}`);
+  }
+}
+
+function checkMaxMessageSize(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_MESSAGE_SIZE;
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`maxMessageSize must be a whole number of bytes, got ${describe(value)}`);
+  }
+  if (value < 0 || value > MAX_UINT32) {
+    throw new RangeError(`maxMessageSize must be from 0 to ${MAX_UINT32} bytes, got ${value}`);
+  }
+  return value;
+}

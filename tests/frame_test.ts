@@ -1,0 +1,427 @@
+import assert from "node:assert/strict";
+import {
+  type Conn,
+  ConnClosedError,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  frames,
+  MessageTooLargeError,
+  pipe,
+  ProtocolError,
+  typedFrames,
+} from "../mod.ts";
+import { bytes, header, readAll, recordingReads, settle } from "./frame_helpers.ts";
+
+const MiB = 1024 * 1024;
+
+Deno.test("frames round-trip messages of many sizes over a pipe, in order", async () => {
+  const sizes = [0, 1, 2, 3, 4, 5, 100, 16 * 1024 - 4, 16 * 1024 - 3, 32 * 1024, 64 * 1024 - 1, 64 * 1024];
+  sizes.push(64 * 1024 + 1, 200_000, DEFAULT_MAX_MESSAGE_SIZE - 1, DEFAULT_MAX_MESSAGE_SIZE);
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const sending = (async () => {
+    for (const [i, size] of sizes.entries()) await sender.send(bytes(size, i));
+    await sender.closeWrite();
+  })();
+  for (const [i, size] of sizes.entries()) {
+    assert.deepEqual(await receiver.receive(), bytes(size, i), `message ${i} of ${size} bytes`);
+  }
+  assert.equal(await receiver.receive(), null);
+  assert.equal(await receiver.receive(), null, "EOF stays EOF");
+  await sending;
+});
+
+Deno.test("frames round-trip through the readable and writable streams", async () => {
+  const sizes = [0, 1, 64, 1024, 65 * 1024, MiB];
+  const [a, b] = pipe();
+  const sender = frames(a), receiver = frames(b);
+  const sending = ReadableStream.from(sizes.map((size, i) => bytes(size, i))).pipeTo(sender.writable);
+  const received = await Array.fromAsync(receiver.readable);
+  await sending;
+  assert.deepEqual(received, sizes.map((size, i) => bytes(size, i)));
+  sender.close();
+  receiver.close();
+});
+
+Deno.test("many small messages arrive whole when one conn read holds several frames", async () => {
+  const [a, b] = pipe({ bufferSize: 1024 * 1024 });
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const count = 5000;
+  for (let i = 0; i < count; i++) await sender.send(bytes(i % 97, i));
+  await sender.closeWrite();
+  for (let i = 0; i < count; i++) assert.deepEqual(await receiver.receive(), bytes(i % 97, i));
+  assert.equal(await receiver.receive(), null);
+});
+
+Deno.test("a message split at every byte boundary by the raw conn is reassembled", async () => {
+  const message = bytes(300, 5);
+  const [a, b] = pipe();
+  await using receiver = frames(b);
+  const wire = new Uint8Array([...header(300), ...message, ...header(0), ...header(2), 9, 8]);
+  for (let i = 0; i < wire.length; i++) await a.write(wire.subarray(i, i + 1));
+  await a.closeWrite();
+  assert.deepEqual(await receiver.receive(), message);
+  assert.deepEqual(await receiver.receive(), new Uint8Array(0));
+  assert.deepEqual(await receiver.receive(), new Uint8Array([9, 8]));
+  assert.equal(await receiver.receive(), null);
+});
+
+Deno.test("sending over maxMessageSize is MessageTooLargeError and writes nothing", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a, { maxMessageSize: 100 });
+  await sender.send(bytes(100, 1));
+  const err = await sender.send(bytes(101, 2)).catch((e) => e);
+  assert.ok(err instanceof MessageTooLargeError);
+  assert.equal(err.size, 101);
+  assert.equal(err.limit, 100);
+  await sender.closeWrite();
+  assert.equal((await readAll(b)).length, 4 + 100, "only the first frame reached the wire");
+  b.close();
+});
+
+Deno.test("the default maximum is 3 MiB on both sides", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  assert.equal(sender.maxMessageSize, 3 * MiB);
+  await assert.rejects(sender.send(new Uint8Array(3 * MiB + 1)), MessageTooLargeError);
+  await a.write(header(3 * MiB + 1));
+  const err = await receiver.receive().catch((e) => e);
+  assert.ok(err instanceof MessageTooLargeError);
+  assert.equal(err.size, 3 * MiB + 1);
+});
+
+Deno.test("an incoming length of 4 GiB fails at once from its header, allocating nothing, and closes", async () => {
+  const [a, raw] = pipe();
+  const reads = recordingReads(raw);
+  await using receiver = frames(reads.conn);
+  await a.write(header(0xffff_ffff)); // no body follows, and the peer stays open
+  const err = await receiver.receive().catch((e) => e);
+  assert.ok(err instanceof MessageTooLargeError);
+  assert.equal(err.size, 0xffff_ffff);
+  assert.ok(reads.largestBuffer <= 64 * 1024, `read into a ${reads.largestBuffer}-byte buffer`);
+  await assert.rejects(a.write(new Uint8Array(1)), ConnClosedError, "the conn was closed");
+  await assert.rejects(receiver.receive(), MessageTooLargeError, "the error sticks");
+  await receiver.closed;
+});
+
+Deno.test("a big message is read into a buffer of its own exact size", async () => {
+  const [a, raw] = pipe();
+  const reads = recordingReads(raw);
+  await using sender = frames(a);
+  await using receiver = frames(reads.conn);
+  const sending = sender.send(bytes(MiB + 3, 1));
+  const message = await receiver.receive();
+  await sending;
+  assert.equal(message!.buffer.byteLength, MiB + 3);
+  assert.ok(reads.buffers.has(MiB + 3), "the body was read straight into it");
+});
+
+Deno.test("a truncated header at EOF is a ProtocolError and closes the conn", async () => {
+  const [a, b] = pipe();
+  await using receiver = frames(b);
+  await a.write(new Uint8Array([...header(1), 7, 0, 0]));
+  await a.closeWrite();
+  assert.deepEqual(await receiver.receive(), new Uint8Array([7]));
+  const err = await receiver.receive().catch((e) => e);
+  assert.ok(err instanceof ProtocolError, String(err));
+  assert.match(err.message, /header cut short by EOF: 2 of 4/);
+  await assert.rejects(receiver.receive(), ProtocolError);
+  await receiver.closed;
+});
+
+Deno.test("a truncated body at EOF is a ProtocolError, for small and big frames", async () => {
+  for (const size of [10, 200_000]) {
+    const [a, b] = pipe();
+    await using receiver = frames(b);
+    const receiving = receiver.receive().catch((e) => e);
+    await a.write(header(size));
+    await a.write(bytes(size - 1, 3));
+    await a.closeWrite();
+    const err = await receiving;
+    assert.ok(err instanceof ProtocolError, String(err));
+    assert.match(err.message, new RegExp(`${size - 1} of ${size} body bytes`));
+    await receiver.closed;
+  }
+});
+
+Deno.test("a peer that closes mid-message gives a ProtocolError, after the whole messages before it", async () => {
+  for (const size of [1000, 100_000]) {
+    const [a, b] = pipe();
+    await using receiver = frames(b);
+    await a.write(new Uint8Array([...header(2), 1, 2]));
+    const receiving = receiver.receive();
+    const cut = receiver.receive().catch((e) => e);
+    await a.write(header(size));
+    await a.write(bytes(size / 2, 1));
+    a.close(); // the peer vanishes with the frame cut
+    assert.deepEqual(await receiving, new Uint8Array([1, 2]));
+    const err = await cut;
+    assert.ok(err instanceof ProtocolError, String(err));
+    assert.match(err.message, new RegExp(`${size / 2} of ${size} body bytes`));
+  }
+});
+
+Deno.test("an aborted receive mid-message consumed nothing: the next receive gets the whole message", async () => {
+  for (const size of [1000, 300_000]) {
+    const [a, b] = pipe({ bufferSize: 1024 * 1024 });
+    await using receiver = frames(b);
+    const message = bytes(size, 4);
+    await a.write(header(size));
+    await a.write(message.subarray(0, size / 2));
+    const controller = new AbortController();
+    const receiving = receiver.receive({ signal: controller.signal });
+    await settle(); // the receive has taken the first half in
+    const reason = new Error("changed my mind");
+    controller.abort(reason);
+    assert.equal(await receiving.catch((e) => e), reason);
+    await a.write(message.subarray(size / 2));
+    assert.deepEqual(await receiver.receive(), message);
+    a.close();
+    assert.equal(await receiver.receive(), null);
+  }
+});
+
+Deno.test("receive with a deadline rejects with TimeoutError and the conn stays usable", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const err = await receiver.receive({ signal: AbortSignal.timeout(10) }).catch((e) => e);
+  assert.equal(err.name, "TimeoutError");
+  await sender.send(bytes(5, 5));
+  assert.deepEqual(await receiver.receive(), bytes(5, 5));
+});
+
+Deno.test("an already-aborted signal fails send and receive at once, writing nothing", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const reason = new Error("no");
+  const signal = AbortSignal.abort(reason);
+  await assert.rejects(sender.send(bytes(5, 1), { signal }), (e) => e === reason);
+  await assert.rejects(receiver.receive({ signal }), (e) => e === reason);
+  await sender.send(bytes(6, 2));
+  assert.deepEqual(await receiver.receive(), bytes(6, 2));
+});
+
+Deno.test("concurrent receives are served in call order; an aborted one leaves the line", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const controller = new AbortController();
+  const first = receiver.receive();
+  const second = receiver.receive({ signal: controller.signal });
+  const third = receiver.receive();
+  controller.abort(new Error("second gave up"));
+  await assert.rejects(second, /second gave up/);
+  await sender.send(bytes(3, 1));
+  await sender.send(bytes(4, 2));
+  assert.deepEqual(await first, bytes(3, 1));
+  assert.deepEqual(await third, bytes(4, 2));
+});
+
+Deno.test("concurrent sends never interleave, even when each blocks part way", async () => {
+  const [a, b] = pipe({ bufferSize: 1000 });
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const sizes = [50_000, 10, 70_000, 0, 16 * 1024, 3];
+  const sending = Promise.all(sizes.map((size, i) => sender.send(bytes(size, i))));
+  for (const [i, size] of sizes.entries()) assert.deepEqual(await receiver.receive(), bytes(size, i));
+  await sending;
+});
+
+Deno.test("a send aborted while waiting its turn writes nothing and the conn stays usable", async () => {
+  const [a, b] = pipe({ bufferSize: 1000 });
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const first = sender.send(bytes(5000, 1)); // blocks on the window
+  const controller = new AbortController();
+  const second = sender.send(bytes(10, 2), { signal: controller.signal });
+  controller.abort(new Error("not now"));
+  await assert.rejects(second, /not now/);
+  const third = sender.send(bytes(20, 3));
+  assert.deepEqual(await receiver.receive(), bytes(5000, 1));
+  assert.deepEqual(await receiver.receive(), bytes(20, 3));
+  await Promise.all([first, third]);
+});
+
+Deno.test("a send aborted mid-frame closes the framed conn; the peer sees a cut frame, not garbage", async () => {
+  const [a, b] = pipe({ bufferSize: 1000 });
+  const sender = frames(a);
+  await using receiver = frames(b);
+  await sender.send(bytes(7, 1));
+  const controller = new AbortController();
+  const sending = sender.send(bytes(50_000, 2), { signal: controller.signal });
+  await settle(); // the first 1000 bytes of the frame are on the wire
+  const reason = new Error("deadline");
+  controller.abort(reason);
+  assert.equal(await sending.catch((e) => e), reason);
+  const later = await sender.send(bytes(1, 3)).catch((e) => e);
+  assert.ok(later instanceof ConnClosedError);
+  await sender.closed;
+  assert.deepEqual(await receiver.receive(), bytes(7, 1));
+  await assert.rejects(receiver.receive(), ProtocolError);
+});
+
+Deno.test("a sender blocks once the window and the receiver's read buffer are full (bounded memory)", async () => {
+  const window = 8 * 1024;
+  const [a, b] = pipe({ bufferSize: window });
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const size = 1024, count = 400; // 400 KiB: far more than the window
+  let sent = 0;
+  const sending = (async () => {
+    for (let i = 0; i < count; i++) {
+      await sender.send(bytes(size, i));
+      sent++;
+    }
+  })();
+  await settle();
+  assert.ok(sent * size <= window, `${sent} messages went out with nobody reading`);
+  assert.deepEqual(await receiver.receive(), bytes(size, 0));
+  await settle();
+  // One receive lets the receiver read at most its 64 KiB buffer ahead.
+  const ahead = (sent - 1) * (size + 4);
+  assert.ok(ahead <= window + 64 * 1024, `${sent} messages went out after one receive`);
+  assert.ok(sent < count, "the sender is still blocked");
+  for (let i = 1; i < count; i++) assert.deepEqual(await receiver.receive(), bytes(size, i));
+  await sending;
+  assert.equal(sent, count);
+});
+
+Deno.test("closeWrite waits for earlier sends, refuses later ones, and keeps receiving", async () => {
+  const [a, b] = pipe({ bufferSize: 100 });
+  await using left = frames(a);
+  await using right = frames(b);
+  const before = left.send(bytes(1000, 1));
+  const closing = left.closeWrite();
+  await assert.rejects(left.send(bytes(1, 2)), ConnClosedError);
+  assert.deepEqual(await right.receive(), bytes(1000, 1));
+  assert.equal(await right.receive(), null);
+  await Promise.all([before, closing]);
+  await right.send(bytes(9, 3));
+  assert.deepEqual(await left.receive(), bytes(9, 3));
+});
+
+Deno.test("close rejects pending receives and sends with ConnClosedError", async () => {
+  const [a, b] = pipe({ bufferSize: 10 });
+  const framed = frames(a);
+  const receiving = framed.receive();
+  const sending = framed.send(bytes(100, 1));
+  const queued = framed.send(bytes(1, 2));
+  framed.close();
+  framed.close();
+  await assert.rejects(receiving, ConnClosedError);
+  await assert.rejects(sending, ConnClosedError);
+  await assert.rejects(queued, ConnClosedError);
+  await assert.rejects(framed.send(bytes(1, 3)), ConnClosedError);
+  await framed.closed;
+  b.close();
+});
+
+Deno.test("after close, receive rejects even with messages already read ahead", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  const receiver = frames(b);
+  await sender.send(bytes(3, 1));
+  await sender.send(bytes(3, 2));
+  assert.deepEqual(await receiver.receive(), bytes(3, 1)); // the second is in the read buffer
+  receiver.close();
+  await assert.rejects(receiver.receive(), ConnClosedError);
+});
+
+Deno.test("cancelling the readable closes the conn; the peer's sends then fail", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  const receiver = frames(b);
+  await receiver.readable.cancel();
+  await receiver.closed;
+  await assert.rejects(sender.send(bytes(1, 1)), ConnClosedError);
+});
+
+Deno.test("the readable stream errors with the ProtocolError of bad input", async () => {
+  const [a, b] = pipe();
+  const receiver = frames(b);
+  await a.write(new Uint8Array([0, 0]));
+  await a.closeWrite();
+  await assert.rejects(Array.fromAsync(receiver.readable), ProtocolError);
+  await receiver.closed;
+});
+
+Deno.test("typed frames round-trip types and data, through calls and streams", async () => {
+  const [a, b] = pipe();
+  await using sender = typedFrames(a);
+  await using receiver = typedFrames(b);
+  const messages = [
+    { type: 1, data: bytes(0, 0) },
+    { type: 2, data: bytes(5, 1) },
+    { type: 0xffff_ffff, data: bytes(100_000, 2) },
+    { type: 42, data: bytes(20, 3) },
+  ];
+  await sender.send(messages[0]);
+  assert.deepEqual(await receiver.receive(), messages[0]);
+  const sending = ReadableStream.from(messages.slice(1)).pipeTo(sender.writable);
+  assert.deepEqual(await Array.fromAsync(receiver.readable), messages.slice(1));
+  await sending;
+});
+
+Deno.test("typed frames refuse type 0, negatives, fractions and types over 32 bits with RangeError", async () => {
+  const [a, b] = pipe();
+  await using sender = typedFrames(a);
+  for (const type of [0, -1, 1.5, 2 ** 32, NaN, Infinity]) {
+    await assert.rejects(sender.send({ type, data: bytes(1, 1) }), RangeError, `type ${type}`);
+  }
+  await assert.rejects(sender.send({ type: "1" as unknown as number, data: bytes(1, 1) }), TypeError);
+  await assert.rejects(sender.send({ type: 1, data: [1] as unknown as Uint8Array }), TypeError);
+  await assert.rejects(sender.send(null as unknown as { type: number; data: Uint8Array }), TypeError);
+  await sender.closeWrite();
+  assert.equal((await readAll(b)).length, 0, "nothing was written");
+  b.close();
+});
+
+Deno.test("an incoming typed frame of type 0 is a ProtocolError and closes the conn", async () => {
+  const [a, b] = pipe();
+  await using receiver = typedFrames(b);
+  await a.write(new Uint8Array([...header(1), 0, 0, 0, 0, 1]));
+  await assert.rejects(receiver.receive(), /reserved message type 0/);
+  await receiver.closed;
+  a.close();
+});
+
+Deno.test("typed frames enforce maxMessageSize on data bytes, both sides", async () => {
+  const [a, b] = pipe();
+  await using sender = typedFrames(a, { maxMessageSize: 8 });
+  await using receiver = typedFrames(b, { maxMessageSize: 8 });
+  await sender.send({ type: 3, data: bytes(8, 1) });
+  await assert.rejects(sender.send({ type: 3, data: bytes(9, 1) }), MessageTooLargeError);
+  assert.deepEqual(await receiver.receive(), { type: 3, data: bytes(8, 1) });
+  await a.write(new Uint8Array([...header(9), 0, 0, 0, 3]));
+  await assert.rejects(receiver.receive(), MessageTooLargeError);
+});
+
+Deno.test("frames rejects bad arguments with TypeError and RangeError", async () => {
+  const [a, b] = pipe();
+  assert.throws(() => frames(null as unknown as Conn), TypeError);
+  assert.throws(() => frames({} as Conn), TypeError);
+  assert.throws(() => frames(a, { maxMessageSize: 1.5 }), TypeError);
+  assert.throws(() => frames(a, { maxMessageSize: "9" as unknown as number }), TypeError);
+  assert.throws(() => frames(a, { maxMessageSize: -1 }), RangeError);
+  assert.throws(() => frames(a, { maxMessageSize: 2 ** 32 }), RangeError);
+  await using framed = frames(a, { maxMessageSize: 0 });
+  await assert.rejects(framed.send("text" as unknown as Uint8Array), TypeError);
+  await framed.send(new Uint8Array(0));
+  b.close();
+});
+
+Deno.test("send lets the caller reuse its buffer once it resolves", async () => {
+  const [a, b] = pipe();
+  await using sender = frames(a);
+  await using receiver = frames(b);
+  const buffer = bytes(100, 1);
+  await sender.send(buffer);
+  buffer.fill(0);
+  await sender.send(buffer);
+  assert.deepEqual(await receiver.receive(), bytes(100, 1));
+  assert.deepEqual(await receiver.receive(), new Uint8Array(100));
+});

@@ -1,0 +1,512 @@
+import assert from "node:assert/strict";
+import {
+  type Conn,
+  ConnClosedError,
+  HandshakeError,
+  NonceExhaustedError,
+  pipe,
+  ProtocolError,
+} from "../mod.ts";
+import * as cryptoMod from "../crypto/mod.ts";
+import {
+  generateKeyPair,
+  importKeyPair,
+  type KeyPair,
+  type PatternName,
+  secure,
+  type SecureConn,
+  type SecureOptions,
+} from "../crypto/mod.ts";
+import { TEST_HOOKS } from "../crypto/_internal.ts";
+import { CipherState, MAX_NONCE } from "../crypto/cipher.ts";
+import { AESGCM } from "../crypto/cipher.ts";
+import { randomBytes, readExactly } from "./crypto_helpers.ts";
+import { readAll } from "./frame_helpers.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+const MiB = 1024 * 1024;
+const psk = new Uint8Array(32).fill(7);
+
+type Side = Omit<SecureOptions, "role">;
+
+/** Runs both handshakes over a fresh pipe; rejects if either side does. */
+async function handshakePair(
+  initiator: Side,
+  responder: Side = initiator,
+): Promise<[SecureConn, SecureConn]> {
+  const [a, b] = pipe();
+  const results = await Promise.allSettled([
+    secure(a, { ...initiator, role: "initiator" }),
+    secure(b, { ...responder, role: "responder" }),
+  ]);
+  if (results[0].status === "rejected" || results[1].status === "rejected") {
+    for (const r of results) if (r.status === "fulfilled") r.value.close();
+    throw results[0].status === "rejected" ? results[0].reason : (results[1] as PromiseRejectedResult).reason;
+  }
+  return [results[0].value, results[1].value];
+}
+
+/** Both sides' outcomes, failures included. */
+async function bothSides(initiator: Side, responder: Side = initiator, [a, b]: [Conn, Conn] = pipe()) {
+  const results = await Promise.allSettled([
+    secure(a, { ...initiator, role: "initiator" }),
+    secure(b, { ...responder, role: "responder" }),
+  ]);
+  for (const r of results) if (r.status === "fulfilled") r.value.close();
+  await Promise.all(results.map((r) => r.status === "fulfilled" ? r.value.closed : null));
+  return results;
+}
+
+async function closeAll(...conns: Conn[]): Promise<void> {
+  for (const c of conns) c.close();
+  await Promise.all(conns.map((c) => c.closed));
+}
+
+async function keys(): Promise<{ i: KeyPair; r: KeyPair }> {
+  return { i: await generateKeyPair(), r: await generateKeyPair() };
+}
+
+const equalKeys = (a: Uint8Array) => (b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Options per pattern, initiator then responder, for keys `k`. */
+function patternOptions(pattern: PatternName, k: { i: KeyPair; r: KeyPair }): [Side, Side] {
+  switch (pattern) {
+    case "NN":
+      return [{ pattern }, { pattern }];
+    case "NNpsk0":
+      return [{ pattern, psk }, { pattern, psk }];
+    case "XX":
+      return [
+        { pattern, staticKeyPair: k.i, verifyRemote: equalKeys(k.r.publicKey) },
+        { pattern, staticKeyPair: k.r, verifyRemote: async (key) => await equalKeys(k.i.publicKey)(key) },
+      ];
+    case "KK":
+      return [
+        { pattern, staticKeyPair: k.i, remoteStaticKey: k.r.publicKey },
+        { pattern, staticKeyPair: k.r, remoteStaticKey: k.i.publicKey },
+      ];
+    case "IK":
+      return [
+        { pattern, staticKeyPair: k.i, remoteStaticKey: k.r.publicKey },
+        { pattern, staticKeyPair: k.r, verifyRemote: equalKeys(k.i.publicKey) },
+      ];
+  }
+  throw new Error(`no options for ${pattern}`);
+}
+
+for (const pattern of ["NN", "NNpsk0", "XX", "KK", "IK"] as const) {
+  for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
+    Deno.test(`${pattern} with ${cipher}: both ends agree on the session and carry bytes both ways`, async () => {
+      const k = await keys();
+      const [io, ro] = patternOptions(pattern, k);
+      const [a, b] = await handshakePair({ ...io, cipher }, { ...ro, cipher });
+      assert.equal(a.protocol, `Noise_${pattern}_25519_${cipher}_SHA256`);
+      assert.deepEqual(a.handshakeHash, b.handshakeHash);
+      if (pattern === "NN" || pattern === "NNpsk0") {
+        assert.equal(a.remoteStaticKey, null);
+        assert.equal(b.remoteStaticKey, null);
+      } else {
+        assert.deepEqual(a.remoteStaticKey, k.r.publicKey);
+        assert.deepEqual(b.remoteStaticKey, k.i.publicKey);
+      }
+      await a.write(text("ping"));
+      assert.deepEqual(await readExactly(b, 4), text("ping"));
+      await b.write(text("pong"));
+      assert.deepEqual(await readExactly(a, 4), text("pong"));
+      await closeAll(a, b);
+    });
+  }
+}
+
+Deno.test("SHA512 sessions work and differ from SHA256 ones", async () => {
+  const [a, b] = await handshakePair({ hash: "SHA512" });
+  assert.equal(a.protocol, "Noise_NN_25519_AESGCM_SHA512");
+  assert.equal(a.handshakeHash.length, 64);
+  await a.write(text("x"));
+  assert.deepEqual(await readExactly(b, 1), text("x"));
+  await closeAll(a, b);
+});
+
+Deno.test("a wrong PSK fails the handshake on both sides with HandshakeError", async () => {
+  const other = new Uint8Array(32).fill(8);
+  const [i, r] = await bothSides({ pattern: "NNpsk0", psk }, { pattern: "NNpsk0", psk: other });
+  assert.equal(i.status, "rejected");
+  assert.equal(r.status, "rejected");
+  assert.ok(i.reason instanceof HandshakeError, String(i.reason));
+  assert.ok(r.reason instanceof HandshakeError, String(r.reason));
+});
+
+Deno.test("verifyRemote returning false, or rejecting, fails the handshake with HandshakeError", async () => {
+  const k = await keys();
+  for (const verifyRemote of [() => false, () => Promise.reject(new Error("unknown key")), () => undefined]) {
+    const [i, r] = await bothSides(
+      { pattern: "XX", staticKeyPair: k.i, verifyRemote: verifyRemote as () => boolean },
+      { pattern: "XX", staticKeyPair: k.r },
+    );
+    assert.ok(i.status === "rejected" && i.reason instanceof HandshakeError, String(i));
+    assert.match(i.reason.message, /verifyRemote/);
+    // The responder learns of it as EOF before its last message.
+    assert.ok(r.status === "rejected" && r.reason instanceof HandshakeError);
+  }
+});
+
+Deno.test("IK against a responder with another static key fails with HandshakeError", async () => {
+  const k = await keys();
+  const stranger = await generateKeyPair();
+  const [i, r] = await bothSides(
+    { pattern: "IK", staticKeyPair: k.i, remoteStaticKey: stranger.publicKey },
+    { pattern: "IK", staticKeyPair: k.r },
+  );
+  assert.ok(i.status === "rejected" && i.reason instanceof HandshakeError);
+  assert.ok(r.status === "rejected" && r.reason instanceof HandshakeError);
+});
+
+Deno.test("mismatched patterns or ciphers fail the handshake with HandshakeError", async () => {
+  const k = await keys();
+  const [i] = await bothSides({ pattern: "NN" }, { pattern: "XX", staticKeyPair: k.r });
+  assert.ok(i.status === "rejected" && i.reason instanceof HandshakeError);
+  const [i2] = await bothSides({ cipher: "AESGCM" }, { cipher: "ChaChaPoly" });
+  assert.ok(i2.status === "rejected" && i2.reason instanceof HandshakeError);
+});
+
+Deno.test("a peer speaking another protocol is refused at once with HandshakeError, and the conn closed", async () => {
+  const [a, b] = pipe();
+  const serving = secure(b, { role: "responder" });
+  await a.write(text("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  await assert.rejects(serving, HandshakeError);
+  assert.equal(await a.read(new Uint8Array(1)), null, "the responder closed its conn");
+  a.close();
+});
+
+Deno.test("garbage as the responder's reply fails the initiator with HandshakeError", async () => {
+  const [a, b] = pipe();
+  const dialing = secure(a, { role: "initiator", pattern: "XX", staticKeyPair: (await keys()).i });
+  await readExactly(b, 34); // the initiator's first message
+  const junk = crypto.getRandomValues(new Uint8Array(2 + 96));
+  junk[0] = 0, junk[1] = 96; // the right length for XX message 2, but random bytes
+  await b.write(junk);
+  await assert.rejects(dialing, HandshakeError);
+  b.close();
+});
+
+Deno.test("EOF in the middle of a handshake message is a HandshakeError", async () => {
+  const [a, b] = pipe();
+  const serving = secure(b, { role: "responder" });
+  await a.write(Uint8Array.of(0, 32, 1, 2, 3));
+  await a.closeWrite();
+  const err = await serving.catch((e) => e);
+  assert.ok(err instanceof HandshakeError, String(err));
+  a.close();
+});
+
+Deno.test("a signal aborted mid-handshake rejects with its reason and closes the conn", async () => {
+  const [a, b] = pipe();
+  const controller = new AbortController();
+  const reason = new Error("gave up");
+  const serving = secure(b, { role: "responder", signal: controller.signal });
+  await new Promise((r) => setTimeout(r, 10));
+  controller.abort(reason);
+  await assert.rejects(serving, (e) => e === reason);
+  assert.equal(await a.read(new Uint8Array(1)), null);
+  a.close();
+});
+
+Deno.test("a deadline over a handshake whose peer never answers is a TimeoutError", async () => {
+  const [a, b] = pipe();
+  const err = await secure(a, { role: "initiator", signal: AbortSignal.timeout(30) }).catch((e) => e);
+  assert.ok(err instanceof DOMException && err.name === "TimeoutError", String(err));
+  b.close();
+});
+
+Deno.test("an already-aborted signal fails at once", async () => {
+  const [a, b] = pipe();
+  const reason = new Error("too late");
+  await assert.rejects(
+    secure(a, { role: "initiator", signal: AbortSignal.abort(reason) }),
+    (e) => e === reason,
+  );
+  b.close();
+});
+
+Deno.test("a signal aborted while verifyRemote is still deciding rejects with its reason", async () => {
+  const k = await keys();
+  const controller = new AbortController();
+  const reason = new Error("slow verifier");
+  let asked!: () => void;
+  const wasAsked = new Promise<void>((r) => asked = r);
+  const [a, b] = pipe();
+  const serving = secure(b, { role: "responder", pattern: "XX", staticKeyPair: k.r });
+  const dialing = secure(a, {
+    role: "initiator",
+    pattern: "XX",
+    staticKeyPair: k.i,
+    signal: controller.signal,
+    verifyRemote: () => (asked(), new Promise<boolean>(() => {})),
+  });
+  await wasAsked;
+  controller.abort(reason);
+  await assert.rejects(dialing, (e) => e === reason);
+  await assert.rejects(serving, HandshakeError);
+});
+
+Deno.test("bad options are TypeError or RangeError and leave the conn usable", async () => {
+  const [a, b] = pipe();
+  const k = await generateKeyPair();
+  const bad: unknown[] = [
+    { role: "server" },
+    { role: "initiator", pattern: "ZZ" },
+    { role: "initiator", pattern: "N" },
+    { role: "initiator", pattern: "NNpsk9" },
+    { role: "initiator", pattern: "NNpsk0" },
+    { role: "initiator", pattern: "NNpsk0", psk: new Uint8Array(31) },
+    { role: "initiator", psk },
+    { role: "initiator", pattern: "XX" },
+    { role: "initiator", pattern: "IK", staticKeyPair: k },
+    { role: "initiator", verifyRemote: () => true },
+    { role: "initiator", cipher: "DES" },
+    { role: "initiator", hash: "MD5" },
+    { role: "initiator", bufferSize: 0 },
+    { role: "initiator", prologue: "hello" },
+  ];
+  for (const options of bad) {
+    const err = await secure(a, options as SecureOptions).catch((e) => e);
+    assert.ok(err instanceof TypeError || err instanceof RangeError, `${JSON.stringify(options)}: ${err}`);
+  }
+  await a.write(text("still open"));
+  assert.deepEqual(await readExactly(b, 10), text("still open"));
+  await closeAll(a, b);
+});
+
+/**
+ * A man in the middle that forwards handshake frames as they are and lets
+ * `mangle` rewrite the initiator's records (frames after its first), up to
+ * and including its EOF record.
+ */
+function relay(mangle: (records: Uint8Array[], out: Conn) => Promise<void>): [Conn, Conn, Promise<void>] {
+  const [a, toA] = pipe({ bufferSize: 4 * MiB });
+  const [toB, b] = pipe({ bufferSize: 4 * MiB });
+  const frames = async function* (conn: Conn) {
+    while (true) {
+      const head = new Uint8Array(2);
+      if (await conn.read(head) === null) return;
+      if (head.length < 2) throw new Error("split header");
+      const len = (head[0] << 8) | head[1];
+      const body = len ? await readExactly(conn, len) : new Uint8Array(0);
+      const frame = new Uint8Array(2 + len);
+      frame.set(head), frame.set(body, 2);
+      yield frame;
+    }
+  };
+  const forward = async () => {
+    const records: Uint8Array[] = [];
+    let first = true;
+    for await (const frame of frames(toA)) {
+      if (first) await toB.write(frame), first = false;
+      else records.push(frame);
+      // A 16-byte body is a tag alone: the EOF record, the last the initiator sends.
+      if (frame.length === 2 + 16) break;
+    }
+    await mangle(records, toB);
+    toB.close();
+  };
+  const back = (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    for (let n; (n = await toB.read(buf).catch(() => null)) !== null;) await toA.write(buf.subarray(0, n));
+    toA.close();
+  })();
+  return [a, b, Promise.all([forward(), back]).then(() => {})];
+}
+
+/** Sends `data` as records through a mangling relay; returns what the responder read and how it ended. */
+async function throughRelay(
+  mangle: (records: Uint8Array[], out: Conn) => Promise<void>,
+  data: Uint8Array,
+): Promise<{ read: Uint8Array; error: unknown; responder: SecureConn }> {
+  const [a, b, relaying] = relay(mangle);
+  const [initiator, responder] = await Promise.all([
+    secure(a, { role: "initiator" }),
+    secure(b, { role: "responder" }),
+  ]);
+  await initiator.write(data);
+  await initiator.closeWrite();
+  // Keep what arrives before any error.
+  const got: Uint8Array<ArrayBuffer>[] = [];
+  const buf = new Uint8Array(64 * 1024);
+  let error: unknown = null;
+  try {
+    for (let n; (n = await responder.read(buf)) !== null;) got.push(buf.slice(0, n));
+  } catch (err) {
+    error = err;
+  }
+  initiator.close();
+  await relaying;
+  await Promise.all([initiator.closed, responder.closed]);
+  return { read: new Uint8Array(await new Blob(got).arrayBuffer()), error, responder };
+}
+
+const payload = randomBytes(200_000); // four records
+
+Deno.test("an untouched relay delivers every byte and a clean EOF", async () => {
+  const { read, error } = await throughRelay(async (records, out) => {
+    for (const r of records) await out.write(r);
+  }, payload);
+  assert.equal(error, null);
+  assert.deepEqual(read, payload);
+});
+
+for (
+  const [name, mangle] of [
+    ["a tampered record", async (records: Uint8Array[], out: Conn) => {
+      records[1][40] ^= 1;
+      for (const r of records) await out.write(r);
+    }],
+    ["a replayed record", async (records: Uint8Array[], out: Conn) => {
+      for (const r of [records[0], records[1], records[1], ...records.slice(2)]) await out.write(r);
+    }],
+    ["reordered records", async (records: Uint8Array[], out: Conn) => {
+      for (const r of [records[0], records[2], records[1], ...records.slice(3)]) await out.write(r);
+    }],
+    ["a dropped record", async (records: Uint8Array[], out: Conn) => {
+      for (const r of [records[0], ...records.slice(2)]) await out.write(r);
+    }],
+    ["a record cut short at EOF", async (records: Uint8Array[], out: Conn) => {
+      await out.write(records[0]);
+      await out.write(records[1].subarray(0, 1000));
+    }],
+    ["a stream cut between records, without its EOF record", async (records: Uint8Array[], out: Conn) => {
+      await out.write(records[0]);
+    }],
+    ["a record too short for its tag", async (records: Uint8Array[], out: Conn) => {
+      await out.write(records[0]);
+      await out.write(Uint8Array.of(0, 3, 1, 2, 3));
+    }],
+  ] as const
+) {
+  Deno.test(`${name} is a ProtocolError for the reader, and the conn closes`, async () => {
+    const { read, error, responder } = await throughRelay(mangle, payload);
+    assert.ok(error instanceof ProtocolError, `expected ProtocolError, got ${error}`);
+    // Whatever came before the bad record is the true prefix.
+    assert.deepEqual(read, payload.subarray(0, read.length));
+    assert.ok(read.length < payload.length);
+    await assert.rejects(responder.write(text("x")), ConnClosedError);
+    await responder.closed;
+  });
+}
+
+Deno.test("half-close: an empty record ends the stream one way, the other way keeps working", async () => {
+  const [a, b] = await handshakePair({});
+  await a.write(text("question"));
+  await a.closeWrite();
+  assert.deepEqual(await readAll(b), text("question"));
+  await b.write(text("answer"));
+  assert.deepEqual(await readExactly(a, 6), text("answer"));
+  await b.closeWrite();
+  assert.equal(await a.read(new Uint8Array(1)), null);
+  // Both sides sent and got their EOF: the conns close the pipe themselves.
+  await Promise.all([a.closed, b.closed]);
+  await closeAll(a, b);
+});
+
+for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
+  Deno.test(`${cipher}: 8 MiB each way at once arrive intact`, async () => {
+    const [a, b] = await handshakePair({ cipher });
+    const size = 8 * MiB;
+    const [ab, ba] = [randomBytes(size), randomBytes(size)];
+    const send = async (conn: Conn, data: Uint8Array) => {
+      for (let at = 0; at < data.length; at += 100_000) await conn.write(data.subarray(at, at + 100_000));
+      await conn.closeWrite();
+    };
+    const [, , atB, atA] = await Promise.all([send(a, ab), send(b, ba), readAll(b), readAll(a)]);
+    assert.equal(atB.length, size);
+    assert.ok(atB.every((x, i) => x === ab[i]), "a to b corrupted");
+    assert.ok(atA.every((x, i) => x === ba[i]), "b to a corrupted");
+    await Promise.all([a.closed, b.closed]);
+  });
+}
+
+Deno.test("a cipher state refuses the reserved nonce 2^64-1 with NonceExhaustedError", async () => {
+  const state = new CipherState(AESGCM);
+  await state.initializeKey(new Uint8Array(32));
+  state.setNonce(MAX_NONCE - 1n);
+  const last = await state.encryptWithAd(new Uint8Array(0), text("last"));
+  assert.equal(state.nonce, MAX_NONCE);
+  await assert.rejects(state.encryptWithAd(new Uint8Array(0), text("one more")), NonceExhaustedError);
+  await assert.rejects(state.decryptWithAd(new Uint8Array(0), last), NonceExhaustedError);
+  assert.throws(() => state.setNonce(MAX_NONCE + 1n), RangeError);
+});
+
+Deno.test("a secure conn at the end of its nonces sends its last records, then writes fail", async () => {
+  const hooks = { [TEST_HOOKS]: { nonce: MAX_NONCE - 2n } };
+  const [a, b] = await handshakePair(hooks as Side);
+  await a.write(text("x"));
+  assert.deepEqual(await readExactly(b, 1), text("x"));
+  await a.write(text("y"));
+  assert.deepEqual(await readExactly(b, 1), text("y"));
+  // Nonce 2^64-1 is reserved: the next record cannot be sealed.
+  let err: unknown = null;
+  for (let i = 0; i < 100 && err === null; i++) {
+    err = await a.write(text("z")).then(() => null, (e) => e);
+    if (err === null) await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(err instanceof NonceExhaustedError, `expected NonceExhaustedError, got ${err}`);
+  a.close();
+  // Without its EOF record the peer sees the stream cut off.
+  await assert.rejects(b.read(new Uint8Array(1)), ProtocolError);
+  await closeAll(a, b);
+});
+
+Deno.test("fixed ephemeral keys come only through the internal symbol", async () => {
+  const e1 = await importKeyPair(new Uint8Array(32).fill(1));
+  const e2 = await importKeyPair(new Uint8Array(32).fill(2));
+  const run = async (i: object, r: object) => {
+    const [a, b] = await handshakePair(i as Side, r as Side);
+    await closeAll(a, b);
+    return a.handshakeHash;
+  };
+  const fixed1 = await run({ [TEST_HOOKS]: { ephemeral: e1 } }, { [TEST_HOOKS]: { ephemeral: e2 } });
+  const fixed2 = await run({ [TEST_HOOKS]: { ephemeral: e1 } }, { [TEST_HOOKS]: { ephemeral: e2 } });
+  assert.deepEqual(fixed1, fixed2, "the same fixed keys give the same session");
+  // Look-alike string keys are ignored: fresh keys, a different session each time.
+  const loose = {
+    ephemeral: e1,
+    e: e1,
+    testHooks: { ephemeral: e1 },
+    "tether.crypto.testHooks": { ephemeral: e1 },
+  };
+  const free1 = await run(loose, loose);
+  const free2 = await run(loose, loose);
+  assert.notDeepEqual(free1, free2);
+  assert.ok(!Object.values(cryptoMod).includes(TEST_HOOKS as never), "the hook is not exported");
+});
+
+Deno.test("this runtime has ChaCha20-Poly1305", async () => {
+  assert.equal(await cryptoMod.hasChaChaPoly(), true);
+});
+
+Deno.test("close() gives up on a peer that never reads after closeTimeout and closes the conn underneath", async () => {
+  const [a, b] = pipe({ bufferSize: 1024 });
+  const [client, server] = await Promise.all([
+    secure(a, { role: "initiator", closeTimeout: 50 }),
+    secure(b, { role: "responder" }),
+  ]);
+  // Fill every buffer on the way: nobody reads on the server side.
+  const chunk = new Uint8Array(16 * 1024);
+  while (await client.write(chunk, { signal: AbortSignal.timeout(100) }).then(() => true, () => false));
+  client.close();
+  await client.closed; // settles only once the conn underneath is closed
+  await assert.rejects(a.write(new Uint8Array(1)), ConnClosedError);
+  server.close();
+  await server.closed;
+});
+
+Deno.test("a bad closeTimeout is a TypeError", async () => {
+  const [a, b] = pipe();
+  await assert.rejects(secure(a, { role: "initiator", closeTimeout: -1 }), TypeError);
+  await assert.rejects(
+    secure(a, { role: "initiator", closeTimeout: "soon" as unknown as number }),
+    TypeError,
+  );
+  a.close();
+  b.close();
+});
