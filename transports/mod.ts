@@ -83,8 +83,11 @@ export type ConnectOptions =
  * ```
  */
 export function listen(options: MemoryListenOptions): MemoryListener;
+/** Listens on a Unix socket or a TCP port; see {@linkcode listenUnix} and {@linkcode listenTcp}. */
 export function listen(options: UnixListenOptions | TcpListenOptions): Promise<SocketListener>;
+/** Listens on a named pipe; see {@linkcode listenPipe}. */
 export function listen(options: PipeListenOptions): Promise<Listener>;
+/** Listens on whichever transport the options name. */
 export function listen(options: ListenOptions): MemoryListener | Promise<Listener>;
 export function listen(options: ListenOptions): MemoryListener | Promise<Listener> {
   const transport = transportOf(options);
@@ -116,9 +119,12 @@ export function listen(options: ListenOptions): MemoryListener | Promise<Listene
  * ```
  */
 export function connect(options: MemoryConnectOptions): Promise<Conn>;
-export function connect(
-  options: UnixConnectOptions | TcpConnectOptions | PipeConnectOptions,
-): Promise<SocketConn>;
+/** Connects to a Unix socket or a TCP port; see {@linkcode connectUnix} and {@linkcode connectTcp}. */
+export function connect(options: UnixConnectOptions | TcpConnectOptions): Promise<SocketConn>;
+/** Connects to a named pipe, waiting for it within the signal; see {@linkcode connectPipe}. */
+export function connect(options: PipeConnectOptions): Promise<Conn>;
+/** Connects over whichever transport the options name. */
+export function connect(options: ConnectOptions): Promise<Conn>;
 export function connect(options: ConnectOptions): Promise<Conn> {
   try {
     const transport = transportOf(options);

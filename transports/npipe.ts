@@ -42,7 +42,17 @@ import { checkOptions, dial, openUnixListener } from "./socket.ts";
 import { closeQuietly } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
 
-/** Options of a pipe {@linkcode listenPipe}. */
+/**
+ * Options of a pipe {@linkcode listenPipe}.
+ *
+ * @example
+ * ```ts
+ * import type { PipeListenOptions } from "@tether/tether";
+ *
+ * const options: PipeListenOptions = { transport: "pipe", path: "\\\\.\\pipe\\app", maxInstances: 4 };
+ * console.log(options.maxInstances); // 4
+ * ```
+ */
 export interface PipeListenOptions {
   /** The named-pipe transport. */
   transport: "pipe";
@@ -57,7 +67,17 @@ export interface PipeListenOptions {
   bufferSize?: number;
 }
 
-/** Options of a pipe {@linkcode connectPipe}. */
+/**
+ * Options of a pipe {@linkcode connectPipe}.
+ *
+ * @example
+ * ```ts
+ * import type { PipeConnectOptions } from "@tether/tether";
+ *
+ * const options: PipeConnectOptions = { transport: "pipe", path: "\\\\.\\pipe\\app", signal: AbortSignal.timeout(5000) };
+ * console.log(options.transport); // "pipe"
+ * ```
+ */
 export interface PipeConnectOptions extends CallOptions {
   /** The named-pipe transport. */
   transport: "pipe";

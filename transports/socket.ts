@@ -36,7 +36,17 @@ import { SocketConn } from "./socket_conn.ts";
 import { socketError } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
 
-/** Options of a Unix {@linkcode listenUnix}. */
+/**
+ * Options of a Unix {@linkcode listenUnix}.
+ *
+ * @example
+ * ```ts
+ * import type { UnixListenOptions } from "@tether/tether";
+ *
+ * const options: UnixListenOptions = { transport: "unix", path: "/run/user/1000/app.sock", mode: 0o660 };
+ * console.log(options.mode); // 432
+ * ```
+ */
 export interface UnixListenOptions {
   /** The Unix socket transport. */
   transport: "unix";
@@ -48,7 +58,17 @@ export interface UnixListenOptions {
   bufferSize?: number;
 }
 
-/** Options of a Unix {@linkcode connectUnix}. */
+/**
+ * Options of a Unix {@linkcode connectUnix}.
+ *
+ * @example
+ * ```ts
+ * import type { UnixConnectOptions } from "@tether/tether";
+ *
+ * const options: UnixConnectOptions = { transport: "unix", path: "/tmp/app.sock", signal: AbortSignal.timeout(1000) };
+ * console.log(options.transport); // "unix"
+ * ```
+ */
 export interface UnixConnectOptions extends CallOptions {
   /** The Unix socket transport. */
   transport: "unix";
@@ -58,7 +78,17 @@ export interface UnixConnectOptions extends CallOptions {
   bufferSize?: number;
 }
 
-/** Options of a TCP {@linkcode listenTcp}. */
+/**
+ * Options of a TCP {@linkcode listenTcp}.
+ *
+ * @example
+ * ```ts
+ * import type { TcpListenOptions } from "@tether/tether";
+ *
+ * const options: TcpListenOptions = { transport: "tcp", hostname: "127.0.0.1", port: 0 };
+ * console.log(options.port); // 0
+ * ```
+ */
 export interface TcpListenOptions {
   /** The TCP transport. */
   transport: "tcp";
@@ -70,7 +100,17 @@ export interface TcpListenOptions {
   bufferSize?: number;
 }
 
-/** Options of a TCP {@linkcode connectTcp}. */
+/**
+ * Options of a TCP {@linkcode connectTcp}.
+ *
+ * @example
+ * ```ts
+ * import type { TcpConnectOptions } from "@tether/tether";
+ *
+ * const options: TcpConnectOptions = { transport: "tcp", hostname: "example.com", port: 443 };
+ * console.log(options.hostname); // "example.com"
+ * ```
+ */
 export interface TcpConnectOptions extends CallOptions {
   /** The TCP transport. */
   transport: "tcp";

@@ -33,7 +33,21 @@ import { SocketInbound } from "./socket_inbound.ts";
 import { SocketOutbound } from "./socket_outbound.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
 
-/** What a {@linkcode SocketConn} is made of. */
+/**
+ * What a {@linkcode SocketConn} is made of, besides the native conn.
+ *
+ * @example
+ * ```ts
+ * import type { SocketConnInit } from "@tether/tether";
+ *
+ * const init: SocketConnInit = {
+ *   localAddr: { transport: "unix", address: "" },
+ *   remoteAddr: { transport: "unix", address: "/tmp/app.sock" },
+ *   bufferSize: 64 * 1024,
+ * };
+ * console.log(init.bufferSize); // 65536
+ * ```
+ */
 export interface SocketConnInit {
   /** This end's address. */
   localAddr: Addr;

@@ -16,7 +16,16 @@ import { closeQuietly, socketError } from "./socket_errors.ts";
 
 /**
  * Turns an accepted native conn into a {@linkcode SocketConn}, or `null` to
- * turn it away (the function closes it then).
+ * turn it away (the listener closes it then).
+ *
+ * @example
+ * ```ts
+ * import { type Admit, SocketConn } from "@tether/tether";
+ *
+ * const addr = { transport: "tcp", address: "127.0.0.1:8080" } as const;
+ * const admit: Admit = (native) => new SocketConn(native, { localAddr: addr, remoteAddr: addr, bufferSize: 65536 });
+ * console.log(typeof admit); // "function"
+ * ```
  */
 export type Admit = (native: Deno.Conn) => SocketConn | null | Promise<SocketConn | null>;
 
