@@ -128,7 +128,7 @@ async function pumpDefaultReader([from, to]: [Conn, Conn]): Promise<void> {
   await writing;
 }
 
-async function pingPongReadWrite([client, server]: [ReadWrite, ReadWrite]): Promise<() => Promise<void>> {
+function pingPongReadWrite([client, server]: [ReadWrite, ReadWrite]): () => Promise<void> {
   const echo = (async () => {
     const b = new Uint8Array(1);
     for (let i = 0; i < ROUND_TRIPS; i++) {
@@ -146,7 +146,7 @@ async function pingPongReadWrite([client, server]: [ReadWrite, ReadWrite]): Prom
   };
 }
 
-async function pingPongStreams([client, server]: [Conn, Conn]): Promise<() => Promise<void>> {
+function pingPongStreams([client, server]: [Conn, Conn]): () => Promise<void> {
   const echo = (async () => {
     const reader = server.readable.getReader({ mode: "byob" });
     const writer = server.writable.getWriter();
@@ -230,7 +230,7 @@ for (const kind of ["unix", "tcp"] as const) {
   const latency = `${kind} latency, ${ROUND_TRIPS} 1-byte round trips per iteration`;
   Deno.bench(`${kind}: ${raw} read/write ping-pong`, { group: latency, baseline: true }, async (b) => {
     const setup = await rawPair(kind);
-    const run = await pingPongReadWrite(setup.pair);
+    const run = pingPongReadWrite(setup.pair);
     b.start();
     await run();
     b.end();
@@ -238,7 +238,7 @@ for (const kind of ["unix", "tcp"] as const) {
   });
   Deno.bench(`${kind}: tether read/write ping-pong`, { group: latency }, async (b) => {
     const setup = await tetherPair(kind);
-    const run = await pingPongReadWrite(setup.pair);
+    const run = pingPongReadWrite(setup.pair);
     b.start();
     await run();
     b.end();
@@ -246,7 +246,7 @@ for (const kind of ["unix", "tcp"] as const) {
   });
   Deno.bench(`${kind}: tether readable (BYOB)/writable ping-pong`, { group: latency }, async (b) => {
     const setup = await tetherPair(kind);
-    const run = await pingPongStreams(setup.pair);
+    const run = pingPongStreams(setup.pair);
     b.start();
     await run();
     b.end();
