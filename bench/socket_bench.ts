@@ -6,7 +6,7 @@
  * Targets: ≥ 0.9× raw throughput, ≤ 1.2× raw latency.
  */
 
-import { type Conn, connect, listen } from "../mod.ts";
+import { type Conn, SocketConn } from "../mod.ts";
 
 const CHUNK = 64 * 1024;
 const TOTAL = 256 * 1024 * 1024;
@@ -40,30 +40,32 @@ async function rawPair(kind: Kind): Promise<Setup<Deno.Conn>> {
   return {
     pair: [client, server],
     async done() {
-      client.close();
-      server.close();
+      for (const conn of [client, server]) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the tether conn wrapping it.
+        }
+      }
       if (dir) await Deno.remove(dir, { recursive: true });
     },
   };
 }
 
+/** The same kind of socket pair, each end wrapped as a tether conn. */
 async function tetherPair(kind: Kind): Promise<Setup<Conn>> {
-  const dir = kind === "unix" ? await Deno.makeTempDir() : "";
-  const listener = kind === "unix"
-    ? await listen({ transport: "unix", path: `${dir}/bench.sock` })
-    : await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
-  const dialing = kind === "unix"
-    ? connect({ transport: "unix", path: `${dir}/bench.sock` })
-    : connect({ transport: "tcp", hostname: "127.0.0.1", port: Number(listener.addr.address.split(":")[1]) });
-  const server = await listener.accept();
-  const client = await dialing;
-  listener.close();
+  const raw = await rawPair(kind);
+  const wrap = (native: Deno.Conn) => {
+    const addr = { transport: kind, address: "bench" } as const;
+    return new SocketConn(native, { localAddr: addr, remoteAddr: addr, bufferSize: 64 * 1024 });
+  };
+  const pair: [Conn, Conn] = [wrap(raw.pair[0]), wrap(raw.pair[1])];
   return {
-    pair: [client, server],
+    pair,
     async done() {
-      client.close();
-      server.close();
-      if (dir) await Deno.remove(dir, { recursive: true });
+      pair[0].close();
+      pair[1].close();
+      await raw.done();
     },
   };
 }
@@ -178,7 +180,7 @@ for (const kind of ["unix", "tcp"] as const) {
   const throughput = `${kind} throughput, 64 KiB writes, 256 MiB per iteration`;
   const bench = { n: 10, warmup: 2 };
   Deno.bench(
-    `${kind}: ${raw} read/write, 256 MiB`,
+    `${kind}: ${raw} read/write, 4096 × 65536 B`,
     { group: throughput, baseline: true, ...bench },
     async (b) => {
       const setup = await rawPair(kind);
@@ -188,7 +190,7 @@ for (const kind of ["unix", "tcp"] as const) {
       await setup.done();
     },
   );
-  Deno.bench(`${kind}: tether read/write, 256 MiB`, { group: throughput, ...bench }, async (b) => {
+  Deno.bench(`${kind}: tether read/write, 4096 × 65536 B`, { group: throughput, ...bench }, async (b) => {
     const setup = await tetherPair(kind);
     b.start();
     await pumpReadWrite(setup.pair);
@@ -196,7 +198,7 @@ for (const kind of ["unix", "tcp"] as const) {
     await setup.done();
   });
   Deno.bench(
-    `${kind}: tether readable (BYOB)/writable, 256 MiB`,
+    `${kind}: tether readable (BYOB)/writable, 4096 × 65536 B`,
     { group: throughput, ...bench },
     async (b) => {
       const setup = await tetherPair(kind);
@@ -208,7 +210,7 @@ for (const kind of ["unix", "tcp"] as const) {
   );
 
   const chunks = `${kind} throughput, a new 64 KiB chunk per read, 256 MiB per iteration`;
-  Deno.bench(`${kind}: ${raw} read into a new buffer each time, 256 MiB`, {
+  Deno.bench(`${kind}: ${raw} read into a new buffer each time, 4096 × 65536 B`, {
     group: chunks,
     baseline: true,
     ...bench,
@@ -219,24 +221,32 @@ for (const kind of ["unix", "tcp"] as const) {
     b.end();
     await setup.done();
   });
-  Deno.bench(`${kind}: tether readable default reader, 256 MiB`, { group: chunks, ...bench }, async (b) => {
-    const setup = await tetherPair(kind);
-    b.start();
-    await pumpDefaultReader(setup.pair);
-    b.end();
-    await setup.done();
-  });
+  Deno.bench(
+    `${kind}: tether readable default reader, 4096 × 65536 B`,
+    { group: chunks, ...bench },
+    async (b) => {
+      const setup = await tetherPair(kind);
+      b.start();
+      await pumpDefaultReader(setup.pair);
+      b.end();
+      await setup.done();
+    },
+  );
 
   const latency = `${kind} latency, ${ROUND_TRIPS} 1-byte round trips per iteration`;
-  Deno.bench(`${kind}: ${raw} read/write ping-pong`, { group: latency, baseline: true }, async (b) => {
-    const setup = await rawPair(kind);
-    const run = pingPongReadWrite(setup.pair);
-    b.start();
-    await run();
-    b.end();
-    await setup.done();
-  });
-  Deno.bench(`${kind}: tether read/write ping-pong`, { group: latency }, async (b) => {
+  Deno.bench(
+    `${kind}: ${raw} read/write ping-pong, 200 round trips`,
+    { group: latency, baseline: true },
+    async (b) => {
+      const setup = await rawPair(kind);
+      const run = pingPongReadWrite(setup.pair);
+      b.start();
+      await run();
+      b.end();
+      await setup.done();
+    },
+  );
+  Deno.bench(`${kind}: tether read/write ping-pong, 200 round trips`, { group: latency }, async (b) => {
     const setup = await tetherPair(kind);
     const run = pingPongReadWrite(setup.pair);
     b.start();
@@ -244,12 +254,16 @@ for (const kind of ["unix", "tcp"] as const) {
     b.end();
     await setup.done();
   });
-  Deno.bench(`${kind}: tether readable (BYOB)/writable ping-pong`, { group: latency }, async (b) => {
-    const setup = await tetherPair(kind);
-    const run = pingPongStreams(setup.pair);
-    b.start();
-    await run();
-    b.end();
-    await setup.done();
-  });
+  Deno.bench(
+    `${kind}: tether readable (BYOB)/writable ping-pong, 200 round trips`,
+    { group: latency },
+    async (b) => {
+      const setup = await tetherPair(kind);
+      const run = pingPongStreams(setup.pair);
+      b.start();
+      await run();
+      b.end();
+      await setup.done();
+    },
+  );
 }
