@@ -204,19 +204,25 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
   const where = `pipe:${addr.address}`;
   const { native, removeFile } = await openUnixListener(pipeSocketPath(options.path), 0o600, where);
   let open = 0;
-  return new SocketListener(native, addr, async (conn) => {
-    const full = open >= maxInstances;
-    try {
-      await conn.write(Uint8Array.of(full ? BUSY : READY));
-    } catch {
-      return null; // the client gave up already
-    }
-    if (full) return null;
-    open++;
-    const socket = new SocketConn(conn, { localAddr: addr, remoteAddr: addr, where, bufferSize });
-    socket.closed.then(() => open--);
-    return socket;
-  }, removeFile);
+  return new SocketListener(
+    native,
+    addr,
+    async (conn) => {
+      const full = open >= maxInstances;
+      try {
+        await conn.write(Uint8Array.of(full ? BUSY : READY));
+      } catch {
+        return null; // the client gave up already
+      }
+      if (full) return null;
+      open++;
+      const socket = new SocketConn(conn, { localAddr: addr, remoteAddr: addr, where, bufferSize });
+      socket.closed.then(() => open--);
+      return socket;
+    },
+    removeFile,
+    true,
+  ); // eager: a client waits for its greeting, not for accept()
 }
 
 /**

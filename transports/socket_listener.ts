@@ -56,13 +56,24 @@ export class SocketListener implements Listener<SocketConn> {
   #pumping = false;
   #onClose: () => void;
 
-  /** Adapts `native`; `onClose` runs once after it is closed. */
-  constructor(native: Deno.Listener, addr: Addr, admit: Admit, onClose: () => void = () => {}) {
+  /**
+   * Adapts `native`; `onClose` runs once after it is closed. With `eager`,
+   * it accepts (and admits) one conn ahead of the first `accept()` call, for
+   * transports whose connect completes only once admitted.
+   */
+  constructor(
+    native: Deno.Listener,
+    addr: Addr,
+    admit: Admit,
+    onClose: () => void = () => {},
+    eager = false,
+  ) {
     this.#native = native;
     this.addr = addr;
     this.#admit = admit;
     this.#onClose = onClose;
     this.#queue = new AcceptQueue(`${addr.transport}:${addr.address}`, 1);
+    if (eager) this.#pump();
   }
 
   /** Waits for the next connection; rejects with `ListenerClosedError` once closed. */
