@@ -280,6 +280,8 @@ export class ByteQueue {
   /** Set once the reading end is gone; reads and writes fail. */
   #readError: Error | null = null;
   #writerGone: Error | null = null;
+  /** What readers get instead of EOF once the queue is empty, if the stream broke. */
+  #endError: Error | null = null;
   #readDone = Promise.withResolvers<void>();
   #writeDone = Promise.withResolvers<void>();
 
@@ -373,6 +375,7 @@ export class ByteQueue {
     }
     if (this.#writeError) {
       this.#readDone.resolve();
+      if (this.#endError) throw this.#endError;
       return null;
     }
     return undefined;
@@ -390,7 +393,7 @@ export class ByteQueue {
       }
       if (this.#writeError) {
         this.#readDone.resolve();
-        return Promise.resolve(null);
+        return this.#endError ? Promise.reject(this.#endError) : Promise.resolve(null);
       }
     }
     const { promise, resolve, reject } = Promise.withResolvers<number | Uint8Array | null>();
@@ -420,10 +423,14 @@ export class ByteQueue {
   /**
    * Closes the writing end at once: pending writes reject with `error` and
    * what they had not delivered is dropped; queued bytes still reach the
-   * reader, then EOF.
+   * reader, then EOF, or, given `endWith`, a rejection with it: how a
+   * transport says the stream broke rather than ended.
    */
-  abortWrite(error: Error): void {
-    if (!this.#writeError) this.#writeError = error;
+  abortWrite(error: Error, endWith?: Error): void {
+    if (!this.#writeError) {
+      this.#writeError = error;
+      if (endWith) this.#endError = endWith;
+    }
     let first = 0;
     while (first < this.#segments.length && this.#segments.at(first).writer === null) first++;
     if (first < this.#segments.length) {
@@ -465,7 +472,8 @@ export class ByteQueue {
       } else if (this.#writeError) {
         for (const reader of this.#readers.splice(0)) {
           reader.settled();
-          reader.resolve(null);
+          if (this.#endError) reader.reject(this.#endError);
+          else reader.resolve(null);
         }
         this.#readDone.resolve();
       } else {
@@ -526,7 +534,10 @@ export class ByteQueue {
       size += segment.bytes.byteLength;
       if (size >= JOIN_UP_TO) break;
     }
-    const joined = new Uint8Array(Math.min(size, Math.max(JOIN_UP_TO, head.bytes.byteLength)));
+    // At most a window's worth, so a reader never holds more than the writer could queue.
+    const joined = new Uint8Array(
+      Math.min(size, Math.max(JOIN_UP_TO, Math.min(head.bytes.byteLength, this.window))),
+    );
     this.#copyOut(joined);
     return joined;
   }

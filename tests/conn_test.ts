@@ -91,13 +91,15 @@ Deno.test("small queued chunks reach a stream reader joined into one", async () 
 
 Deno.test("an owned chunk larger than the window waits until the window drains", async () => {
   const q = new ByteQueue(10);
-  const writing = q.write(new Uint8Array(25), undefined, true);
+  let done = false;
+  const writing = q.write(new Uint8Array(25), undefined, true).then((n) => (done = true, n));
   const out = new Uint8Array(10);
   await q.read(out);
-  const early = await Promise.race([writing.then(() => "done"), Promise.resolve("waiting")]);
-  assert.equal(early, "waiting");
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(done, false, "15 bytes left is still over the window");
   await q.read(out);
-  assert.equal(await writing, 25, "15 bytes left is still over the window, 5 is not");
+  assert.equal(await writing, 25, "5 bytes left is within it");
+  assert.equal(done, true);
 });
 
 Deno.test("an aborted write that was half read delivers exactly that prefix, then later writes follow", async () => {
@@ -178,4 +180,31 @@ Deno.test("a reused copy buffer never changes bytes a reader already took", asyn
     }
   }
   taken.forEach((chunk, i) => assert.ok(chunk.every((x) => x === i), `chunk ${i} changed`));
+});
+
+Deno.test("abortWrite with endWith: the reader drains the queued bytes, then gets the error instead of EOF", async () => {
+  const q = new ByteQueue(16);
+  await q.write(bytes(1, 2, 3));
+  const broken = new Error("cut off");
+  q.abortWrite(new Error("no more writes"), broken);
+  const out = new Uint8Array(8);
+  assert.equal(await q.read(out), 3);
+  await assert.rejects(q.read(out), (e) => e === broken);
+  await assert.rejects(q.readChunk(), (e) => e === broken);
+});
+
+Deno.test("a stream reader of a huge borrowed write gets it in window-sized chunks, not one huge copy", async () => {
+  const [a, b] = pipe({ bufferSize: 64 * 1024 });
+  const big = new Uint8Array(4 * 1024 * 1024);
+  const writing = a.write(big);
+  const reader = b.readable.getReader();
+  let total = 0;
+  while (total < big.length) {
+    const { value } = await reader.read();
+    assert.ok(value!.length <= 64 * 1024, `a chunk of ${value!.length} bytes`);
+    total += value!.length;
+  }
+  await writing;
+  a.close();
+  b.close();
 });

@@ -164,8 +164,9 @@ class MemoryListenerImpl implements MemoryListener {
 
   /** Connects; `refused` is the error for a connect the listener drops. */
   connect(options: CallOptions | undefined, refused: () => Error): Promise<QueueConn> {
-    const [server, client] = pair(this.addr, this.addr, this.#bufferSize);
+    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     if (this.#queue.closed) return Promise.reject(refused());
+    const [server, client] = pair(this.addr, this.addr, this.#bufferSize);
     return this.#queue.offer(server, client, options, refused);
   }
 
