@@ -127,8 +127,11 @@ export class SocketInbound extends ByteQueue {
     this.closeWrite();
   }
 
+  /** The socket broke: readers get what is queued, then the error. */
   #fail(err: unknown): void {
     if (this.#ended) return; // closed on purpose: the error is the cancellation
-    this.closeRead(this.#mapError(err));
+    this.#ended = true;
+    const error = this.#mapError(err);
+    this.abortWrite(error, error);
   }
 }
