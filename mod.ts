@@ -58,3 +58,23 @@ export {
   typedFrames,
   type TypedMessage,
 } from "./frame.ts";
+export {
+  connectTcp,
+  connectUnix,
+  listenTcp,
+  listenUnix,
+  type TcpConnectOptions,
+  type TcpListenOptions,
+  type UnixConnectOptions,
+  type UnixListenOptions,
+} from "./transports/socket.ts";
+export { SocketConn, type SocketConnInit } from "./transports/socket_conn.ts";
+export { type Admit, SocketListener } from "./transports/socket_listener.ts";
+export {
+  connectPipe,
+  listenPipe,
+  parsePipeAddress,
+  type PipeConnectOptions,
+  type PipeListenOptions,
+  pipeSocketPath,
+} from "./transports/npipe.ts";

@@ -8,7 +8,7 @@
  * prints the framed case as a multiple of the baseline.
  */
 
-import { type Conn, frames, pipe } from "../mod.ts";
+import { type Conn, connect, frames, listen, pipe } from "../mod.ts";
 
 const TOTAL = 1024 * 1024;
 const SIZES = [64, 1024, 64 * 1024];
@@ -66,6 +66,41 @@ for (const size of SIZES) {
 }
 
 // ---- over a Unix socket ------------------------------------------------------
-// To come with transports/socket.ts (another branch): the same two benches per
-// size over `listen({ transport: "unix" })` / `connect(...)`, reusing
-// rawTransfer and framedTransfer above with a socket pair in place of onPipe.
+
+const socketDir = Deno.makeTempDirSync({ prefix: "tether-frame-bench-" });
+const socketListener = await listen({ transport: "unix", path: `${socketDir}/bench.sock` });
+globalThis.addEventListener("unload", () => {
+  socketListener.close();
+  Deno.removeSync(socketDir, { recursive: true });
+});
+
+/** Times one transfer on a fresh Unix socket pair, leaving its setup out of the measure. */
+function onUnixSocket(transfer: typeof rawTransfer, message: Uint8Array, count: number) {
+  return async (b: Deno.BenchContext) => {
+    const [x, y] = await Promise.all([
+      connect({ transport: "unix", path: socketListener.addr.address }),
+      socketListener.accept(),
+    ]);
+    b.start();
+    await transfer(x, y, message, count);
+    b.end();
+    x.close();
+    y.close();
+  };
+}
+
+for (const size of SIZES) {
+  const message = new Uint8Array(size).fill(7);
+  const count = TOTAL / size;
+  const group = `unix socket, ${label(size)} messages`;
+  Deno.bench(
+    `raw conn.write of ${label(size)} over unix (1 MiB)`,
+    { group, baseline: true },
+    onUnixSocket(rawTransfer, message, count),
+  );
+  Deno.bench(
+    `frames() send/receive of ${label(size)} over unix (1 MiB)`,
+    { group },
+    onUnixSocket(framedTransfer, message, count),
+  );
+}

@@ -6,11 +6,13 @@
  *    test a way in, with no name and no port.
  * 3. Deadlines and backpressure, as any Conn keeps them.
  * 4. Typed messages over an encrypted channel.
+ * 5. The same Conn between two processes, over a Unix socket.
  */
 
 import { type Conn, connect, type Dialer, listen, pipe, typedFrames } from "../mod.ts";
 import { secure } from "../crypto/mod.ts";
 
+const PEER = new URL("./unix_peer.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const say = (line: string) => console.log(line);
@@ -117,5 +119,28 @@ say("4. framed messages over secure() with a pre-shared key (Noise NNpsk0)");
     psk: new Uint8Array(32),
   }).catch((e) => e);
   say(`   a peer with the wrong key gets ${intruder.name}; the server sees ${(await guard).name}`);
+}
+// 5. A second process on a Unix socket: the same Conn, now between processes.
+say("5. a second Deno process over a Unix socket");
+{
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/tour.sock`;
+  const peer = new Deno.Command(Deno.execPath(), {
+    args: ["run", `--allow-read=${dir}`, `--allow-write=${dir}`, `--allow-net=unix:${path}`, PEER, path],
+    stdout: "piped",
+  }).spawn();
+  const ready = peer.stdout.getReader();
+  await ready.read(); // "ready": the socket file exists, mode 0o600
+  ready.releaseLock();
+  await peer.stdout.cancel();
+  const mode = ((await Deno.stat(path)).mode! & 0o777).toString(8);
+  {
+    await using conn = await connect({ transport: "unix", path, signal: AbortSignal.timeout(5000) });
+    await conn.write(encoder.encode("hello from pid " + Deno.pid + "\n"));
+    await conn.closeWrite();
+    say(`   socket file mode ${mode}; the peer answered "${await readLine(conn)}"`);
+  }
+  say(`   the peer exited with code ${(await peer.status).code}`);
+  await Deno.remove(dir, { recursive: true });
 }
 say("done");

@@ -13,5 +13,7 @@ Deno.test("the tour runs to the end and tells what happened", async () => {
   assert.match(out, /TimeoutError/);
   assert.match(out, /got type 1 "SHOUT THIS"/);
   assert.match(out, /wrong key gets HandshakeError; the server sees HandshakeError/);
+  assert.match(out, /socket file mode 600; the peer answered "HELLO FROM PID \d+"/);
+  assert.match(out, /the peer exited with code 0/);
   assert.match(out, /^done$/m);
 });

@@ -19,6 +19,7 @@
 
 import type { Conn } from "../conn.ts";
 import { describe } from "../conn.ts";
+import type { Listener } from "../listener.ts";
 import {
   connectMemory,
   listenMemory,
@@ -26,6 +27,19 @@ import {
   type MemoryListener,
   type MemoryListenOptions,
 } from "./memory.ts";
+import {
+  connectTcp,
+  connectUnix,
+  listenTcp,
+  listenUnix,
+  type TcpConnectOptions,
+  type TcpListenOptions,
+  type UnixConnectOptions,
+  type UnixListenOptions,
+} from "./socket.ts";
+import { connectPipe, listenPipe, type PipeConnectOptions, type PipeListenOptions } from "./npipe.ts";
+import type { SocketConn } from "./socket_conn.ts";
+import type { SocketListener } from "./socket_listener.ts";
 
 /**
  * The options of any {@linkcode listen}.
@@ -34,11 +48,11 @@ import {
  * ```ts
  * import { listen, type ListenOptions } from "@tether/tether";
  *
- * const options: ListenOptions = { transport: "memory", name: "any" };
- * using _listener = listen(options);
+ * const options: ListenOptions = { transport: "tcp", hostname: "127.0.0.1", port: 0 };
+ * await using _listener = await listen(options);
  * ```
  */
-export type ListenOptions = MemoryListenOptions;
+export type ListenOptions = MemoryListenOptions | UnixListenOptions | TcpListenOptions | PipeListenOptions;
 
 /**
  * The options of any {@linkcode connect}.
@@ -51,7 +65,11 @@ export type ListenOptions = MemoryListenOptions;
  * await connect(options).catch((err) => console.log(err.name)); // "ConnectionRefusedError"
  * ```
  */
-export type ConnectOptions = MemoryConnectOptions;
+export type ConnectOptions =
+  | MemoryConnectOptions
+  | UnixConnectOptions
+  | TcpConnectOptions
+  | PipeConnectOptions;
 
 /**
  * Listens on the transport named by `options.transport`.
@@ -65,11 +83,23 @@ export type ConnectOptions = MemoryConnectOptions;
  * ```
  */
 export function listen(options: MemoryListenOptions): MemoryListener;
-export function listen(options: ListenOptions): MemoryListener {
+/** Listens on a Unix socket or a TCP port; see {@linkcode listenUnix} and {@linkcode listenTcp}. */
+export function listen(options: UnixListenOptions | TcpListenOptions): Promise<SocketListener>;
+/** Listens on a named pipe; see {@linkcode listenPipe}. */
+export function listen(options: PipeListenOptions): Promise<Listener>;
+/** Listens on whichever transport the options name. */
+export function listen(options: ListenOptions): MemoryListener | Promise<Listener>;
+export function listen(options: ListenOptions): MemoryListener | Promise<Listener> {
   const transport = transportOf(options);
   switch (transport) {
     case "memory":
-      return listenMemory(options);
+      return listenMemory(options as MemoryListenOptions);
+    case "unix":
+      return listenUnix(options as UnixListenOptions);
+    case "tcp":
+      return listenTcp(options as TcpListenOptions);
+    case "pipe":
+      return listenPipe(options as PipeListenOptions);
   }
   throw unknownTransport(transport);
 }
@@ -89,12 +119,24 @@ export function listen(options: ListenOptions): MemoryListener {
  * ```
  */
 export function connect(options: MemoryConnectOptions): Promise<Conn>;
+/** Connects to a Unix socket or a TCP port; see {@linkcode connectUnix} and {@linkcode connectTcp}. */
+export function connect(options: UnixConnectOptions | TcpConnectOptions): Promise<SocketConn>;
+/** Connects to a named pipe, waiting for it within the signal; see {@linkcode connectPipe}. */
+export function connect(options: PipeConnectOptions): Promise<Conn>;
+/** Connects over whichever transport the options name. */
+export function connect(options: ConnectOptions): Promise<Conn>;
 export function connect(options: ConnectOptions): Promise<Conn> {
   try {
     const transport = transportOf(options);
     switch (transport) {
       case "memory":
-        return connectMemory(options);
+        return connectMemory(options as MemoryConnectOptions);
+      case "unix":
+        return connectUnix(options as UnixConnectOptions);
+      case "tcp":
+        return connectTcp(options as TcpConnectOptions);
+      case "pipe":
+        return connectPipe(options as PipeConnectOptions);
     }
     throw unknownTransport(transport);
   } catch (err) {
@@ -110,5 +152,7 @@ function transportOf(options: unknown): unknown {
 }
 
 function unknownTransport(transport: unknown): TypeError {
-  return new TypeError(`unknown transport ${describe(transport)}: expected "memory"`);
+  return new TypeError(
+    `unknown transport ${describe(transport)}: expected "memory", "unix", "tcp" or "pipe"`,
+  );
 }

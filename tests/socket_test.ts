@@ -1,0 +1,264 @@
+import assert from "node:assert/strict";
+import {
+  AddrInUseError,
+  ConnClosedError,
+  connect,
+  ConnectionRefusedError,
+  ConnError,
+  listen,
+  ListenerClosedError,
+} from "../mod.ts";
+import { socketError } from "../transports/socket_errors.ts";
+
+/** Runs `fn` with a fresh temp dir, removed afterwards. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
+const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
+
+/** Leaves a socket file behind the way a killed process does. */
+async function leaveStaleSocket(path: string): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const l = Deno.listen({ transport: "unix", path: ${
+        JSON.stringify(path)
+      } }); console.log("up"); await l.accept();`,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  reader.releaseLock();
+  child.kill("SIGKILL");
+  await child.status;
+  await child.stdout.cancel();
+  assert.ok((await Deno.lstat(path)).isSocket, "the killed process left its socket file");
+}
+
+Deno.test("a unix socket file gets mode 0o600 before listen() returns", async () => {
+  await inTempDir(async (dir) => {
+    await using _listener = await listen({ transport: "unix", path: `${dir}/a.sock` });
+    assert.equal(await modeOf(`${dir}/a.sock`), 0o600);
+  });
+});
+
+Deno.test("the mode option widens the socket file's mode", async () => {
+  await inTempDir(async (dir) => {
+    await using _listener = await listen({ transport: "unix", path: `${dir}/a.sock`, mode: 0o660 });
+    assert.equal(await modeOf(`${dir}/a.sock`), 0o660);
+  });
+});
+
+Deno.test("close() removes the socket file the listener created, even with an accept pending", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/a.sock`;
+    const listener = await listen({ transport: "unix", path });
+    const dialing = connect({ transport: "unix", path });
+    const server = await listener.accept();
+    const client = await dialing;
+    const pending = assert.rejects(listener.accept(), ListenerClosedError);
+    listener.close();
+    assert.equal(await exists(path), false);
+    await pending;
+    server.close();
+    client.close();
+  });
+});
+
+Deno.test("a stale socket file left by a killed process is replaced", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/stale.sock`;
+    await leaveStaleSocket(path);
+    await using listener = await listen({ transport: "unix", path });
+    const dialing = connect({ transport: "unix", path });
+    await using server = await listener.accept();
+    await using client = await dialing;
+    await client.write(new Uint8Array([5]));
+    assert.equal(await server.read(new Uint8Array(1)), 1);
+  });
+});
+
+Deno.test("listening on a path with a live listener is AddrInUseError and leaves it working", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/live.sock`;
+    await using first = await listen({ transport: "unix", path });
+    const err = await listen({ transport: "unix", path }).catch((e) => e);
+    assert.ok(err instanceof AddrInUseError, String(err));
+    assert.match(err.message, /live\.sock/);
+    const dialing = connect({ transport: "unix", path });
+    await using _server = await first.accept(); // the probe's conn came first; take the next
+    await using _client = await dialing;
+  });
+});
+
+Deno.test("a path that is not a socket is never deleted and gets a clear error", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/data.txt`;
+    await Deno.writeTextFile(path, "precious");
+    const err = await listen({ transport: "unix", path }).catch((e) => e);
+    assert.ok(err instanceof AddrInUseError);
+    assert.match(err.message, /not a socket/);
+    assert.equal(await Deno.readTextFile(path), "precious");
+  });
+});
+
+Deno.test("connecting to a missing or stale unix socket is ConnectionRefusedError naming the path", async () => {
+  await inTempDir(async (dir) => {
+    const missing = await connect({ transport: "unix", path: `${dir}/none.sock` }).catch((e) => e);
+    assert.ok(missing instanceof ConnectionRefusedError);
+    assert.match(missing.message, /none\.sock/);
+    await leaveStaleSocket(`${dir}/stale.sock`);
+    const stale = await connect({ transport: "unix", path: `${dir}/stale.sock` }).catch((e) => e);
+    assert.ok(stale instanceof ConnectionRefusedError);
+  });
+});
+
+Deno.test("tcp port 0 picks a free port, and addr.address is host:port", async () => {
+  await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+  const match = /^127\.0\.0\.1:(\d+)$/.exec(listener.addr.address);
+  assert.ok(match, listener.addr.address);
+  const port = Number(match[1]);
+  assert.ok(port > 0);
+  const dialing = connect({ transport: "tcp", hostname: "127.0.0.1", port });
+  await using server = await listener.accept();
+  await using client = await dialing;
+  assert.equal(client.remoteAddr.address, listener.addr.address);
+  assert.equal(server.remoteAddr.address, client.localAddr.address);
+});
+
+Deno.test("tcp: a taken port is AddrInUseError, a closed one ConnectionRefusedError", async () => {
+  const listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+  const port = Number(listener.addr.address.split(":")[1]);
+  await assert.rejects(listen({ transport: "tcp", hostname: "127.0.0.1", port }), AddrInUseError);
+  listener.close();
+  const err = await connect({ transport: "tcp", hostname: "127.0.0.1", port }).catch((e) => e);
+  assert.ok(err instanceof ConnectionRefusedError);
+  assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+});
+
+Deno.test("an aborted accept loses no connection: the next accept gets it", async () => {
+  await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+  const port = Number(listener.addr.address.split(":")[1]);
+  const controller = new AbortController();
+  const first = listener.accept({ signal: controller.signal });
+  controller.abort(new Error("gave up"));
+  await assert.rejects(first, /gave up/);
+  await using client = await connect({ transport: "tcp", hostname: "127.0.0.1", port });
+  await using server = await listener.accept({ signal: AbortSignal.timeout(5000) });
+  await client.write(new Uint8Array([9]));
+  assert.equal(await server.read(new Uint8Array(1)), 1);
+});
+
+Deno.test("closing a listener ends for-await quietly and leaves accepted conns open", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/a.sock`;
+    const listener = await listen({ transport: "unix", path });
+    const accepted: Array<Awaited<ReturnType<typeof listener.accept>>> = [];
+    const serving = (async () => {
+      for await (const conn of listener) accepted.push(conn);
+    })();
+    await using client = await connect({ transport: "unix", path });
+    while (accepted.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    listener.close();
+    await serving;
+    await client.write(new Uint8Array([1, 2]));
+    assert.equal(await accepted[0].read(new Uint8Array(2)), 2);
+    await assert.rejects(listener.accept(), ListenerClosedError);
+    accepted[0].close();
+  });
+});
+
+Deno.test("connect honours an already-aborted signal", async () => {
+  await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+  const port = Number(listener.addr.address.split(":")[1]);
+  const signal = AbortSignal.abort(new Error("too late"));
+  await assert.rejects(connect({ transport: "tcp", hostname: "127.0.0.1", port, signal }), /too late/);
+});
+
+Deno.test("after close, calls reject with ConnClosedError naming the peer", async () => {
+  await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+  const port = Number(listener.addr.address.split(":")[1]);
+  const dialing = connect({ transport: "tcp", hostname: "127.0.0.1", port });
+  await using _server = await listener.accept();
+  const client = await dialing;
+  client.close();
+  const err = await client.write(new Uint8Array(1)).catch((e) => e);
+  assert.ok(err instanceof ConnClosedError);
+  assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+  await assert.rejects(client.read(new Uint8Array(1)), ConnClosedError);
+});
+
+Deno.test("bad socket options get TypeError or RangeError", async () => {
+  await assert.rejects(listen({ transport: "unix", path: "" }), TypeError);
+  await assert.rejects(listen({ transport: "unix", path: "/tmp/x.sock", mode: 0o1777 }), TypeError);
+  await assert.rejects(listen({ transport: "tcp", port: 70000 }), RangeError);
+  await assert.rejects(listen({ transport: "tcp", port: 1.5 }), TypeError);
+  await assert.rejects(connect({ transport: "tcp", hostname: "", port: 1 }), TypeError);
+  // @ts-expect-error: not a transport
+  await assert.rejects(connect({ transport: "carrier-pigeon" }), /unknown transport/);
+});
+
+/** Runs a snippet in a Deno process with only `flags`, returning what it prints. */
+async function runWith(dir: string, flags: string[], code: string): Promise<string> {
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const script = `${dir}/snippet-${crypto.randomUUID()}.ts`;
+  await Deno.writeTextFile(script, `import * as t from ${JSON.stringify(mod)};\n${code}\n`);
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...flags, script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return new TextDecoder().decode(stdout).trim();
+}
+
+Deno.test("a missing permission flag is a ConnError that names the flag", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/perm.sock`;
+    const report = `.catch((e) => console.log(e instanceof t.ConnError, e.code, e.message))`;
+    const noNet = await runWith(
+      dir,
+      [`--allow-read=${dir}`, `--allow-write=${dir}`],
+      `await t.listen({ transport: "unix", path: ${JSON.stringify(path)} })${report};`,
+    );
+    assert.match(noNet, /^true ENOTCAPABLE .*missing --allow-net/);
+    assert.match(noNet, /--allow-net=unix:/);
+    const noRead = await runWith(
+      dir,
+      ["--allow-net"],
+      `await t.connect({ transport: "unix", path: ${JSON.stringify(path)} })${report};`,
+    );
+    assert.match(noRead, /^true ENOTCAPABLE .*missing --allow-read/);
+    const noTcp = await runWith(
+      dir,
+      [],
+      `await t.connect({ transport: "tcp", hostname: "127.0.0.1", port: 9 })${report};`,
+    );
+    assert.match(noTcp, /^true ENOTCAPABLE .*missing --allow-net/);
+    const noEnv = await runWith(
+      dir,
+      ["--allow-read", "--allow-write", "--allow-net"],
+      `await t.listen({ transport: "pipe", path: ${JSON.stringify(String.raw`\\.\pipe\x`)} })${report};`,
+    );
+    assert.match(noEnv, /^true ENOTCAPABLE .*--allow-env=XDG_RUNTIME_DIR,TMPDIR/);
+  });
+});
+
+Deno.test("the OS's PermissionDenied maps to a ConnError with code EACCES naming the address", () => {
+  // Tests run as root here, which no file mode stops, so the mapping is checked directly.
+  const err = socketError(
+    new Deno.errors.PermissionDenied("Permission denied (os error 13)"),
+    "connect",
+    "unix:/x",
+  );
+  assert.ok(err instanceof ConnError);
+  assert.equal(err.code, "EACCES");
+  assert.match(err.message, /unix:\/x/);
+});

@@ -1,0 +1,377 @@
+/**
+ * Unix and TCP sockets as {@linkcode Conn}s: `listen()`/`connect()` with
+ * `transport: "unix"` or `"tcp"`, wrapping `Deno.listen`/`Deno.connect`.
+ *
+ * A Unix listener's socket file gets mode `0o600` before `listen()` returns
+ * (`mode` widens it), a socket file left by a dead process is replaced, a
+ * live one gives `AddrInUseError`, a path that is not a socket is never
+ * deleted, and `close()` removes the file.
+ *
+ * Permissions: a Unix socket needs `--allow-read` and `--allow-write` for
+ * its path, plus `--allow-net=unix:<path>` (or a bare `--allow-net`); TCP
+ * needs `--allow-net`.
+ *
+ * @example Two ends of a Unix socket
+ * ```ts
+ * import { connect, listen } from "@tether/tether";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/app.sock`;
+ * await using listener = await listen({ transport: "unix", path });
+ * const dialing = connect({ transport: "unix", path });
+ * await using server = await listener.accept();
+ * await using client = await dialing;
+ * await client.write(new TextEncoder().encode("hi"));
+ * console.log(await server.read(new Uint8Array(2))); // 2
+ * listener.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+import { type Addr, type CallOptions, checkBufferSize, describe } from "../conn.ts";
+import { AddrInUseError } from "../errors.ts";
+import { SocketConn } from "./socket_conn.ts";
+import { socketError } from "./socket_errors.ts";
+import { SocketListener } from "./socket_listener.ts";
+
+/**
+ * Options of a Unix {@linkcode listenUnix}.
+ *
+ * @example
+ * ```ts
+ * import type { UnixListenOptions } from "@tether/tether";
+ *
+ * const options: UnixListenOptions = { transport: "unix", path: "/run/user/1000/app.sock", mode: 0o660 };
+ * console.log(options.mode); // 432
+ * ```
+ */
+export interface UnixListenOptions {
+  /** The Unix socket transport. */
+  transport: "unix";
+  /** Where the socket file goes. */
+  path: string;
+  /** The socket file's mode; default `0o600` (owner only). */
+  mode?: number;
+  /** Bytes read ahead and queued per conn; default 64 KiB. */
+  bufferSize?: number;
+}
+
+/**
+ * Options of a Unix {@linkcode connectUnix}.
+ *
+ * @example
+ * ```ts
+ * import type { UnixConnectOptions } from "@tether/tether";
+ *
+ * const options: UnixConnectOptions = { transport: "unix", path: "/tmp/app.sock", signal: AbortSignal.timeout(1000) };
+ * console.log(options.transport); // "unix"
+ * ```
+ */
+export interface UnixConnectOptions extends CallOptions {
+  /** The Unix socket transport. */
+  transport: "unix";
+  /** The listener's socket file. */
+  path: string;
+  /** Bytes read ahead and queued; default 64 KiB. */
+  bufferSize?: number;
+}
+
+/**
+ * Options of a TCP {@linkcode listenTcp}.
+ *
+ * @example
+ * ```ts
+ * import type { TcpListenOptions } from "@tether/tether";
+ *
+ * const options: TcpListenOptions = { transport: "tcp", hostname: "127.0.0.1", port: 0 };
+ * console.log(options.port); // 0
+ * ```
+ */
+export interface TcpListenOptions {
+  /** The TCP transport. */
+  transport: "tcp";
+  /** The interface to listen on; default `"0.0.0.0"`, as with `Deno.listen`. */
+  hostname?: string;
+  /** The port; `0` picks a free one. */
+  port: number;
+  /** Bytes read ahead and queued per conn; default 64 KiB. */
+  bufferSize?: number;
+}
+
+/**
+ * Options of a TCP {@linkcode connectTcp}.
+ *
+ * @example
+ * ```ts
+ * import type { TcpConnectOptions } from "@tether/tether";
+ *
+ * const options: TcpConnectOptions = { transport: "tcp", hostname: "example.com", port: 443 };
+ * console.log(options.hostname); // "example.com"
+ * ```
+ */
+export interface TcpConnectOptions extends CallOptions {
+  /** The TCP transport. */
+  transport: "tcp";
+  /** The host to connect to. */
+  hostname: string;
+  /** The port to connect to. */
+  port: number;
+  /** Bytes read ahead and queued; default 64 KiB. */
+  bufferSize?: number;
+}
+
+/**
+ * Listens on a Unix socket at `path`, replacing a stale socket file.
+ *
+ * @example
+ * ```ts
+ * import { listenUnix } from "@tether/tether";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const listener = await listenUnix({ transport: "unix", path: `${dir}/s.sock` });
+ * console.log(((await Deno.stat(`${dir}/s.sock`)).mode! & 0o777).toString(8)); // "600"
+ * listener.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function listenUnix(options: UnixListenOptions): Promise<SocketListener> {
+  checkOptions(options, "listen");
+  const path = checkPath(options.path);
+  const mode = options.mode ?? 0o600;
+  if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+    throw new TypeError(`mode must be a file mode from 0 to 0o777, got ${describe(mode)}`);
+  }
+  const bufferSize = checkBufferSize(options.bufferSize);
+  const where = `unix:${path}`;
+  const { native, removeFile } = await openUnixListener(path, mode, where);
+  const addr: Addr = { transport: "unix", address: path };
+  const remote: Addr = { transport: "unix", address: "" };
+  return new SocketListener(
+    native,
+    addr,
+    (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: remote, where, bufferSize }),
+    removeFile,
+  );
+}
+
+/**
+ * Connects to the Unix socket at `path`.
+ *
+ * @example
+ * ```ts
+ * import { connectUnix, ConnectionRefusedError } from "@tether/tether";
+ *
+ * const err = await connectUnix({ transport: "unix", path: "/nonexistent/x.sock" }).catch((e) => e);
+ * console.log(err instanceof ConnectionRefusedError); // true
+ * ```
+ */
+export async function connectUnix(options: UnixConnectOptions): Promise<SocketConn> {
+  checkOptions(options, "connect");
+  const path = checkPath(options.path);
+  const bufferSize = checkBufferSize(options.bufferSize);
+  const where = `unix:${path}`;
+  const native = await dial(Deno.connect({ transport: "unix", path }), options.signal, where);
+  return new SocketConn(native, {
+    localAddr: { transport: "unix", address: "" },
+    remoteAddr: { transport: "unix", address: path },
+    bufferSize,
+  });
+}
+
+/**
+ * Listens on a TCP port; `port: 0` picks a free one, and `addr.address` is
+ * `"host:port"`.
+ *
+ * @example
+ * ```ts
+ * import { listenTcp } from "@tether/tether";
+ *
+ * using listener = await listenTcp({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * console.log(listener.addr.address.startsWith("127.0.0.1:")); // true
+ * ```
+ */
+export function listenTcp(options: TcpListenOptions): Promise<SocketListener> {
+  try {
+    checkOptions(options, "listen");
+    const hostname = checkHostname(options.hostname ?? "0.0.0.0");
+    const port = checkPort(options.port);
+    const bufferSize = checkBufferSize(options.bufferSize);
+    let native: Deno.TcpListener;
+    try {
+      native = Deno.listen({ transport: "tcp", hostname, port });
+    } catch (err) {
+      throw socketError(err, "listen", `tcp:${hostPort(hostname, port)}`);
+    }
+    const addr: Addr = { transport: "tcp", address: hostPort(hostname, native.addr.port) };
+    return Promise.resolve(
+      new SocketListener(native, addr, (conn) => {
+        const remote = conn.remoteAddr as Deno.NetAddr;
+        return new SocketConn(conn, {
+          localAddr: addr,
+          remoteAddr: { transport: "tcp", address: hostPort(remote.hostname, remote.port) },
+          bufferSize,
+        });
+      }),
+    );
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Connects to a TCP port.
+ *
+ * @example
+ * ```ts
+ * import { connectTcp, listenTcp } from "@tether/tether";
+ *
+ * using listener = await listenTcp({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * const port = Number(listener.addr.address.split(":")[1]);
+ * using conn = await connectTcp({ transport: "tcp", hostname: "127.0.0.1", port });
+ * console.log(conn.remoteAddr.address === listener.addr.address); // true
+ * ```
+ */
+export async function connectTcp(options: TcpConnectOptions): Promise<SocketConn> {
+  checkOptions(options, "connect");
+  const hostname = checkHostname(options.hostname);
+  const port = checkPort(options.port);
+  const bufferSize = checkBufferSize(options.bufferSize);
+  const where = `tcp:${hostPort(hostname, port)}`;
+  const native = await dial(Deno.connect({ transport: "tcp", hostname, port }), options.signal, where);
+  const local = native.localAddr as Deno.NetAddr;
+  return new SocketConn(native, {
+    localAddr: { transport: "tcp", address: hostPort(local.hostname, local.port) },
+    remoteAddr: { transport: "tcp", address: hostPort(hostname, port) },
+    bufferSize,
+  });
+}
+
+/**
+ * Waits for a native connect within `signal`. On abort it rejects with the
+ * signal's reason at once and closes the conn if it arrives later.
+ */
+export function dial<C extends Deno.Conn>(
+  connecting: Promise<C>,
+  signal: AbortSignal | undefined,
+  where: string,
+): Promise<C> {
+  const mapped = connecting.catch((err) => Promise.reject(socketError(err, "connect", where)));
+  if (signal === undefined) return mapped;
+  return new Promise<C>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      mapped.then((conn) => conn.close(), () => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    mapped.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * Listens natively on `path` after clearing a stale socket file there, and
+ * sets the file's `mode` before returning. Errors name `where`.
+ */
+export async function openUnixListener(
+  path: string,
+  mode: number,
+  where: string,
+): Promise<{ native: Deno.UnixListener; removeFile: () => void }> {
+  await clearStale(path, where);
+  let native: Deno.UnixListener;
+  try {
+    native = Deno.listen({ transport: "unix", path });
+  } catch (err) {
+    throw socketError(err, "listen", where);
+  }
+  let created: Deno.FileInfo;
+  try {
+    await Deno.chmod(path, mode);
+    created = await Deno.lstat(path);
+  } catch (err) {
+    native.close();
+    throw socketError(err, "listen", where);
+  }
+  // Deno deletes the file too, but only once a pending accept has wound
+  // down, which may be after close() returns.
+  const removeFile = () => {
+    try {
+      const now = Deno.lstatSync(path);
+      if (now.ino === created.ino && now.dev === created.dev) Deno.removeSync(path);
+    } catch {
+      // Gone already.
+    }
+  };
+  return { native, removeFile };
+}
+
+/**
+ * Removes a stale socket file at `path` (one nobody answers on). A live
+ * listener, or a path that is not a socket, is an {@linkcode AddrInUseError}
+ * and is left alone.
+ */
+async function clearStale(path: string, where: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw socketError(err, "listen", where);
+  }
+  if (!info.isSocket) {
+    throw new AddrInUseError(where, { reason: "the path exists and is not a socket; it was left untouched" });
+  }
+  let probe: Deno.UnixConn;
+  try {
+    probe = await Deno.connect({ transport: "unix", path });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    // Refused: nobody listens. Reset: the listener is closing as we probe.
+    const stale = err instanceof Deno.errors.ConnectionRefused || err instanceof Deno.errors.ConnectionReset;
+    if (!stale) throw socketError(err, "listen", where);
+    try {
+      await Deno.remove(path); // nobody answers: a dead process left it
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw socketError(err, "listen", where);
+    }
+    return;
+  }
+  probe.close();
+  throw new AddrInUseError(where, { reason: "a live listener answered on it" });
+}
+
+/** Formats `host:port`, bracketing IPv6 hosts. */
+export function hostPort(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** Checks that `options` is an object, naming the function otherwise. */
+export function checkOptions(options: unknown, fn: string): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${fn}() takes an options object, got ${describe(options)}`);
+  }
+}
+
+function checkPath(path: unknown): string {
+  if (typeof path !== "string") throw new TypeError(`path must be a string, got ${describe(path)}`);
+  if (path.length === 0) throw new TypeError("path must not be empty");
+  if (path.includes("\0")) throw new TypeError(`path must not contain NUL, got ${describe(path)}`);
+  return path;
+}
+
+function checkHostname(hostname: unknown): string {
+  if (typeof hostname !== "string" || hostname.length === 0) {
+    throw new TypeError(`hostname must be a non-empty string, got ${describe(hostname)}`);
+  }
+  return hostname;
+}
+
+function checkPort(port: unknown): number {
+  if (typeof port !== "number" || !Number.isInteger(port)) {
+    throw new TypeError(`port must be a whole number, got ${describe(port)}`);
+  }
+  if (port < 0 || port > 65535) throw new RangeError(`port must be from 0 to 65535, got ${port}`);
+  return port;
+}

@@ -1,0 +1,187 @@
+/**
+ * A `Deno.Conn` (Unix or TCP socket) adapted to the {@linkcode Conn}
+ * contract: abortable reads and writes, ordered concurrent callers,
+ * half-close, close, and stream views built on `read`/`write`.
+ *
+ * @example
+ * ```ts
+ * import { connect, listen } from "@tether/tether";
+ *
+ * await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * const [host, port] = listener.addr.address.split(":");
+ * const dialing = connect({ transport: "tcp", hostname: host, port: Number(port) });
+ * await using server = await listener.accept();
+ * await using client = await dialing;
+ * await client.write(new Uint8Array([1, 2, 3]), { signal: AbortSignal.timeout(1000) });
+ * console.log(await server.read(new Uint8Array(3), { signal: AbortSignal.timeout(1000) })); // 3
+ * ```
+ *
+ * @module
+ */
+
+import {
+  type Addr,
+  type CallOptions,
+  checkBytes,
+  type Conn,
+  formatAddr,
+  noop,
+  queueReadable,
+} from "../conn.ts";
+import { ConnClosedError } from "../errors.ts";
+import { SocketInbound } from "./socket_inbound.ts";
+import { SocketOutbound } from "./socket_outbound.ts";
+import { closeQuietly, socketError } from "./socket_errors.ts";
+
+/**
+ * What a {@linkcode SocketConn} is made of, besides the native conn.
+ *
+ * @example
+ * ```ts
+ * import type { SocketConnInit } from "@tether/tether";
+ *
+ * const init: SocketConnInit = {
+ *   localAddr: { transport: "unix", address: "" },
+ *   remoteAddr: { transport: "unix", address: "/tmp/app.sock" },
+ *   bufferSize: 64 * 1024,
+ * };
+ * console.log(init.bufferSize); // 65536
+ * ```
+ */
+export interface SocketConnInit {
+  /** This end's address. */
+  localAddr: Addr;
+  /** The peer's address. */
+  remoteAddr: Addr;
+  /** The address named in error messages, when `remoteAddr` names nothing useful. */
+  where?: string;
+  /** The most bytes read ahead and queued for readers; default 64 KiB. */
+  bufferSize: number;
+}
+
+/**
+ * A socket as a {@linkcode Conn}. Made by `listen()`/`connect()` with the
+ * `"unix"`, `"tcp"` and `"pipe"` transports.
+ *
+ * @example
+ * ```ts
+ * import { listen, type SocketConn } from "@tether/tether";
+ *
+ * await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * const accepting: Promise<SocketConn> = listener.accept();
+ * console.log(typeof accepting.then); // "function"
+ * listener.close();
+ * await accepting.catch(() => {});
+ * ```
+ */
+export class SocketConn implements Conn {
+  /** This end's address. */
+  readonly localAddr: Addr;
+  /** The peer's address. */
+  readonly remoteAddr: Addr;
+  /** Settles once both directions are done; the socket is closed then. */
+  readonly closed: Promise<void>;
+  #native: Deno.Conn;
+  #where: string;
+  #inbound: SocketInbound;
+  #outbound: SocketOutbound;
+  #isClosed = false;
+  #released = false;
+  #readable: ReadableStream<Uint8Array> | null = null;
+  #writable: WritableStream<Uint8Array> | null = null;
+
+  /** Adapts `native`; the conn owns it from now on. */
+  constructor(native: Deno.Conn, init: SocketConnInit) {
+    this.#native = native;
+    this.localAddr = init.localAddr;
+    this.remoteAddr = init.remoteAddr;
+    const where = this.#where = init.where ?? formatAddr(init.remoteAddr);
+    this.#inbound = new SocketInbound(
+      native,
+      init.bufferSize,
+      (err) => asError(socketError(err, "read", where)),
+    );
+    this.#outbound = new SocketOutbound(native, (err) => asError(socketError(err, "write", where)));
+    this.closed = Promise.all([this.#inbound.readDone, this.#outbound.writeDone]).then(() => this.#release());
+  }
+
+  /** Reads into `p`; `null` at EOF. See {@linkcode Conn.read}. */
+  read(p: Uint8Array, options?: CallOptions): Promise<number | null> {
+    try {
+      checkBytes(p);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#inbound.read(p, options);
+  }
+
+  /** Writes all of `p`. See {@linkcode Conn.write}. */
+  write(p: Uint8Array, options?: CallOptions): Promise<number> {
+    try {
+      checkBytes(p);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#outbound.write(p, options);
+  }
+
+  /** Half-closes once the writes pending before it are written. */
+  closeWrite(): Promise<void> {
+    return this.#outbound.closeWrite(new ConnClosedError(`write after closeWrite on ${this.#where}`));
+  }
+
+  /** Closes the socket at once; pending calls reject. Idempotent. */
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const where = this.#where;
+    this.#inbound.closeRead(
+      new ConnClosedError(`read on closed connection to ${where}`),
+      new ConnClosedError(`connection to ${where} closed`),
+    );
+    this.#outbound.abort(new ConnClosedError(`write on closed connection to ${where}`));
+    this.#release();
+  }
+
+  /** Closes the conn; `await using` calls it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /** Closes the conn; `using` calls it. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** The inbound bytes as a byte stream (BYOB readers work). */
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#readable ??= queueReadable(this.#inbound, () => this.#readCancelled());
+  }
+
+  /** The outbound bytes, written with {@linkcode SocketConn.write}. */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.write(chunk).then(noop),
+      close: () => this.closeWrite(),
+      abort: () => this.close(),
+    });
+  }
+
+  /** Stops reading: later reads reject; writing goes on. */
+  #readCancelled(): void {
+    const where = this.#where;
+    this.#inbound.closeRead(new ConnClosedError(`read after readable was cancelled on ${where}`));
+  }
+
+  /** Closes the native socket, once. */
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    closeQuietly(this.#native);
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

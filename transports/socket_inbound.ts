@@ -1,0 +1,137 @@
+/**
+ * The reading direction of a kernel socket as a {@linkcode ByteQueue}.
+ *
+ * Deno's `read` can't be aborted, so a caller with a signal never reads
+ * natively: it waits on the queue, and a pump keeps at most one native read
+ * outstanding on behalf of the waiting callers, handing its bytes to the
+ * queue. An aborted read thus consumes nothing; the bytes go to the next
+ * reader. A read without a signal, when nobody else is waiting and nothing is
+ * queued, reads natively straight into the caller's buffer: it can't be
+ * aborted anyway, and it saves a copy. Internal to the socket transports.
+ *
+ * @module
+ */
+
+import { ByteQueue, type CallOptions } from "../conn.ts";
+
+/** The native side: `Deno.Conn`'s `read`. */
+export interface NativeSource {
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** The most a pump read asks for at once. */
+const PUMP_SIZE = 64 * 1024;
+
+/** A {@linkcode ByteQueue} filled from a native socket on demand. */
+export class SocketInbound extends ByteQueue {
+  #source: NativeSource;
+  #mapError: (err: unknown) => Error;
+  /** A native read is outstanding. */
+  #reading = false;
+  /** Queue reads that found the queue empty and have not settled yet. */
+  #waiting = 0;
+  /** EOF was read, the socket failed, or the reading end was closed. */
+  #ended = false;
+  #scratch: Uint8Array | null = null;
+
+  /** Reads from `source`; `mapError` turns its errors into the contract's. */
+  constructor(source: NativeSource, window: number, mapError: (err: unknown) => Error) {
+    super(window);
+    this.#source = source;
+    this.#mapError = mapError;
+  }
+
+  /** Reads into `p`: natively when nothing can come before it, else from the queue. */
+  override read(p: Uint8Array, options?: CallOptions): Promise<number | null> {
+    if (p.byteLength > 0 && this.#canReadDirect(options)) {
+      return this.#readDirect(p, (n) => n, () => super.read(p));
+    }
+    return this.#demand(this.queued === 0, super.read(p, options));
+  }
+
+  /** Takes the next chunk, pumping one from the socket if none is queued. */
+  override readChunk(options?: CallOptions): Promise<Uint8Array | null> {
+    return this.#demand(this.queued === 0, super.readChunk(options));
+  }
+
+  /** Closes the reading end; the outstanding native read, if any, is ignored. */
+  override closeRead(readError: Error, writeError: Error = readError): void {
+    this.#ended = true;
+    super.closeRead(readError, writeError);
+  }
+
+  /** Whether a read may go straight to the socket: it can't be aborted and nothing comes before it. */
+  #canReadDirect(options: CallOptions | undefined): boolean {
+    return options?.signal === undefined && !this.#reading && this.#waiting === 0 && !this.#ended &&
+      this.queued === 0;
+  }
+
+  /** One native read into `into`; EOF and errors go through the queue, so it records them. */
+  #readDirect<T>(into: Uint8Array, got: (n: number) => T, viaQueue: () => Promise<T>): Promise<T> {
+    this.#reading = true;
+    return this.#source.read(into).then((n) => {
+      this.#reading = false;
+      if (n === null) {
+        this.#end();
+        return viaQueue(); // EOF, marking the reading end done
+      }
+      this.#pump();
+      return got(n);
+    }, (err) => {
+      this.#reading = false;
+      this.#fail(err);
+      return viaQueue(); // rejects with the read error
+    });
+  }
+
+  #scratchBuffer(): Uint8Array {
+    return this.#scratch ??= new Uint8Array(Math.min(this.window, PUMP_SIZE));
+  }
+
+  /** Counts a read that may wait, and pumps for it. */
+  #demand<T>(empty: boolean, result: Promise<T>): Promise<T> {
+    if (!empty) return result;
+    this.#waiting++;
+    const settled = () => {
+      this.#waiting--;
+    };
+    result.then(settled, settled);
+    this.#pump();
+    return result;
+  }
+
+  /** Keeps one native read outstanding while reads wait on an empty queue. */
+  #pump(): void {
+    if (this.#reading || this.#ended || this.#waiting === 0) return;
+    this.#reading = true;
+    const buf = this.#scratchBuffer();
+    this.#source.read(buf).then(async (n) => {
+      if (n === null) {
+        this.#reading = false;
+        return this.#end();
+      }
+      // Copies what it keeps, so the scratch buffer is free once it resolves;
+      // it waits while the window is full.
+      await this.write(buf.subarray(0, n));
+      this.#reading = false;
+      this.#pump();
+    }, (err) => {
+      this.#reading = false;
+      this.#fail(err);
+    }).catch(() => {}); // the write fails only once the reading end is closed
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.closeWrite();
+  }
+
+  /** The socket broke: readers get what is queued, then the error. */
+  #fail(err: unknown): void {
+    if (this.#ended) return; // closed on purpose: the error is the cancellation
+    this.#ended = true;
+    const error = this.#mapError(err);
+    this.abortWrite(error, error);
+  }
+}
