@@ -14,7 +14,7 @@
  *   then closes the conn underneath. A conn that ends without it was cut off:
  *   readers get a `ProtocolError` (after the bytes before it), not a clean EOF.
  * - **Stop reading.** Cancelling `readable` cancels the conn underneath's
- *   `readable`, so the peer's writes fail as they would over that conn.
+ *   `readable`, so the peer's writes fare as they would over that conn.
  * - **Throughput.** WebCrypto is asynchronous, so each direction keeps a few
  *   records in flight and hands them on in order.
  *
@@ -162,13 +162,14 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
 
   /**
    * The plaintext the peer sends, as a byte stream. Cancelling it stops this
-   * side's reading for good, as with a pipe, and makes the peer's writes
-   * fail with `ConnClosedError`. Noise has no record that says "stop
-   * sending" (and one could not be trusted before it is read in order), so
+   * side's reading for good. Noise has no record that says "stop sending"
+   * (and one could not be acted on before the records ahead of it), so
    * this cancels the readable of the conn underneath, which tells its peer
-   * whatever that conn tells it: a pipe fails the peer's writes. Should that
-   * fail, the conn underneath is closed instead. This side's writes go on
-   * working where the conn underneath still carries them.
+   * whatever that conn tells it: a pipe fails the peer's writes; a socket
+   * cannot tell its peer, whose writes then wait, unread, as over the bare
+   * socket (`close()` fails them). Should that cancel fail, the conn
+   * underneath is closed instead. This side's writes go on working where the
+   * conn underneath still carries them.
    */
   override get readable(): ReadableStream<Uint8Array> {
     return this.#readable ??= queueReadable(this.#inbound, () => this.#stopReading());

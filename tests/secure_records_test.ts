@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Conn, ConnClosedError, pipe, ProtocolError } from "../mod.ts";
+import { type Conn, ConnClosedError, connect, listen, pipe, ProtocolError } from "../mod.ts";
 import { secure, type SecureConn } from "../crypto/mod.ts";
 import { closeAll, randomBytes, readExactly, relay } from "./crypto_helpers.ts";
 
@@ -109,7 +109,7 @@ Deno.test("after a receive failure, readable gives the authenticated bytes, then
   await done();
 });
 
-Deno.test("cancelling a secure conn's readable fails the peer's writes with ConnClosedError; the other way still works", async () => {
+Deno.test("over pipe(), cancelling a secure conn's readable fails the peer's writes with ConnClosedError; the other way works", async () => {
   const [x, y] = pipe();
   const [a, b] = await Promise.all([secure(x, { role: "initiator" }), secure(y, { role: "responder" })]);
   await b.readable.cancel();
@@ -143,4 +143,25 @@ Deno.test("cancelling the readable of a secure conn whose peer already finished 
   assert.equal(await a.read(new Uint8Array(1)), null);
   await Promise.all([a.closed, b.closed]);
   await closeAll(a, b);
+});
+
+Deno.test("over a Unix socket, cancelling a secure conn's readable leaves its writes working", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/cancel.sock`;
+  const listener = await listen({ transport: "unix", path });
+  const dialing = connect({ transport: "unix", path });
+  const server = await listener.accept();
+  const [a, b] = await Promise.all([
+    secure(await dialing, { role: "initiator" }),
+    secure(server, { role: "responder" }),
+  ]);
+  await b.readable.cancel();
+  await assert.rejects(b.read(new Uint8Array(1)), ConnClosedError);
+  await b.write(text("still here"));
+  await b.closeWrite();
+  assert.deepEqual(await readExactly(a, 10), text("still here"));
+  assert.equal(await a.read(new Uint8Array(1)), null);
+  await closeAll(a, b);
+  listener.close();
+  await Deno.remove(dir, { recursive: true });
 });
