@@ -38,7 +38,8 @@ import type { Listener } from "../listener.ts";
 import { connectWindowsPipe, listenWindowsPipe } from "./npipe_windows.ts";
 import { ConnectionRefusedError, ConnError, ProtocolError } from "../errors.ts";
 import { SocketConn } from "./socket_conn.ts";
-import { checkOptions, dial, openUnixListener } from "./socket.ts";
+import { checkOptions, dial } from "./socket.ts";
+import { MAX_SOCKET_PATH, openUnixListener } from "./unix_bind.ts";
 import { closeQuietly } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
 
@@ -94,8 +95,6 @@ const BUSY = 0x15;
 /** Backoff between connect attempts, doubling from the first to the last. */
 const FIRST_RETRY_MS = 5;
 const LAST_RETRY_MS = 200;
-/** The longest Unix socket path (`sun_path` less its NUL on Linux). */
-const MAX_SOCKET_PATH = 107;
 const ADDRESS = /^\\\\([^\\]+)\\pipe\\([^\\]+)$/i;
 const FORM = "\\\\.\\pipe\\NAME";
 
@@ -119,6 +118,11 @@ export function parsePipeAddress(address: unknown): string {
   if (match === null) {
     throw new TypeError(
       `pipe path must have the form ${FORM} (NAME without backslashes), got ${JSON.stringify(address)}`,
+    );
+  }
+  if (!address.isWellFormed()) {
+    throw new TypeError(
+      `pipe path must be well-formed Unicode (no lone surrogates), got ${JSON.stringify(address)}`,
     );
   }
   if (address.length > 256) {
@@ -202,7 +206,8 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
     return listenWindowsPipe({ transport: "pipe", address: options.path }, maxInstances, bufferSize);
   }
   const where = `pipe:${addr.address}`;
-  const { native, removeFile } = await openUnixListener(pipeSocketPath(options.path), 0o600, where);
+  const path = pipeSocketPath(options.path);
+  const { native, removeFile } = await openUnixListener(path, 0o600, where, path);
   let open = 0;
   return new SocketListener(
     native,
@@ -256,9 +261,15 @@ export async function connectPipe(options: PipeConnectOptions): Promise<Conn> {
     signal?.throwIfAborted();
     let native: Deno.UnixConn | null = null;
     try {
-      native = await dial(Deno.connect({ transport: "unix", path }), signal, where);
+      native = await dial(Deno.connect({ transport: "unix", path }), signal, where, path);
     } catch (err) {
-      if (!(err instanceof ConnectionRefusedError)) throw err; // not there yet: wait
+      if (isBacklogFull(err)) {
+        // The listener is slow to accept: wait, as for a busy pipe.
+      } else if (err instanceof ConnectionRefusedError) {
+        await checkNotOtherFile(path, where); // not there yet, or a listener's leftover: wait
+      } else {
+        throw err;
+      }
     }
     if (native !== null) {
       let greeting: number | null;
@@ -274,6 +285,30 @@ export async function connectPipe(options: PipeConnectOptions): Promise<Conn> {
       closeQuietly(native); // busy, or the listener closed meanwhile
     }
     await sleep(delay, signal);
+  }
+}
+
+function isBacklogFull(err: unknown): boolean {
+  return err instanceof ConnError && err.code === "EAGAIN";
+}
+
+/**
+ * Fails if `path` is there and is not a socket: no pipe listener can come
+ * to that path until it is removed (listen refuses to replace it), so
+ * waiting would only wait out the signal.
+ */
+async function checkNotOtherFile(path: string, where: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch {
+    return; // not there (yet): a connect waits for it
+  }
+  if (!info.isSocket) {
+    throw new ConnectionRefusedError(where, {
+      reason:
+        `${path} exists and is not a socket, so no pipe listener can take that name until it is removed`,
+    });
   }
 }
 

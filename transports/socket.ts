@@ -31,10 +31,10 @@
  */
 
 import { type Addr, type CallOptions, checkBufferSize, describe } from "../conn.ts";
-import { AddrInUseError } from "../errors.ts";
 import { SocketConn } from "./socket_conn.ts";
 import { socketError } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
+import { byteLength, MAX_SOCKET_PATH, openUnixListener } from "./unix_bind.ts";
 
 /**
  * Options of a Unix {@linkcode listenUnix}.
@@ -250,14 +250,17 @@ export async function connectTcp(options: TcpConnectOptions): Promise<SocketConn
 
 /**
  * Waits for a native connect within `signal`. On abort it rejects with the
- * signal's reason at once and closes the conn if it arrives later.
+ * signal's reason at once and closes the conn if it arrives later. Errors
+ * name `where`; `socketPath` is the socket file behind it, for advice on
+ * missing flags.
  */
 export function dial<C extends Deno.Conn>(
   connecting: Promise<C>,
   signal: AbortSignal | undefined,
   where: string,
+  socketPath?: string,
 ): Promise<C> {
-  const mapped = connecting.catch((err) => Promise.reject(socketError(err, "connect", where)));
+  const mapped = connecting.catch((err) => Promise.reject(socketError(err, "connect", where, socketPath)));
   if (signal === undefined) return mapped;
   return new Promise<C>((resolve, reject) => {
     const onAbort = () => {
@@ -268,78 +271,6 @@ export function dial<C extends Deno.Conn>(
     signal.addEventListener("abort", onAbort, { once: true });
     mapped.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
-}
-
-/**
- * Listens natively on `path` after clearing a stale socket file there, and
- * sets the file's `mode` before returning. Errors name `where`.
- */
-export async function openUnixListener(
-  path: string,
-  mode: number,
-  where: string,
-): Promise<{ native: Deno.UnixListener; removeFile: () => void }> {
-  await clearStale(path, where);
-  let native: Deno.UnixListener;
-  try {
-    native = Deno.listen({ transport: "unix", path });
-  } catch (err) {
-    throw socketError(err, "listen", where);
-  }
-  let created: Deno.FileInfo;
-  try {
-    await Deno.chmod(path, mode);
-    created = await Deno.lstat(path);
-  } catch (err) {
-    native.close();
-    throw socketError(err, "listen", where);
-  }
-  // Deno deletes the file too, but only once a pending accept has wound
-  // down, which may be after close() returns.
-  const removeFile = () => {
-    try {
-      const now = Deno.lstatSync(path);
-      if (now.ino === created.ino && now.dev === created.dev) Deno.removeSync(path);
-    } catch {
-      // Gone already.
-    }
-  };
-  return { native, removeFile };
-}
-
-/**
- * Removes a stale socket file at `path` (one nobody answers on). A live
- * listener, or a path that is not a socket, is an {@linkcode AddrInUseError}
- * and is left alone.
- */
-async function clearStale(path: string, where: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    throw socketError(err, "listen", where);
-  }
-  if (!info.isSocket) {
-    throw new AddrInUseError(where, { reason: "the path exists and is not a socket; it was left untouched" });
-  }
-  let probe: Deno.UnixConn;
-  try {
-    probe = await Deno.connect({ transport: "unix", path });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    // Refused: nobody listens. Reset: the listener is closing as we probe.
-    const stale = err instanceof Deno.errors.ConnectionRefused || err instanceof Deno.errors.ConnectionReset;
-    if (!stale) throw socketError(err, "listen", where);
-    try {
-      await Deno.remove(path); // nobody answers: a dead process left it
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw socketError(err, "listen", where);
-    }
-    return;
-  }
-  probe.close();
-  throw new AddrInUseError(where, { reason: "a live listener answered on it" });
 }
 
 /** Formats `host:port`, bracketing IPv6 hosts. */
@@ -354,10 +285,24 @@ export function checkOptions(options: unknown, fn: string): void {
   }
 }
 
-function checkPath(path: unknown): string {
+/**
+ * Checks a Unix socket path: a non-empty string without NUL or lone
+ * surrogates, at most {@linkcode MAX_SOCKET_PATH} bytes.
+ */
+export function checkPath(path: unknown): string {
   if (typeof path !== "string") throw new TypeError(`path must be a string, got ${describe(path)}`);
   if (path.length === 0) throw new TypeError("path must not be empty");
   if (path.includes("\0")) throw new TypeError(`path must not contain NUL, got ${describe(path)}`);
+  if (!path.isWellFormed()) {
+    throw new TypeError(`path must be well-formed Unicode (no lone surrogates), got ${describe(path)}`);
+  }
+  const bytes = byteLength(path);
+  if (bytes > MAX_SOCKET_PATH) {
+    throw new RangeError(
+      `unix socket path ${JSON.stringify(path)} is ${bytes} bytes; a Unix socket path takes at most ` +
+        `${MAX_SOCKET_PATH} (sun_path): use a shorter path`,
+    );
+  }
   return path;
 }
 

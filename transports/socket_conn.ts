@@ -154,7 +154,13 @@ export class SocketConn implements Conn {
     this.close();
   }
 
-  /** The inbound bytes as a byte stream (BYOB readers work). */
+  /**
+   * The inbound bytes as a byte stream (BYOB readers work). Cancelling it
+   * stops reading for good: later reads reject with `ConnClosedError`, and
+   * what the peer still sends is read and dropped, so its writes complete
+   * (on `pipe()` they fail instead; a socket can't say "stop sending" short
+   * of closing). Writing goes on.
+   */
   get readable(): ReadableStream<Uint8Array> {
     return this.#readable ??= queueReadable(this.#inbound, () => this.#readCancelled());
   }
@@ -168,10 +174,14 @@ export class SocketConn implements Conn {
     });
   }
 
-  /** Stops reading: later reads reject; writing goes on. */
+  /**
+   * Stops reading for good: later reads reject; writing goes on. The socket
+   * is still drained, its bytes dropped, so the peer's writes complete
+   * rather than wait (unlike `pipe()`, a socket can't fail them short of
+   * closing).
+   */
   #readCancelled(): void {
-    const where = this.#where;
-    this.#inbound.closeRead(new ConnClosedError(`read after readable was cancelled on ${where}`));
+    this.#inbound.discard(new ConnClosedError(`read after readable was cancelled on ${this.#where}`));
   }
 
   /** Closes the native socket, once. */

@@ -7,12 +7,18 @@
  * queue. An aborted read thus consumes nothing; the bytes go to the next
  * reader. A read without a signal, when nobody else is waiting and nothing is
  * queued, reads natively straight into the caller's buffer: it can't be
- * aborted anyway, and it saves a copy. Internal to the socket transports.
+ * aborted anyway, and it saves a copy.
+ *
+ * Once the reader stops for good ({@linkcode SocketInbound.discard}, when
+ * `readable` is cancelled), the pump goes on reading and drops what it
+ * reads, so the peer's writes still complete: a socket has no way to tell
+ * its peer "stop sending" short of closing. Internal to the socket
+ * transports.
  *
  * @module
  */
 
-import { ByteQueue, type CallOptions } from "../conn.ts";
+import { ByteQueue, type CallOptions, noop } from "../conn.ts";
 
 /** The native side: `Deno.Conn`'s `read`. */
 export interface NativeSource {
@@ -32,6 +38,8 @@ export class SocketInbound extends ByteQueue {
   #waiting = 0;
   /** EOF was read, the socket failed, or the reading end was closed. */
   #ended = false;
+  /** Readers are gone for good, but the socket is still drained. */
+  #discarding = false;
   #scratch: Uint8Array | null = null;
 
   /** Reads from `source`; `mapError` turns its errors into the contract's. */
@@ -60,10 +68,22 @@ export class SocketInbound extends ByteQueue {
     super.closeRead(readError, writeError);
   }
 
+  /**
+   * Closes the reading end for readers (they get `readError`) but keeps
+   * reading the socket to its end, dropping the bytes, so that the peer's
+   * writes don't wait for a reader that will never come.
+   */
+  discard(readError: Error): void {
+    if (this.#ended || this.#discarding) return;
+    this.#discarding = true;
+    super.closeRead(readError);
+    this.#pump();
+  }
+
   /** Whether a read may go straight to the socket: it can't be aborted and nothing comes before it. */
   #canReadDirect(options: CallOptions | undefined): boolean {
     return options?.signal === undefined && !this.#reading && this.#waiting === 0 && !this.#ended &&
-      this.queued === 0;
+      !this.#discarding && this.queued === 0;
   }
 
   /** One native read into `into`; EOF and errors go through the queue, so it records them. */
@@ -100,9 +120,12 @@ export class SocketInbound extends ByteQueue {
     return result;
   }
 
-  /** Keeps one native read outstanding while reads wait on an empty queue. */
+  /**
+   * Keeps one native read outstanding while reads wait on an empty queue,
+   * or, once discarding, until the socket ends.
+   */
   #pump(): void {
-    if (this.#reading || this.#ended || this.#waiting === 0) return;
+    if (this.#reading || this.#ended || (this.#waiting === 0 && !this.#discarding)) return;
     this.#reading = true;
     const buf = this.#scratchBuffer();
     this.#source.read(buf).then(async (n) => {
@@ -111,14 +134,15 @@ export class SocketInbound extends ByteQueue {
         return this.#end();
       }
       // Copies what it keeps, so the scratch buffer is free once it resolves;
-      // it waits while the window is full.
-      await this.write(buf.subarray(0, n));
+      // it waits while the window is full. The write fails once the reading
+      // end is closed; a discarding pump reads on regardless.
+      if (!this.#discarding) await this.write(buf.subarray(0, n)).catch(noop);
       this.#reading = false;
       this.#pump();
     }, (err) => {
       this.#reading = false;
       this.#fail(err);
-    }).catch(() => {}); // the write fails only once the reading end is closed
+    });
   }
 
   #end(): void {

@@ -50,7 +50,7 @@ export type Admit = (native: Deno.Conn) => SocketConn | null | Promise<SocketCon
 export class SocketListener implements Listener<SocketConn> {
   /** The address the listener listens on. */
   readonly addr: Addr;
-  #native: Deno.Listener;
+  #native: Pick<Deno.Listener, "accept" | "close">;
   #admit: Admit;
   #queue: AcceptQueue<SocketConn | Error>;
   #pumping = false;
@@ -62,7 +62,7 @@ export class SocketListener implements Listener<SocketConn> {
    * transports whose connect completes only once admitted.
    */
   constructor(
-    native: Deno.Listener,
+    native: Pick<Deno.Listener, "accept" | "close">,
     addr: Addr,
     admit: Admit,
     onClose: () => void = () => {},

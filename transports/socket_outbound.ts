@@ -24,6 +24,8 @@ export interface NativeSink {
 
 interface PendingWrite {
   bytes: Uint8Array;
+  /** The caller's promise. */
+  promise: Promise<number>;
   resolve(n: number): void;
   reject(reason: unknown): void;
   /** Detaches the abort listener. */
@@ -44,6 +46,10 @@ export class SocketOutbound {
   #error: Error | null = null;
   #shutDown = false;
   #done = Promise.withResolvers<void>();
+  /** The write whose native write is under way. */
+  #current: PendingWrite | null = null;
+  /** What closeWrite() returns, once called. */
+  #flushed: Promise<void> | null = null;
 
   /** Writes to `sink`; `mapError` turns its errors into the contract's. */
   constructor(sink: NativeSink, mapError: (err: unknown) => Error) {
@@ -65,6 +71,7 @@ export class SocketOutbound {
     const { promise, resolve, reject } = Promise.withResolvers<number>();
     const write: PendingWrite = {
       bytes: signal === undefined ? p : p.slice(),
+      promise,
       resolve,
       reject,
       settled: noop,
@@ -79,14 +86,22 @@ export class SocketOutbound {
 
   /**
    * No more writes: once the pending ones are written, the peer gets EOF.
-   * Later writes reject with `error`.
+   * Later writes reject with `error`. Resolves once the pending writes are
+   * done and the peer got EOF; or, while an abandoned write (its caller gave
+   * up) is still under way natively (a peer that does not read holds it up
+   * for good), once the pending writes are done: the EOF then follows that
+   * write in the background, or never if `close()` comes first.
    */
   closeWrite(error: Error): Promise<void> {
-    if (!this.#error) {
-      this.#error = error;
-      if (!this.#busy) this.#shutdown();
-    }
-    return this.#done.promise;
+    if (this.#error) return this.#flushed ?? this.#done.promise;
+    this.#error = error;
+    const pending = this.#writes.filter((write) => !write.abandoned).map((write) => write.promise);
+    this.#flushed = Promise.allSettled(pending).then(() => {
+      if (this.#current?.abandoned) return;
+      return this.#done.promise;
+    });
+    if (!this.#busy) this.#shutdown();
+    return this.#flushed;
   }
 
   /** Closes at once: pending and later writes reject with `error`. */
@@ -100,16 +115,18 @@ export class SocketOutbound {
   async #drain(): Promise<void> {
     this.#busy = true;
     while (this.#writes.length > 0) {
-      const write = this.#writes[0];
+      const write = this.#current = this.#writes[0];
       write.started = true;
       const bytes = write.bytes;
       try {
         let n = await this.#sink.write(bytes);
         while (n < bytes.byteLength && !write.abandoned) n += await this.#sink.write(bytes.subarray(n));
       } catch (err) {
+        this.#current = null;
         this.abort(this.#mapError(err));
         break;
       }
+      this.#current = null;
       if (this.#writes[0] === write) this.#writes.shift();
       write.settled();
       write.resolve(bytes.byteLength);
