@@ -9,18 +9,8 @@ import {
   ListenerClosedError,
 } from "../mod.ts";
 import { socketError } from "../transports/socket_errors.ts";
+import { inTempDir, runWith } from "./socket_helpers.ts";
 
-/** Runs `fn` with a fresh temp dir, removed afterwards. */
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
 
 /** Leaves a socket file behind the way a killed process does. */
@@ -43,33 +33,10 @@ async function leaveStaleSocket(path: string): Promise<void> {
   assert.ok((await Deno.lstat(path)).isSocket, "the killed process left its socket file");
 }
 
-Deno.test("a unix socket file gets mode 0o600 before listen() returns", async () => {
-  await inTempDir(async (dir) => {
-    await using _listener = await listen({ transport: "unix", path: `${dir}/a.sock` });
-    assert.equal(await modeOf(`${dir}/a.sock`), 0o600);
-  });
-});
-
 Deno.test("the mode option widens the socket file's mode", async () => {
   await inTempDir(async (dir) => {
     await using _listener = await listen({ transport: "unix", path: `${dir}/a.sock`, mode: 0o660 });
     assert.equal(await modeOf(`${dir}/a.sock`), 0o660);
-  });
-});
-
-Deno.test("close() removes the socket file the listener created, even with an accept pending", async () => {
-  await inTempDir(async (dir) => {
-    const path = `${dir}/a.sock`;
-    const listener = await listen({ transport: "unix", path });
-    const dialing = connect({ transport: "unix", path });
-    const server = await listener.accept();
-    const client = await dialing;
-    const pending = assert.rejects(listener.accept(), ListenerClosedError);
-    listener.close();
-    assert.equal(await exists(path), false);
-    await pending;
-    server.close();
-    client.close();
   });
 });
 
@@ -205,19 +172,6 @@ Deno.test("bad socket options get TypeError or RangeError", async () => {
   // @ts-expect-error: not a transport
   await assert.rejects(connect({ transport: "carrier-pigeon" }), /unknown transport/);
 });
-
-/** Runs a snippet in a Deno process with only `flags`, returning what it prints. */
-async function runWith(dir: string, flags: string[], code: string): Promise<string> {
-  const mod = new URL("../mod.ts", import.meta.url).href;
-  const script = `${dir}/snippet-${crypto.randomUUID()}.ts`;
-  await Deno.writeTextFile(script, `import * as t from ${JSON.stringify(mod)};\n${code}\n`);
-  const { stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...flags, script],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  return new TextDecoder().decode(stdout).trim();
-}
 
 Deno.test("a missing permission flag is a ConnError that names the flag", async () => {
   await inTempDir(async (dir) => {

@@ -40,6 +40,8 @@ export class SocketInbound extends ByteQueue {
   #ended = false;
   /** Readers are gone for good, but the socket is still drained. */
   #discarding = false;
+  /** Settles once nothing more is read from the socket: EOF, failure, or close. */
+  #socketDone = Promise.withResolvers<void>();
   #scratch: Uint8Array | null = null;
 
   /** Reads from `source`; `mapError` turns its errors into the contract's. */
@@ -62,9 +64,19 @@ export class SocketInbound extends ByteQueue {
     return this.#demand(this.queued === 0, super.readChunk(options));
   }
 
+  /**
+   * Resolves once readers are done and so is the socket: a discarding
+   * reading end is done only once the socket is drained to its end, so
+   * that closing the socket meanwhile doesn't reset what the peer sends.
+   */
+  override get readDone(): Promise<void> {
+    return Promise.all([super.readDone, this.#socketDone.promise]).then(noop);
+  }
+
   /** Closes the reading end; the outstanding native read, if any, is ignored. */
   override closeRead(readError: Error, writeError: Error = readError): void {
     this.#ended = true;
+    this.#socketDone.resolve();
     super.closeRead(readError, writeError);
   }
 
@@ -146,6 +158,7 @@ export class SocketInbound extends ByteQueue {
   }
 
   #end(): void {
+    this.#socketDone.resolve();
     if (this.#ended) return;
     this.#ended = true;
     this.closeWrite();
@@ -153,6 +166,7 @@ export class SocketInbound extends ByteQueue {
 
   /** The socket broke: readers get what is queued, then the error. */
   #fail(err: unknown): void {
+    this.#socketDone.resolve();
     if (this.#ended) return; // closed on purpose: the error is the cancellation
     this.#ended = true;
     const error = this.#mapError(err);

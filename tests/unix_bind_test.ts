@@ -1,0 +1,200 @@
+/**
+ * How a Unix listener binds its socket file: with its mode from the moment
+ * the file appears, surviving the close of an earlier listener on the path,
+ * and never deleting a file that is not its own.
+ */
+import assert from "node:assert/strict";
+import { connect, listen, ListenerClosedError, pipeSocketPath, type SocketListener } from "../mod.ts";
+import { exists, inTempDir, runWith } from "./socket_helpers.ts";
+
+/** Sends one byte from a fresh client to the listener at `path`; proves it reachable. */
+async function assertReachable(listener: SocketListener, path: string): Promise<void> {
+  const dialing = connect({ transport: "unix", path, signal: AbortSignal.timeout(5000) });
+  await using server = await listener.accept({ signal: AbortSignal.timeout(5000) });
+  await using client = await dialing;
+  await client.write(new Uint8Array([7]));
+  assert.equal(await server.read(new Uint8Array(1)), 1);
+}
+
+Deno.test("close() with an accept pending, then listen at once on the path, 20 times: each listener keeps its file and is reachable", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/again.sock`;
+    for (let i = 0; i < 20; i++) {
+      const old = await listen({ transport: "unix", path });
+      const pending = assert.rejects(old.accept(), ListenerClosedError);
+      old.close();
+      assert.equal(await exists(path), false, "close() removed the file before it returned");
+      await using listener = await listen({ transport: "unix", path });
+      // Deno lets go of the old native listener once its accept has wound down.
+      await pending;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      assert.ok((await Deno.lstat(path)).isSocket, `round ${i}: the new listener's file is still there`);
+      await assertReachable(listener, path);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no private bind directory is left behind");
+  });
+});
+
+Deno.test("a pipe closed and listened on again at once, 20 times, is reachable each time", async () => {
+  for (let i = 0; i < 20; i++) {
+    const path = String.raw`\\.\pipe\tether-again-` + crypto.randomUUID().slice(0, 8);
+    const old = await listen({ transport: "pipe", path }); // a pipe listener always has an accept pending
+    old.close();
+    await using listener = await listen({ transport: "pipe", path });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const dialing = connect({ transport: "pipe", path, signal: AbortSignal.timeout(5000) });
+    await using server = await listener.accept({ signal: AbortSignal.timeout(5000) });
+    await using client = await dialing;
+    await client.write(new Uint8Array([i]));
+    assert.equal(await server.read(new Uint8Array(1)), 1);
+    assert.ok((await Deno.lstat(pipeSocketPath(path))).isSocket);
+  }
+});
+
+Deno.test("with only --allow-net=unix:<path>, close then listen again at once works 20 times", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/scoped.sock`;
+    const out = await runWith(
+      dir,
+      [`--allow-read=${dir}`, `--allow-write=${dir}`, `--allow-net=unix:${path}`],
+      `const path = ${JSON.stringify(path)};
+let reached = 0;
+for (let i = 0; i < 20; i++) {
+  const old = await t.listen({ transport: "unix", path });
+  const pending = old.accept().catch(() => {});
+  old.close();
+  await using listener = await t.listen({ transport: "unix", path });
+  await pending;
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  const dialing = t.connect({ transport: "unix", path, signal: AbortSignal.timeout(5000) });
+  await using server = await listener.accept({ signal: AbortSignal.timeout(5000) });
+  await using client = await dialing;
+  await client.write(new Uint8Array([1]));
+  if (await server.read(new Uint8Array(1)) === 1) reached++;
+}
+await using last = await t.listen({ transport: "unix", path });
+console.log(reached, (Deno.statSync(path).mode & 0o777).toString(8));`,
+    );
+    assert.equal(out, "20 600");
+  });
+});
+
+Deno.test("closing a listener leaves alone another listener's socket bound at its path since", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/shared.sock`;
+    const ours = await listen({ transport: "unix", path });
+    const pending = assert.rejects(ours.accept(), ListenerClosedError);
+    await Deno.remove(path); // say, an admin cleaned up, and a new instance started
+    await using theirs = await listen({ transport: "unix", path });
+    const theirFile = await Deno.lstat(path);
+    ours.close();
+    await pending;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.equal((await Deno.lstat(path)).ino, theirFile.ino, "their socket file is still there");
+    await assertReachable(theirs, path);
+  });
+});
+
+const ROUNDS = 20;
+
+/** Waits for each of `<base>-0.sock`, `<base>-1.sock`... to appear; stats it at first sight. */
+const WATCHER = `
+import os, sys, time
+base, seen_marker, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+modes = []
+end = time.time() + 60
+for i in range(rounds):
+    path = f"{base}-{i}.sock"
+    while time.time() < end:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        modes.append(oct(st.st_mode & 0o777)[2:])
+        open(seen_marker, "w").close()  # tells the listener it may go on
+        break
+print(len(modes), " ".join(sorted(set(modes))), flush=True)
+`;
+
+Deno.test("under umask 000 the socket file has mode 0o600 already when it first appears", async () => {
+  await inTempDir(async (dir) => {
+    const base = `${dir}/watched`;
+    const seen = `${dir}/seen`;
+    // Another process stats each socket path at first sight.
+    const watcher = new Deno.Command("python3", {
+      args: ["-c", WATCHER, base, seen, String(ROUNDS)],
+      stdout: "piped",
+    }).spawn();
+    const mod = new URL("../mod.ts", import.meta.url).href;
+    const script = `${dir}/listen.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { listen } from ${JSON.stringify(mod)};
+const probe = ${JSON.stringify(`${dir}/probe`)};
+Deno.writeFileSync(probe, new Uint8Array(), { mode: 0o666 });
+console.log("umask-probe", (Deno.statSync(probe).mode & 0o777).toString(8));
+Deno.removeSync(probe);
+const seen = ${JSON.stringify(seen)};
+const end = Date.now() + 60_000;
+for (let i = 0; i < ${ROUNDS}; i++) {
+  using _listener = await listen({ transport: "unix", path: ${JSON.stringify(base)} + "-" + i + ".sock" });
+  // Stays up until the watcher has seen it.
+  while (Date.now() < end && !(await Deno.remove(seen).then(() => true, () => false))) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}`,
+    );
+    const listener = await new Deno.Command("sh", {
+      args: ["-c", `umask 000 && exec "$0" run -A "$1"`, Deno.execPath(), script],
+      stdout: "piped",
+    }).output();
+    assert.ok(listener.success);
+    assert.equal(
+      new TextDecoder().decode(listener.stdout).trim(),
+      "umask-probe 666",
+      "the listener ran under umask 000",
+    );
+    const { stdout } = await watcher.output();
+    const [count, modes] = new TextDecoder().decode(stdout).trim().split(" ", 2);
+    assert.equal(Number(count), ROUNDS, "the watcher saw every socket file");
+    assert.equal(modes, "600", `every socket file was 0o600 at first sight (saw ${modes})`);
+  });
+});
+
+Deno.test("no step of listen() shows the socket file at its path with a mode other than 0o600, under umask 000", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/stepped.sock`;
+    // A child process (so the umask and the instrumentation stay there) looks
+    // at the path synchronously before every file system call listen() makes.
+    const out = await runWith(
+      dir,
+      ["-A"],
+      `const path = ${JSON.stringify(path)};
+const sightings = [];
+const look = () => {
+  try {
+    sightings.push((Deno.lstatSync(path).mode & 0o777).toString(8));
+  } catch {
+    // Not there yet.
+  }
+};
+for (const name of ["lstat", "chmod", "link", "mkdir", "remove", "rename", "connect"]) {
+  const real = Deno[name];
+  Deno[name] = (...args) => (look(), real(...args));
+}
+const realListen = Deno.listen;
+Deno.listen = (...args) => {
+  look();
+  const native = realListen(...args);
+  look();
+  return native;
+};
+await t.listen({ transport: "unix", path }).then((listener) => (look(), listener.close()));
+console.log(sightings.join(" "));`,
+      "000",
+    );
+    const sightings = out.split(" ");
+    assert.ok(sightings.length > 0 && sightings[0] !== "", "the file was seen once listen() returned");
+    assert.deepEqual(new Set(sightings), new Set(["600"]), `modes seen: ${out}`);
+  });
+});
