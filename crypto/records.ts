@@ -166,8 +166,9 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
    * (and one could not be acted on before the records ahead of it), so
    * this cancels the readable of the conn underneath, which tells its peer
    * whatever that conn tells it: a pipe fails the peer's writes; a socket
-   * cannot tell its peer, whose writes then wait, unread, as over the bare
-   * socket (`close()` fails them). Should that cancel fail, the conn
+   * cannot tell its peer, so it reads and drops what the peer sends, whose
+   * writes then complete, as over the bare socket (`close()` fails them).
+   * Should that cancel fail, the conn
    * underneath is closed instead. This side's writes go on working where the
    * conn underneath still carries them.
    */

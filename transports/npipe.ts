@@ -232,7 +232,9 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
 
 /**
  * Connects to a named pipe, waiting within `signal` while the pipe does not
- * exist or is busy.
+ * exist or is busy (all instances in use, or its backlog full). On Linux
+ * and macOS, a pipe whose socket path is taken by something other than a
+ * socket fails at once with `ConnectionRefusedError`: no listener can get it.
  *
  * @example
  * ```ts

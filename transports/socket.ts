@@ -2,14 +2,18 @@
  * Unix and TCP sockets as {@linkcode Conn}s: `listen()`/`connect()` with
  * `transport: "unix"` or `"tcp"`, wrapping `Deno.listen`/`Deno.connect`.
  *
- * A Unix listener's socket file gets mode `0o600` before `listen()` returns
+ * A Unix listener's socket file has mode `0o600` from the moment it appears
  * (`mode` widens it), a socket file left by a dead process is replaced, a
  * live one gives `AddrInUseError`, a path that is not a socket is never
- * deleted, and `close()` removes the file.
+ * deleted, and `close()` removes the file while it is still the listener's.
+ * See `unix_bind.ts` for how.
  *
- * Permissions: a Unix socket needs `--allow-read` and `--allow-write` for
- * its path, plus `--allow-net=unix:<path>` (or a bare `--allow-net`); TCP
- * needs `--allow-net`.
+ * Permissions: a Unix connect needs `--allow-read` and `--allow-write` for
+ * the path, plus `--allow-net=unix:<path>` (or a bare `--allow-net`). A Unix
+ * listen is best given `--allow-read` and `--allow-write` for the socket's
+ * directory and a bare `--allow-net`, which let it bind at a private name
+ * first; with the connect's flags it binds in place, and the file has the
+ * umask's mode for a moment. TCP needs `--allow-net`.
  *
  * @example Two ends of a Unix socket
  * ```ts
@@ -123,7 +127,11 @@ export interface TcpConnectOptions extends CallOptions {
 }
 
 /**
- * Listens on a Unix socket at `path`, replacing a stale socket file.
+ * Listens on a Unix socket at `path`, replacing a stale socket file. The
+ * file has mode `0o600` (or `mode`) from the moment it appears; that takes
+ * read and write access to its directory and a bare `--allow-net`, else the
+ * file has the umask's mode until `listen` sets it, a moment later. A path
+ * over the kernel's limit (107 bytes on Linux, 103 on macOS) is a `RangeError`.
  *
  * @example
  * ```ts
