@@ -1,4 +1,5 @@
 /** Helpers shared by the socket tests. */
+import assert from "node:assert/strict";
 import { connect, listen, type SocketConn, type SocketListener } from "../mod.ts";
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */
@@ -70,4 +71,13 @@ export async function fillBacklog(path: string): Promise<Deno.UnixConn[]> {
   }
   for (const conn of held) conn.close();
   throw new Error("the backlog never filled");
+}
+
+/** Sends one byte from a fresh client to the listener at `path`; proves it reachable. */
+export async function assertReachable(listener: SocketListener, path: string): Promise<void> {
+  const dialing = connect({ transport: "unix", path, signal: AbortSignal.timeout(5000) });
+  await using server = await listener.accept({ signal: AbortSignal.timeout(5000) });
+  await using client = await dialing;
+  await client.write(new Uint8Array([7]));
+  assert.equal(await server.read(new Uint8Array(1)), 1);
 }

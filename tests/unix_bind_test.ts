@@ -4,17 +4,8 @@
  * and never deleting a file that is not its own.
  */
 import assert from "node:assert/strict";
-import { connect, listen, ListenerClosedError, pipeSocketPath, type SocketListener } from "../mod.ts";
-import { exists, inTempDir, runWith } from "./socket_helpers.ts";
-
-/** Sends one byte from a fresh client to the listener at `path`; proves it reachable. */
-async function assertReachable(listener: SocketListener, path: string): Promise<void> {
-  const dialing = connect({ transport: "unix", path, signal: AbortSignal.timeout(5000) });
-  await using server = await listener.accept({ signal: AbortSignal.timeout(5000) });
-  await using client = await dialing;
-  await client.write(new Uint8Array([7]));
-  assert.equal(await server.read(new Uint8Array(1)), 1);
-}
+import { connect, listen, ListenerClosedError, pipeSocketPath } from "../mod.ts";
+import { assertReachable, exists, inTempDir, runWith } from "./socket_helpers.ts";
 
 Deno.test("close() with an accept pending, then listen at once on the path, 20 times: each listener keeps its file and is reachable", async () => {
   await inTempDir(async (dir) => {
