@@ -31,6 +31,21 @@ async function framedTransfer(a: Conn, b: Conn, message: Uint8Array, count: numb
   await sending;
 }
 
+/**
+ * {@linkcode framedTransfer} with a deadline on every send: big bodies then
+ * go out staged through the sender's own buffer, so an abort can free the
+ * caller's buffer at once.
+ */
+async function framedTransferWithSignal(a: Conn, b: Conn, message: Uint8Array, count: number): Promise<void> {
+  const sender = frames(a), receiver = frames(b);
+  const signal = new AbortController().signal;
+  const sending = (async () => {
+    for (let i = 0; i < count; i++) await sender.send(message, { signal });
+  })();
+  for (let i = 0; i < count; i++) await receiver.receive();
+  await sending;
+}
+
 function label(size: number): string {
   return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
 }
@@ -62,6 +77,11 @@ for (const size of SIZES) {
     `frames() send/receive of ${label(size)} (1 MiB)`,
     { group },
     onPipe(framedTransfer, message, count),
+  );
+  Deno.bench(
+    `frames() send with a signal/receive of ${label(size)} (1 MiB)`,
+    { group },
+    onPipe(framedTransferWithSignal, message, count),
   );
 }
 
