@@ -118,7 +118,7 @@ export class FrameDecoder {
       return new Uint8Array(length);
     } catch (err) {
       throw new MessageTooLargeError(length, this.#maxMessageSize, {
-        where: "incoming frame: the host could not allocate a buffer that large",
+        where: "incoming frame: the host could not allocate a buffer for it",
         cause: err,
       });
     }
