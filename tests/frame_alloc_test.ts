@@ -53,8 +53,9 @@ Deno.test({
     const result = JSON.parse(out.slice("ready\n".length));
     assert.deepEqual(result, {
       name: "MessageTooLargeError",
-      message: "message too large: 1073741824 bytes exceeds the limit of 1073741824 " +
-        "(incoming frame: the host could not allocate a buffer that large)",
+      message:
+        "message too large: 1073741824 bytes is within the limit of 1073741824 but could not be held " +
+        "(incoming frame: the host could not allocate a buffer for it)",
       causeName: "RangeError",
       closed: true,
     });
