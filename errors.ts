@@ -233,12 +233,13 @@ export class MessageTooLargeError extends ConnError {
   readonly limit: number;
   /** Makes the error for a message of `size` bytes over `limit`. */
   constructor(size: number, limit: number, options: ConnErrorOptions & { where?: string } = {}) {
-    super(
-      `message too large: ${size} bytes exceeds the limit of ${limit}${
-        options.where ? ` (${options.where})` : ""
-      }`,
-      { code: "EMSGSIZE", cause: options.cause },
-    );
+    const why = size > limit
+      ? `${size} bytes exceeds the limit of ${limit}`
+      : `${size} bytes is within the limit of ${limit} but could not be held`;
+    super(`message too large: ${why}${options.where ? ` (${options.where})` : ""}`, {
+      code: "EMSGSIZE",
+      cause: options.cause,
+    });
     this.size = size;
     this.limit = limit;
   }

@@ -22,9 +22,10 @@
  * - `length` counts the data bytes only (not the header); 0 is a valid,
  *   empty message.
  * - `type` is the sender's message type, 1 to 2^32 - 1; 0 is reserved.
- * - A receiver refuses a `length` over its `maxMessageSize` (default 3 MiB)
- *   with `MessageTooLargeError` as soon as it reads the header, before it
- *   allocates anything for the body, and closes the conn.
+ * - A receiver refuses a `length` over its `maxMessageSize` (default 3 MiB,
+ *   at most 1 GiB) with `MessageTooLargeError` as soon as it reads the
+ *   header, before it allocates anything for the body, and closes the conn.
+ *   A body the host cannot allocate is refused the same way.
  * - A type of 0, or EOF inside a frame (a partial header or body), is a
  *   `ProtocolError`, and the conn is closed. EOF between frames is a clean
  *   end: `receive()` resolves with `null`.
@@ -33,14 +34,25 @@
  *
  * ## Aborted sends
  *
- * A send whose signal aborts before its turn comes (while earlier sends are
- * still writing) rejects with `signal.reason` and writes nothing. One that
- * aborts while its frame is being written may have written part of it, and
- * any later frame would be misread by the peer. So the framed conn is then
- * closed: the send rejects with `signal.reason`, later calls fail with
- * `ConnClosedError`, and the peer reads a frame cut short (`ProtocolError`)
- * rather than misframed bytes. Use deadlines on sends as "give up on this
- * peer", as with a socket write timeout.
+ * A message is delivered whole or not at all, and an aborted send leaves the
+ * framed conn usable:
+ *
+ * - A send whose signal aborts before its turn comes (while earlier sends
+ *   are still writing) rejects with `signal.reason` and writes nothing.
+ * - A send whose signal aborts once its frame has started to be written
+ *   also rejects with `signal.reason` at once, but the frame is finished in
+ *   the background, from a private copy of what was not yet written, so the
+ *   caller may reuse its buffer at once. The peer receives that message
+ *   whole (unless the conn is closed or fails first), and later sends follow
+ *   it. Such a rejection means "stopped waiting", not "not delivered", as
+ *   with a timed-out request.
+ * - At most one message is being finished that way (later sends wait their
+ *   turn behind it), so the memory it takes is one message copy at most.
+ * - A peer that stops reading keeps that frame, and every later send,
+ *   waiting: `close()` gives up on it. Closing cuts a frame still being
+ *   written, so after `close()` the peer may see a cut final frame: a
+ *   `ProtocolError`, or a clean EOF after the last whole message if none of
+ *   its bytes got through.
  *
  * @example A request and its reply
  * ```ts
@@ -58,7 +70,7 @@
  * @module
  */
 
-import { type CallOptions, checkBytes, type Conn, describe } from "./conn.ts";
+import { type CallOptions, checkBytes, type Conn, describe, watch } from "./conn.ts";
 import { ConnClosedError, MessageTooLargeError, ProtocolError } from "./errors.ts";
 import { FrameDecoder } from "./_frame/decoder.ts";
 import { FrameEncoder } from "./_frame/encoder.ts";
@@ -79,6 +91,26 @@ import { type Frame, MAX_UINT32 } from "./_frame/wire.ts";
 export const DEFAULT_MAX_MESSAGE_SIZE: number = 3 * 1024 * 1024;
 
 /**
+ * The largest `maxMessageSize` allowed: 1 GiB. A bigger value is a
+ * `RangeError`: one peer's header could then make the other set aside more
+ * memory than most hosts can give.
+ *
+ * @example
+ * ```ts
+ * import { frames, MAX_MESSAGE_SIZE_LIMIT, pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * try {
+ *   frames(a, { maxMessageSize: MAX_MESSAGE_SIZE_LIMIT + 1 });
+ * } catch (err) {
+ *   console.log(err instanceof RangeError); // true
+ * }
+ * a.close();
+ * ```
+ */
+export const MAX_MESSAGE_SIZE_LIMIT: number = 1024 * 1024 * 1024;
+
+/**
  * Options of {@linkcode frames} and {@linkcode typedFrames}.
  *
  * @example
@@ -93,7 +125,10 @@ export const DEFAULT_MAX_MESSAGE_SIZE: number = 3 * 1024 * 1024;
 export interface FrameOptions {
   /**
    * The largest message, in data bytes, either side may send or accept;
-   * default 3 MiB, at most 2^32 - 1. Both ends should use the same value.
+   * default 3 MiB, at most 1 GiB ({@linkcode MAX_MESSAGE_SIZE_LIMIT}). A
+   * receiver sets aside that much memory for a message as soon as its header
+   * arrives, so keep it no bigger than the messages need. Both ends should
+   * use the same value.
    */
   maxMessageSize?: number;
 }
@@ -193,7 +228,9 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
    * Sends one message; resolves once the conn has taken all of it (the
    * caller may then reuse the buffer). Waits while the peer does not read.
    * A message over `maxMessageSize` rejects with `MessageTooLargeError` and
-   * nothing is written. See the module docs for an aborted send.
+   * nothing is written. An aborted send rejects with `signal.reason` at once
+   * and the caller may reuse its buffer; its message is then delivered whole
+   * or not at all (see the module docs).
    */
   send(message: M, options?: CallOptions): Promise<void> {
     let frame: Frame;
@@ -216,31 +253,33 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
 
   async #send(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
     if (!holding) await this.#sendLock.acquire(signal);
-    let writing = false;
-    try {
-      if (this.#writeError) throw this.#writeError;
-      // The signal may have fired between the turn coming and now.
-      if (signal?.aborted) throw signal.reason;
-      writing = true;
-      await this.#encoder.write(frame, signal);
-    } catch (err) {
-      if (writing && !this.#writeError) this.#sendFailed(err, signal);
-      throw err;
-    } finally {
+    // The signal may have fired between the turn coming and now.
+    if (this.#writeError || signal?.aborted) {
       this.#sendLock.release();
+      throw this.#writeError ?? signal!.reason;
     }
+    // The frame is written whole even if the signal aborts: the lock is held
+    // until it is, so later frames follow it on the wire.
+    const written = this.#encoder.write(frame, signal).then(
+      () => this.#sendLock.release(),
+      (err) => {
+        this.#sendFailed(err);
+        this.#sendLock.release();
+        throw err;
+      },
+    );
+    return signal === undefined ? written : untilAborted(written, signal);
   }
 
-  /** A frame may have been cut: no frame may follow it on this conn. */
-  #sendFailed(err: unknown, signal: AbortSignal | undefined): void {
-    this.#writeError = new ConnClosedError(
+  /**
+   * The conn failed under a frame, which may be cut: no frame may follow it.
+   * The conn is broken that way already; its inbound messages stay readable.
+   */
+  #sendFailed(err: unknown): void {
+    this.#writeError ??= new ConnClosedError(
       "send on a framed conn whose earlier send failed part way through a frame",
       { cause: err },
     );
-    // An abort is ours to clean up: close, so the peer sees a cut frame and
-    // not misframed bytes. Any other failure came from the conn, which is
-    // already broken that way; its inbound messages stay readable.
-    if (signal?.aborted && err === signal.reason) this.close();
   }
 
   /**
@@ -294,7 +333,8 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
   }
 
   /**
-   * Half-closes once the sends made before it are done: the peer receives
+   * Half-closes once the sends made before it are done (frames being
+   * finished for aborted sends included): the peer receives
    * `null` after their messages. Sends made after it reject with
    * `ConnClosedError`; receiving goes on.
    */
@@ -312,7 +352,10 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
     }
   }
 
-  /** Closes the conn; idempotent. Pending sends and receives reject. */
+  /**
+   * Closes the conn; idempotent. Pending sends and receives reject, and a
+   * frame still being finished for an aborted send is cut.
+   */
   close(): void {
     this.#writeError ??= new ConnClosedError("send on a closed framed conn");
     // Messages already in the read buffer are dropped, as a closed conn's are.
@@ -423,6 +466,23 @@ function toTypedFrame(message: unknown): Frame {
   return { type, data };
 }
 
+/**
+ * `sending`, or a rejection with `signal.reason` as soon as it aborts; a
+ * failure of `sending` after that is the framed conn's to record.
+ */
+function untilAborted(sending: Promise<void>, signal: AbortSignal): Promise<void> {
+  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  const unwatch = watch(signal, () => reject(signal.reason));
+  sending.then(() => {
+    unwatch();
+    resolve();
+  }, (err) => {
+    unwatch();
+    reject(err);
+  });
+  return promise;
+}
+
 function checkConn(conn: unknown): asserts conn is Conn {
   const c = conn as Partial<Conn> | null;
   if (
@@ -438,8 +498,10 @@ function checkMaxMessageSize(value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value)) {
     throw new TypeError(`maxMessageSize must be a whole number of bytes, got ${describe(value)}`);
   }
-  if (value < 0 || value > MAX_UINT32) {
-    throw new RangeError(`maxMessageSize must be from 0 to ${MAX_UINT32} bytes, got ${value}`);
+  if (value < 0 || value > MAX_MESSAGE_SIZE_LIMIT) {
+    throw new RangeError(
+      `maxMessageSize must be from 0 to ${MAX_MESSAGE_SIZE_LIMIT} bytes (1 GiB), got ${value}`,
+    );
   }
   return value;
 }

@@ -54,6 +54,7 @@ export {
   FramedConn,
   type FrameOptions,
   frames,
+  MAX_MESSAGE_SIZE_LIMIT,
   type Message,
   typedFrames,
   type TypedMessage,

@@ -46,7 +46,8 @@ export class FrameDecoder {
 
   /**
    * The next frame, or `null` at a clean EOF. Throws `MessageTooLargeError`
-   * for a length over the maximum (before allocating anything for it) and
+   * for a length over the maximum (before allocating anything for it) or
+   * one whose buffer the host could not allocate, and
    * `ProtocolError` for a reserved type or a frame cut short by EOF. State
    * changes only after a conn read resolves, so an aborted call lost nothing.
    */
@@ -100,11 +101,27 @@ export class FrameDecoder {
     }
     if (header + length <= this.#smallFrame) return null;
     // A big frame: its body gets a buffer of its own, filled by direct reads.
-    const body = new Uint8Array(length);
+    const body = this.#allocate(length);
     body.set(this.#buffer.subarray(bodyStart, this.#end));
     this.#partial = { type, body, filled: this.#end - bodyStart };
     this.#start = this.#end = 0;
     return null;
+  }
+
+  /**
+   * A body buffer of `length` bytes. The host may refuse one that the
+   * maximum allows (a RangeError from the engine): that message is too large
+   * here and now, which the peer's header must not turn into a crash.
+   */
+  #allocate(length: number): Uint8Array {
+    try {
+      return new Uint8Array(length);
+    } catch (err) {
+      throw new MessageTooLargeError(length, this.#maxMessageSize, {
+        where: "incoming frame: the host could not allocate a buffer for it",
+        cause: err,
+      });
+    }
   }
 
   /**

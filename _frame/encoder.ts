@@ -1,20 +1,28 @@
 /**
- * Writes frames to a conn: small ones as a single write of header and body
- * through a reused buffer, big ones as the header then the caller's bytes,
- * uncopied. Internal to frame.ts.
+ * Writes frames to a conn, whole: small ones as a single write of header and
+ * body through a reused buffer, big ones as the header then the body. A
+ * frame, once started, is always finished; the caller's signal only lets go
+ * of the caller's buffer. Internal to frame.ts.
  *
  * @module
  */
 
-import type { Conn } from "../conn.ts";
+import { type Conn, watch } from "../conn.ts";
 import { type Frame, headerBytes, LENGTH_BYTES } from "./wire.ts";
 
 /**
  * Frames up to this size (header included) are copied into one buffer and
  * written at once; the copy costs less than a second write there. Bigger
- * bodies go out as they are.
+ * bodies go out as they are, or staged (below).
  */
 export const COALESCE_LIMIT = 16 * 1024;
+
+/**
+ * A big body sent with a signal goes out through a reused buffer, pieces of
+ * this size at a time (the first one after the header), so that the conn never holds the caller's bytes
+ * and an abort can hand the caller its buffer back at once.
+ */
+export const STAGE_SIZE = 64 * 1024;
 
 /** Encodes and writes frames; one caller at a time (the framed conn's send lock). */
 export class FrameEncoder {
@@ -24,6 +32,7 @@ export class FrameEncoder {
   /**
    * Reused across writes: a conn never keeps a buffer passed to `write` once
    * the write settles (the Conn contract), so the next frame may refill it.
+   * It grows to a header and {@linkcode STAGE_SIZE} once a big body is staged.
    */
   #scratch: Uint8Array | null = null;
   #view: DataView | null = null;
@@ -36,24 +45,70 @@ export class FrameEncoder {
   }
 
   /**
-   * Writes one frame. If this rejects, a prefix of the frame may have been
-   * written: the caller must not write another frame after it.
+   * Writes one whole frame; settles once the conn has taken all of it. It
+   * rejects only if the conn fails, and then a prefix of the frame may have
+   * been written: the caller must not write another frame after it.
+   *
+   * `signal` never cuts the frame. Once it aborts, the encoder no longer
+   * reads `frame.data` (what was not yet written is copied first), so the
+   * caller may take its buffer back while the frame finishes.
    */
   write(frame: Frame, signal: AbortSignal | undefined): Promise<unknown> {
     const size = this.#headerBytes + frame.data.byteLength;
-    const coalesce = size <= COALESCE_LIMIT;
-    if (this.#scratch === null) {
-      this.#scratch = new Uint8Array(COALESCE_LIMIT);
+    if (size <= COALESCE_LIMIT) {
+      const scratch = this.#header(frame, COALESCE_LIMIT);
+      scratch.set(frame.data, this.#headerBytes);
+      return this.#conn.write(scratch.subarray(0, size));
+    }
+    if (signal === undefined) {
+      // Nothing can abort this send, so the body goes out uncopied.
+      const header = this.#header(frame, COALESCE_LIMIT).subarray(0, this.#headerBytes);
+      return this.#conn.write(header).then(() => this.#conn.write(frame.data));
+    }
+    return this.#writeStaged(frame, signal);
+  }
+
+  /**
+   * Writes a big frame through the scratch buffer, header and first piece
+   * together. On abort, the part of the body not yet staged is copied once,
+   * and written from that copy.
+   */
+  async #writeStaged(frame: Frame, signal: AbortSignal): Promise<void> {
+    const scratch = this.#header(frame, this.#headerBytes + STAGE_SIZE);
+    let source = frame.data;
+    /** Bytes of `source` before this were staged (handed to the conn). */
+    let at = 0;
+    const detach = () => {
+      source = source.slice(at);
+      at = 0;
+    };
+    if (signal.aborted) detach();
+    const unwatch = watch(signal, detach);
+    try {
+      let offset = this.#headerBytes;
+      while (source === frame.data && at < source.byteLength) {
+        const n = Math.min(scratch.byteLength - offset, source.byteLength - at);
+        scratch.set(source.subarray(at, at + n), offset);
+        at += n;
+        await this.#conn.write(scratch.subarray(0, offset + n));
+        offset = 0;
+      }
+      // Detached: the rest is our own copy, written as is.
+      if (at < source.byteLength) await this.#conn.write(source.subarray(at));
+    } finally {
+      unwatch();
+    }
+  }
+
+  /** The scratch buffer, at least `size` bytes, with `frame`'s header at its start. */
+  #header(frame: Frame, size: number): Uint8Array {
+    if (this.#scratch === null || this.#scratch.byteLength < size) {
+      this.#scratch = new Uint8Array(size);
       this.#view = new DataView(this.#scratch.buffer);
     }
     const scratch = this.#scratch, view = this.#view!;
     view.setUint32(0, frame.data.byteLength);
     if (this.#typed) view.setUint32(LENGTH_BYTES, frame.type);
-    if (coalesce) {
-      scratch.set(frame.data, this.#headerBytes);
-      return this.#conn.write(scratch.subarray(0, size), { signal });
-    }
-    return this.#conn.write(scratch.subarray(0, this.#headerBytes), { signal })
-      .then(() => this.#conn.write(frame.data, { signal }));
+    return scratch;
   }
 }

@@ -31,41 +31,24 @@ async function framedTransfer(a: Conn, b: Conn, message: Uint8Array, count: numb
   await sending;
 }
 
+/**
+ * {@linkcode framedTransfer} with a deadline on every send: big bodies then
+ * go out staged through the sender's own buffer, so an abort can free the
+ * caller's buffer at once.
+ */
+async function framedTransferWithSignal(a: Conn, b: Conn, message: Uint8Array, count: number): Promise<void> {
+  const sender = frames(a), receiver = frames(b);
+  const signal = new AbortController().signal;
+  const sending = (async () => {
+    for (let i = 0; i < count; i++) await sender.send(message, { signal });
+  })();
+  for (let i = 0; i < count; i++) await receiver.receive();
+  await sending;
+}
+
 function label(size: number): string {
   return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
 }
-
-/** Times one transfer on a fresh pipe, leaving its setup out of the measure. */
-function onPipe(transfer: typeof rawTransfer, message: Uint8Array, count: number) {
-  return async (b: Deno.BenchContext) => {
-    const [x, y] = pipe();
-    b.start();
-    await transfer(x, y, message, count);
-    b.end();
-    x.close();
-    y.close();
-  };
-}
-
-// ---- over pipe() -----------------------------------------------------------
-
-for (const size of SIZES) {
-  const message = new Uint8Array(size).fill(7);
-  const count = TOTAL / size;
-  const group = `pipe, ${label(size)} messages`;
-  Deno.bench(
-    `raw conn.write of ${label(size)} (1 MiB)`,
-    { group, baseline: true },
-    onPipe(rawTransfer, message, count),
-  );
-  Deno.bench(
-    `frames() send/receive of ${label(size)} (1 MiB)`,
-    { group },
-    onPipe(framedTransfer, message, count),
-  );
-}
-
-// ---- over a Unix socket ------------------------------------------------------
 
 const socketDir = Deno.makeTempDirSync({ prefix: "tether-frame-bench-" });
 const socketListener = await listen({ transport: "unix", path: `${socketDir}/bench.sock` });
@@ -74,13 +57,29 @@ globalThis.addEventListener("unload", () => {
   Deno.removeSync(socketDir, { recursive: true });
 });
 
-/** Times one transfer on a fresh Unix socket pair, leaving its setup out of the measure. */
-function onUnixSocket(transfer: typeof rawTransfer, message: Uint8Array, count: number) {
+/** The conns the benches run over: a fresh connected pair each time. */
+const transports: { name: string; suffix: string; pair: () => Promise<[Conn, Conn]> | [Conn, Conn] }[] = [
+  { name: "pipe", suffix: "", pair: () => pipe() },
+  {
+    name: "unix socket",
+    suffix: " over unix",
+    pair: () =>
+      Promise.all([
+        connect({ transport: "unix", path: socketListener.addr.address }),
+        socketListener.accept(),
+      ]),
+  },
+];
+
+/** Times one transfer on a fresh pair, leaving its setup out of the measure. */
+function timed(
+  pair: () => Promise<[Conn, Conn]> | [Conn, Conn],
+  transfer: typeof rawTransfer,
+  message: Uint8Array,
+  count: number,
+) {
   return async (b: Deno.BenchContext) => {
-    const [x, y] = await Promise.all([
-      connect({ transport: "unix", path: socketListener.addr.address }),
-      socketListener.accept(),
-    ]);
+    const [x, y] = await pair();
     b.start();
     await transfer(x, y, message, count);
     b.end();
@@ -89,18 +88,25 @@ function onUnixSocket(transfer: typeof rawTransfer, message: Uint8Array, count: 
   };
 }
 
-for (const size of SIZES) {
-  const message = new Uint8Array(size).fill(7);
-  const count = TOTAL / size;
-  const group = `unix socket, ${label(size)} messages`;
-  Deno.bench(
-    `raw conn.write of ${label(size)} over unix (1 MiB)`,
-    { group, baseline: true },
-    onUnixSocket(rawTransfer, message, count),
-  );
-  Deno.bench(
-    `frames() send/receive of ${label(size)} over unix (1 MiB)`,
-    { group },
-    onUnixSocket(framedTransfer, message, count),
-  );
+for (const { name, suffix, pair } of transports) {
+  for (const size of SIZES) {
+    const message = new Uint8Array(size).fill(7);
+    const count = TOTAL / size;
+    const group = `${name}, ${label(size)} messages`;
+    Deno.bench(
+      `raw conn.write of ${label(size)}${suffix} (1 MiB)`,
+      { group, baseline: true },
+      timed(pair, rawTransfer, message, count),
+    );
+    Deno.bench(
+      `frames() send/receive of ${label(size)}${suffix} (1 MiB)`,
+      { group },
+      timed(pair, framedTransfer, message, count),
+    );
+    Deno.bench(
+      `frames() send with a signal/receive of ${label(size)}${suffix} (1 MiB)`,
+      { group },
+      timed(pair, framedTransferWithSignal, message, count),
+    );
+  }
 }

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import type { Conn } from "../conn.ts";
 import { ConnClosedError } from "../errors.ts";
+import { seededRandom } from "./_random.ts";
 
 /**
  * A connected pair: what `a` writes, `b` reads, and back.
@@ -76,20 +77,9 @@ function assertPattern(bytes: Uint8Array, start: number, what: string): void {
   }
 }
 
-/** A small seeded PRNG (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Writes `total` pattern bytes in random chunk sizes, then half-closes. */
 async function sendPattern(conn: Conn, total: number, seed: number, maxChunk = 64 * 1024): Promise<void> {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const buf = new Uint8Array(maxChunk);
   for (let sent = 0; sent < total;) {
     const n = Math.min(total - sent, 1 + Math.floor(next() * maxChunk));
@@ -102,7 +92,7 @@ async function sendPattern(conn: Conn, total: number, seed: number, maxChunk = 6
 
 /** Reads to EOF in random read sizes, checking the pattern; returns the count. */
 async function receivePattern(conn: Conn, seed: number, maxRead = 64 * 1024): Promise<number> {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const buf = new Uint8Array(maxRead);
   let received = 0;
   while (true) {

@@ -4,12 +4,13 @@ import {
   ConnClosedError,
   DEFAULT_MAX_MESSAGE_SIZE,
   frames,
+  MAX_MESSAGE_SIZE_LIMIT,
   MessageTooLargeError,
   pipe,
   ProtocolError,
   typedFrames,
 } from "../mod.ts";
-import { bytes, header, readAll, recordingReads, settle } from "./frame_helpers.ts";
+import { bytes, header, Random, readAll, recordingReads, settle } from "./frame_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -246,22 +247,121 @@ Deno.test("a send aborted while waiting its turn writes nothing and the conn sta
   await Promise.all([first, third]);
 });
 
-Deno.test("a send aborted mid-frame closes the framed conn; the peer sees a cut frame, not garbage", async () => {
+Deno.test("a send aborted mid-frame rejects at once, yet the peer gets that message whole, then later ones", async () => {
+  // A coalesced frame, a staged one, and one several staging pieces long.
+  for (const size of [5000, 50_000, 300_000]) {
+    const [a, b] = pipe({ bufferSize: 1000 });
+    await using sender = frames(a);
+    await using receiver = frames(b);
+    await sender.send(bytes(7, 1));
+    const buffer = bytes(size, 2);
+    const controller = new AbortController();
+    const sending = sender.send(buffer, { signal: controller.signal });
+    await settle(); // the frame's first 1000 bytes are on the wire, the rest waits
+    const reason = new Error("deadline");
+    controller.abort(reason);
+    assert.equal(await sending.catch((e) => e), reason, `${size}: the send rejects with the reason`);
+    buffer.fill(0); // the caller's buffer is free at once
+    const later = sender.send(bytes(9, 3)); // queues behind the frame being finished
+    const gaveUp = new AbortController();
+    const neverSent = sender.send(bytes(11, 4), { signal: gaveUp.signal });
+    gaveUp.abort(new Error("not any more"));
+    await assert.rejects(neverSent, /not any more/);
+    const closing = sender.closeWrite(); // after the frame being finished, too
+    assert.deepEqual(await receiver.receive(), bytes(7, 1));
+    assert.deepEqual(await receiver.receive(), bytes(size, 2), `${size}: the aborted message arrives whole`);
+    assert.deepEqual(await receiver.receive(), bytes(9, 3));
+    assert.equal(
+      await receiver.receive(),
+      null,
+      `${size}: the message aborted before its turn never went out`,
+    );
+    await Promise.all([later, closing]);
+    // The other direction was never disturbed.
+    await receiver.send(bytes(5, 5));
+    assert.deepEqual(await sender.receive(), bytes(5, 5));
+  }
+});
+
+Deno.test("sends aborted at random points: every message arrives whole or not at all, in order", async () => {
+  const random = new Random(0x5e4d);
   const [a, b] = pipe({ bufferSize: 1000 });
-  const sender = frames(a);
+  await using sender = frames(a);
   await using receiver = frames(b);
-  await sender.send(bytes(7, 1));
-  const controller = new AbortController();
-  const sending = sender.send(bytes(50_000, 2), { signal: controller.signal });
-  await settle(); // the first 1000 bytes of the frame are on the wire
-  const reason = new Error("deadline");
-  controller.abort(reason);
-  assert.equal(await sending.catch((e) => e), reason);
-  const later = await sender.send(bytes(1, 3)).catch((e) => e);
-  assert.ok(later instanceof ConnClosedError);
-  await sender.closed;
-  assert.deepEqual(await receiver.receive(), bytes(7, 1));
-  await assert.rejects(receiver.receive(), ProtocolError);
+  // A slow reader, so that frames stay part way out across turns of the event loop.
+  const receiving = (async () => {
+    const got: Uint8Array[] = [];
+    for (let message; (message = await receiver.receive()) !== null; await settle()) got.push(message);
+    return got;
+  })();
+  const count = 60;
+  const sends: Promise<{ size: number; sent: boolean }>[] = [];
+  for (let i = 0; i < count; i++) {
+    const size = random.pick([1, 10, 900, 5000, 20_000, 70_000, 150_000]);
+    const turns = random.below(3); // give up after 1 or 2 turns of the event loop, or never
+    sends.push((async () => {
+      const controller = new AbortController();
+      const sending = sender.send(bytes(size, i), { signal: controller.signal });
+      if (turns > 0) {
+        for (let t = 0; t < turns; t++) await settle();
+        controller.abort(new Error(`gave up on ${i}`));
+      }
+      return { size, sent: await sending.then(() => true, () => false) };
+    })());
+    // The next send starts at once, or after the sender has made some progress.
+    for (let t = random.below(3); t > 0; t--) await settle();
+  }
+  const outcomes = (await Promise.all(sends)).map((outcome, i) => ({ i, ...outcome }));
+  await sender.closeWrite();
+  const received = await receiving;
+  // The received messages are a subsequence of the sent ones, each whole.
+  let next = 0;
+  const delivered = new Set<number>();
+  for (const message of received) {
+    while (next < count && !sameBytes(message, bytes(outcomes[next].size, next))) next++;
+    assert.ok(next < count, `a received message of ${message.length} bytes matches no send, in order`);
+    delivered.add(next++);
+  }
+  const resolved = outcomes.filter((o) => o.sent);
+  for (const { i } of resolved) assert.ok(delivered.has(i), `send ${i} resolved but never arrived`);
+  const abortedDelivered = outcomes.filter((o) => !o.sent && delivered.has(o.i)).length;
+  const abortedDropped = outcomes.filter((o) => !o.sent && !delivered.has(o.i)).length;
+  assert.ok(abortedDelivered > 0, "some sends were aborted mid-frame, and still delivered");
+  assert.ok(abortedDropped > 0, "some sends were aborted before their turn, and wrote nothing");
+});
+
+function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+Deno.test("close during a frame finished for an aborted send cuts it, as the docs say", async () => {
+  // [window, message size, what the peer sees after the whole message before it]
+  const cases = [
+    // Part of the frame was queued: the peer reads a frame cut short.
+    [100_000, 300_000, /frame cut short by EOF: 65536 of 300000 body bytes/],
+    // The whole frame was one write still waiting: none of it got through, a clean EOF.
+    [1000, 5000, null],
+  ] as const;
+  for (const [window, size, seen] of cases) {
+    const [a, b] = pipe({ bufferSize: window });
+    const sender = frames(a);
+    await using receiver = frames(b);
+    await sender.send(bytes(7, 1));
+    const controller = new AbortController();
+    const sending = sender.send(bytes(size, 2), { signal: controller.signal });
+    await settle(); // the frame is part way out, the peer not reading
+    const reason = new Error("deadline");
+    controller.abort(reason);
+    assert.equal(await sending.catch((e) => e), reason);
+    const queued = sender.send(bytes(1, 3));
+    sender.close();
+    await assert.rejects(queued, ConnClosedError);
+    await assert.rejects(sender.send(bytes(1, 4)), ConnClosedError);
+    await sender.closed;
+    assert.deepEqual(await receiver.receive(), bytes(7, 1));
+    if (seen === null) assert.equal(await receiver.receive(), null);
+    else await assert.rejects(receiver.receive(), seen);
+  }
 });
 
 Deno.test("a sender blocks once the window and the receiver's read buffer are full (bounded memory)", async () => {
@@ -408,6 +508,11 @@ Deno.test("frames rejects bad arguments with TypeError and RangeError", async ()
   assert.throws(() => frames(a, { maxMessageSize: "9" as unknown as number }), TypeError);
   assert.throws(() => frames(a, { maxMessageSize: -1 }), RangeError);
   assert.throws(() => frames(a, { maxMessageSize: 2 ** 32 }), RangeError);
+  assert.throws(
+    () => frames(a, { maxMessageSize: MAX_MESSAGE_SIZE_LIMIT + 1 }),
+    /from 0 to 1073741824 bytes/,
+  );
+  assert.equal(frames(a, { maxMessageSize: MAX_MESSAGE_SIZE_LIMIT }).maxMessageSize, 1024 * MiB);
   await using framed = frames(a, { maxMessageSize: 0 });
   await assert.rejects(framed.send("text" as unknown as Uint8Array), TypeError);
   await framed.send(new Uint8Array(0));

@@ -14,6 +14,7 @@
  */
 
 import assert from "node:assert/strict";
+import { seededRandom } from "../testing/_random.ts";
 import { type Conn, HandshakeError, pipe, ProtocolError } from "../mod.ts";
 import { importKeyPair, type PatternName, secure, type SecureOptions } from "../crypto/mod.ts";
 import { setTestHooks } from "../crypto/_internal.ts";
@@ -36,20 +37,9 @@ const ITERATIONS = envNumber("TETHER_FUZZ_ITERATIONS", 6000);
 const SEED = envNumber("TETHER_FUZZ_SEED", 0x7e7e);
 const PER_TARGET = Math.ceil(ITERATIONS / 3);
 
-/** mulberry32: small, seeded, good enough to pick mutations. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Makes inputs from valid samples: random bytes, bit flips, truncations, bad length fields, splices. */
 function mutator(seed: number, samples: Uint8Array[]) {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const int = (n: number) => Math.floor(random() * n);
   const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
   const setLength = (input: Uint8Array, at: number, length: number) => {
