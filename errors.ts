@@ -182,12 +182,16 @@ export class ListenerClosedError extends ConnError {
 export class BacklogFullError extends ConnError {
   /** The listener's address. */
   readonly address: string;
-  /** Makes the error for the listener at `address` with its `backlog`. */
-  constructor(address: string, backlog: number, options: ConnErrorOptions = {}) {
-    super(
-      `backlog full: ${address} already has ${backlog} unaccepted connection(s) waiting`,
-      { code: "EBACKLOG", temporary: true, cause: options.cause },
-    );
+  /** Makes the error for the listener at `address` with its `backlog`, if known. */
+  constructor(address: string, backlog?: number, options: ConnErrorOptions = {}) {
+    const waiting = backlog === undefined
+      ? "the kernel's queue of unaccepted connections is full (the listener is slow to accept)"
+      : `already has ${backlog} unaccepted connection(s) waiting`;
+    super(`backlog full: ${address} ${waiting}; try again later`, {
+      code: "EBACKLOG",
+      temporary: true,
+      cause: options.cause,
+    });
     this.address = address;
   }
 }

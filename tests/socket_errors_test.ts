@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   AddrInUseError,
+  BacklogFullError,
   connect,
   ConnectionRefusedError,
   ConnError,
@@ -78,7 +79,7 @@ Deno.test("a tcp host that does not resolve is a ConnError with code ENOTFOUND n
   }
 });
 
-Deno.test("a full backlog: connect gets a temporary EAGAIN ConnError naming the path; listen there gets AddrInUseError", async () => {
+Deno.test("a full backlog: connect gets a temporary BacklogFullError naming the path; listen there gets AddrInUseError", async () => {
   await inTempDir(async (dir) => {
     const path = `${dir}/busy.sock`;
     using _native = Deno.listen({ transport: "unix", path }); // never accepts
@@ -86,7 +87,8 @@ Deno.test("a full backlog: connect gets a temporary EAGAIN ConnError naming the 
     try {
       const err = await connect({ transport: "unix", path }).catch((e) => e);
       assert.ok(err instanceof ConnError, String(err));
-      assert.equal(err.code, "EAGAIN");
+      assert.equal(err.code, "EBACKLOG");
+      assert.ok(err instanceof BacklogFullError);
       assert.equal(err.temporary, true);
       assert.ok(err.message.includes(path), err.message);
       const taken = await listen({ transport: "unix", path }).catch((e) => e);

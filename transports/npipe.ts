@@ -36,7 +36,7 @@
 import { type Addr, type CallOptions, checkBufferSize, type Conn, describe, watch } from "../conn.ts";
 import type { Listener } from "../listener.ts";
 import { connectWindowsPipe, listenWindowsPipe } from "./npipe_windows.ts";
-import { ConnectionRefusedError, ConnError, ProtocolError } from "../errors.ts";
+import { BacklogFullError, ConnectionRefusedError, ConnError, ProtocolError } from "../errors.ts";
 import { SocketConn } from "./socket_conn.ts";
 import { checkOptions, dial } from "./socket.ts";
 import { MAX_SOCKET_PATH, openUnixListener } from "./unix_bind.ts";
@@ -291,7 +291,7 @@ export async function connectPipe(options: PipeConnectOptions): Promise<Conn> {
 }
 
 function isBacklogFull(err: unknown): boolean {
-  return err instanceof ConnError && err.code === "EAGAIN";
+  return err instanceof BacklogFullError;
 }
 
 /**

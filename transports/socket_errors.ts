@@ -6,7 +6,13 @@
  * @module
  */
 
-import { AddrInUseError, ConnClosedError, ConnectionRefusedError, ConnError } from "../errors.ts";
+import {
+  AddrInUseError,
+  BacklogFullError,
+  ConnClosedError,
+  ConnectionRefusedError,
+  ConnError,
+} from "../errors.ts";
 
 /**
  * The Deno flags `op` on `where` needs, for permission errors. `socketPath`
@@ -51,10 +57,7 @@ export function socketError(err: unknown, op: string, where: string, socketPath?
   if (err instanceof Deno.errors.AddrInUse) return new AddrInUseError(where, cause);
   if (err instanceof Deno.errors.WouldBlock) {
     // A Unix socket's connect says EAGAIN when the listener's backlog is full.
-    return new ConnError(
-      `${op} on ${where}: the listener's backlog is full (it is slow to accept); try again later (${detail})`,
-      { code: "EAGAIN", temporary: true, cause: err },
-    );
+    return new BacklogFullError(where, undefined, cause);
   }
   if (
     err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset ||
