@@ -189,3 +189,49 @@ console.log(sightings.join(" "));`,
     assert.deepEqual(new Set(sightings), new Set(["600"]), `modes seen: ${out}`);
   });
 });
+
+Deno.test("bound in place (narrow --allow-net) with --allow-sys, no step of listen() shows a mode other than 0o600", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/stepped.sock`;
+    // A child process (so the umask and the instrumentation stay there) looks
+    // at the path synchronously before every file system call listen() makes.
+    const out = await runWith(
+      dir,
+      [
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        `--allow-net=unix:${path}`,
+        "--allow-sys", // Deno 2.9 takes no "umask" descriptor for --allow-sys=
+        "--allow-env",
+      ],
+      `const path = ${JSON.stringify(path)};
+const sightings = [];
+const look = () => {
+  try {
+    sightings.push((Deno.lstatSync(path).mode & 0o777).toString(8));
+  } catch {
+    // Not there yet.
+  }
+};
+for (const name of ["lstat", "chmod", "link", "mkdir", "remove", "rename", "connect"]) {
+  const real = Deno[name];
+  Deno[name] = (...args) => (look(), real(...args));
+}
+// Bound in place: no private directory may be made.
+if (Deno.permissions.querySync({ name: "net" }).state === "granted") throw new Error("net is not narrow");
+const realListen = Deno.listen;
+Deno.listen = (...args) => {
+  look();
+  const native = realListen(...args);
+  look();
+  return native;
+};
+await t.listen({ transport: "unix", path }).then((listener) => (look(), listener.close()));
+console.log(sightings.join(" "));`,
+      "000",
+    );
+    const sightings = out.split(" ");
+    assert.ok(sightings.length > 0 && sightings[0] !== "", "the file was seen once listen() returned");
+    assert.deepEqual(new Set(sightings), new Set(["600"]), `modes seen: ${out}`);
+  });
+});

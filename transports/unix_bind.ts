@@ -18,7 +18,8 @@
  *
  * With a narrower `--allow-net=unix:<path>` Deno lets only the path itself
  * be bound, so it is bound in place: the file has the umask's mode until the
- * chmod, and Deno deletes the path when its listener is dropped; a later
+ * chmod (unless `--allow-sys` lets the bind run under a narrowed
+ * umask), and Deno deletes the path when its listener is dropped; a later
  * listen on that path in this process waits for that first.
  *
  * @module
@@ -153,12 +154,29 @@ async function publish(from: string, path: string, where: string, fail: Fail): P
   }
 }
 
+/**
+ * Binds `path` in place. Where `--allow-sys` is granted, the umask is
+ * narrowed to `mode` for the synchronous bind, so the file never exists with
+ * wider rights; otherwise it has the umask's mode until the chmod that follows.
+ */
+function listenUnderUmask(path: string, mode: number): Deno.UnixListener {
+  if (Deno.permissions.querySync({ name: "sys", kind: "umask" }).state !== "granted") {
+    return Deno.listen({ transport: "unix", path });
+  }
+  const previous = Deno.umask(~mode & 0o777);
+  try {
+    return Deno.listen({ transport: "unix", path });
+  } finally {
+    Deno.umask(previous);
+  }
+}
+
 async function bindInPlace(path: string, mode: number, where: string, fail: Fail): Promise<UnixBinding> {
   await windingDown.get(path);
   await clearStale(path, where, fail);
   let native: Deno.UnixListener;
   try {
-    native = Deno.listen({ transport: "unix", path });
+    native = listenUnderUmask(path, mode);
   } catch (err) {
     throw fail(err);
   }
