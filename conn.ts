@@ -187,6 +187,24 @@ export function checkBytes(p: unknown, what = "buffer"): asserts p is Uint8Array
 }
 
 /**
+ * The error for a `signal` option that is not an `AbortSignal`, or `null`
+ * when it is one or absent: every call checks it before it changes anything.
+ *
+ * @example
+ * ```ts
+ * import { badSignal } from "@tether/tether";
+ *
+ * console.log(badSignal({ signal: AbortSignal.timeout(10) })); // null
+ * console.log(badSignal({ signal: {} as AbortSignal })?.name); // "TypeError"
+ * ```
+ */
+export function badSignal(options: CallOptions | undefined): TypeError | null {
+  const signal = options?.signal;
+  if (signal === undefined || signal instanceof AbortSignal) return null;
+  return new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+}
+
+/**
  * Formats an address for messages: `memory:echo`, `unix:/run/x.sock`.
  *
  * @example
@@ -321,6 +339,8 @@ export class ByteQueue {
    * stream sinks.
    */
   writeNow(data: Uint8Array, options?: CallOptions, owned = false): number | Promise<number> {
+    const bad = badSignal(options);
+    if (bad) return Promise.reject(bad);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#writeError) return Promise.reject(this.#writeError);
@@ -382,6 +402,8 @@ export class ByteQueue {
   }
 
   #read(into: Uint8Array | null, signal: AbortSignal | undefined): Promise<number | Uint8Array | null> {
+    const bad = badSignal({ signal });
+    if (bad) return Promise.reject(bad);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#readError) return Promise.reject(this.#readError);
     if (this.#readers.length === 0) {
@@ -427,10 +449,9 @@ export class ByteQueue {
    * transport says the stream broke rather than ended.
    */
   abortWrite(error: Error, endWith?: Error): void {
-    if (!this.#writeError) {
-      this.#writeError = error;
-      if (endWith) this.#endError = endWith;
-    }
+    if (!this.#writeError) this.#writeError = error;
+    // A stream that half-closed and then broke, before its reader saw EOF, broke.
+    if (endWith && !this.#endError) this.#endError = endWith;
     let first = 0;
     while (first < this.#segments.length && this.#segments.at(first).writer === null) first++;
     if (first < this.#segments.length) {
@@ -785,6 +806,11 @@ export function queueWritable(queue: ByteQueue, conn: Conn): WritableStream<Uint
   return new WritableStream<Uint8Array>({
     write(chunk) {
       checkBytes(chunk, "chunk");
+      if (chunk.buffer instanceof ArrayBuffer && chunk.buffer.detached) {
+        throw new TypeError(
+          "chunk's buffer was transferred: a chunk written to writable belongs to the conn, so write a copy",
+        );
+      }
       const done = queue.writeNow(chunk, undefined, true);
       if (typeof done !== "number") return done.then(noop);
     },

@@ -70,7 +70,7 @@
  * @module
  */
 
-import { type CallOptions, checkBytes, type Conn, describe, watch } from "./conn.ts";
+import { badSignal, type CallOptions, checkBytes, type Conn, describe, watch } from "./conn.ts";
 import { ConnClosedError, MessageTooLargeError, ProtocolError } from "./errors.ts";
 import { FrameDecoder } from "./_frame/decoder.ts";
 import { FrameEncoder } from "./_frame/encoder.ts";
@@ -213,7 +213,10 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
   constructor(conn: Conn, options: FrameOptions = {}, typed = false) {
     checkConn(conn);
     this.conn = conn;
-    this.maxMessageSize = checkMaxMessageSize(options?.maxMessageSize);
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`frame options must be an object, got ${describe(options)}`);
+    }
+    this.maxMessageSize = checkMaxMessageSize(options.maxMessageSize);
     this.#typed = typed;
     this.#encoder = new FrameEncoder(conn, typed);
     this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize);
@@ -244,6 +247,8 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
         new MessageTooLargeError(frame.data.byteLength, this.maxMessageSize, { where: "send" }),
       );
     }
+    const bad = badSignal(options);
+    if (bad) return Promise.reject(bad);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const refused = this.#sendClosed ?? this.#writeError;
@@ -289,6 +294,8 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
    * and the conn is closed; later receives reject with the same error.
    */
   receive(options?: CallOptions): Promise<M | null> {
+    const bad = badSignal(options);
+    if (bad) return Promise.reject(bad);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#readError) return Promise.reject(this.#readError);

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { type Addr, type CallOptions, type Conn, noop, watch } from "./conn.ts";
+import { type Addr, badSignal, type CallOptions, type Conn, noop, watch } from "./conn.ts";
 import { BacklogFullError, ListenerClosedError } from "./errors.ts";
 
 /**
@@ -129,6 +129,8 @@ export class AcceptQueue<C> {
     options?: CallOptions,
     closedError: () => Error = this.#closedError,
   ): Promise<R> {
+    const bad = badSignal(options);
+    if (bad) return Promise.reject(bad);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#closed) return Promise.reject(closedError());
@@ -164,6 +166,8 @@ export class AcceptQueue<C> {
 
   /** Takes the next connect, waiting for one within the signal. */
   accept(options?: CallOptions): Promise<C> {
+    const bad = badSignal(options);
+    if (bad) return Promise.reject(bad);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const pending = this.#connects.shift();

@@ -27,6 +27,7 @@
 export * from "./errors.ts";
 export {
   type Addr,
+  badSignal,
   ByteQueue,
   type CallOptions,
   checkBufferSize,

@@ -144,6 +144,25 @@ function tick(ms = 5): Promise<void> {
 }
 
 const MiB = 1024 * 1024;
+
+/**
+ * Writes pattern bytes in 64 KiB chunks, nobody reading, until a write has
+ * to wait; returns that write, how many bytes the writes before it took, and
+ * where the stream stands once it is done.
+ */
+async function fillUntilBlocked(
+  conn: Conn,
+): Promise<{ blocked: Promise<number>; written: number; end: number }> {
+  let written = 0;
+  while (written < 64 * MiB) {
+    const chunk = fillPattern(new Uint8Array(64 * 1024), written);
+    const write = conn.write(chunk);
+    const waited = await Promise.race([write.then(() => false), tick(20).then(() => true)]);
+    if (waited) return { blocked: write, written, end: written + chunk.length };
+    written += chunk.length;
+  }
+  assert.fail("64 MiB of writes never waited for the reader");
+}
 const text = (s: string) => new TextEncoder().encode(s);
 
 /**
@@ -284,11 +303,103 @@ export const checks: readonly Check[] = [
         sent += chunk.length;
       }
       assert.ok(timedOut, "64 MiB of writes never waited for the reader");
-      a.close();
-      const data = await readAll(b);
-      assert.ok(data.length >= sent, `lost bytes: read ${data.length} of ${sent} written`);
-      assert.ok(data.length <= sent + chunk.length, "more bytes than written");
-      assertPattern(data, 0, "stream after an aborted write");
+      // The caller may refill its buffer at once: none of this may reach the peer.
+      chunk.fill(0x5a);
+      const reading = readAll(b);
+      const tail = text("the write after the aborted one");
+      await a.write(tail);
+      await a.closeWrite();
+      const data = await reading;
+      const prefix = data.length - sent - tail.length;
+      assert.ok(
+        prefix >= 0,
+        `lost bytes: read ${data.length}, wrote ${sent} + ${tail.length} after the abort`,
+      );
+      assert.ok(prefix <= chunk.length, "more bytes than written");
+      assertPattern(data.subarray(0, sent + prefix), 0, "stream up to the aborted write's prefix");
+      assert.deepEqual(data.subarray(sent + prefix), tail, "the write after the aborted one");
+    },
+  },
+  {
+    name: "a waiting write aborted behind another: only it is dropped, with the signal's reason",
+    async run({ a, b }) {
+      const { blocked, end: written } = await fillUntilBlocked(a);
+      const controller = new AbortController();
+      const reason = new Error("drop this one");
+      const second = new Uint8Array(1000).fill(0xb2);
+      const third = new Uint8Array(1000).fill(0xc3);
+      const aborted = a.write(second, { signal: controller.signal });
+      const after = a.write(third);
+      await tick();
+      controller.abort(reason);
+      await assert.rejects(aborted, (e) => e === reason);
+      second.fill(0); // refilled at once: must not reach the peer
+      const reading = readAll(b);
+      await blocked;
+      await after;
+      await a.closeWrite();
+      const data = await reading;
+      const prefix = data.length - written - third.length;
+      assert.ok(
+        prefix >= 0 && prefix <= 1000,
+        `read ${data.length} bytes, wrote ${written} + ${third.length}`,
+      );
+      assertPattern(data.subarray(0, written), 0, "the writes before the aborted one");
+      assert.ok(
+        data.subarray(written, written + prefix).every((x) => x === 0xb2),
+        "the aborted write's prefix",
+      );
+      assert.deepEqual(data.subarray(written + prefix), third, "the write after the aborted one");
+    },
+  },
+  {
+    name: "concurrent writes are served in call order",
+    async run({ a, b }) {
+      const reading = readAll(b);
+      const ids = Array.from({ length: 10 }, (_, i) => i + 1);
+      const writes = ids.map((i) => a.write(new Uint8Array(7_000 + i).fill(i)));
+      await Promise.all(writes);
+      await a.closeWrite();
+      const data = await reading;
+      let at = 0;
+      for (const i of ids) {
+        const block = data.subarray(at, at + 7_000 + i);
+        assert.ok(block.length === 7_000 + i && block.every((x) => x === i), `write ${i} not in call order`);
+        at += block.length;
+      }
+      assert.equal(at, data.length);
+    },
+  },
+  {
+    name: "aborting one of several waiting reads leaves the others in call order",
+    async run({ a, b }) {
+      const controller = new AbortController();
+      const first = new Uint8Array(3), second = new Uint8Array(3), third = new Uint8Array(3);
+      const r1 = b.read(first);
+      const r2 = b.read(second, { signal: controller.signal });
+      const r3 = b.read(third);
+      await tick();
+      controller.abort(new Error("not this one"));
+      await assert.rejects(r2, /not this one/);
+      await a.write(text("abcdef"));
+      const n1 = await r1;
+      assert.ok(n1 !== null && n1 > 0, "the first read got nothing");
+      const got = [first.subarray(0, n1)];
+      const n3 = await r3;
+      if (n3 !== null) got.push(third.subarray(0, n3));
+      const rest = n1 + (n3 ?? 0) < 6 ? await readExactly(b, 6 - n1 - (n3 ?? 0)) : new Uint8Array(0);
+      assert.deepEqual(concat([...got, rest]), text("abcdef"));
+    },
+  },
+  {
+    name: "closed stays pending while the conn is open",
+    async run({ a, b }) {
+      let settled = false;
+      Promise.all([a.closed, b.closed].map((p) => p.then(() => (settled = true))));
+      await a.write(text("x"));
+      await readExactly(b, 1);
+      await tick(10);
+      assert.equal(settled, false, "closed settled before anything was closed");
     },
   },
   {
@@ -322,15 +433,7 @@ export const checks: readonly Check[] = [
     name: "close() rejects pending reads and writes with ConnClosedError",
     async run({ a, b }) {
       const reading = a.read(new Uint8Array(8));
-      // Fill the window so that a write has to wait.
-      const chunk = new Uint8Array(64 * 1024);
-      let blocked: Promise<number> | null = null;
-      for (let i = 0; i < 1024 && blocked === null; i++) {
-        const w = a.write(chunk);
-        const waited = await Promise.race([w.then(() => false), tick(20).then(() => true)]);
-        if (waited) blocked = w;
-      }
-      assert.ok(blocked, "writes never waited for the reader");
+      const { blocked } = await fillUntilBlocked(a);
       a.close();
       await assert.rejects(reading, ConnClosedError);
       await assert.rejects(blocked, ConnClosedError);

@@ -208,3 +208,43 @@ Deno.test("a stream reader of a huge borrowed write gets it in window-sized chun
   a.close();
   b.close();
 });
+
+Deno.test("a signal that is not an AbortSignal is a TypeError that changes nothing", async () => {
+  const [a, b] = pipe({ bufferSize: 4 });
+  const notASignal = { signal: {} as AbortSignal };
+  const buf = new Uint8Array(8).fill(1);
+  await assert.rejects(a.write(buf, notASignal), /signal must be an AbortSignal/);
+  await assert.rejects(b.read(new Uint8Array(1), notASignal), TypeError);
+  // The rejected write queued nothing: the window is whole and the stream empty.
+  buf.fill(9);
+  await a.write(bytes(7, 7, 7, 7));
+  await a.closeWrite();
+  const out = new Uint8Array(8);
+  assert.equal(await b.read(out), 4);
+  assert.deepEqual(out.subarray(0, 4), bytes(7, 7, 7, 7));
+  assert.equal(await b.read(out), null);
+  const q = new ByteQueue();
+  await assert.rejects(q.readChunk(notASignal), TypeError);
+});
+
+Deno.test("a chunk whose buffer was already transferred is refused with a TypeError", async () => {
+  const [a, b] = pipe();
+  const chunk = bytes(1, 2, 3);
+  const writer = a.writable.getWriter();
+  await writer.write(chunk);
+  await b.readable.getReader().read(); // transfers chunk's buffer
+  await assert.rejects(writer.write(chunk), /buffer was transferred/);
+  a.close();
+  b.close();
+});
+
+Deno.test("abortWrite with endWith after closeWrite: the reader gets the error, not a clean EOF", async () => {
+  const q = new ByteQueue(4);
+  const pending = q.write(bytes(1, 2, 3, 4, 5, 6));
+  const closing = q.closeWrite();
+  const broken = new Error("broke after half-close");
+  q.abortWrite(new Error("gone"), broken);
+  await assert.rejects(pending, /gone/);
+  await closing;
+  await assert.rejects(q.read(new Uint8Array(8)), (e) => e === broken);
+});

@@ -504,6 +504,8 @@ Deno.test("frames rejects bad arguments with TypeError and RangeError", async ()
   const [a, b] = pipe();
   assert.throws(() => frames(null as unknown as Conn), TypeError);
   assert.throws(() => frames({} as Conn), TypeError);
+  assert.throws(() => frames(a, null as unknown as undefined), /frame options must be an object/);
+  assert.throws(() => frames(a, 5 as unknown as undefined), TypeError);
   assert.throws(() => frames(a, { maxMessageSize: 1.5 }), TypeError);
   assert.throws(() => frames(a, { maxMessageSize: "9" as unknown as number }), TypeError);
   assert.throws(() => frames(a, { maxMessageSize: -1 }), RangeError);
@@ -515,6 +517,9 @@ Deno.test("frames rejects bad arguments with TypeError and RangeError", async ()
   assert.equal(frames(a, { maxMessageSize: MAX_MESSAGE_SIZE_LIMIT }).maxMessageSize, 1024 * MiB);
   await using framed = frames(a, { maxMessageSize: 0 });
   await assert.rejects(framed.send("text" as unknown as Uint8Array), TypeError);
+  const notASignal = { signal: {} as AbortSignal };
+  await assert.rejects(framed.send(new Uint8Array(0), notASignal), /signal must be an AbortSignal/);
+  await assert.rejects(framed.receive(notASignal), /signal must be an AbortSignal/);
   await framed.send(new Uint8Array(0));
   b.close();
 });

@@ -156,7 +156,8 @@ Deno.test("bad arguments get a clear TypeError or RangeError", async () => {
   assert.throws(() => pipe(null as unknown as undefined), TypeError);
   assert.throws(() => listen({ transport: "memory", name: 5 as unknown as string }), /name must be a string/);
   assert.throws(() => listen({ transport: "memory", name: "" }), TypeError);
-  assert.throws(() => listen({ transport: "memory", backlog: -1 }), TypeError);
+  assert.throws(() => listen({ transport: "memory", backlog: -1 }), RangeError);
+  assert.throws(() => listen({ transport: "memory", backlog: "many" as unknown as number }), TypeError);
   assert.throws(
     () => listen({ transport: "bogus" } as unknown as { transport: "memory" }),
     /unknown transport "bogus"/,
@@ -181,4 +182,12 @@ Deno.test("a write after close is a ConnClosedError, a ConnError with code EPIPE
   assert.equal(err.timeout, false);
   b.close();
   await tick();
+});
+
+Deno.test("accept, dial and connect reject a signal that is not an AbortSignal", async () => {
+  using listener = listen({ transport: "memory", name: "sig" });
+  const notASignal = { signal: "soon" as unknown as AbortSignal };
+  await assert.rejects(listener.accept(notASignal), /signal must be an AbortSignal/);
+  await assert.rejects(listener.dialer().dial(notASignal), TypeError);
+  await assert.rejects(connect({ transport: "memory", name: "sig", ...notASignal }), TypeError);
 });

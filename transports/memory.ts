@@ -18,7 +18,15 @@
  * @module
  */
 
-import { type Addr, ByteQueue, type CallOptions, checkBufferSize, describe, QueueConn } from "../conn.ts";
+import {
+  type Addr,
+  badSignal,
+  ByteQueue,
+  type CallOptions,
+  checkBufferSize,
+  describe,
+  QueueConn,
+} from "../conn.ts";
 import { acceptLoop, AcceptQueue, type Dialer, type Listener } from "../listener.ts";
 import { AddrInUseError, ConnectionRefusedError, ListenerClosedError } from "../errors.ts";
 
@@ -164,6 +172,8 @@ class MemoryListenerImpl implements MemoryListener {
 
   /** Connects; `refused` is the error for a connect the listener drops. */
   connect(options: CallOptions | undefined, refused: () => Error): Promise<QueueConn> {
+    const bad = badSignal(options);
+    if (bad) return Promise.reject(bad);
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     if (this.#queue.closed) return Promise.reject(refused());
     const [server, client] = pair(this.addr, this.addr, this.#bufferSize);
@@ -220,9 +230,10 @@ export function listenMemory(options: MemoryListenOptions): MemoryListener {
   checkOptions(options, "listen");
   const { name, backlog = DEFAULT_BACKLOG } = options;
   if (name !== undefined) checkName(name);
-  if (typeof backlog !== "number" || !Number.isSafeInteger(backlog) || backlog < 0) {
-    throw new TypeError(`backlog must be a whole number of connects, 0 or more, got ${describe(backlog)}`);
+  if (typeof backlog !== "number" || !Number.isSafeInteger(backlog)) {
+    throw new TypeError(`backlog must be a whole number of connects, got ${describe(backlog)}`);
   }
+  if (backlog < 0) throw new RangeError(`backlog must be 0 or more, got ${backlog}`);
   const bufferSize = checkBufferSize(options.bufferSize);
   if (name !== undefined && registry.has(name)) {
     throw new AddrInUseError(`memory:${name}`);
@@ -249,6 +260,8 @@ export function connectMemory(options: MemoryConnectOptions): Promise<QueueConn>
   try {
     checkOptions(options, "connect");
     checkName(options.name);
+    const bad = badSignal(options);
+    if (bad) throw bad;
   } catch (err) {
     return Promise.reject(err);
   }

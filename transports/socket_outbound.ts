@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type CallOptions, noop, watch } from "../conn.ts";
+import { badSignal, type CallOptions, noop, watch } from "../conn.ts";
 
 /** The native side: `Deno.Conn`'s `write` and `closeWrite`. */
 export interface NativeSink {
@@ -64,6 +64,8 @@ export class SocketOutbound {
 
   /** Writes all of `p` after the writes before it; resolves with its length. */
   write(p: Uint8Array, options?: CallOptions): Promise<number> {
+    const bad = badSignal(options);
+    if (bad) return Promise.reject(bad);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#error) return Promise.reject(this.#error);
