@@ -205,7 +205,8 @@ export function badSignal(options: CallOptions | undefined): TypeError | null {
 }
 
 /**
- * Formats an address for messages: `memory:echo`, `unix:/run/x.sock`.
+ * Formats an address for messages: `memory:echo`, `unix:/run/x.sock`; the
+ * unnamed end of a Unix socket (a client's own address) shows as `unix:(unnamed peer)`.
  *
  * @example
  * ```ts
@@ -215,7 +216,7 @@ export function badSignal(options: CallOptions | undefined): TypeError | null {
  * ```
  */
 export function formatAddr(addr: Addr): string {
-  return `${addr.transport}:${addr.address}`;
+  return `${addr.transport}:${addr.address === "" ? "(unnamed peer)" : addr.address}`;
 }
 
 const EMPTY = new Uint8Array(0);

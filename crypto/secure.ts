@@ -168,9 +168,11 @@ interface Checked {
 export async function secure(conn: Conn, options: SecureOptions): Promise<SecureConn> {
   const checked = checkOptions(conn, options);
   const { signal } = options;
+  // A cipher this runtime lacks is a bad option: it leaves the conn alone.
+  const cipher = await cipherFunctions(checked.cipher);
   try {
     signal?.throwIfAborted();
-    return await handshake(conn, options, checked);
+    return await handshake(conn, options, checked, cipher);
   } catch (err) {
     conn.close();
     if (signal?.aborted) throw signal.reason;
@@ -179,10 +181,14 @@ export async function secure(conn: Conn, options: SecureOptions): Promise<Secure
   }
 }
 
-async function handshake(conn: Conn, options: SecureOptions, checked: Checked): Promise<SecureConn> {
+async function handshake(
+  conn: Conn,
+  options: SecureOptions,
+  checked: Checked,
+  cipher: Awaited<ReturnType<typeof cipherFunctions>>,
+): Promise<SecureConn> {
   const { signal, verifyRemote } = options;
   const { pattern, initiator, hooks } = checked;
-  const cipher = await cipherFunctions(checked.cipher);
   const hash = hashFunctions(checked.hash);
   const state = await HandshakeState.initialize({
     pattern,

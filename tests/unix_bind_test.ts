@@ -4,7 +4,14 @@
  * and never deleting a file that is not its own.
  */
 import assert from "node:assert/strict";
-import { connect, listen, ListenerClosedError, pipeSocketPath } from "../mod.ts";
+import {
+  AddrInUseError,
+  connect,
+  listen,
+  type Listener,
+  ListenerClosedError,
+  pipeSocketPath,
+} from "../mod.ts";
 import { assertReachable, exists, inTempDir, runWith } from "./socket_helpers.ts";
 
 Deno.test("close() with an accept pending, then listen at once on the path, 20 times: each listener keeps its file and is reachable", async () => {
@@ -233,5 +240,40 @@ console.log(sightings.join(" "));`,
     const sightings = out.split(" ");
     assert.ok(sightings.length > 0 && sightings[0] !== "", "the file was seen once listen() returned");
     assert.deepEqual(new Set(sightings), new Set(["600"]), `modes seen: ${out}`);
+  });
+});
+
+Deno.test("clearing a stale socket never removes a live one a listener put there after the probe", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/raced.sock`;
+    // A stale socket file: bound by a process that is gone.
+    await new Deno.Command("python3", {
+      args: ["-c", `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path)})`],
+    }).output();
+    // When B's probe finds the file stale, listener A comes up at the path before B goes on: the race window.
+    const realConnect = Deno.connect;
+    let first: Listener | undefined;
+    const patched = async (options: Deno.UnixConnectOptions) => {
+      try {
+        return await realConnect(options);
+      } catch (err) {
+        Object.assign(Deno, { connect: realConnect });
+        first = await listen({ transport: "unix", path });
+        throw err;
+      }
+    };
+    Object.assign(Deno, { connect: patched });
+    try {
+      await assert.rejects(listen({ transport: "unix", path }), AddrInUseError);
+    } finally {
+      Object.assign(Deno, { connect: realConnect });
+    }
+    assert.ok(first, "the race was set up");
+    await using a = first;
+    const accepting = a.accept({ signal: AbortSignal.timeout(5000) });
+    await using client = await connect({ transport: "unix", path });
+    await using server = await accepting;
+    await client.write(new Uint8Array([1]));
+    assert.equal(await server.read(new Uint8Array(1)), 1, "the first listener still owns the path");
   });
 });

@@ -331,6 +331,8 @@ async function readGreeting(
   } finally {
     stop();
   }
+  // An abort between the read settling and now closed the socket: the greeting is moot.
+  signal?.throwIfAborted();
   if (n === null) return null;
   if (byte[0] !== READY && byte[0] !== BUSY) {
     throw new ProtocolError(`${where} is not a tether pipe listener (greeting byte ${byte[0]})`);

@@ -122,7 +122,7 @@ async function bindPrivately(
     native = Deno.listen({ transport: "unix", path: privatePath });
     await Deno.chmod(privatePath, mode);
     created = await Deno.lstat(privatePath);
-    await publish(privatePath, path, where, fail);
+    await publish(privatePath, path, where, fail, dir);
   } catch (err) {
     if (native !== null) closeQuietly(native);
     throw fail(err);
@@ -137,7 +137,7 @@ async function bindPrivately(
  * never replaced: a stale socket file is removed first, anything else is an
  * {@linkcode AddrInUseError}.
  */
-async function publish(from: string, path: string, where: string, fail: Fail): Promise<void> {
+async function publish(from: string, path: string, where: string, fail: Fail, dir: string): Promise<void> {
   for (let attempt = 1;; attempt++) {
     try {
       return await Deno.link(from, path);
@@ -150,7 +150,7 @@ async function publish(from: string, path: string, where: string, fail: Fail): P
         });
       }
     }
-    await clearStale(path, where, fail);
+    await clearStale(path, where, fail, dir);
   }
 }
 
@@ -227,7 +227,7 @@ function removeIfStill(path: string, created: Deno.FileInfo): void {
  * listener, or a path that is not a socket, is an {@linkcode AddrInUseError}
  * and is left alone.
  */
-async function clearStale(path: string, where: string, fail: Fail): Promise<void> {
+async function clearStale(path: string, where: string, fail: Fail, privateDir?: string): Promise<void> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(path);
@@ -252,15 +252,46 @@ async function clearStale(path: string, where: string, fail: Fail): Promise<void
     // Refused: nobody listens. Reset: the listener is closing as we probe.
     const stale = err instanceof Deno.errors.ConnectionRefused || err instanceof Deno.errors.ConnectionReset;
     if (!stale) throw fail(err);
-    try {
-      await Deno.remove(path); // nobody answers: a dead process left it
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw fail(err);
-    }
+    await removeStale(path, info, where, fail, privateDir);
     return;
   }
   probe.close();
   throw new AddrInUseError(where, { reason: "a live listener answered on it" });
+}
+
+/**
+ * Removes the stale socket file `probed` at `path`, and only that file: a
+ * listener may have put its own there since the probe. With a private
+ * directory the file is first moved into it, which is atomic, and checked
+ * there; without one, it is checked just before it is removed.
+ */
+async function removeStale(
+  path: string,
+  probed: Deno.FileInfo,
+  where: string,
+  fail: Fail,
+  privateDir: string | undefined,
+): Promise<void> {
+  const same = (info: Deno.FileInfo) => info.ino === probed.ino && info.dev === probed.dev;
+  const taken = () =>
+    new AddrInUseError(where, { reason: "another listener took the path as it was cleared" });
+  try {
+    if (privateDir === undefined) {
+      if (!same(await Deno.lstat(path))) throw taken();
+      await Deno.remove(path);
+      return;
+    }
+    const moved = `${privateDir}/stale`;
+    await Deno.rename(path, moved);
+    if (same(await Deno.lstat(moved))) return await Deno.remove(moved);
+    // Someone else's live socket: put it back where it was.
+    await Deno.link(moved, path);
+    await Deno.remove(moved);
+    throw taken();
+  } catch (err) {
+    if (err instanceof AddrInUseError) throw err;
+    if (!(err instanceof Deno.errors.NotFound)) throw fail(err);
+  }
 }
 
 /** `length` random characters from `[0-9a-z]`. */
