@@ -222,6 +222,10 @@ export function formatAddr(addr: Addr): string {
 const EMPTY = new Uint8Array(0);
 /** Owned chunks smaller than this are joined with their neighbours when read whole. */
 const JOIN_BELOW = 4096;
+/** Writes this small are copied into the shared tail buffer. */
+const SMALL_WRITE = 1024;
+/** The size of a tail buffer. */
+const TAIL_SIZE = 16 * 1024;
 /** Copies at least this big are kept for reuse once read out. */
 const SPARE_FROM = 4096;
 /** How many bytes a joined chunk holds at most. */
@@ -292,6 +296,9 @@ export class ByteQueue {
   #segments = new Fifo<Segment>();
   #queued = 0;
   #spare: Uint8Array | null = null;
+  /** Where small writes are copied, one after another; see `#appendToLast`. */
+  #tail: Uint8Array | null = null;
+  #tailUsed = 0;
   #pendingWriters = 0;
   #readers: Reader[] = [];
   /** Set once no more writes are taken; the reader sees EOF after the queue. */
@@ -348,6 +355,13 @@ export class ByteQueue {
     if (this.#readError) return Promise.reject(this.#writerGone);
     const length = data.byteLength;
     if (length === 0) return 0;
+    if (
+      !owned && length <= SMALL_WRITE && this.#readers.length === 0 && this.#pendingWriters === 0 &&
+      this.#queued + length <= this.window && this.#appendToLast(data)
+    ) {
+      this.#queued += length;
+      return length;
+    }
     const segment: Segment = { bytes: data, owned, writer: null, length, copy: false };
     this.#segments.push(segment);
     this.#queued += length;
@@ -355,9 +369,13 @@ export class ByteQueue {
     if (segment.bytes.byteLength === 0) return length;
     if (this.#pendingWriters === 0 && this.#queued <= this.window) {
       if (!owned) {
-        segment.bytes = this.#copyOf(segment.bytes);
         segment.owned = true;
-        segment.copy = true;
+        if (length <= SMALL_WRITE) {
+          segment.bytes = this.#copyToTail(segment.bytes);
+        } else {
+          segment.bytes = this.#copyOf(segment.bytes);
+          segment.copy = true;
+        }
       }
       return length;
     }
@@ -505,6 +523,43 @@ export class ByteQueue {
     this.#settleWriters();
   }
 
+  /**
+   * Appends a small write to the last segment, if that is the queue's own
+   * copy ending where the tail buffer's free room starts: a run of small
+   * writes then costs no allocation and reads out as one chunk.
+   */
+  #appendToLast(data: Uint8Array): boolean {
+    const tail = this.#tail;
+    const segments = this.#segments;
+    if (tail === null || segments.length === 0 || this.#tailUsed + data.byteLength > tail.byteLength) {
+      return false;
+    }
+    const last = segments.at(segments.length - 1);
+    const bytes = last.bytes;
+    if (
+      last.writer !== null || bytes.buffer !== tail.buffer ||
+      bytes.byteOffset + bytes.byteLength !== this.#tailUsed
+    ) {
+      return false;
+    }
+    tail.set(data, this.#tailUsed);
+    this.#tailUsed += data.byteLength;
+    last.bytes = new Uint8Array(tail.buffer, bytes.byteOffset, bytes.byteLength + data.byteLength);
+    return true;
+  }
+
+  /** A copy of a small write in the tail buffer, starting a new one when it is full. */
+  #copyToTail(bytes: Uint8Array): Uint8Array {
+    if (this.#tail === null || this.#tailUsed + bytes.byteLength > this.#tail.byteLength) {
+      this.#tail = new Uint8Array(TAIL_SIZE);
+      this.#tailUsed = 0;
+    }
+    const copy = this.#tail.subarray(this.#tailUsed, this.#tailUsed + bytes.byteLength);
+    copy.set(bytes);
+    this.#tailUsed += bytes.byteLength;
+    return copy;
+  }
+
   /** A copy of `bytes`, in the last copy a reader finished with if it fits. */
   #copyOf(bytes: Uint8Array): Uint8Array {
     const spare = this.#spare;
@@ -537,13 +592,17 @@ export class ByteQueue {
       n += k;
     }
     this.#queued -= n;
+    // Everything in the tail buffer was copied out: it can start again from the top.
+    if (segments.length === 0) this.#tailUsed = 0;
     return n;
   }
 
   #takeChunk(): Uint8Array {
     const segments = this.#segments;
     const head = segments.at(0);
-    if (head.owned && (head.bytes.byteLength >= JOIN_BELOW || segments.length === 1)) {
+    // The tail buffer still takes writes, so what is in it is copied out, never handed out.
+    const inTail = head.bytes.buffer === this.#tail?.buffer;
+    if (head.owned && !inTail && (head.bytes.byteLength >= JOIN_BELOW || segments.length === 1)) {
       segments.shift();
       const chunk = head.bytes;
       this.#queued -= chunk.byteLength;

@@ -248,3 +248,30 @@ Deno.test("abortWrite with endWith after closeWrite: the reader gets the error, 
   await closing;
   await assert.rejects(q.read(new Uint8Array(8)), (e) => e === broken);
 });
+
+Deno.test("small writes share a tail buffer, yet no chunk a reader took ever changes afterwards", async () => {
+  const q = new ByteQueue(64 * 1024);
+  const taken: [number, Uint8Array][] = [];
+  const buf = new Uint8Array(700);
+  for (let i = 0; i < 400; i++) {
+    const size = 1 + (i * 37) % 700;
+    await q.write(buf.subarray(0, size).fill(i & 0xff)); // the caller's buffer, refilled every time
+    if (i % 3 === 0) {
+      for (let chunk; (chunk = q.readChunkNow()) !== undefined && chunk !== null;) taken.push([-1, chunk]);
+    } else if (i % 3 === 1) {
+      const out = new Uint8Array(500);
+      const n = (await q.read(out))!;
+      taken.push([-1, out.subarray(0, n)]);
+    }
+  }
+  await q.closeWrite();
+  for (let chunk; (chunk = await q.readChunk()) !== null;) taken.push([-1, chunk]);
+  // Rebuild the stream and check it against what was written, in order.
+  const stream = taken.flatMap(([, c]) => [...c]);
+  let at = 0;
+  for (let i = 0; i < 400; i++) {
+    const size = 1 + (i * 37) % 700;
+    for (let j = 0; j < size; j++, at++) assert.equal(stream[at], i & 0xff, `write ${i}, byte ${j}`);
+  }
+  assert.equal(at, stream.length);
+});
