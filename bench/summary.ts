@@ -46,15 +46,17 @@ function rate(n: number, unit: string): string {
 }
 
 console.log(`${report.runtime}, ${new Date().toISOString().slice(0, 10)}\n`);
-console.log("| group | bench | time/iter | items/s | MB/s or per trip | vs baseline (speed) |");
-console.log("| --- | --- | --- | --- | --- | --- |");
+console.log(
+  "| group | bench | time/iter | items/s | MB/s or per trip | vs baseline (speed) | vs baseline (best iteration) |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
 const groups = Map.groupBy(report.benches, (b) => b.group ?? b.name);
 for (const [group, benches] of groups) {
   const base = benches.find((b) => b.baseline)?.results[0]?.ok;
   for (const bench of benches) {
     const ok = bench.results[0]?.ok;
     if (!ok) {
-      console.log(`| ${group} | ${bench.name} | failed | | | |`);
+      console.log(`| ${group} | ${bench.name} | failed | | | | |`);
       continue;
     }
     const seconds = ok.avg / 1e9;
@@ -64,10 +66,11 @@ for (const [group, benches] of groups) {
       ? (w.bytes > 0 ? (w.bytes / seconds / 1e6).toFixed(0) : `${(seconds / w.items * 1e6).toFixed(2)} µs`)
       : "";
     const ratio = base ? `${(base.avg / ok.avg).toFixed(2)}×` : "";
+    const best = base ? `${(base.min / ok.min).toFixed(2)}×` : "";
     console.log(
       `| ${group} | ${bench.name} | ${(ok.avg / 1e6).toFixed(2)} ms | ${items} | ${second} | ${
         bench.baseline ? "baseline" : ratio
-      } |`,
+      } | ${bench.baseline ? "baseline" : best} |`,
     );
   }
 }
