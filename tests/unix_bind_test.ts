@@ -159,15 +159,17 @@ for (let i = 0; i < ${ROUNDS}; i++) {
   });
 });
 
-Deno.test("no step of listen() shows the socket file at its path with a mode other than 0o600, under umask 000", async () => {
-  await inTempDir(async (dir) => {
-    const path = `${dir}/stepped.sock`;
-    // A child process (so the umask and the instrumentation stay there) looks
-    // at the path synchronously before every file system call listen() makes.
-    const out = await runWith(
-      dir,
-      ["-A"],
-      `const path = ${JSON.stringify(path)};
+/**
+ * Runs listen() on `path` in a child process under umask 000 (so the umask
+ * and the instrumentation stay there), looking at the path synchronously
+ * before and after every file system call listen() makes, and returns the
+ * modes it saw the file with.
+ */
+async function modesSeenDuringListen(dir: string, path: string, flags: string[]): Promise<string[]> {
+  const out = await runWith(
+    dir,
+    flags,
+    `const path = ${JSON.stringify(path)};
 const sightings = [];
 const look = () => {
   try {
@@ -189,57 +191,31 @@ Deno.listen = (...args) => {
 };
 await t.listen({ transport: "unix", path }).then((listener) => (look(), listener.close()));
 console.log(sightings.join(" "));`,
-      "000",
-    );
-    const sightings = out.split(" ");
-    assert.ok(sightings.length > 0 && sightings[0] !== "", "the file was seen once listen() returned");
-    assert.deepEqual(new Set(sightings), new Set(["600"]), `modes seen: ${out}`);
+    "000",
+  );
+  const sightings = out.split(" ");
+  assert.ok(sightings.length > 0 && sightings[0] !== "", "the file was seen once listen() returned");
+  return sightings;
+}
+
+Deno.test("no step of listen() shows the socket file at its path with a mode other than 0o600, under umask 000", async () => {
+  await inTempDir(async (dir) => {
+    const sightings = await modesSeenDuringListen(dir, `${dir}/stepped.sock`, ["-A"]);
+    assert.deepEqual(new Set(sightings), new Set(["600"]), `modes seen: ${sightings}`);
   });
 });
 
 Deno.test("bound in place (narrow --allow-net) with --allow-sys, no step of listen() shows a mode other than 0o600", async () => {
   await inTempDir(async (dir) => {
     const path = `${dir}/stepped.sock`;
-    // A child process (so the umask and the instrumentation stay there) looks
-    // at the path synchronously before every file system call listen() makes.
-    const out = await runWith(
-      dir,
-      [
-        `--allow-read=${dir}`,
-        `--allow-write=${dir}`,
-        `--allow-net=unix:${path}`,
-        "--allow-sys", // Deno 2.9 takes no "umask" descriptor for --allow-sys=
-        "--allow-env",
-      ],
-      `const path = ${JSON.stringify(path)};
-const sightings = [];
-const look = () => {
-  try {
-    sightings.push((Deno.lstatSync(path).mode & 0o777).toString(8));
-  } catch {
-    // Not there yet.
-  }
-};
-for (const name of ["lstat", "chmod", "link", "mkdir", "remove", "rename", "connect"]) {
-  const real = Deno[name];
-  Deno[name] = (...args) => (look(), real(...args));
-}
-// Bound in place: no private directory may be made.
-if (Deno.permissions.querySync({ name: "net" }).state === "granted") throw new Error("net is not narrow");
-const realListen = Deno.listen;
-Deno.listen = (...args) => {
-  look();
-  const native = realListen(...args);
-  look();
-  return native;
-};
-await t.listen({ transport: "unix", path }).then((listener) => (look(), listener.close()));
-console.log(sightings.join(" "));`,
-      "000",
-    );
-    const sightings = out.split(" ");
-    assert.ok(sightings.length > 0 && sightings[0] !== "", "the file was seen once listen() returned");
-    assert.deepEqual(new Set(sightings), new Set(["600"]), `modes seen: ${out}`);
+    const sightings = await modesSeenDuringListen(dir, path, [
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      `--allow-net=unix:${path}`, // narrow: the socket can only be bound in place
+      "--allow-sys", // Deno 2.9 takes no "umask" descriptor for --allow-sys=
+      "--allow-env",
+    ]);
+    assert.deepEqual(new Set(sightings), new Set(["600"]), `modes seen: ${sightings}`);
   });
 });
 
