@@ -1,11 +1,14 @@
 /**
- * The errors tether raises, in one place.
+ * The errors tether raises, in one place, with their messages composed here.
  *
  * Every error that comes from a connection, a listener or a peer extends
- * {@linkcode ConnError}, which carries a stable `code`, and the `timeout` and
- * `temporary` flags of Go's `net.Error`: a caller can retry a temporary error,
- * and can tell a deadline from a failure. Invalid arguments to a function are
- * the platform's own `TypeError` and `RangeError`, as with `Deno.listen`.
+ * {@linkcode ConnError}, which carries a stable `code`, the `op` that failed
+ * and the `addr` it failed on, and the `timeout` and `temporary` flags of
+ * Go's `net.Error`: a caller can retry a temporary error, and can tell a
+ * deadline from a failure. The message is built from those fields, as
+ * `op addr: what happened (detail)`, so every error names what was being done
+ * and where. Invalid arguments to a function are the platform's own
+ * `TypeError` and `RangeError`, as with `Deno.listen`.
  *
  * @example Telling errors apart
  * ```ts
@@ -16,7 +19,7 @@
  * try {
  *   await a.write(new Uint8Array([1]));
  * } catch (err) {
- *   if (err instanceof ConnClosedError) console.log(err.code); // "EPIPE"
+ *   if (err instanceof ConnClosedError) console.log(err.code, err.op); // "EPIPE" "write"
  *   if (err instanceof ConnError && err.temporary) console.log("retry");
  * }
  * ```
@@ -25,39 +28,56 @@
  */
 
 /**
- * Options every {@linkcode ConnError} takes.
+ * Where and in what an error happened, and why: what every error class
+ * takes.
  *
  * @example
  * ```ts
- * import { type ConnErrorOptions, ProtocolError } from "@tether/tether";
+ * import { type ErrorContext, ProtocolError } from "@tether/tether";
  *
- * const options: ConnErrorOptions = { cause: new Error("bad byte") };
- * console.log(new ProtocolError("bad header", options).cause); // Error: bad byte
+ * const context: ErrorContext = { op: "receive", addr: "unix:/run/app.sock", detail: "bad header" };
+ * console.log(new ProtocolError(context).message); // "receive unix:/run/app.sock: protocol error (bad header)"
  * ```
  */
-export interface ConnErrorOptions {
+export interface ErrorContext {
+  /** The operation that failed: `"connect"`, `"accept"`, `"read"`, `"handshake"`... */
+  op?: string;
+  /** The address it failed on, as `transport:address` (see `formatAddr`). */
+  addr?: string;
+  /** What exactly went wrong, or how to fix it; goes in parentheses at the end of the message. */
+  detail?: string;
   /** The error that caused this one. */
   cause?: unknown;
 }
 
 /**
- * What makes up a {@linkcode ConnError}: its code and flags.
+ * What makes up a {@linkcode ConnError}: its context, code and flags.
  *
  * @example
  * ```ts
  * import { ConnError, type ConnErrorInit } from "@tether/tether";
  *
- * const init: ConnErrorInit = { code: "EAGAIN", temporary: true };
- * console.log(new ConnError("try later", init).temporary); // true
+ * const init: ConnErrorInit = { code: "EAGAIN", op: "accept", addr: "tcp:0.0.0.0:80", temporary: true };
+ * console.log(new ConnError(init).message); // "accept tcp:0.0.0.0:80: EAGAIN"
  * ```
  */
-export interface ConnErrorInit extends ConnErrorOptions {
+export interface ConnErrorInit extends ErrorContext {
   /** A stable machine-readable code, such as `"ECONNREFUSED"`. */
   code: string;
+  /** What happened, in a few words; the code when absent. */
+  summary?: string;
   /** Whether the error was caused by a deadline. */
   timeout?: boolean;
   /** Whether the same call may succeed if tried again later. */
   temporary?: boolean;
+}
+
+/** `op addr: summary (detail)`, leaving out what is unknown. */
+function compose(init: ConnErrorInit): string {
+  const where = [init.op, init.addr].filter((part) => part !== undefined && part !== "").join(" ");
+  const what = init.summary ?? init.code;
+  const detail = init.detail ? ` (${init.detail})` : "";
+  return where === "" ? `${what}${detail}` : `${where}: ${what}${detail}`;
 }
 
 /**
@@ -67,23 +87,32 @@ export interface ConnErrorInit extends ConnErrorOptions {
  * ```ts
  * import { ConnError } from "@tether/tether";
  *
- * const err = new ConnError("disk on fire", { code: "EIO" });
- * console.log(err.code, err.timeout, err.temporary); // EIO false false
+ * const err = new ConnError({ code: "EIO", summary: "disk on fire", op: "write", addr: "unix:/tmp/s" });
+ * console.log(err.message, err.timeout, err.temporary); // "write unix:/tmp/s: disk on fire" false false
  * ```
  */
 export class ConnError extends Error {
   /** A stable machine-readable code, such as `"ECONNREFUSED"`. */
   readonly code: string;
+  /** The operation that failed, if known. */
+  readonly op: string | undefined;
+  /** The address it failed on (`transport:address`), if known. */
+  readonly addr: string | undefined;
+  /** What exactly went wrong, as the message's parenthesis says, if anything. */
+  readonly detail: string | undefined;
   /** Whether the error was caused by a deadline. */
   readonly timeout: boolean;
   /** Whether the same call may succeed if tried again later. */
   readonly temporary: boolean;
 
-  /** Makes an error with a message and its code and flags. */
-  constructor(message: string, init: ConnErrorInit) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+  /** Makes an error whose message is composed from `init`. */
+  constructor(init: ConnErrorInit) {
+    super(compose(init), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = new.target.name;
     this.code = init.code;
+    this.op = init.op;
+    this.addr = init.addr;
+    this.detail = init.detail;
     this.timeout = init.timeout ?? false;
     this.temporary = init.temporary ?? false;
   }
@@ -97,25 +126,25 @@ export class ConnError extends Error {
  * import { connect, ConnectionRefusedError } from "@tether/tether";
  *
  * await connect({ transport: "memory", name: "nobody-here" }).catch((err) => {
- *   console.log(err instanceof ConnectionRefusedError); // true
+ *   console.log(err instanceof ConnectionRefusedError, err.addr); // true "memory:nobody-here"
  * });
  * ```
  */
 export class ConnectionRefusedError extends ConnError {
-  /** The address that refused. */
-  readonly address: string;
-  /** Makes the error for `address`. */
-  constructor(address: string, options: ConnErrorOptions & { reason?: string } = {}) {
-    super(
-      `connection refused: nothing listens at ${address}${options.reason ? ` (${options.reason})` : ""}`,
-      { code: "ECONNREFUSED", cause: options.cause },
-    );
-    this.address = address;
+  /** Makes the error; `detail` may say why nothing listens. */
+  constructor(context: ErrorContext = {}) {
+    super({
+      op: "connect",
+      ...context,
+      code: "ECONNREFUSED",
+      summary: "connection refused: nothing listens there",
+    });
   }
 }
 
 /**
- * Another listener already holds the address (`EADDRINUSE`).
+ * The address is taken (`EADDRINUSE`): another listener holds it, or, for a
+ * socket path, something that is not a socket is there.
  *
  * @example
  * ```ts
@@ -130,15 +159,15 @@ export class ConnectionRefusedError extends ConnError {
  * ```
  */
 export class AddrInUseError extends ConnError {
-  /** The address in use. */
-  readonly address: string;
-  /** Makes the error for `address`. */
-  constructor(address: string, options: ConnErrorOptions & { reason?: string } = {}) {
-    super(
-      `address in use: ${address} already has a listener${options.reason ? ` (${options.reason})` : ""}`,
-      { code: "EADDRINUSE", cause: options.cause },
-    );
-    this.address = address;
+  /** Makes the error; `detail` says what holds the address, if not another listener. */
+  constructor(context: ErrorContext = {}) {
+    super({
+      op: "listen",
+      detail: "another listener holds it",
+      ...context,
+      code: "EADDRINUSE",
+      summary: "address in use",
+    });
   }
 }
 
@@ -158,12 +187,9 @@ export class AddrInUseError extends ConnError {
  * ```
  */
 export class ListenerClosedError extends ConnError {
-  /** The listener's address. */
-  readonly address: string;
-  /** Makes the error for the listener at `address`. */
-  constructor(address: string, options: ConnErrorOptions = {}) {
-    super(`listener closed: ${address}`, { code: "ELISTENERCLOSED", cause: options.cause });
-    this.address = address;
+  /** Makes the error for a listener that closed. */
+  constructor(context: ErrorContext = {}) {
+    super({ op: "accept", ...context, code: "ELISTENERCLOSED", summary: "listener closed" });
   }
 }
 
@@ -175,24 +201,24 @@ export class ListenerClosedError extends ConnError {
  * ```ts
  * import { BacklogFullError } from "@tether/tether";
  *
- * const err = new BacklogFullError("memory:busy", 1);
+ * const err = new BacklogFullError({ addr: "memory:busy", backlog: 1 });
  * console.log(err.temporary, err.code); // true EBACKLOG
  * ```
  */
 export class BacklogFullError extends ConnError {
-  /** The listener's address. */
-  readonly address: string;
-  /** Makes the error for the listener at `address` with its `backlog`, if known. */
-  constructor(address: string, backlog?: number, options: ConnErrorOptions = {}) {
+  /** Makes the error; `backlog` is the listener's, where known (not for a kernel's queue). */
+  constructor(context: ErrorContext & { backlog?: number } = {}) {
+    const { backlog, ...rest } = context;
     const waiting = backlog === undefined
-      ? "the kernel's queue of unaccepted connections is full (the listener is slow to accept)"
-      : `already has ${backlog} unaccepted connection(s) waiting`;
-    super(`backlog full: ${address} ${waiting}; try again later`, {
+      ? "the kernel's queue of unaccepted connections is full, as the listener is slow to accept"
+      : `${backlog} unaccepted connection(s) already wait`;
+    super({
+      op: "connect",
+      ...rest,
       code: "EBACKLOG",
+      summary: `backlog full: ${waiting}; try again later`,
       temporary: true,
-      cause: options.cause,
     });
-    this.address = address;
   }
 }
 
@@ -211,9 +237,9 @@ export class BacklogFullError extends ConnError {
  * ```
  */
 export class ConnClosedError extends ConnError {
-  /** Makes the error; `what` says what was closed and where. */
-  constructor(what = "connection closed", options: ConnErrorOptions = {}) {
-    super(what, { code: "EPIPE", cause: options.cause });
+  /** Makes the error; `detail` says who closed what ("closed by peer", "after closeWrite"). */
+  constructor(context: ErrorContext = {}) {
+    super({ ...context, code: "EPIPE", summary: "connection closed" });
   }
 }
 
@@ -226,7 +252,7 @@ export class ConnClosedError extends ConnError {
  * ```ts
  * import { MessageTooLargeError } from "@tether/tether";
  *
- * const err = new MessageTooLargeError(5_000_000, 3 * 1024 * 1024);
+ * const err = new MessageTooLargeError({ size: 5_000_000, limit: 3 * 1024 * 1024, op: "send" });
  * console.log(err.size, err.limit); // 5000000 3145728
  * ```
  */
@@ -236,14 +262,12 @@ export class MessageTooLargeError extends ConnError {
   /** The largest size allowed. */
   readonly limit: number;
   /** Makes the error for a message of `size` bytes over `limit`. */
-  constructor(size: number, limit: number, options: ConnErrorOptions & { where?: string } = {}) {
+  constructor(context: ErrorContext & { size: number; limit: number }) {
+    const { size, limit, ...rest } = context;
     const why = size > limit
       ? `${size} bytes exceeds the limit of ${limit}`
       : `${size} bytes is within the limit of ${limit} but could not be held`;
-    super(`message too large: ${why}${options.where ? ` (${options.where})` : ""}`, {
-      code: "EMSGSIZE",
-      cause: options.cause,
-    });
+    super({ ...rest, code: "EMSGSIZE", summary: `message too large: ${why}` });
     this.size = size;
     this.limit = limit;
   }
@@ -257,14 +281,14 @@ export class MessageTooLargeError extends ConnError {
  * ```ts
  * import { ProtocolError } from "@tether/tether";
  *
- * const err = new ProtocolError("truncated frame at EOF");
- * console.log(err.code); // EPROTO
+ * const err = new ProtocolError({ detail: "truncated frame at EOF" });
+ * console.log(err.code, err.message); // EPROTO "protocol error (truncated frame at EOF)"
  * ```
  */
 export class ProtocolError extends ConnError {
-  /** Makes the error; the message says what was wrong. */
-  constructor(message: string, options: ConnErrorOptions = {}) {
-    super(`protocol error: ${message}`, { code: "EPROTO", cause: options.cause });
+  /** Makes the error; `detail` says what was wrong. */
+  constructor(context: ErrorContext = {}) {
+    super({ ...context, code: "EPROTO", summary: "protocol error" });
   }
 }
 
@@ -276,14 +300,14 @@ export class ProtocolError extends ConnError {
  * ```ts
  * import { HandshakeError } from "@tether/tether";
  *
- * const err = new HandshakeError("remote key rejected");
+ * const err = new HandshakeError({ detail: "remote key rejected" });
  * console.log(err.code); // EHANDSHAKE
  * ```
  */
 export class HandshakeError extends ConnError {
-  /** Makes the error; the message says what failed. */
-  constructor(message: string, options: ConnErrorOptions = {}) {
-    super(`handshake failed: ${message}`, { code: "EHANDSHAKE", cause: options.cause });
+  /** Makes the error; `detail` says what failed. */
+  constructor(context: ErrorContext = {}) {
+    super({ op: "handshake", ...context, code: "EHANDSHAKE", summary: "handshake failed" });
   }
 }
 
@@ -296,16 +320,17 @@ export class HandshakeError extends ConnError {
  * ```ts
  * import { NonceExhaustedError } from "@tether/tether";
  *
- * const err = new NonceExhaustedError("send");
+ * const err = new NonceExhaustedError({ op: "send" });
  * console.log(err.code); // ENONCE
  * ```
  */
 export class NonceExhaustedError extends ConnError {
-  /** Makes the error for the direction (`"send"` or `"receive"`) that ran out. */
-  constructor(direction: string, options: ConnErrorOptions = {}) {
-    super(`nonce space exhausted on ${direction}: no more messages can be sent under this key`, {
+  /** Makes the error for the direction (`op`: `"send"` or `"receive"`) that ran out. */
+  constructor(context: ErrorContext = {}) {
+    super({
+      ...context,
       code: "ENONCE",
-      cause: options.cause,
+      summary: "nonce space exhausted: no more messages can be sent under this key; open a new conn",
     });
   }
 }
@@ -318,19 +343,50 @@ export class NonceExhaustedError extends ConnError {
  * ```ts
  * import { UnsupportedAlgorithmError } from "@tether/tether";
  *
- * const err = new UnsupportedAlgorithmError("ChaCha20-Poly1305");
+ * const err = new UnsupportedAlgorithmError({ algorithm: "ChaCha20-Poly1305" });
  * console.log(err.algorithm, err.code); // ChaCha20-Poly1305 ENOTSUP
  * ```
  */
 export class UnsupportedAlgorithmError extends ConnError {
   /** The algorithm the runtime lacks. */
   readonly algorithm: string;
-  /** Makes the error for `algorithm`. */
-  constructor(algorithm: string, options: ConnErrorOptions & { hint?: string } = {}) {
-    super(
-      `this runtime's WebCrypto does not support ${algorithm}${options.hint ? `: ${options.hint}` : ""}`,
-      { code: "ENOTSUP", cause: options.cause },
-    );
+  /** Makes the error for `algorithm`; `detail` may say what to use instead. */
+  constructor(context: ErrorContext & { algorithm: string }) {
+    const { algorithm, ...rest } = context;
+    super({ ...rest, code: "ENOTSUP", summary: `this runtime's WebCrypto does not support ${algorithm}` });
     this.algorithm = algorithm;
   }
+}
+
+/**
+ * The error for a connect, accept, listen or handshake whose signal aborted:
+ * a {@linkcode ConnError} naming the operation and the address, with the
+ * signal's reason as its `cause`. A deadline (`AbortSignal.timeout`) gives
+ * code `ETIMEDOUT` and `timeout: true`; any other abort, code `ECANCELED`.
+ * (A read or write that is aborted rejects with the signal's reason itself.)
+ *
+ * @example
+ * ```ts
+ * import { abortError } from "@tether/tether";
+ *
+ * const signal = AbortSignal.abort(new DOMException("late", "TimeoutError"));
+ * const err = abortError(signal.reason, { op: "connect", addr: "memory:db" });
+ * console.log(err.message, err.timeout); // "connect memory:db: timed out" true
+ * ```
+ */
+export function abortError(reason: unknown, context: ErrorContext): ConnError {
+  const timeout = reason instanceof DOMException && reason.name === "TimeoutError";
+  return new ConnError({
+    ...context,
+    code: timeout ? "ETIMEDOUT" : "ECANCELED",
+    summary: timeout ? "timed out" : "aborted",
+    detail: context.detail ?? (timeout ? undefined : reasonText(reason)),
+    timeout,
+    cause: reason,
+  });
+}
+
+function reasonText(reason: unknown): string | undefined {
+  if (reason instanceof Error) return reason.message || reason.name;
+  return reason === undefined ? undefined : String(reason);
 }

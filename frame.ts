@@ -70,12 +70,14 @@
  * @module
  */
 
-import { badSignal, type CallOptions, checkBytes, type Conn, describe, watch } from "./conn.ts";
+import { type CallOptions, type Conn, formatAddr } from "./conn.ts";
 import { ConnClosedError, MessageTooLargeError, ProtocolError } from "./errors.ts";
 import { FrameDecoder } from "./_frame/decoder.ts";
 import { FrameEncoder } from "./_frame/encoder.ts";
-import { OrderedLock } from "./_frame/ordered_lock.ts";
 import { type Frame, MAX_UINT32 } from "./_frame/wire.ts";
+import { OrderedLock } from "./_async/ordered_lock.ts";
+import { waiter } from "./_async/waiter.ts";
+import { checkBytes, describe, refusal } from "./_validate.ts";
 
 /**
  * The default largest message: 3 MiB, as in the golang-ipc seed.
@@ -123,6 +125,11 @@ export const MAX_MESSAGE_SIZE_LIMIT: number = 1024 * 1024 * 1024;
  * ```
  */
 export interface FrameOptions {
+  /**
+   * Whether each message carries an integer type (`{ type, data }`); default
+   * `false`. {@linkcode typedFrames} sets it. Both ends must agree.
+   */
+  typed?: boolean;
   /**
    * The largest message, in data bytes, either side may send or accept;
    * default 3 MiB, at most 1 GiB ({@linkcode MAX_MESSAGE_SIZE_LIMIT}). A
@@ -185,8 +192,21 @@ export type Message = Uint8Array | TypedMessage;
  * for await (const message of receiver.readable) console.log(message.length); // 3
  * receiver.close();
  * ```
+ *
+ * @example Receiving with `for await`
+ * ```ts
+ * import { frames, pipe } from "@tether/tether";
+ *
+ * const [a, b] = pipe();
+ * const sender = frames(a), receiver = frames(b);
+ * await sender.send(new TextEncoder().encode("one"));
+ * await sender.closeWrite(); // ends the receiver's loop
+ * for await (const message of receiver) console.log(new TextDecoder().decode(message)); // "one"
+ * receiver.close();
+ * ```
  */
-export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposable, Disposable {
+export class FramedConn<M extends Message = Uint8Array>
+  implements AsyncIterable<M>, AsyncDisposable, Disposable {
   /** The conn the frames travel on. */
   readonly conn: Conn;
   /** The largest message, in data bytes, this side sends or accepts. */
@@ -194,32 +214,41 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
   readonly #typed: boolean;
   readonly #encoder: FrameEncoder;
   readonly #decoder: FrameDecoder;
+  readonly #addr: string;
   readonly #sendLock = new OrderedLock();
   readonly #receiveLock = new OrderedLock();
-  /** Set by `closeWrite()`: sends made after it fail, those before it go on. */
-  #sendClosed: Error | null = null;
-  /** Set once no frame may be written any more. */
-  #writeError: Error | null = null;
-  /** Set once no frame may be read any more. */
-  #readError: Error | null = null;
-  #closingWrite: Promise<void> | null = null;
+  /**
+   * The sending side: `open`; `halfClosed` once `closeWrite()` was called
+   * (later sends fail with `error`, earlier ones go on); `broken` once no
+   * frame may be written at all (closed, or a send failed mid-frame).
+   */
+  #send:
+    | { readonly kind: "open" }
+    | { readonly kind: "halfClosed"; readonly error: Error; readonly done: Promise<void> }
+    | { readonly kind: "broken"; readonly error: Error } = { kind: "open" };
+  /** The receiving side: `open`, or `ended` with the error every later receive gets. */
+  #receiving: { readonly kind: "open" } | { readonly kind: "ended"; readonly error: unknown } = {
+    kind: "open",
+  };
   #readable: ReadableStream<M> | null = null;
   #writable: WritableStream<M> | null = null;
 
   /**
    * Wraps `conn`; prefer {@linkcode frames} or {@linkcode typedFrames},
-   * which also pick the message type. `typed` must match `M`.
+   * which also pick the message type. `options.typed` must match `M`.
    */
-  constructor(conn: Conn, options: FrameOptions = {}, typed = false) {
+  constructor(conn: Conn, options: FrameOptions = {}) {
     checkConn(conn);
     this.conn = conn;
     if (options === null || typeof options !== "object") {
       throw new TypeError(`frame options must be an object, got ${describe(options)}`);
     }
     this.maxMessageSize = checkMaxMessageSize(options.maxMessageSize);
+    const typed = options.typed === true;
     this.#typed = typed;
+    this.#addr = formatAddr(conn.remoteAddr ?? { transport: "unknown", address: "" });
     this.#encoder = new FrameEncoder(conn, typed);
-    this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize);
+    this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize, this.#addr);
   }
 
   /** Settles once both directions of the conn are done. */
@@ -244,24 +273,27 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
     }
     if (frame.data.byteLength > this.maxMessageSize) {
       return Promise.reject(
-        new MessageTooLargeError(frame.data.byteLength, this.maxMessageSize, { where: "send" }),
+        new MessageTooLargeError({
+          op: "send",
+          addr: this.#addr,
+          size: frame.data.byteLength,
+          limit: this.maxMessageSize,
+        }),
       );
     }
-    const bad = badSignal(options);
-    if (bad) return Promise.reject(bad);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const refused = this.#sendClosed ?? this.#writeError;
-    if (refused) return Promise.reject(refused);
-    return this.#send(frame, signal, this.#sendLock.tryAcquire());
+    const refused = refusal(options);
+    if (refused !== undefined) return Promise.reject(refused);
+    if (this.#send.kind !== "open") return Promise.reject(this.#send.error);
+    return this.#sendFrame(frame, options?.signal, this.#sendLock.tryAcquire());
   }
 
-  async #send(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
+  async #sendFrame(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
     if (!holding) await this.#sendLock.acquire(signal);
-    // The signal may have fired between the turn coming and now.
-    if (this.#writeError || signal?.aborted) {
+    // The conn may have broken, or the signal fired, between the turn coming and now.
+    const send = this.#send;
+    if (send.kind === "broken" || signal?.aborted) {
       this.#sendLock.release();
-      throw this.#writeError ?? signal!.reason;
+      throw send.kind === "broken" ? send.error : signal!.reason;
     }
     // The frame is written whole even if the signal aborts: the lock is held
     // until it is, so later frames follow it on the wire.
@@ -281,10 +313,16 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
    * The conn is broken that way already; its inbound messages stay readable.
    */
   #sendFailed(err: unknown): void {
-    this.#writeError ??= new ConnClosedError(
-      "send on a framed conn whose earlier send failed part way through a frame",
-      { cause: err },
-    );
+    if (this.#send.kind === "broken") return;
+    this.#send = {
+      kind: "broken",
+      error: new ConnClosedError({
+        op: "send",
+        addr: this.#addr,
+        detail: "an earlier send failed part way through a frame",
+        cause: err,
+      }),
+    };
   }
 
   /**
@@ -294,11 +332,10 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
    * and the conn is closed; later receives reject with the same error.
    */
   receive(options?: CallOptions): Promise<M | null> {
-    const bad = badSignal(options);
-    if (bad) return Promise.reject(bad);
+    const refused = refusal(options);
+    if (refused !== undefined) return Promise.reject(refused);
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#readError) return Promise.reject(this.#readError);
+    if (this.#receiving.kind === "ended") return Promise.reject(this.#receiving.error);
     if (!this.#receiveLock.tryAcquire()) return this.#receive(signal, false);
     // Fast path: a frame already in the read buffer needs no waiting.
     let frame: Frame | null;
@@ -316,7 +353,7 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
   async #receive(signal: AbortSignal | undefined, holding: boolean): Promise<M | null> {
     if (!holding) await this.#receiveLock.acquire(signal);
     try {
-      if (this.#readError) throw this.#readError;
+      if (this.#receiving.kind === "ended") throw this.#receiving.error;
       const frame = await this.#decoder.next(signal);
       return frame === null ? null : this.#message(frame);
     } catch (err) {
@@ -333,7 +370,7 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
   /** Bad input ends receiving for good and closes the conn; returns `err`. */
   #receiveFailed(err: unknown): unknown {
     if (err instanceof ProtocolError || err instanceof MessageTooLargeError) {
-      this.#readError = err;
+      if (this.#receiving.kind === "open") this.#receiving = { kind: "ended", error: err };
       this.close();
     }
     return err;
@@ -346,8 +383,14 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
    * `ConnClosedError`; receiving goes on.
    */
   closeWrite(): Promise<void> {
-    this.#sendClosed ??= new ConnClosedError("send after closeWrite on a framed conn");
-    return this.#closingWrite ??= this.#closeWriteInTurn();
+    const send = this.#send;
+    if (send.kind === "halfClosed") return send.done;
+    const done = this.#closeWriteInTurn();
+    if (send.kind === "open") {
+      const error = new ConnClosedError({ op: "send", addr: this.#addr, detail: "after closeWrite" });
+      this.#send = { kind: "halfClosed", error, done };
+    }
+    return done;
   }
 
   async #closeWriteInTurn(): Promise<void> {
@@ -364,10 +407,29 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
    * frame still being finished for an aborted send is cut.
    */
   close(): void {
-    this.#writeError ??= new ConnClosedError("send on a closed framed conn");
+    if (this.#send.kind !== "broken") {
+      this.#send = {
+        kind: "broken",
+        error: new ConnClosedError({ op: "send", addr: this.#addr, detail: "the framed conn was closed" }),
+      };
+    }
     // Messages already in the read buffer are dropped, as a closed conn's are.
-    this.#readError ??= new ConnClosedError("receive on a closed framed conn");
+    if (this.#receiving.kind === "open") {
+      this.#receiving = {
+        kind: "ended",
+        error: new ConnClosedError({ op: "receive", addr: this.#addr, detail: "the framed conn was closed" }),
+      };
+    }
     this.conn.close();
+  }
+
+  /**
+   * Receives messages until the peer half-closes, as {@linkcode receive}
+   * does; bad input ends it by throwing. Leaving the loop early leaves the
+   * framed conn open.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<M> {
+    for (let message; (message = await this.receive()) !== null;) yield message;
   }
 
   /** Closes the conn; `await using` calls it. */
@@ -425,8 +487,8 @@ export class FramedConn<M extends Message = Uint8Array> implements AsyncDisposab
  * });
  * ```
  */
-export function frames(conn: Conn, options?: FrameOptions): FramedConn<Uint8Array> {
-  return new FramedConn<Uint8Array>(conn, options, false);
+export function frames(conn: Conn, options?: Omit<FrameOptions, "typed">): FramedConn<Uint8Array> {
+  return new FramedConn<Uint8Array>(conn, { ...checkFrameOptions(options), typed: false });
 }
 
 /**
@@ -447,8 +509,16 @@ export function frames(conn: Conn, options?: FrameOptions): FramedConn<Uint8Arra
  * console.log(type, new TextDecoder().decode(data)); // 7 "status?"
  * ```
  */
-export function typedFrames(conn: Conn, options?: FrameOptions): FramedConn<TypedMessage> {
-  return new FramedConn<TypedMessage>(conn, options, true);
+export function typedFrames(conn: Conn, options?: Omit<FrameOptions, "typed">): FramedConn<TypedMessage> {
+  return new FramedConn<TypedMessage>(conn, { ...checkFrameOptions(options), typed: true });
+}
+
+function checkFrameOptions(options: unknown): FrameOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`frame options must be an object, got ${describe(options)}`);
+  }
+  return options as FrameOptions;
 }
 
 function toFrame(message: unknown): Frame {
@@ -478,16 +548,9 @@ function toTypedFrame(message: unknown): Frame {
  * failure of `sending` after that is the framed conn's to record.
  */
 function untilAborted(sending: Promise<void>, signal: AbortSignal): Promise<void> {
-  const { promise, resolve, reject } = Promise.withResolvers<void>();
-  const unwatch = watch(signal, () => reject(signal.reason));
-  sending.then(() => {
-    unwatch();
-    resolve();
-  }, (err) => {
-    unwatch();
-    reject(err);
-  });
-  return promise;
+  const w = waiter<void>(signal);
+  sending.then(w.resolve, w.reject);
+  return w.promise;
 }
 
 function checkConn(conn: unknown): asserts conn is Conn {

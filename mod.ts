@@ -4,7 +4,10 @@
  * A {@linkcode Conn} is a pair of Web Streams with `read`/`write` calls and
  * `AbortSignal` deadlines, the same in an in-memory pipe in a `deno test` as
  * on a socket between two processes. Start with {@linkcode pipe},
- * {@linkcode listen} and {@linkcode connect}.
+ * {@linkcode listen} and {@linkcode connect}; cut the bytes into messages
+ * with {@linkcode frames}. More in the subpaths: `@tether/tether/crypto`
+ * (Noise-encrypted conns), `@tether/tether/testing` (the conformance kit),
+ * `@tether/tether/transport` (building your own transport).
  *
  * @example An echo service in memory
  * ```ts
@@ -12,7 +15,10 @@
  *
  * await using listener = listen({ transport: "memory", name: "echo" });
  * (async () => {
- *   for await (const conn of listener) conn.readable.pipeTo(conn.writable);
+ *   for await (const conn of listener) {
+ *     // A client may leave without reading: then the echo fails, and that conn is done.
+ *     conn.readable.pipeTo(conn.writable).catch(() => conn.close());
+ *   }
  * })();
  * await using conn = await connect({ transport: "memory", name: "echo" });
  * await conn.write(new TextEncoder().encode("hello"));
@@ -24,32 +30,50 @@
  * @module
  */
 
-export * from "./errors.ts";
+export {
+  abortError,
+  AddrInUseError,
+  BacklogFullError,
+  ConnClosedError,
+  ConnectionRefusedError,
+  ConnError,
+  type ConnErrorInit,
+  type ErrorContext,
+  HandshakeError,
+  ListenerClosedError,
+  MessageTooLargeError,
+  NonceExhaustedError,
+  ProtocolError,
+  UnsupportedAlgorithmError,
+} from "./errors.ts";
 export {
   type Addr,
-  badSignal,
-  ByteQueue,
   type CallOptions,
-  checkBufferSize,
   type Conn,
   DEFAULT_BUFFER_SIZE,
   formatAddr,
-  QueueConn,
-  type QueueConnInit,
+  type NetAddr,
   type Transport,
 } from "./conn.ts";
-export { acceptLoop, AcceptQueue, type Dialer, type Listener } from "./listener.ts";
+export type { Dialer, Listener } from "./listener.ts";
 export {
-  connectMemory,
   DEFAULT_BACKLOG,
-  listenMemory,
   type MemoryConnectOptions,
   type MemoryListener,
   type MemoryListenOptions,
   pipe,
   type PipeOptions,
 } from "./transports/memory.ts";
-export { connect, type ConnectOptions, listen, type ListenOptions } from "./transports/mod.ts";
+export { connect, type ConnectOptions, dialer, listen, type ListenOptions } from "./transports/mod.ts";
+export type {
+  SocketConn,
+  TcpConnectOptions,
+  TcpListener,
+  TcpListenOptions,
+  UnixConnectOptions,
+  UnixListenOptions,
+} from "./transports/socket.ts";
+export { type PipeConnectOptions, type PipeListenOptions, pipeSocketPath } from "./transports/npipe.ts";
 export {
   DEFAULT_MAX_MESSAGE_SIZE,
   FramedConn,
@@ -60,23 +84,3 @@ export {
   typedFrames,
   type TypedMessage,
 } from "./frame.ts";
-export {
-  connectTcp,
-  connectUnix,
-  listenTcp,
-  listenUnix,
-  type TcpConnectOptions,
-  type TcpListenOptions,
-  type UnixConnectOptions,
-  type UnixListenOptions,
-} from "./transports/socket.ts";
-export { SocketConn, type SocketConnInit } from "./transports/socket_conn.ts";
-export { type Admit, SocketListener } from "./transports/socket_listener.ts";
-export {
-  connectPipe,
-  listenPipe,
-  parsePipeAddress,
-  type PipeConnectOptions,
-  type PipeListenOptions,
-  pipeSocketPath,
-} from "./transports/npipe.ts";

@@ -27,6 +27,8 @@ export class FrameDecoder {
   readonly #typed: boolean;
   readonly #headerBytes: number;
   readonly #maxMessageSize: number;
+  /** The peer's address, named in errors. */
+  readonly #addr: string;
   readonly #buffer = new Uint8Array(READ_BUFFER_SIZE);
   readonly #view = new DataView(this.#buffer.buffer);
   /** Frames no bigger than this are gathered in the read buffer. */
@@ -37,7 +39,8 @@ export class FrameDecoder {
   #partial: PartialBody | null = null;
 
   /** A decoder for `conn`, refusing bodies over `maxMessageSize`. */
-  constructor(conn: Conn, typed: boolean, maxMessageSize: number) {
+  constructor(conn: Conn, typed: boolean, maxMessageSize: number, addr: string) {
+    this.#addr = addr;
     this.#conn = conn;
     this.#typed = typed;
     this.#headerBytes = headerBytes(typed);
@@ -61,7 +64,7 @@ export class FrameDecoder {
         }
         const n = await this.#conn.read(partial.body.subarray(partial.filled), { signal });
         if (n === null) {
-          throw new ProtocolError(
+          throw this.#protocolError(
             `frame cut short by EOF: ${partial.filled} of ${partial.body.byteLength} body bytes arrived`,
           );
         }
@@ -90,10 +93,18 @@ export class FrameDecoder {
     const start = this.#start;
     const length = this.#view.getUint32(start);
     if (length > this.#maxMessageSize) {
-      throw new MessageTooLargeError(length, this.#maxMessageSize, { where: "incoming frame" });
+      throw new MessageTooLargeError({
+        op: "receive",
+        addr: this.#addr,
+        size: length,
+        limit: this.#maxMessageSize,
+        detail: "the peer announced it",
+      });
     }
     const type = this.#typed ? this.#view.getUint32(start + LENGTH_BYTES) : 0;
-    if (this.#typed && type === 0) throw new ProtocolError("incoming frame has the reserved message type 0");
+    if (this.#typed && type === 0) {
+      throw this.#protocolError("incoming frame has the reserved message type 0");
+    }
     const bodyStart = start + header;
     if (available - header >= length) {
       this.#start = bodyStart + length;
@@ -117,8 +128,12 @@ export class FrameDecoder {
     try {
       return new Uint8Array(length);
     } catch (err) {
-      throw new MessageTooLargeError(length, this.#maxMessageSize, {
-        where: "incoming frame: the host could not allocate a buffer for it",
+      throw new MessageTooLargeError({
+        op: "receive",
+        addr: this.#addr,
+        size: length,
+        limit: this.#maxMessageSize,
+        detail: "the host could not allocate a buffer for it",
         cause: err,
       });
     }
@@ -145,12 +160,16 @@ export class FrameDecoder {
   #eof(): null {
     const left = this.#end - this.#start;
     if (left === 0) return null;
-    throw new ProtocolError(
+    throw this.#protocolError(
       left < this.#headerBytes
         ? `frame header cut short by EOF: ${left} of ${this.#headerBytes} bytes arrived`
         : `frame cut short by EOF: ${left - this.#headerBytes} of ${
           this.#view.getUint32(this.#start)
         } body bytes arrived`,
     );
+  }
+
+  #protocolError(detail: string): ProtocolError {
+    return new ProtocolError({ op: "receive", addr: this.#addr, detail });
   }
 }

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Conn, watch } from "../conn.ts";
+import type { Conn } from "../conn.ts";
+import { onAbort } from "../_async/waiter.ts";
 import { type Frame, headerBytes, LENGTH_BYTES } from "./wire.ts";
 
 /**
@@ -83,7 +84,7 @@ export class FrameEncoder {
       at = 0;
     };
     if (signal.aborted) detach();
-    const unwatch = watch(signal, detach);
+    const unwatch = onAbort(signal, detach);
     try {
       let offset = this.#headerBytes;
       while (source === frame.data && at < source.byteLength) {

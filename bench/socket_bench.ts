@@ -6,7 +6,8 @@
  * Targets: ≥ 0.9× raw throughput, ≤ 1.2× raw latency.
  */
 
-import { type Conn, SocketConn } from "../mod.ts";
+import type { Conn } from "../mod.ts";
+import { SocketConn } from "../transports/socket_conn.ts";
 
 const CHUNK = 64 * 1024;
 const TOTAL = 256 * 1024 * 1024;

@@ -128,7 +128,7 @@ export function hasChaChaPoly(): Promise<boolean> {
  */
 export async function chachaPoly(): Promise<CipherFunctions> {
   if (await hasChaChaPoly()) return chachaFunctions;
-  throw new UnsupportedAlgorithmError(CHACHA_ALGORITHM, { hint: 'use cipher: "AESGCM"' });
+  throw new UnsupportedAlgorithmError({ algorithm: CHACHA_ALGORITHM, detail: 'use cipher: "AESGCM"' });
 }
 
 /** The cipher functions for `name`. */
@@ -182,7 +182,7 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, direction = "send"): Promise<Uint8Array> {
     if (this.#key === null) return Promise.resolve(plaintext.slice());
     const n = this.#take();
-    if (n === null) return Promise.reject(new NonceExhaustedError(direction));
+    if (n === null) return Promise.reject(new NonceExhaustedError({ op: direction }));
     return this.#cipher.encrypt(this.#key, n, ad, plaintext);
   }
 
@@ -190,7 +190,7 @@ export class CipherState {
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array, direction = "receive"): Promise<Uint8Array> {
     if (this.#key === null) return Promise.resolve(ciphertext.slice());
     const n = this.#take();
-    if (n === null) return Promise.reject(new NonceExhaustedError(direction));
+    if (n === null) return Promise.reject(new NonceExhaustedError({ op: direction }));
     return this.#cipher.decrypt(this.#key, n, ad, ciphertext);
   }
 

@@ -22,7 +22,7 @@ export async function dh(keyPair: KeyPair, publicKey: Uint8Array): Promise<Uint8
     const remote = await crypto.subtle.importKey("raw", source(publicKey), { name: "X25519" }, false, []);
     secret = await crypto.subtle.deriveBits({ name: "X25519", public: remote }, keyPair.privateKey, 256);
   } catch (err) {
-    throw new HandshakeError("the peer's public key is invalid for X25519", { cause: err });
+    throw new HandshakeError({ detail: "the peer's public key is invalid for X25519", cause: err });
   }
   return new Uint8Array(secret);
 }

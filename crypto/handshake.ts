@@ -201,7 +201,9 @@ export class HandshakeState {
     const sym = this.#symmetric;
     let at = 0;
     const take = (n: number): Uint8Array => {
-      if (message.length - at < n) throw new HandshakeError(`message ${this.#index + 1} is too short`);
+      if (message.length - at < n) {
+        throw new HandshakeError({ detail: `message ${this.#index + 1} is too short` });
+      }
       return message.subarray(at, at += n);
     };
     try {
@@ -214,9 +216,11 @@ export class HandshakeState {
           // rev 34 §5.3: rs "must be empty". A key given beforehand must never
           // be overwritten by one from the wire, which nobody would check.
           if (this.#rs !== undefined) {
-            throw new HandshakeError(
-              `message ${this.#index + 1} carries the peer's static key, but this side already has one`,
-            );
+            throw new HandshakeError({
+              detail: `message ${
+                this.#index + 1
+              } carries the peer's static key, but this side already has one`,
+            });
           }
           const sealed = take(DH_LENGTH + (sym.hasKey() ? TAG_LENGTH : 0));
           this.#rs = await sym.decryptAndHash(sealed);
@@ -233,10 +237,10 @@ export class HandshakeState {
     } catch (err) {
       this.#failed = true;
       if (err instanceof DecryptError) {
-        throw new HandshakeError(
-          `message ${this.#index + 1} failed authentication: wrong key or PSK, or not a Noise peer`,
-          { cause: err },
-        );
+        throw new HandshakeError({
+          detail: `message ${this.#index + 1} failed authentication: wrong key or PSK, or not a Noise peer`,
+          cause: err,
+        });
       }
       throw err;
     }
@@ -279,7 +283,7 @@ export class HandshakeState {
   }
 
   #checkTurn(writing: boolean): void {
-    if (this.#failed) throw new HandshakeError("the handshake already failed");
+    if (this.#failed) throw new HandshakeError({ detail: "the handshake already failed" });
     if (this.complete) throw new Error("the handshake is already complete");
     if (this.myTurn !== writing) {
       throw new Error(writing ? "not this side's turn to write" : "not this side's turn to read");

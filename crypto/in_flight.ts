@@ -7,7 +7,7 @@
  * @module
  */
 
-import { noop } from "../conn.ts";
+import { noop } from "../_async/waiter.ts";
 
 /** An ordered, bounded line of promises with one producer and one consumer. */
 export class InFlight<T> {

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { describe } from "../conn.ts";
+import { describe } from "../_validate.ts";
 import { source } from "./bytes.ts";
 
 /** The length of an X25519 key, public or private, in bytes. */

@@ -21,7 +21,9 @@
  * @module
  */
 
-import { ByteQueue, type Conn, formatAddr, QueueConn, queueReadable } from "../conn.ts";
+import { type Conn, formatAddr } from "../conn.ts";
+import { ByteQueue } from "../byte_queue.ts";
+import { QueueConn } from "../queue_conn.ts";
 import { ConnClosedError, ConnError, ProtocolError } from "../errors.ts";
 import { type CipherState, DecryptError, TAG_LENGTH } from "./cipher.ts";
 import { InFlight } from "./in_flight.ts";
@@ -35,6 +37,7 @@ const IN_FLIGHT = 4;
 
 const EMPTY = new Uint8Array(0);
 const END = Symbol("end of the conn underneath");
+const OWNED = Object.freeze({ owned: true });
 
 /**
  * A {@linkcode Conn} secured by a Noise handshake: what it reads was sent by
@@ -109,39 +112,47 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   declare readonly closed: Promise<void>;
   readonly #under: Conn;
   readonly #reader: FrameReader;
-  readonly #send: CipherState;
-  readonly #receive: CipherState;
+  readonly #sendCipher: CipherState;
+  readonly #receiveCipher: CipherState;
   readonly #inbound: ByteQueue;
   readonly #outbound: ByteQueue;
   readonly #closeTimeout: number;
+  readonly #addr: string;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `close()` was called: the conn underneath closes once our EOF record is out. */
   #closing = false;
-  #underClosed = false;
-  /** Our EOF record went out, or sending failed. */
-  #sendDone = false;
-  /** The peer's EOF record came in, or receiving failed. */
-  #receiveDone = false;
-  /** The conn underneath reached EOF. */
-  #underEnded = false;
-  /** This side's readable was cancelled: it reads no more. */
-  #readStopped = false;
-  #readable: ReadableStream<Uint8Array> | null = null;
+  /** Sending: `open`, then `done` once our EOF record went out or sending failed. */
+  #sending: "open" | "done" = "open";
+  /**
+   * Receiving: `open`; `ended` once the peer's EOF record came in or
+   * receiving failed; `stopped` once this side cancelled `readable`.
+   */
+  #receiving: "open" | "ended" | "stopped" = "open";
+  /** The conn underneath: `open`, `ended` (it reached EOF) or `closed` (by this side). */
+  #underState: "open" | "ended" | "closed" = "open";
 
   /** Starts the pumps over a conn whose handshake just finished. */
   constructor(init: SessionInit) {
-    const inbound = new ByteQueue(init.bufferSize);
-    const outbound = new ByteQueue(init.bufferSize);
-    super({ localAddr: init.conn.localAddr, remoteAddr: init.conn.remoteAddr, inbound, outbound });
+    const inbound = new ByteQueue({ window: init.bufferSize });
+    const outbound = new ByteQueue({ window: init.bufferSize });
+    super({
+      localAddr: init.conn.localAddr,
+      remoteAddr: init.conn.remoteAddr,
+      inbound,
+      outbound,
+      onCancelRead: () => this.#stopReading(),
+    });
     this.protocol = init.protocol;
     this.remoteStaticKey = init.remoteStaticKey;
     this.handshakeHash = init.handshakeHash;
     this.#under = init.conn;
     this.#reader = init.reader;
-    this.#send = init.send;
-    this.#receive = init.receive;
+    this.#sendCipher = init.send;
+    this.#receiveCipher = init.receive;
     this.#inbound = inbound;
     this.#outbound = outbound;
     this.#closeTimeout = init.closeTimeout;
+    this.#addr = formatAddr(init.conn.remoteAddr);
     const queuesDone = this.closed;
     this.closed = Promise.all([queuesDone, this.#runSend(), this.#runReceive()])
       .then(() => this.#under.closed);
@@ -157,34 +168,25 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     this.#closing = true;
     super.close();
     this.#settle();
-    if (!this.#underClosed) this.#closeTimer = setTimeout(() => this.#closeUnder(), this.#closeTimeout);
+    if (this.#underState !== "closed") {
+      this.#closeTimer = setTimeout(() => this.#closeUnder(), this.#closeTimeout);
+    }
   }
 
   /**
-   * The plaintext the peer sends, as a byte stream. Cancelling it stops this
-   * side's reading for good. Noise has no record that says "stop sending"
-   * (and one could not be acted on before the records ahead of it), so
-   * this cancels the readable of the conn underneath, which tells its peer
-   * whatever that conn tells it: a pipe fails the peer's writes; a socket
-   * cannot tell its peer, so it reads and drops what the peer sends, whose
-   * writes then complete, as over the bare socket (`close()` fails them).
-   * Should that cancel fail, the conn
+   * `readable` was cancelled: this side reads no more. Noise has no record
+   * that says "stop sending" (and one could not be acted on before the
+   * records ahead of it), so this cancels the readable of the conn
+   * underneath, which tells its peer whatever that conn tells it: a pipe
+   * fails the peer's writes; a socket cannot tell its peer, so it reads and
+   * drops what the peer sends, whose writes then complete, as over the bare
+   * socket (`close()` fails them). Should that cancel fail, the conn
    * underneath is closed instead. This side's writes go on working where the
    * conn underneath still carries them.
    */
-  override get readable(): ReadableStream<Uint8Array> {
-    return this.#readable ??= queueReadable(this.#inbound, () => this.#stopReading());
-  }
-
   #stopReading(): void {
-    const where = this.#where();
-    this.#inbound.closeRead(
-      new ConnClosedError(`read after readable was cancelled on ${where}`),
-      new ConnClosedError(`connection to ${where}: this side stopped reading`),
-    );
-    if (this.#receiveDone || this.#underClosed) return; // the peer sends no more anyway
-    this.#readStopped = true;
-    this.#receiveDone = true;
+    if (this.#receiving !== "open" || this.#underState === "closed") return; // the peer sends no more anyway
+    this.#receiving = "stopped";
     try {
       this.#under.readable.cancel().catch(() => this.#closeUnder());
     } catch {
@@ -215,7 +217,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       const eof = n === null;
       // WebCrypto copies `buf` before encrypt() returns, so it can be refilled at once.
       queue.push(
-        this.#send.encryptWithAd(EMPTY, eof ? EMPTY : buf.subarray(0, n!), "send")
+        this.#sendCipher.encryptWithAd(EMPTY, eof ? EMPTY : buf.subarray(0, n!), "send")
           .then((sealed) => ({ frame: encodeFrame(sealed), eof })),
       );
       if (eof) return;
@@ -233,7 +235,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         return;
       }
       if (record.eof) {
-        this.#sendDone = true;
+        this.#sending = "done";
         this.#settle();
         return;
       }
@@ -241,13 +243,16 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   }
 
   #sendFailed(err: unknown): void {
-    this.#sendDone = true;
-    if (!this.#underClosed) {
+    this.#sending = "done";
+    if (this.#underState !== "closed") {
       const error = err instanceof ConnClosedError
-        ? new ConnClosedError(`connection to ${this.#where()} closed by peer, or the peer stopped reading`, {
+        ? new ConnClosedError({
+          op: "write",
+          addr: this.#addr,
+          detail: "closed by peer, or the peer stopped reading",
           cause: err,
         })
-        : asConnError(err, "sending");
+        : asConnError(err, "send", this.#addr);
       this.#outbound.closeRead(error);
     }
     this.#settle();
@@ -272,12 +277,12 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         return;
       }
       if (body === null) {
-        this.#underEnded = true;
+        if (this.#underState === "open") this.#underState = "ended";
         queue.push(Promise.resolve(END));
         return;
       }
       // WebCrypto copies `body` before decrypt() returns; the reader may reuse it.
-      queue.push(this.#receive.decryptWithAd(EMPTY, body, "receive"));
+      queue.push(this.#receiveCipher.decryptWithAd(EMPTY, body, "receive"));
     }
   }
 
@@ -294,24 +299,24 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       if (plaintext === END) {
         if (!eof) {
           return this.#receiveFailed(
-            new ProtocolError("truncated: the connection ended without an end-of-stream record"),
+            this.#protocolError("truncated: the connection ended without an end-of-stream record"),
           );
         }
         return this.#peerClosed();
       }
-      if (eof) return this.#receiveFailed(new ProtocolError("a record came after the end-of-stream record"));
+      if (eof) return this.#recordAfterEof();
       if (plaintext.length === 0) {
         eof = true;
         // A peer that closed (not just half-closed) ends the conn right
         // after its EOF record; fail our writes before readers see EOF.
-        if (this.#underEnded) this.#peerClosed();
+        if (this.#underState === "ended") this.#peerClosed();
         this.#inbound.closeWrite();
-        this.#receiveDone = true;
+        if (this.#receiving === "open") this.#receiving = "ended";
         this.#settle();
         continue;
       }
       try {
-        await this.#inbound.write(plaintext, undefined, true);
+        await this.#inbound.write(plaintext, OWNED);
       } catch {
         return; // this side stopped reading
       }
@@ -320,58 +325,98 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
 
   /** The peer closed its conn: our writes fail, as with a pipe whose reader is gone. */
   #peerClosed(): void {
-    this.#receiveDone = true;
-    if (!this.#sendDone) {
-      this.#sendDone = true;
-      this.#outbound.closeRead(new ConnClosedError(`connection to ${this.#where()} closed by peer`));
+    if (this.#receiving === "open") this.#receiving = "ended";
+    if (this.#sending === "open") {
+      this.#sending = "done";
+      this.#outbound.closeRead(
+        new ConnClosedError({ op: "write", addr: this.#addr, detail: "closed by peer" }),
+      );
     }
     this.#settle();
   }
 
+  /**
+   * The peer sent a record after its end-of-stream record: a broken peer. A
+   * reader that has not reached EOF yet gets the `ProtocolError`; writing
+   * ends as a close does, cleanly (what is queued goes out, then our own
+   * end-of-stream record), and later writes fail with a `ConnClosedError`
+   * whose cause is that `ProtocolError`.
+   */
+  #recordAfterEof(): void {
+    const error = this.#protocolError("the peer sent a record after its end-of-stream record");
+    if (this.#receiving === "open") this.#receiving = "ended";
+    this.#inbound.abortWrite(new ConnClosedError({ op: "read", addr: this.#addr, cause: error }), error);
+    // Our end-of-stream record follows what is queued; the conn underneath then closes.
+    this.#outbound.closeWrite(
+      new ConnClosedError({
+        op: "write",
+        addr: this.#addr,
+        detail: "the peer broke the protocol",
+        cause: error,
+      }),
+    );
+    this.#settle();
+  }
+
   #receiveFailed(err: unknown): void {
-    this.#receiveDone = true;
+    const stopped = this.#receiving === "stopped";
+    this.#receiving = "ended";
     // We closed it, or stopped its reading: what follows is the echo.
-    if (this.#underClosed || this.#readStopped) return;
+    if (this.#underState === "closed" || stopped) return;
     const error = err instanceof DecryptError
-      ? new ProtocolError(
+      ? this.#protocolError(
         "a record failed authentication: it was tampered with, truncated, replayed or reordered",
-        { cause: err },
+        err,
       )
-      : asConnError(err, "receiving");
+      : asConnError(err, "receive", this.#addr);
     // What is queued was authenticated: readers get it first, then the error.
-    this.#inbound.abortWrite(new ConnClosedError("closed after a receive error", { cause: error }), error);
+    this.#inbound.abortWrite(
+      new ConnClosedError({ op: "read", addr: this.#addr, detail: "after a receive error", cause: error }),
+      error,
+    );
     this.#outbound.closeRead(
-      new ConnClosedError(`connection to ${this.#where()} closed after a receive error`, { cause: error }),
+      new ConnClosedError({
+        op: "write",
+        addr: this.#addr,
+        detail: "closed after a receive error",
+        cause: error,
+      }),
     );
     this.#closeUnder();
   }
 
   /** Closes the conn underneath once neither direction needs it. */
   #settle(): void {
-    if (this.#sendDone && (this.#closing || this.#receiveDone)) this.#closeUnder();
+    if (this.#sending === "done" && (this.#closing || this.#receiving !== "open")) this.#closeUnder();
   }
 
   #closeUnder(): void {
-    if (this.#underClosed) return;
-    this.#underClosed = true;
+    if (this.#underState === "closed") return;
+    this.#underState = "closed";
     clearTimeout(this.#closeTimer);
     this.#under.close();
   }
 
-  #where(): string {
-    return formatAddr(this.remoteAddr);
+  #protocolError(detail: string, cause?: unknown): ProtocolError {
+    return new ProtocolError({ op: "receive", addr: this.#addr, detail, cause });
   }
 }
 
 function checkRecordLength(length: number): void {
   if (length < TAG_LENGTH) {
-    throw new ProtocolError(`a ${length}-byte record cannot hold its ${TAG_LENGTH}-byte tag`);
+    throw new ProtocolError({
+      op: "receive",
+      detail: `a ${length}-byte record cannot hold its ${TAG_LENGTH}-byte tag`,
+    });
   }
 }
 
-function asConnError(err: unknown, what: string): Error {
+function asConnError(err: unknown, op: string, addr: string): Error {
   if (err instanceof ConnError) return err;
-  return new ProtocolError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
+  return new ProtocolError({
+    op,
+    addr,
+    detail: err instanceof Error ? err.message : String(err),
     cause: err,
   });
 }

@@ -31,8 +31,10 @@
  * @module
  */
 
-import { type CallOptions, checkBufferSize, type Conn, describe } from "../conn.ts";
-import { HandshakeError } from "../errors.ts";
+import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
+import { abortError, type ErrorContext, HandshakeError } from "../errors.ts";
+import { abortable } from "../_async/abortable.ts";
+import { checkBufferSize, describe } from "../_validate.ts";
 import { type TestHooks, testHooksFor } from "./_internal.ts";
 import { cipherFunctions, type CipherName } from "./cipher.ts";
 import { HandshakeState, PSK_LENGTH } from "./handshake.ts";
@@ -168,16 +170,67 @@ interface Checked {
 export async function secure(conn: Conn, options: SecureOptions): Promise<SecureConn> {
   const checked = checkOptions(conn, options);
   const { signal } = options;
+  const context: ErrorContext = { op: "handshake", addr: formatAddr(conn.remoteAddr) };
   // A cipher this runtime lacks is a bad option: it leaves the conn alone.
   const cipher = await cipherFunctions(checked.cipher);
   try {
-    signal?.throwIfAborted();
-    return await handshake(conn, options, checked, cipher);
-  } catch (err) {
-    conn.close();
     if (signal?.aborted) throw signal.reason;
-    if (err instanceof HandshakeError) throw err;
-    throw new HandshakeError(err instanceof Error ? err.message : String(err), { cause: err });
+    return await handshake(conn, options, checked, cipher, context);
+  } catch (err) {
+    const refusal = refusals.get(err as object);
+    if (refusal !== undefined && !signal?.aborted) await tellRefusal(conn, refusal);
+    conn.close();
+    if (signal?.aborted) throw abortError(signal.reason, context);
+    if (err instanceof HandshakeError) {
+      // The handshake state names no address: say which conn it was.
+      throw err.addr !== undefined
+        ? err
+        : new HandshakeError({ ...context, detail: err.detail, cause: err.cause });
+    }
+    throw new HandshakeError({
+      ...context,
+      detail: err instanceof Error ? err.message : String(err),
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Why this side gave up on a handshake, told to the peer in a one-byte
+ * frame before closing, so that it learns more than "the connection
+ * ended". No handshake message is that short, so the two can't be confused.
+ */
+const REFUSAL = {
+  /** `verifyRemote` refused the static key the peer sent. */
+  keyRefused: 1,
+  /** The peer's handshake message failed authentication: the PSK or the keys differ. */
+  notAuthenticated: 2,
+} as const;
+
+/** What each refusal byte tells the side that receives it. */
+const REFUSAL_TEXT: Record<number, string> = {
+  [REFUSAL.keyRefused]: "the peer refused this side's static key (its verifyRemote said no): " +
+    "give the peer this key, or use the key it expects",
+  [REFUSAL.notAuthenticated]: "the peer could not authenticate this side's handshake message: " +
+    "the two sides use different PSKs or keys",
+};
+
+/** How long a refusal may take to write before the conn is closed anyway. */
+const REFUSAL_TIMEOUT_MS = 1000;
+
+/** Errors that this side should tell the peer about, with the refusal byte to send. */
+const refusals = new WeakMap<object, number>();
+
+function refusing<E extends object>(err: E, reason: number): E {
+  refusals.set(err, reason);
+  return err;
+}
+
+async function tellRefusal(conn: Conn, reason: number): Promise<void> {
+  try {
+    await conn.write(encodeFrame(Uint8Array.of(reason)), { signal: AbortSignal.timeout(REFUSAL_TIMEOUT_MS) });
+  } catch {
+    // The peer is gone or not reading: it learns only that the conn ended.
   }
 }
 
@@ -186,6 +239,7 @@ async function handshake(
   options: SecureOptions,
   checked: Checked,
   cipher: Awaited<ReturnType<typeof cipherFunctions>>,
+  context: ErrorContext,
 ): Promise<SecureConn> {
   const { signal, verifyRemote } = options;
   const { pattern, initiator, hooks } = checked;
@@ -214,23 +268,36 @@ async function handshake(
     const message = await reader.next({
       signal,
       check(length) {
-        if (length !== expected) {
-          throw new HandshakeError(
-            `expected a ${expected}-byte ${pattern.name} handshake message, the peer announced ${length} bytes: ` +
-              "it speaks another pattern, suite or protocol",
-          );
+        if (length !== expected && length !== 1) {
+          throw new HandshakeError({
+            ...context,
+            detail: `expected a ${expected}-byte ${pattern.name} handshake message, the peer announced ` +
+              `${length} bytes: it speaks another pattern, suite or protocol`,
+          });
         }
       },
     });
-    if (message === null) throw new HandshakeError("the connection ended before the handshake finished");
-    await state.readMessage(message);
+    if (message === null) {
+      throw new HandshakeError({ ...context, detail: "the connection ended before the handshake finished" });
+    }
+    if (message.length === 1) {
+      throw new HandshakeError({
+        ...context,
+        detail: REFUSAL_TEXT[message[0]] ?? `the peer gave up on the handshake (reason ${message[0]})`,
+      });
+    }
+    try {
+      await state.readMessage(message);
+    } catch (err) {
+      throw refusing(err as object, REFUSAL.notAuthenticated);
+    }
     signal?.throwIfAborted();
     // The key the peer sent, checked before this side writes another message.
     // A pre-shared key is not asked about: the caller chose it.
     const received = state.receivedStaticKey;
     if (received !== null && !verified) {
       verified = true;
-      if (verifyRemote) await verify(verifyRemote, received, signal);
+      if (verifyRemote) await verify(verifyRemote, received, signal, context);
     }
   }
   const result = await state.split();
@@ -254,23 +321,24 @@ async function verify(
   verifyRemote: NonNullable<SecureOptions["verifyRemote"]>,
   key: Uint8Array,
   signal: AbortSignal | undefined,
+  context: ErrorContext,
 ): Promise<void> {
   let accepted: unknown;
-  let detach = () => {};
   try {
-    const aborted = new Promise<never>((_, reject) => {
-      const onAbort = () => reject(signal!.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      detach = () => signal?.removeEventListener("abort", onAbort);
-    });
-    accepted = await Promise.race([new Promise((resolve) => resolve(verifyRemote(key.slice()))), aborted]);
+    accepted = await abortable(new Promise((resolve) => resolve(verifyRemote(key.slice()))), signal);
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
-    throw new HandshakeError("verifyRemote rejected the peer's static key", { cause: err });
-  } finally {
-    detach();
+    throw refusing(
+      new HandshakeError({ ...context, detail: "verifyRemote rejected the peer's static key", cause: err }),
+      REFUSAL.keyRefused,
+    );
   }
-  if (accepted !== true) throw new HandshakeError("verifyRemote refused the peer's static key");
+  if (accepted !== true) {
+    throw refusing(
+      new HandshakeError({ ...context, detail: "verifyRemote refused the peer's static key" }),
+      REFUSAL.keyRefused,
+    );
+  }
 }
 
 function checkOptions(conn: Conn, options: SecureOptions): Checked {

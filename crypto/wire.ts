@@ -57,7 +57,10 @@ export class FrameReader {
     while (this.#end - this.#start < 2) {
       if (!await this.#fill(signal)) {
         if (this.#end === this.#start) return null;
-        throw new ProtocolError("truncated: the connection ended inside a length prefix");
+        throw new ProtocolError({
+          op: "receive",
+          detail: "truncated: the connection ended inside a length prefix",
+        });
       }
     }
     const buf = this.#buf;
@@ -65,9 +68,12 @@ export class FrameReader {
     check?.(length);
     while (this.#end - this.#start < 2 + length) {
       if (!await this.#fill(signal)) {
-        throw new ProtocolError(
-          `truncated: the connection ended ${this.#end - this.#start - 2} bytes into a ${length}-byte frame`,
-        );
+        throw new ProtocolError({
+          op: "receive",
+          detail: `truncated: the connection ended ${
+            this.#end - this.#start - 2
+          } bytes into a ${length}-byte frame`,
+        });
       }
     }
     const body = buf.subarray(this.#start + 2, this.#start + 2 + length);

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { ByteQueue, ConnClosedError, pipe } from "../mod.ts";
+import { ConnClosedError, pipe } from "../mod.ts";
+import { ByteQueue } from "../transport.ts";
 
 const bytes = (...xs: number[]) => new Uint8Array(xs);
 
 Deno.test("a write that meets a waiting read copies straight into the reader's buffer", async () => {
-  const q = new ByteQueue(16);
+  const q = new ByteQueue({ window: 16 });
   const into = new Uint8Array(4);
   const reading = q.read(into);
   assert.equal(await q.write(bytes(1, 2, 3)), 3);
@@ -14,7 +15,7 @@ Deno.test("a write that meets a waiting read copies straight into the reader's b
 });
 
 Deno.test("a write that fits the window resolves at once and keeps a copy, not the caller's buffer", async () => {
-  const q = new ByteQueue(16);
+  const q = new ByteQueue({ window: 16 });
   const buf = bytes(1, 2, 3);
   await q.write(buf);
   buf.fill(9);
@@ -24,7 +25,7 @@ Deno.test("a write that fits the window resolves at once and keeps a copy, not t
 });
 
 Deno.test("queued bytes never exceed the window while the reader is away", async () => {
-  const q = new ByteQueue(1000);
+  const q = new ByteQueue({ window: 1000 });
   const writes: Promise<number>[] = [];
   let resolved = 0;
   for (let i = 0; i < 50; i++) writes.push(q.write(new Uint8Array(100)).then((n) => (resolved++, n)));
@@ -90,9 +91,9 @@ Deno.test("small queued chunks reach a stream reader joined into one", async () 
 });
 
 Deno.test("an owned chunk larger than the window waits until the window drains", async () => {
-  const q = new ByteQueue(10);
+  const q = new ByteQueue({ window: 10 });
   let done = false;
-  const writing = q.write(new Uint8Array(25), undefined, true).then((n) => (done = true, n));
+  const writing = q.write(new Uint8Array(25), { owned: true }).then((n) => (done = true, n));
   const out = new Uint8Array(10);
   await q.read(out);
   await new Promise((r) => setTimeout(r, 5));
@@ -162,12 +163,12 @@ Deno.test("errors name the address they happened on", async () => {
 });
 
 Deno.test("ByteQueue rejects a bad window", () => {
-  assert.throws(() => new ByteQueue(0), RangeError);
-  assert.throws(() => new ByteQueue(1.5), TypeError);
+  assert.throws(() => new ByteQueue({ window: 0 }), RangeError);
+  assert.throws(() => new ByteQueue({ window: 1.5 }), TypeError);
 });
 
 Deno.test("a reused copy buffer never changes bytes a reader already took", async () => {
-  const q = new ByteQueue(64 * 1024);
+  const q = new ByteQueue({ window: 64 * 1024 });
   const taken: Uint8Array[] = [];
   for (let i = 0; i < 6; i++) {
     await q.write(new Uint8Array(8192).fill(i));
@@ -183,7 +184,7 @@ Deno.test("a reused copy buffer never changes bytes a reader already took", asyn
 });
 
 Deno.test("abortWrite with endWith: the reader drains the queued bytes, then gets the error instead of EOF", async () => {
-  const q = new ByteQueue(16);
+  const q = new ByteQueue({ window: 16 });
   await q.write(bytes(1, 2, 3));
   const broken = new Error("cut off");
   q.abortWrite(new Error("no more writes"), broken);
@@ -239,7 +240,7 @@ Deno.test("a chunk whose buffer was already transferred is refused with a TypeEr
 });
 
 Deno.test("abortWrite with endWith after closeWrite: the reader gets the error, not a clean EOF", async () => {
-  const q = new ByteQueue(4);
+  const q = new ByteQueue({ window: 4 });
   const pending = q.write(bytes(1, 2, 3, 4, 5, 6));
   const closing = q.closeWrite();
   const broken = new Error("broke after half-close");
@@ -250,7 +251,7 @@ Deno.test("abortWrite with endWith after closeWrite: the reader gets the error, 
 });
 
 Deno.test("small writes share a tail buffer, yet no chunk a reader took ever changes afterwards", async () => {
-  const q = new ByteQueue(64 * 1024);
+  const q = new ByteQueue({ window: 64 * 1024 });
   const taken: [number, Uint8Array][] = [];
   const buf = new Uint8Array(700);
   for (let i = 0; i < 400; i++) {

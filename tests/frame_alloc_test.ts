@@ -53,9 +53,8 @@ Deno.test({
     const result = JSON.parse(out.slice("ready\n".length));
     assert.deepEqual(result, {
       name: "MessageTooLargeError",
-      message:
-        "message too large: 1073741824 bytes is within the limit of 1073741824 but could not be held " +
-        "(incoming frame: the host could not allocate a buffer for it)",
+      message: "receive memory:pipe: message too large: 1073741824 bytes is within the limit of 1073741824 " +
+        "but could not be held (the host could not allocate a buffer for it)",
       causeName: "RangeError",
       closed: true,
     });

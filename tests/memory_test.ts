@@ -35,57 +35,87 @@ Deno.test("connecting to an unknown name gets ConnectionRefusedError", async () 
 Deno.test("more than backlog unaccepted connects get BacklogFullError, which is temporary", async () => {
   using listener = listen({ transport: "memory", name: "busy", backlog: 2 });
   const waiting = [
-    connect({ transport: "memory", name: "busy" }),
-    connect({ transport: "memory", name: "busy" }),
+    await connect({ transport: "memory", name: "busy" }),
+    await connect({ transport: "memory", name: "busy" }),
   ];
   await assert.rejects(connect({ transport: "memory", name: "busy" }), (err: BacklogFullError) => {
     assert.ok(err instanceof BacklogFullError);
     assert.equal(err.temporary, true);
+    assert.match(
+      err.message,
+      /memory:busy: backlog full: 2 unaccepted connection\(s\) already wait; try again later/,
+    );
     return true;
   });
   for (const _ of waiting) (await listener.accept()).close();
-  for (const conn of await Promise.all(waiting)) conn.close();
+  for (const conn of waiting) conn.close();
+  // Accepting made room again.
+  using again = await connect({ transport: "memory", name: "busy" });
+  using _server = await listener.accept();
+  assert.equal(again.remoteAddr.address, "busy");
+});
+
+Deno.test("connect, then accept, in sequence: a memory connect completes from the backlog, as a socket's does", async () => {
+  using listener = listen({ transport: "memory", name: "in-sequence" });
+  // Each await in turn: this hung for ever when a memory connect waited for accept().
+  using client = await connect({
+    transport: "memory",
+    name: "in-sequence",
+    signal: AbortSignal.timeout(1000),
+  });
+  await client.write(new TextEncoder().encode("before accept"));
+  using server = await listener.accept({ signal: AbortSignal.timeout(1000) });
+  const buf = new Uint8Array(13);
+  assert.equal(await server.read(buf), 13);
+  assert.equal(new TextDecoder().decode(buf), "before accept");
+  // The same through a private listener's dialer.
+  using fixture = listen({ transport: "memory" });
+  using dialed = await fixture.dialer().dial({ signal: AbortSignal.timeout(1000) });
+  using accepted = await fixture.accept({ signal: AbortSignal.timeout(1000) });
+  await dialed.write(new Uint8Array([1]));
+  assert.equal(await accepted.read(new Uint8Array(1)), 1);
+});
+
+Deno.test("writes to a conn still in the backlog fill its window, then wait", async () => {
+  using listener = listen({ transport: "memory", name: "window", bufferSize: 4 });
+  using client = await connect({ transport: "memory", name: "window" });
+  assert.equal(await client.write(new Uint8Array(4)), 4);
+  const err = await client.write(new Uint8Array(1), { signal: AbortSignal.timeout(30) }).catch((e) => e);
+  assert.equal(err.name, "TimeoutError");
+  using server = await listener.accept();
+  assert.equal(await server.read(new Uint8Array(8)), 4);
 });
 
 Deno.test("the default backlog is 32", async () => {
   using listener = listen({ transport: "memory" });
   const dialer = listener.dialer();
-  const waiting = Array.from({ length: DEFAULT_BACKLOG }, () => dialer.dial());
+  const waiting = [];
+  for (let i = 0; i < DEFAULT_BACKLOG; i++) waiting.push(await dialer.dial());
   await assert.rejects(dialer.dial(), BacklogFullError);
   listener.close();
-  for (const w of waiting) await assert.rejects(w, ListenerClosedError);
+  for (const conn of waiting) {
+    assert.equal(await conn.read(new Uint8Array(1)), null);
+    conn.close();
+  }
 });
 
-Deno.test("a connect withdrawn by its signal is never accepted", async () => {
-  using listener = listen({ transport: "memory", name: "withdraw" });
-  const controller = new AbortController();
-  const first = connect({ transport: "memory", name: "withdraw", signal: controller.signal });
-  const second = connect({ transport: "memory", name: "withdraw" });
-  controller.abort(new Error("changed my mind"));
-  await assert.rejects(first, /changed my mind/);
-  using server = await listener.accept();
-  using client = await second;
-  await client.write(new Uint8Array([7]));
-  const buf = new Uint8Array(1);
-  assert.equal(await server.read(buf), 1);
-  assert.equal(buf[0], 7);
-});
-
-Deno.test("accept honours its signal, and a later connect goes to the next accept", async () => {
+Deno.test("accept honours its signal: a ConnError names the accept, its cause the TimeoutError; a later connect goes to the next accept", async () => {
   using listener = listen({ transport: "memory", name: "acc" });
   const err = await listener.accept({ signal: AbortSignal.timeout(20) }).catch((e) => e);
-  assert.equal(err.name, "TimeoutError");
-  const dialing = connect({ transport: "memory", name: "acc" });
+  assert.ok(err instanceof ConnError);
+  assert.equal(err.timeout, true);
+  assert.equal(err.code, "ETIMEDOUT");
+  assert.equal((err.cause as Error).name, "TimeoutError");
+  assert.equal(err.message, "accept memory:acc: timed out");
+  using _client = await connect({ transport: "memory", name: "acc" });
   using _server = await listener.accept();
-  using _client = await dialing;
 });
 
 Deno.test("close rejects pending accepts, frees the name, refuses by name, fails the dialer, keeps accepted conns", async () => {
   const listener = listen({ transport: "memory", name: "closing" });
   const dialer = listener.dialer();
-  const dialing = connect({ transport: "memory", name: "closing" });
+  const client = await connect({ transport: "memory", name: "closing" });
   const server = await listener.accept();
-  const client = await dialing;
   const pending = listener.accept();
   listener.close();
   listener.close();
@@ -103,11 +133,13 @@ Deno.test("close rejects pending accepts, frees the name, refuses by name, fails
   assert.equal(again.addr.address, "closing");
 });
 
-Deno.test("connects waiting in the backlog when the listener closes are refused", async () => {
+Deno.test("a conn still in the backlog when the listener closes sees its peer close", async () => {
   const listener = listen({ transport: "memory", name: "late" });
-  const waiting = connect({ transport: "memory", name: "late" });
+  using waiting = await connect({ transport: "memory", name: "late" });
+  await waiting.write(new Uint8Array([1]));
   listener.close();
-  await assert.rejects(waiting, ConnectionRefusedError);
+  assert.equal(await waiting.read(new Uint8Array(1)), null);
+  await assert.rejects(waiting.write(new Uint8Array([2])), ConnClosedError);
 });
 
 Deno.test("for await over a listener ends quietly when it closes", async () => {
@@ -138,14 +170,12 @@ Deno.test("a private listener is reachable only through its dialer", async () =>
   assert.deepEqual(server.localAddr, listener.addr);
 });
 
-Deno.test("a dial honours an already-aborted signal", async () => {
+Deno.test("a dial honours an already-aborted signal: a ConnError naming the connect, caused by the reason", async () => {
   using listener = listen({ transport: "memory" });
   const reason = new Error("no");
-  await assert.rejects(listener.dialer().dial({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
-  await assert.rejects(
-    connect({ transport: "memory", name: "x", signal: AbortSignal.abort(reason) }),
-    (e) => e === reason,
-  );
+  const check = (e: ConnError) => e.code === "ECANCELED" && e.cause === reason && e.op === "connect";
+  await assert.rejects(listener.dialer().dial({ signal: AbortSignal.abort(reason) }), check);
+  await assert.rejects(connect({ transport: "memory", name: "x", signal: AbortSignal.abort(reason) }), check);
 });
 
 Deno.test("bad arguments get a clear TypeError or RangeError", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { connect, listen, parsePipeAddress, pipeSocketPath } from "../mod.ts";
+import { connect, ConnError, listen, pipeSocketPath } from "../mod.ts";
+import { parsePipeAddress } from "../transports/npipe.ts";
 
 /** A pipe address no other test uses. */
 const uniquePipe = (label: string) => String.raw`\\.\pipe\tether-${label}-` + crypto.randomUUID().slice(0, 8);
@@ -109,14 +110,15 @@ Deno.test("connect waits for a pipe listener that starts later", async () => {
   assert.equal(await server.read(new Uint8Array(1)), 1);
 });
 
-Deno.test("connect to a pipe nobody listens on ends with its signal's reason", async () => {
-  const err = await connect({
-    transport: "pipe",
-    path: uniquePipe("nobody"),
-    signal: AbortSignal.timeout(100),
-  })
-    .catch((e) => e);
-  assert.equal(err.name, "TimeoutError");
+Deno.test("connect to a pipe nobody listens on times out with an error naming the connect and the pipe", async () => {
+  const path = uniquePipe("nobody");
+  const err = await connect({ transport: "pipe", path, signal: AbortSignal.timeout(100) }).catch((e) => e);
+  assert.ok(err instanceof ConnError, String(err));
+  assert.equal(err.timeout, true);
+  assert.equal(err.op, "connect");
+  assert.equal(err.addr, `pipe:${path}`);
+  assert.equal((err.cause as DOMException).name, "TimeoutError");
+  assert.match(err.message, /^connect pipe:.*: timed out \(no listener had room for it in time\)$/);
 });
 
 Deno.test("maxInstances bounds open conns; a connect beyond it waits until one closes", async () => {
@@ -129,7 +131,7 @@ Deno.test("maxInstances bounds open conns; a connect beyond it waits until one c
   }
   // A third can't get an instance while two are open: it waits out its signal.
   const busy = await connect({ transport: "pipe", path, signal: AbortSignal.timeout(200) }).catch((e) => e);
-  assert.equal(busy.name, "TimeoutError");
+  assert.equal(busy.timeout, true);
   const waiting = connect({ transport: "pipe", path, signal: AbortSignal.timeout(10_000) });
   const accepting = listener.accept();
   conns[0].close(); // the server's end: one instance is free

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   type Conn,
   ConnClosedError,
+  ConnError,
   HandshakeError,
   NonceExhaustedError,
   pipe,
@@ -182,22 +183,29 @@ Deno.test("EOF in the middle of a handshake message is a HandshakeError", async 
   a.close();
 });
 
-Deno.test("a signal aborted mid-handshake rejects with its reason and closes the conn", async () => {
+/** A ConnError that names the handshake, is caused by `reason`, and says whether it was a deadline. */
+const abortedHandshake = (reason: unknown, timeout = false) => (e: ConnError) =>
+  e instanceof ConnError && e.op === "handshake" && e.cause === reason && e.timeout === timeout &&
+  e.code === (timeout ? "ETIMEDOUT" : "ECANCELED");
+
+Deno.test("a signal aborted mid-handshake rejects with a ConnError caused by its reason, and closes the conn", async () => {
   const [a, b] = pipe();
   const controller = new AbortController();
   const reason = new Error("gave up");
   const serving = secure(b, { role: "responder", signal: controller.signal });
   await new Promise((r) => setTimeout(r, 10));
   controller.abort(reason);
-  await assert.rejects(serving, (e) => e === reason);
+  await assert.rejects(serving, abortedHandshake(reason));
   assert.equal(await a.read(new Uint8Array(1)), null);
   a.close();
 });
 
-Deno.test("a deadline over a handshake whose peer never answers is a TimeoutError", async () => {
+Deno.test("a deadline over a handshake whose peer never answers says the handshake on that address timed out", async () => {
   const [a, b] = pipe();
   const err = await secure(a, { role: "initiator", signal: AbortSignal.timeout(30) }).catch((e) => e);
-  assert.ok(err instanceof DOMException && err.name === "TimeoutError", String(err));
+  assert.ok(err instanceof ConnError && err.timeout, String(err));
+  assert.equal(err.message, "handshake memory:pipe: timed out");
+  assert.equal((err.cause as DOMException).name, "TimeoutError");
   b.close();
 });
 
@@ -206,7 +214,7 @@ Deno.test("an already-aborted signal fails at once", async () => {
   const reason = new Error("too late");
   await assert.rejects(
     secure(a, { role: "initiator", signal: AbortSignal.abort(reason) }),
-    (e) => e === reason,
+    abortedHandshake(reason),
   );
   b.close();
 });
@@ -228,7 +236,7 @@ Deno.test("a signal aborted while verifyRemote is still deciding rejects with it
   });
   await wasAsked;
   controller.abort(reason);
-  await assert.rejects(dialing, (e) => e === reason);
+  await assert.rejects(dialing, abortedHandshake(reason));
   await assert.rejects(serving, HandshakeError);
 });
 

@@ -10,24 +10,24 @@ import {
   ConnectionRefusedError,
   ConnError,
   listen,
-  parsePipeAddress,
   pipeSocketPath,
 } from "../mod.ts";
-import { MAX_SOCKET_PATH } from "../transports/unix_bind.ts";
+import { maxSocketPath } from "../transports/unix_bind.ts";
+import { parsePipeAddress } from "../transports/npipe.ts";
 import { fillBacklog, inTempDir, runWith, within } from "./socket_helpers.ts";
 
 const uniquePipe = (label: string) => String.raw`\\.\pipe\tether-${label}-` + crypto.randomUUID().slice(0, 8);
 
 Deno.test("a unix path over the sun_path limit is a RangeError up front naming the limit", async () => {
-  const long = `/tmp/${"x".repeat(MAX_SOCKET_PATH)}.sock`;
+  const long = `/tmp/${"x".repeat(maxSocketPath())}.sock`;
   for (
     const attempt of [listen({ transport: "unix", path: long }), connect({ transport: "unix", path: long })]
   ) {
     const err = await attempt.catch((e) => e);
     assert.ok(err instanceof RangeError, String(err));
-    assert.match(err.message, new RegExp(`at most ${MAX_SOCKET_PATH}`));
+    assert.match(err.message, new RegExp(`at most ${maxSocketPath()}`));
   }
-  const fits = `/tmp/${"y".repeat(MAX_SOCKET_PATH - "/tmp/".length)}`;
+  const fits = `/tmp/${"y".repeat(maxSocketPath() - "/tmp/".length)}`;
   const refused = await connect({ transport: "unix", path: fits }).catch((e) => e);
   assert.ok(refused instanceof ConnectionRefusedError, "a path of exactly the limit is fine");
 });
@@ -35,7 +35,7 @@ Deno.test("a unix path over the sun_path limit is a RangeError up front naming t
 Deno.test("a pipe name whose socket path would be too long is a RangeError naming the limit", async () => {
   const path = "\\\\.\\pipe\\" + "n".repeat(200);
   assert.equal(parsePipeAddress(path).length, 200);
-  assert.throws(() => pipeSocketPath(path), new RegExp(`at most ${MAX_SOCKET_PATH}`));
+  assert.throws(() => pipeSocketPath(path), new RegExp(`at most ${maxSocketPath()}`));
   await assert.rejects(listen({ transport: "pipe", path }), RangeError);
   await assert.rejects(connect({ transport: "pipe", path }), RangeError);
 });

@@ -1,6 +1,6 @@
 /** Helpers shared by the socket tests. */
 import assert from "node:assert/strict";
-import { connect, listen, type SocketConn, type SocketListener } from "../mod.ts";
+import { connect, listen, type Listener, type SocketConn } from "../mod.ts";
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */
 export async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -18,7 +18,7 @@ export const exists = (path: string): Promise<boolean> => Deno.lstat(path).then(
 /** A Unix listener at `path` and both ends of one conn through it. */
 export async function unixPair(
   path: string,
-): Promise<{ listener: SocketListener; client: SocketConn; server: SocketConn }> {
+): Promise<{ listener: Listener<SocketConn>; client: SocketConn; server: SocketConn }> {
   const listener = await listen({ transport: "unix", path });
   const dialing = connect({ transport: "unix", path });
   const server = await listener.accept();
@@ -74,7 +74,7 @@ export async function fillBacklog(path: string): Promise<Deno.UnixConn[]> {
 }
 
 /** Sends one byte from a fresh client to the listener at `path`; proves it reachable. */
-export async function assertReachable(listener: SocketListener, path: string): Promise<void> {
+export async function assertReachable(listener: Listener<SocketConn>, path: string): Promise<void> {
   const dialing = connect({ transport: "unix", path, signal: AbortSignal.timeout(5000) });
   await using server = await listener.accept({ signal: AbortSignal.timeout(5000) });
   await using client = await dialing;

@@ -18,17 +18,13 @@
  * @module
  */
 
-import {
-  type Addr,
-  badSignal,
-  ByteQueue,
-  type CallOptions,
-  checkBufferSize,
-  describe,
-  QueueConn,
-} from "../conn.ts";
-import { acceptLoop, AcceptQueue, type Dialer, type Listener } from "../listener.ts";
+import type { Addr, CallOptions } from "../conn.ts";
+import type { Dialer, Listener } from "../listener.ts";
+import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
+import { ByteQueue } from "../byte_queue.ts";
+import { QueueConn } from "../queue_conn.ts";
 import { AddrInUseError, ConnectionRefusedError, ListenerClosedError } from "../errors.ts";
+import { checkBufferSize, checkOptions, describe, refusal } from "../_validate.ts";
 
 /**
  * Options of {@linkcode pipe}.
@@ -123,8 +119,8 @@ export interface MemoryListener extends Listener {
 export const DEFAULT_BACKLOG = 32;
 
 function pair(local: Addr, remote: Addr, bufferSize: number): [QueueConn, QueueConn] {
-  const ab = new ByteQueue(bufferSize);
-  const ba = new ByteQueue(bufferSize);
+  const ab = new ByteQueue({ window: bufferSize });
+  const ba = new ByteQueue({ window: bufferSize });
   return [
     new QueueConn({ localAddr: local, remoteAddr: remote, inbound: ba, outbound: ab }),
     new QueueConn({ localAddr: remote, remoteAddr: local, inbound: ab, outbound: ba }),
@@ -166,18 +162,25 @@ class MemoryListenerImpl implements MemoryListener {
   constructor(name: string | undefined, backlog: number, bufferSize: number) {
     this.#name = name;
     this.addr = { transport: "memory", address: name ?? `private-${++privateCount}` };
-    this.#queue = new AcceptQueue(`memory:${this.addr.address}`, backlog);
+    this.#queue = new AcceptQueue({ addr: `memory:${this.addr.address}`, backlog });
     this.#bufferSize = bufferSize;
   }
 
-  /** Connects; `refused` is the error for a connect the listener drops. */
+  /**
+   * Connects: completes as soon as the new conn is in the backlog, before
+   * anyone accepts it. `refused` is the error once the listener is closed.
+   */
   connect(options: CallOptions | undefined, refused: () => Error): Promise<QueueConn> {
-    const bad = badSignal(options);
-    if (bad) return Promise.reject(bad);
-    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
+    const refusedNow = refusal(options, { op: "connect", addr: this.#queue.addr });
+    if (refusedNow !== undefined) return Promise.reject(refusedNow);
     if (this.#queue.closed) return Promise.reject(refused());
     const [server, client] = pair(this.addr, this.addr, this.#bufferSize);
-    return this.#queue.offer(server, client, options, refused);
+    try {
+      this.#queue.enqueue(server);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve(client);
   }
 
   accept(options?: CallOptions): Promise<QueueConn> {
@@ -185,13 +188,16 @@ class MemoryListenerImpl implements MemoryListener {
   }
 
   dialer(): Dialer {
-    const address = this.#queue.address;
-    return { dial: (options) => this.connect(options, () => new ListenerClosedError(address)) };
+    const addr = this.#queue.addr;
+    return {
+      dial: (options) => this.connect(options, () => new ListenerClosedError({ op: "connect", addr })),
+    };
   }
 
   close(): void {
     if (this.#queue.closed) return;
     if (this.#name !== undefined && registry.get(this.#name) === this) registry.delete(this.#name);
+    // Conns still in the backlog are closed: their dialers read EOF, and their writes fail.
     this.#queue.close((conn) => conn.close());
   }
 
@@ -236,7 +242,7 @@ export function listenMemory(options: MemoryListenOptions): MemoryListener {
   if (backlog < 0) throw new RangeError(`backlog must be 0 or more, got ${backlog}`);
   const bufferSize = checkBufferSize(options.bufferSize);
   if (name !== undefined && registry.has(name)) {
-    throw new AddrInUseError(`memory:${name}`);
+    throw new AddrInUseError({ addr: `memory:${name}` });
   }
   const listener = new MemoryListenerImpl(name, backlog, bufferSize);
   if (name !== undefined) registry.set(name, listener);
@@ -244,37 +250,39 @@ export function listenMemory(options: MemoryListenOptions): MemoryListener {
 }
 
 /**
- * Connects to the memory listener registered as `name`, waiting until it
- * accepts. A connect still waiting in the backlog when its signal aborts is
- * withdrawn.
+ * Connects to the memory listener registered as `name`. The connect
+ * completes as soon as the listener has room in its backlog, as a socket's
+ * does: the conn can be written at once, and `accept()` takes it later. A
+ * full backlog is a `BacklogFullError`; a conn still in the backlog when the
+ * listener closes sees its peer close.
  *
  * @example
  * ```ts
- * import { connect, ConnectionRefusedError } from "@tether/tether";
+ * import { connect, ConnectionRefusedError, listen } from "@tether/tether";
  *
  * const err = await connect({ transport: "memory", name: "none" }).catch((e) => e);
  * console.log(err instanceof ConnectionRefusedError); // true
+ *
+ * await using listener = listen({ transport: "memory", name: "jobs" });
+ * await using conn = await connect({ transport: "memory", name: "jobs" }); // before accept()
+ * await conn.write(new TextEncoder().encode("job 1"));
+ * await using server = await listener.accept();
+ * console.log(await server.read(new Uint8Array(5))); // 5
  * ```
  */
 export function connectMemory(options: MemoryConnectOptions): Promise<QueueConn> {
   try {
     checkOptions(options, "connect");
     checkName(options.name);
-    const bad = badSignal(options);
-    if (bad) throw bad;
   } catch (err) {
     return Promise.reject(err);
   }
-  const address = `memory:${options.name}`;
+  const addr = `memory:${options.name}`;
+  const refusedNow = refusal(options, { op: "connect", addr });
+  if (refusedNow !== undefined) return Promise.reject(refusedNow);
   const listener = registry.get(options.name);
-  const refused = () => new ConnectionRefusedError(address);
-  const closedWhileWaiting = () =>
-    new ConnectionRefusedError(address, { reason: "the listener closed before accepting" });
-  if (listener === undefined) {
-    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    return Promise.reject(refused());
-  }
-  return listener.connect(options, closedWhileWaiting);
+  if (listener === undefined) return Promise.reject(new ConnectionRefusedError({ addr }));
+  return listener.connect(options, () => new ConnectionRefusedError({ addr }));
 }
 
 function checkName(name: unknown): asserts name is string {
@@ -282,10 +290,4 @@ function checkName(name: unknown): asserts name is string {
     throw new TypeError(`name must be a string, got ${describe(name)}`);
   }
   if (name.length === 0) throw new TypeError("name must not be empty");
-}
-
-function checkOptions(options: unknown, fn: string): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`${fn}() takes an options object, got ${describe(options)}`);
-  }
 }

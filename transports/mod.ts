@@ -1,25 +1,25 @@
 /**
- * `listen()` and `connect()`: one entry point for every transport, chosen by
- * the `transport` option, with the option shapes of `Deno.listen` and
- * `Deno.connect`.
+ * `listen()`, `connect()` and `dialer()`: one entry point for every
+ * transport, chosen by the `transport` option, with the option shapes of
+ * `Deno.listen` and `Deno.connect`. The socket transports are loaded when
+ * first used, so the memory transport runs wherever Web Streams do.
  *
  * @example
  * ```ts
  * import { connect, listen } from "@tether/tether";
  *
  * await using listener = listen({ transport: "memory", name: "svc" });
- * const dialing = connect({ transport: "memory", name: "svc" });
+ * await using client = await connect({ transport: "memory", name: "svc" });
  * await using _server = await listener.accept();
- * await using client = await dialing;
  * console.log(client.remoteAddr); // { transport: "memory", address: "svc" }
  * ```
  *
  * @module
  */
 
-import type { Conn } from "../conn.ts";
-import { describe } from "../conn.ts";
-import type { Listener } from "../listener.ts";
+import type { CallOptions, Conn } from "../conn.ts";
+import type { Dialer, Listener } from "../listener.ts";
+import { checkOptions, describe } from "../_validate.ts";
 import {
   connectMemory,
   listenMemory,
@@ -27,19 +27,15 @@ import {
   type MemoryListener,
   type MemoryListenOptions,
 } from "./memory.ts";
-import {
-  connectTcp,
-  connectUnix,
-  listenTcp,
-  listenUnix,
-  type TcpConnectOptions,
-  type TcpListenOptions,
-  type UnixConnectOptions,
-  type UnixListenOptions,
+import type {
+  SocketConn,
+  TcpConnectOptions,
+  TcpListener,
+  TcpListenOptions,
+  UnixConnectOptions,
+  UnixListenOptions,
 } from "./socket.ts";
-import { connectPipe, listenPipe, type PipeConnectOptions, type PipeListenOptions } from "./npipe.ts";
-import type { SocketConn } from "./socket_conn.ts";
-import type { SocketListener } from "./socket_listener.ts";
+import type { PipeConnectOptions, PipeListenOptions } from "./npipe.ts";
 
 /**
  * The options of any {@linkcode listen}.
@@ -72,7 +68,8 @@ export type ConnectOptions =
   | PipeConnectOptions;
 
 /**
- * Listens on the transport named by `options.transport`.
+ * Listens in memory: by `name` in this isolate, or privately (no name),
+ * reached only through the listener's own `dialer()`.
  *
  * @example
  * ```ts
@@ -83,60 +80,151 @@ export type ConnectOptions =
  * ```
  */
 export function listen(options: MemoryListenOptions): MemoryListener;
-/** Listens on a Unix socket or a TCP port; see {@linkcode listenUnix} and {@linkcode listenTcp}. */
-export function listen(options: UnixListenOptions | TcpListenOptions): Promise<SocketListener>;
-/** Listens on a named pipe; see {@linkcode listenPipe}. */
+/**
+ * Listens on a Unix socket, whose file has mode `0o600` unless `mode` says
+ * otherwise.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@tether/tether";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await using listener = await listen({ transport: "unix", path: `${dir}/app.sock` });
+ * console.log(listener.addr.address.endsWith("/app.sock")); // true
+ * ```
+ */
+export function listen(options: UnixListenOptions): Promise<Listener<SocketConn>>;
+/**
+ * Listens on a TCP port; `port: 0` picks a free one, reported in
+ * `addr.port`.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@tether/tether";
+ *
+ * await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * console.log(listener.addr.hostname, listener.addr.port > 0); // "127.0.0.1" true
+ * ```
+ */
+export function listen(options: TcpListenOptions): Promise<TcpListener>;
+/**
+ * Listens on a named pipe, `\\.\pipe\NAME`.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@tether/tether";
+ *
+ * await using listener = await listen({ transport: "pipe", path: "\\\\.\\pipe\\tether-doc-overload" });
+ * console.log(listener.addr.transport); // "pipe"
+ * ```
+ */
 export function listen(options: PipeListenOptions): Promise<Listener>;
-/** Listens on whichever transport the options name. */
+/**
+ * Listens on whichever transport the options name.
+ *
+ * @example
+ * ```ts
+ * import { listen, type ListenOptions } from "@tether/tether";
+ *
+ * const options: ListenOptions = { transport: "memory" };
+ * await using listener = await listen(options);
+ * console.log(listener.addr.transport); // "memory"
+ * ```
+ */
 export function listen(options: ListenOptions): MemoryListener | Promise<Listener>;
 export function listen(options: ListenOptions): MemoryListener | Promise<Listener> {
-  const transport = transportOf(options);
+  const transport = transportOf(options, "listen");
   switch (transport) {
     case "memory":
       return listenMemory(options as MemoryListenOptions);
     case "unix":
-      return listenUnix(options as UnixListenOptions);
+      return import("./socket.ts").then((m) => m.listenUnix(options as UnixListenOptions));
     case "tcp":
-      return listenTcp(options as TcpListenOptions);
+      return import("./socket.ts").then((m) => m.listenTcp(options as TcpListenOptions));
     case "pipe":
-      return listenPipe(options as PipeListenOptions);
+      return import("./npipe.ts").then((m) => m.listenPipe(options as PipeListenOptions));
   }
   throw unknownTransport(transport);
 }
 
 /**
- * Connects over the transport named by `options.transport`.
+ * Connects to a memory listener by name. It completes as soon as the
+ * listener has room in its backlog, before anyone accepts.
  *
  * @example
  * ```ts
  * import { connect, listen } from "@tether/tether";
  *
  * using listener = listen({ transport: "memory", name: "cache" });
- * const dialing = connect({ transport: "memory", name: "cache", signal: AbortSignal.timeout(1000) });
+ * using conn = await connect({ transport: "memory", name: "cache", signal: AbortSignal.timeout(1000) });
  * using _server = await listener.accept();
- * using conn = await dialing;
  * console.log(conn.localAddr.transport); // "memory"
  * ```
  */
 export function connect(options: MemoryConnectOptions): Promise<Conn>;
-/** Connects to a Unix socket or a TCP port; see {@linkcode connectUnix} and {@linkcode connectTcp}. */
-export function connect(options: UnixConnectOptions | TcpConnectOptions): Promise<SocketConn>;
-/** Connects to a named pipe, waiting for it within the signal; see {@linkcode connectPipe}. */
+/**
+ * Connects to a Unix socket.
+ *
+ * @example
+ * ```ts
+ * import { connect, ConnectionRefusedError } from "@tether/tether";
+ *
+ * const err = await connect({ transport: "unix", path: "/nonexistent/app.sock" }).catch((e) => e);
+ * console.log(err instanceof ConnectionRefusedError); // true
+ * ```
+ */
+export function connect(options: UnixConnectOptions): Promise<SocketConn>;
+/**
+ * Connects to a TCP port.
+ *
+ * @example
+ * ```ts
+ * import { connect, listen } from "@tether/tether";
+ *
+ * await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * const { hostname, port } = listener.addr;
+ * await using conn = await connect({ transport: "tcp", hostname, port, signal: AbortSignal.timeout(1000) });
+ * conn.setNoDelay(true);
+ * ```
+ */
+export function connect(options: TcpConnectOptions): Promise<SocketConn>;
+/**
+ * Connects to a named pipe, waiting for it within the signal.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@tether/tether";
+ *
+ * const path = "\\\\.\\pipe\\nobody-listens-here";
+ * const err = await connect({ transport: "pipe", path, signal: AbortSignal.timeout(50) }).catch((e) => e);
+ * console.log(err.code, err.timeout); // "ETIMEDOUT" true
+ * ```
+ */
 export function connect(options: PipeConnectOptions): Promise<Conn>;
-/** Connects over whichever transport the options name. */
+/**
+ * Connects over whichever transport the options name.
+ *
+ * @example
+ * ```ts
+ * import { connect, type ConnectOptions } from "@tether/tether";
+ *
+ * const options: ConnectOptions = { transport: "memory", name: "absent" };
+ * console.log(await connect(options).catch((e) => e.code)); // "ECONNREFUSED"
+ * ```
+ */
 export function connect(options: ConnectOptions): Promise<Conn>;
 export function connect(options: ConnectOptions): Promise<Conn> {
   try {
-    const transport = transportOf(options);
+    const transport = transportOf(options, "connect");
     switch (transport) {
       case "memory":
         return connectMemory(options as MemoryConnectOptions);
       case "unix":
-        return connectUnix(options as UnixConnectOptions);
+        return import("./socket.ts").then((m) => m.connectUnix(options as UnixConnectOptions));
       case "tcp":
-        return connectTcp(options as TcpConnectOptions);
+        return import("./socket.ts").then((m) => m.connectTcp(options as TcpConnectOptions));
       case "pipe":
-        return connectPipe(options as PipeConnectOptions);
+        return import("./npipe.ts").then((m) => m.connectPipe(options as PipeConnectOptions));
     }
     throw unknownTransport(transport);
   } catch (err) {
@@ -144,10 +232,30 @@ export function connect(options: ConnectOptions): Promise<Conn> {
   }
 }
 
-function transportOf(options: unknown): unknown {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`expected an options object with a transport, got ${describe(options)}`);
-  }
+/**
+ * A {@linkcode Dialer} for `options`: each `dial()` connects anew, with the
+ * dial's own signal (the options' signal, if any, is left out). Hand it to
+ * code that should not know where its server is.
+ *
+ * @example
+ * ```ts
+ * import { dialer, listen } from "@tether/tether";
+ *
+ * await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * const toServer = dialer({ transport: "tcp", hostname: "127.0.0.1", port: listener.addr.port });
+ * await using conn = await toServer.dial({ signal: AbortSignal.timeout(1000) });
+ * await using _server = await listener.accept();
+ * console.log(conn.remoteAddr.port === listener.addr.port); // true
+ * ```
+ */
+export function dialer(options: ConnectOptions): Dialer {
+  transportOf(options, "dialer");
+  const { signal: _ignored, ...fixed } = options;
+  return { dial: (call?: CallOptions) => connect({ ...fixed, signal: call?.signal } as ConnectOptions) };
+}
+
+function transportOf(options: unknown, fn: string): unknown {
+  checkOptions(options, fn);
   return (options as { transport?: unknown }).transport;
 }
 

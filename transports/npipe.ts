@@ -33,13 +33,15 @@
  * @module
  */
 
-import { type Addr, type CallOptions, checkBufferSize, type Conn, describe, watch } from "../conn.ts";
+import type { Addr, CallOptions, Conn } from "../conn.ts";
 import type { Listener } from "../listener.ts";
-import { connectWindowsPipe, listenWindowsPipe } from "./npipe_windows.ts";
-import { BacklogFullError, ConnectionRefusedError, ConnError, ProtocolError } from "../errors.ts";
+import { abortError, BacklogFullError, ConnectionRefusedError, ConnError, ProtocolError } from "../errors.ts";
+import { delay } from "../_async/delay.ts";
+import { onAbort } from "../_async/waiter.ts";
+import { checkBufferSize, checkOptions, describe } from "../_validate.ts";
 import { SocketConn } from "./socket_conn.ts";
-import { checkOptions, dial } from "./socket.ts";
-import { MAX_SOCKET_PATH, openUnixListener } from "./unix_bind.ts";
+import { dial } from "./socket.ts";
+import { maxSocketPath, openUnixListener } from "./unix_bind.ts";
 import { closeQuietly } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
 
@@ -95,6 +97,8 @@ const BUSY = 0x15;
 /** Backoff between connect attempts, doubling from the first to the last. */
 const FIRST_RETRY_MS = 5;
 const LAST_RETRY_MS = 200;
+/** Conns a pipe listener admits ahead of `accept()`; beyond them, connects wait as for a busy pipe. */
+const PIPE_BACKLOG = 32;
 const ADDRESS = /^\\\\([^\\]+)\\pipe\\([^\\]+)$/i;
 const FORM = "\\\\.\\pipe\\NAME";
 
@@ -102,13 +106,6 @@ const FORM = "\\\\.\\pipe\\NAME";
  * Checks a pipe address and returns its pipe name. A malformed address is a
  * `TypeError` naming the expected form; a remote one (`\\host\pipe\NAME`)
  * is refused where there are no remote pipes.
- *
- * @example
- * ```ts
- * import { parsePipeAddress } from "@tether/tether";
- *
- * console.log(parsePipeAddress("\\\\.\\pipe\\my-app")); // "my-app"
- * ```
  */
 export function parsePipeAddress(address: unknown): string {
   if (typeof address !== "string") {
@@ -156,10 +153,11 @@ export function pipeSocketPath(address: string): string {
   const dir = (env("XDG_RUNTIME_DIR") || env("TMPDIR") || "/tmp").replace(/\/+$/, "");
   const path = `${dir}/tether-pipe-${encodeURIComponent(name.toLowerCase())}.sock`;
   const bytes = new TextEncoder().encode(path).byteLength;
-  if (bytes > MAX_SOCKET_PATH) {
+  const max = maxSocketPath();
+  if (bytes > max) {
     throw new RangeError(
       `pipe ${JSON.stringify(address)} maps to ${path}, ${bytes} bytes; a Unix socket path takes at most ` +
-        `${MAX_SOCKET_PATH}: use a shorter pipe name (or a shorter XDG_RUNTIME_DIR)`,
+        `${max}: use a shorter pipe name (or a shorter XDG_RUNTIME_DIR)`,
     );
   }
   return path;
@@ -169,11 +167,13 @@ function env(name: string): string | undefined {
   try {
     return Deno.env.get(name);
   } catch (err) {
-    throw new ConnError(
-      `pipe addresses map to a Unix socket in $XDG_RUNTIME_DIR or the temp dir: ` +
-        `missing --allow-env=XDG_RUNTIME_DIR,TMPDIR (${err instanceof Error ? err.message : err})`,
-      { code: "ENOTCAPABLE", cause: err },
-    );
+    throw new ConnError({
+      code: "ENOTCAPABLE",
+      summary: "pipe addresses map to a Unix socket in $XDG_RUNTIME_DIR or the temp dir: " +
+        "missing --allow-env=XDG_RUNTIME_DIR,TMPDIR",
+      detail: err instanceof Error ? err.message : String(err),
+      cause: err,
+    });
   }
 }
 
@@ -183,9 +183,9 @@ function env(name: string): string | undefined {
  *
  * @example
  * ```ts
- * import { listenPipe } from "@tether/tether";
+ * import { listen } from "@tether/tether";
  *
- * await using listener = await listenPipe({ transport: "pipe", path: "\\\\.\\pipe\\tether-doc-listen" });
+ * await using listener = await listen({ transport: "pipe", path: "\\\\.\\pipe\\tether-doc-listen" });
  * console.log(listener.addr.address); // "\\.\pipe\tether-doc-listen"
  * ```
  */
@@ -203,16 +203,18 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
   const bufferSize = checkBufferSize(options.bufferSize);
   const addr: Addr = { transport: "pipe", address: `\\\\.\\pipe\\${name}` };
   if (Deno.build.os === "windows") {
+    // Loaded only here: node:net is for Windows pipes alone.
+    const { listenWindowsPipe } = await import("./npipe_windows.ts");
     return listenWindowsPipe({ transport: "pipe", address: options.path }, maxInstances, bufferSize);
   }
   const where = `pipe:${addr.address}`;
   const path = pipeSocketPath(options.path);
   const { native, removeFile } = await openUnixListener(path, 0o600, where, path);
   let open = 0;
-  return new SocketListener(
-    native,
-    addr,
-    async (conn) => {
+  // A client waits for its greeting, so connects are admitted ahead of
+  // accept(), up to a backlog, as a kernel completes a socket's connect.
+  return new SocketListener(native, addr, {
+    admit: async (conn) => {
       const full = open >= maxInstances;
       try {
         await conn.write(Uint8Array.of(full ? BUSY : READY));
@@ -225,9 +227,9 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
       socket.closed.then(() => open--);
       return socket;
     },
-    removeFile,
-    true,
-  ); // eager: a client waits for its greeting, not for accept()
+    onClose: removeFile,
+    admitAhead: PIPE_BACKLOG,
+  });
 }
 
 /**
@@ -238,14 +240,13 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
  *
  * @example
  * ```ts
- * import { connectPipe } from "@tether/tether";
+ * import { connect, ConnError } from "@tether/tether";
  *
- * const err = await connectPipe({
- *   transport: "pipe",
- *   path: "\\\\.\\pipe\\nobody-listens",
- *   signal: AbortSignal.timeout(50),
- * }).catch((e) => e);
- * console.log(err.name); // "TimeoutError"
+ * try {
+ *   await connect({ transport: "pipe", path: "\\\\.\\pipe\\nobody-listens", signal: AbortSignal.timeout(50) });
+ * } catch (err) {
+ *   if (err instanceof ConnError) console.log(err.code, err.timeout); // "ETIMEDOUT" true
+ * }
  * ```
  */
 export async function connectPipe(options: PipeConnectOptions): Promise<Conn> {
@@ -253,17 +254,24 @@ export async function connectPipe(options: PipeConnectOptions): Promise<Conn> {
   const bufferSize = checkBufferSize(options.bufferSize);
   const { signal } = options;
   const addr: Addr = { transport: "pipe", address: `\\\\.\\pipe\\${parsePipeAddress(options.path)}` };
+  const where = `pipe:${addr.address}`;
+  const timedOut = (reason: unknown) =>
+    abortError(reason, {
+      op: "connect",
+      addr: where,
+      detail: reasonIsTimeout(reason) ? "no listener had room for it in time" : undefined,
+    });
   if (Deno.build.os === "windows") {
     const remote: Addr = { transport: "pipe", address: options.path }; // may name another host there
-    return connectWindowsPipe(remote, bufferSize, signal, (signal) => sleep(LAST_RETRY_MS, signal));
+    const { connectWindowsPipe } = await import("./npipe_windows.ts");
+    return connectWindowsPipe(remote, bufferSize, signal, () => delay(LAST_RETRY_MS, signal, timedOut));
   }
   const path = pipeSocketPath(options.path);
-  const where = `pipe:${addr.address}`;
-  for (let delay = FIRST_RETRY_MS;; delay = Math.min(delay * 2, LAST_RETRY_MS)) {
-    signal?.throwIfAborted();
+  for (let wait = FIRST_RETRY_MS;; wait = Math.min(wait * 2, LAST_RETRY_MS)) {
+    if (signal?.aborted) throw timedOut(signal.reason);
     let native: Deno.UnixConn | null = null;
     try {
-      native = await dial(Deno.connect({ transport: "unix", path }), signal, where, path);
+      native = await dial(() => Deno.connect({ transport: "unix", path }), signal, where, path);
     } catch (err) {
       if (isBacklogFull(err)) {
         // The listener is slow to accept: wait, as for a busy pipe.
@@ -279,15 +287,19 @@ export async function connectPipe(options: PipeConnectOptions): Promise<Conn> {
         greeting = await readGreeting(native, signal, where);
       } catch (err) {
         closeQuietly(native);
-        throw err;
+        throw signal?.aborted ? timedOut(signal.reason) : err;
       }
       if (greeting === READY) {
         return new SocketConn(native, { localAddr: addr, remoteAddr: addr, where, bufferSize });
       }
       closeQuietly(native); // busy, or the listener closed meanwhile
     }
-    await sleep(delay, signal);
+    await delay(wait, signal, timedOut);
   }
+}
+
+function reasonIsTimeout(reason: unknown): boolean {
+  return reason instanceof DOMException && reason.name === "TimeoutError";
 }
 
 function isBacklogFull(err: unknown): boolean {
@@ -307,8 +319,9 @@ async function checkNotOtherFile(path: string, where: string): Promise<void> {
     return; // not there (yet): a connect waits for it
   }
   if (!info.isSocket) {
-    throw new ConnectionRefusedError(where, {
-      reason:
+    throw new ConnectionRefusedError({
+      addr: where,
+      detail:
         `${path} exists and is not a socket, so no pipe listener can take that name until it is removed`,
     });
   }
@@ -321,7 +334,7 @@ async function readGreeting(
   where: string,
 ): Promise<number | null> {
   const byte = new Uint8Array(1);
-  const stop = watch(signal, () => closeQuietly(native)); // Deno's read can't be aborted otherwise
+  const stop = onAbort(signal, () => closeQuietly(native)); // Deno's read can't be aborted otherwise
   let n: number | null;
   try {
     n = await native.read(byte);
@@ -335,20 +348,11 @@ async function readGreeting(
   signal?.throwIfAborted();
   if (n === null) return null;
   if (byte[0] !== READY && byte[0] !== BUSY) {
-    throw new ProtocolError(`${where} is not a tether pipe listener (greeting byte ${byte[0]})`);
+    throw new ProtocolError({
+      op: "connect",
+      addr: where,
+      detail: `not a tether pipe listener: greeting byte ${byte[0]}`,
+    });
   }
   return byte[0];
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stop = watch(signal, () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    });
-    const timer = setTimeout(() => {
-      stop();
-      resolve();
-    }, ms);
-  });
 }

@@ -8,25 +8,30 @@
  */
 
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { type Addr, ByteQueue, type CallOptions, noop, QueueConn, watch } from "../conn.ts";
-import { acceptLoop, AcceptQueue, type Listener } from "../listener.ts";
-import { ConnClosedError, ConnectionRefusedError, ConnError } from "../errors.ts";
+import type { Addr, CallOptions } from "../conn.ts";
+import type { Listener } from "../listener.ts";
+import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
+import { ByteQueue } from "../byte_queue.ts";
+import { QueueConn } from "../queue_conn.ts";
+import { abortError, ConnClosedError, ConnectionRefusedError, ConnError } from "../errors.ts";
+import { noop, onAbort } from "../_async/waiter.ts";
 
 /** Wraps a connected `node:net` socket as a conn. */
 function adapt(socket: Socket, addr: Addr, bufferSize: number): QueueConn {
-  const inbound = new ByteQueue(bufferSize);
-  const outbound = new ByteQueue(bufferSize);
+  const inbound = new ByteQueue({ window: bufferSize });
+  const outbound = new ByteQueue({ window: bufferSize });
   const where = `pipe:${addr.address}`;
   socket.on("data", (chunk: Uint8Array) => {
-    const wrote = inbound.write(chunk, undefined, true);
+    const wrote = inbound.write(chunk, { owned: true });
     socket.pause(); // backpressure: resume once the chunk fits the window
     wrote.then(() => socket.resume(), noop);
   });
   socket.on("end", () => inbound.closeWrite());
-  socket.on(
-    "error",
-    (err) => inbound.closeRead(new ConnClosedError(`${where}: ${err.message}`, { cause: err })),
-  );
+  socket.on("error", (err) => {
+    const error = new ConnClosedError({ addr: where, detail: err.message, cause: err });
+    inbound.abortWrite(error, error); // readers get what came, then the error
+    outbound.closeRead(error);
+  });
   (async () => {
     for (let chunk; (chunk = await outbound.readChunk()) !== null;) {
       await new Promise<void>((resolve, reject) =>
@@ -47,16 +52,23 @@ function adapt(socket: Socket, addr: Addr, bufferSize: number): QueueConn {
 
 /** Listens on a Windows named pipe; at most `maxInstances` conns at once. */
 export function listenWindowsPipe(addr: Addr, maxInstances: number, bufferSize: number): Promise<Listener> {
-  const queue = new AcceptQueue<QueueConn>(`pipe:${addr.address}`, 32);
+  const queue = new AcceptQueue<QueueConn>({ addr: `pipe:${addr.address}`, backlog: 32 });
   const server: Server = createServer((socket) => {
-    queue.offer(adapt(socket, addr, bufferSize), undefined).catch(() => socket.destroy());
+    try {
+      queue.enqueue(adapt(socket, addr, bufferSize));
+    } catch {
+      socket.destroy();
+    }
   });
   if (maxInstances !== Infinity) server.maxConnections = maxInstances;
   return new Promise((resolve, reject) => {
     server.once("error", (err) =>
       reject(
-        new ConnError(`listen on pipe:${addr.address}: ${err.message}`, {
+        new ConnError({
+          op: "listen",
+          addr: `pipe:${addr.address}`,
           code: (err as { code?: string }).code ?? "EIO",
+          detail: err.message,
           cause: err,
         }),
       ));
@@ -85,12 +97,13 @@ export async function connectWindowsPipe(
   addr: Addr,
   bufferSize: number,
   signal: AbortSignal | undefined,
-  retry: (signal: AbortSignal | undefined) => Promise<void>,
+  retry: () => Promise<void>,
 ): Promise<QueueConn> {
   while (true) {
-    signal?.throwIfAborted();
+    const where = `pipe:${addr.address}`;
+    if (signal?.aborted) throw abortError(signal.reason, { op: "connect", addr: where });
     const socket = createConnection(addr.address);
-    const stop = watch(signal, () => socket.destroy());
+    const stop = onAbort(signal, () => socket.destroy());
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once("connect", resolve);
@@ -98,14 +111,14 @@ export async function connectWindowsPipe(
       });
       return adapt(socket, addr, bufferSize);
     } catch (err) {
-      signal?.throwIfAborted();
+      if (signal?.aborted) throw abortError(signal.reason, { op: "connect", addr: where });
       const code = (err as { code?: string }).code;
       if (code !== "ENOENT" && code !== "EBUSY" && code !== "EAGAIN") {
-        throw new ConnectionRefusedError(`pipe:${addr.address}`, { cause: err });
+        throw new ConnectionRefusedError({ addr: where, cause: err });
       }
     } finally {
       stop();
     }
-    await retry(signal);
+    await retry();
   }
 }

@@ -34,11 +34,33 @@
  * @module
  */
 
-import { type Addr, type CallOptions, checkBufferSize, describe } from "../conn.ts";
+import type { Addr, CallOptions, NetAddr } from "../conn.ts";
+import type { Listener } from "../listener.ts";
+import { abortError } from "../errors.ts";
+import { abortable } from "../_async/abortable.ts";
+import { checkBufferSize, checkOptions, describe } from "../_validate.ts";
 import { SocketConn } from "./socket_conn.ts";
-import { socketError } from "./socket_errors.ts";
+import { closeQuietly, socketError } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
-import { byteLength, MAX_SOCKET_PATH, openUnixListener } from "./unix_bind.ts";
+import { byteLength, maxSocketPath, openUnixListener } from "./unix_bind.ts";
+
+export { SocketConn };
+
+/**
+ * A TCP listener: its `addr` has the `hostname` and `port` it listens on.
+ *
+ * @example
+ * ```ts
+ * import { listen, type TcpListener } from "@tether/tether";
+ *
+ * await using listener: TcpListener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * console.log(listener.addr.port > 0); // true
+ * ```
+ */
+export interface TcpListener extends Listener<SocketConn> {
+  /** The address listened on, with the port picked for `port: 0`. */
+  readonly addr: NetAddr;
+}
 
 /**
  * Options of a Unix {@linkcode listenUnix}.
@@ -135,10 +157,10 @@ export interface TcpConnectOptions extends CallOptions {
  *
  * @example
  * ```ts
- * import { listenUnix } from "@tether/tether";
+ * import { listen } from "@tether/tether";
  *
  * const dir = await Deno.makeTempDir();
- * const listener = await listenUnix({ transport: "unix", path: `${dir}/s.sock` });
+ * const listener = await listen({ transport: "unix", path: `${dir}/s.sock` });
  * console.log(((await Deno.stat(`${dir}/s.sock`)).mode! & 0o777).toString(8)); // "600"
  * listener.close();
  * await Deno.remove(dir, { recursive: true });
@@ -156,12 +178,10 @@ export async function listenUnix(options: UnixListenOptions): Promise<SocketList
   const { native, removeFile } = await openUnixListener(path, mode, where);
   const addr: Addr = { transport: "unix", address: path };
   const remote: Addr = { transport: "unix", address: "" };
-  return new SocketListener(
-    native,
-    addr,
-    (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: remote, where, bufferSize }),
-    removeFile,
-  );
+  return new SocketListener(native, addr, {
+    admit: (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: remote, where, bufferSize }),
+    onClose: removeFile,
+  });
 }
 
 /**
@@ -169,9 +189,9 @@ export async function listenUnix(options: UnixListenOptions): Promise<SocketList
  *
  * @example
  * ```ts
- * import { connectUnix, ConnectionRefusedError } from "@tether/tether";
+ * import { connect, ConnectionRefusedError } from "@tether/tether";
  *
- * const err = await connectUnix({ transport: "unix", path: "/nonexistent/x.sock" }).catch((e) => e);
+ * const err = await connect({ transport: "unix", path: "/nonexistent/x.sock" }).catch((e: Error) => e);
  * console.log(err instanceof ConnectionRefusedError); // true
  * ```
  */
@@ -180,7 +200,7 @@ export async function connectUnix(options: UnixConnectOptions): Promise<SocketCo
   const path = checkPath(options.path);
   const bufferSize = checkBufferSize(options.bufferSize);
   const where = `unix:${path}`;
-  const native = await dial(Deno.connect({ transport: "unix", path }), options.signal, where);
+  const native = await dial(() => Deno.connect({ transport: "unix", path }), options.signal, where);
   return new SocketConn(native, {
     localAddr: { transport: "unix", address: "" },
     remoteAddr: { transport: "unix", address: path },
@@ -189,18 +209,19 @@ export async function connectUnix(options: UnixConnectOptions): Promise<SocketCo
 }
 
 /**
- * Listens on a TCP port; `port: 0` picks a free one, and `addr.address` is
- * `"host:port"`.
+ * Listens on a TCP port; `port: 0` picks a free one. The listener's `addr`
+ * has the `hostname` and `port` to connect to, and `address` is
+ * `"host:port"` (IPv6 hosts in brackets).
  *
  * @example
  * ```ts
- * import { listenTcp } from "@tether/tether";
+ * import { listen } from "@tether/tether";
  *
- * using listener = await listenTcp({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
- * console.log(listener.addr.address.startsWith("127.0.0.1:")); // true
+ * using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * console.log(listener.addr.address === `127.0.0.1:${listener.addr.port}`); // true
  * ```
  */
-export function listenTcp(options: TcpListenOptions): Promise<SocketListener> {
+export function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
   try {
     checkOptions(options, "listen");
     const hostname = checkHostname(options.hostname ?? "0.0.0.0");
@@ -212,17 +233,18 @@ export function listenTcp(options: TcpListenOptions): Promise<SocketListener> {
     } catch (err) {
       throw socketError(err, "listen", `tcp:${hostPort(hostname, port)}`);
     }
-    const addr: Addr = { transport: "tcp", address: hostPort(hostname, native.addr.port) };
-    return Promise.resolve(
-      new SocketListener(native, addr, (conn) => {
+    const addr = netAddr(hostname, native.addr.port);
+    const listener = new SocketListener(native, addr, {
+      admit: (conn) => {
         const remote = conn.remoteAddr as Deno.NetAddr;
         return new SocketConn(conn, {
           localAddr: addr,
-          remoteAddr: { transport: "tcp", address: hostPort(remote.hostname, remote.port) },
+          remoteAddr: netAddr(remote.hostname, remote.port),
           bufferSize,
         });
-      }),
-    );
+      },
+    });
+    return Promise.resolve(listener as SocketListener & { readonly addr: NetAddr });
   } catch (err) {
     return Promise.reject(err);
   }
@@ -233,11 +255,10 @@ export function listenTcp(options: TcpListenOptions): Promise<SocketListener> {
  *
  * @example
  * ```ts
- * import { connectTcp, listenTcp } from "@tether/tether";
+ * import { connect, listen } from "@tether/tether";
  *
- * using listener = await listenTcp({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
- * const port = Number(listener.addr.address.split(":")[1]);
- * using conn = await connectTcp({ transport: "tcp", hostname: "127.0.0.1", port });
+ * using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+ * using conn = await connect({ transport: "tcp", hostname: "127.0.0.1", port: listener.addr.port });
  * console.log(conn.remoteAddr.address === listener.addr.address); // true
  * ```
  */
@@ -245,40 +266,57 @@ export async function connectTcp(options: TcpConnectOptions): Promise<SocketConn
   checkOptions(options, "connect");
   const hostname = checkHostname(options.hostname);
   const port = checkPort(options.port);
+  if (port === 0) {
+    throw new RangeError(
+      'port 0 can\'t be connected to: it means "pick a free port" only to listen; connect to the port ' +
+        "the listener reports in its addr.port",
+    );
+  }
   const bufferSize = checkBufferSize(options.bufferSize);
   const where = `tcp:${hostPort(hostname, port)}`;
-  const native = await dial(Deno.connect({ transport: "tcp", hostname, port }), options.signal, where);
+  const native = await dial(() => Deno.connect({ transport: "tcp", hostname, port }), options.signal, where);
   const local = native.localAddr as Deno.NetAddr;
   return new SocketConn(native, {
-    localAddr: { transport: "tcp", address: hostPort(local.hostname, local.port) },
-    remoteAddr: { transport: "tcp", address: hostPort(hostname, port) },
+    localAddr: netAddr(local.hostname, local.port),
+    remoteAddr: netAddr(hostname, port),
     bufferSize,
   });
 }
 
+/** A TCP address with its host (brackets stripped) and port apart. */
+export function netAddr(hostname: string, port: number): NetAddr {
+  const host = hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
+  return { transport: "tcp", address: hostPort(host, port), hostname: host, port };
+}
+
 /**
- * Waits for a native connect within `signal`. On abort it rejects with the
- * signal's reason at once and closes the conn if it arrives later. Errors
- * name `where`; `socketPath` is the socket file behind it, for advice on
- * missing flags.
+ * Starts a native connect and waits for it within `signal`. On abort it
+ * rejects at once with a `ConnError` naming the connect (its cause the
+ * signal's reason), and closes the conn if it arrives later. Errors name
+ * `where`; `socketPath` is the socket file behind it, for advice on missing
+ * flags.
  */
 export function dial<C extends Deno.Conn>(
-  connecting: Promise<C>,
+  connect: () => Promise<C>,
   signal: AbortSignal | undefined,
   where: string,
   socketPath?: string,
 ): Promise<C> {
+  const early = signal?.aborted ? abortError(signal.reason, { op: "connect", addr: where }) : undefined;
+  if (early !== undefined) return Promise.reject(early);
+  let connecting: Promise<C>;
+  try {
+    connecting = connect();
+  } catch (err) {
+    return Promise.reject(socketError(err, "connect", where, socketPath));
+  }
   const mapped = connecting.catch((err) => Promise.reject(socketError(err, "connect", where, socketPath)));
-  if (signal === undefined) return mapped;
-  return new Promise<C>((resolve, reject) => {
-    const onAbort = () => {
-      reject(signal.reason);
-      mapped.then((conn) => conn.close(), () => {});
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    mapped.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
+  return abortable(
+    mapped,
+    signal,
+    closeQuietly,
+    (reason) => abortError(reason, { op: "connect", addr: where }),
+  );
 }
 
 /** Formats `host:port`, bracketing IPv6 hosts. */
@@ -286,16 +324,9 @@ export function hostPort(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
-/** Checks that `options` is an object, naming the function otherwise. */
-export function checkOptions(options: unknown, fn: string): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`${fn}() takes an options object, got ${describe(options)}`);
-  }
-}
-
 /**
  * Checks a Unix socket path: a non-empty string without NUL or lone
- * surrogates, at most {@linkcode MAX_SOCKET_PATH} bytes.
+ * surrogates, at most `maxSocketPath()` bytes.
  */
 export function checkPath(path: unknown): string {
   if (typeof path !== "string") throw new TypeError(`path must be a string, got ${describe(path)}`);
@@ -305,10 +336,11 @@ export function checkPath(path: unknown): string {
     throw new TypeError(`path must be well-formed Unicode (no lone surrogates), got ${describe(path)}`);
   }
   const bytes = byteLength(path);
-  if (bytes > MAX_SOCKET_PATH) {
+  const max = maxSocketPath();
+  if (bytes > max) {
     throw new RangeError(
       `unix socket path ${JSON.stringify(path)} is ${bytes} bytes; a Unix socket path takes at most ` +
-        `${MAX_SOCKET_PATH} (sun_path): use a shorter path`,
+        `${max} (sun_path): use a shorter path`,
     );
   }
   return path;
@@ -318,7 +350,8 @@ function checkHostname(hostname: unknown): string {
   if (typeof hostname !== "string" || hostname.length === 0) {
     throw new TypeError(`hostname must be a non-empty string, got ${describe(hostname)}`);
   }
-  return hostname;
+  // "[::1]" as written in a URL: Deno wants the address without brackets.
+  return hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
 }
 
 function checkPort(port: unknown): number {

@@ -8,10 +8,9 @@
  * import { connect, listen } from "@tether/tether";
  *
  * await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
- * const [host, port] = listener.addr.address.split(":");
- * const dialing = connect({ transport: "tcp", hostname: host, port: Number(port) });
+ * const { hostname, port } = listener.addr;
+ * await using client = await connect({ transport: "tcp", hostname, port });
  * await using server = await listener.accept();
- * await using client = await dialing;
  * await client.write(new Uint8Array([1, 2, 3]), { signal: AbortSignal.timeout(1000) });
  * console.log(await server.read(new Uint8Array(3), { signal: AbortSignal.timeout(1000) })); // 3
  * ```
@@ -19,16 +18,11 @@
  * @module
  */
 
-import {
-  type Addr,
-  type CallOptions,
-  checkBytes,
-  type Conn,
-  formatAddr,
-  noop,
-  queueReadable,
-} from "../conn.ts";
+import { type Addr, type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import { ConnClosedError } from "../errors.ts";
+import { queueReadable } from "../queue_conn.ts";
+import { noop } from "../_async/waiter.ts";
+import { checkBytes, rejection } from "../_validate.ts";
 import { SocketInbound } from "./socket_inbound.ts";
 import { SocketOutbound } from "./socket_outbound.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
@@ -38,7 +32,7 @@ import { closeQuietly, socketError } from "./socket_errors.ts";
  *
  * @example
  * ```ts
- * import type { SocketConnInit } from "@tether/tether";
+ * import type { SocketConnInit } from "./socket_conn.ts";
  *
  * const init: SocketConnInit = {
  *   localAddr: { transport: "unix", address: "" },
@@ -53,7 +47,7 @@ export interface SocketConnInit {
   localAddr: Addr;
   /** The peer's address. */
   remoteAddr: Addr;
-  /** The address named in error messages, when `remoteAddr` names nothing useful. */
+  /** The address named in error messages (`transport:address`), when `remoteAddr` names nothing useful. */
   where?: string;
   /** The most bytes read ahead and queued for readers; default 64 KiB. */
   bufferSize: number;
@@ -85,8 +79,11 @@ export class SocketConn implements Conn {
   #where: string;
   #inbound: SocketInbound;
   #outbound: SocketOutbound;
-  #isClosed = false;
-  #released = false;
+  /**
+   * `open`; `released` once both directions are done and the native socket
+   * closed; `closed` once `close()` was called (which also closes the socket).
+   */
+  #state: "open" | "closed" | "released" = "open";
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
 
@@ -96,51 +93,66 @@ export class SocketConn implements Conn {
     this.localAddr = init.localAddr;
     this.remoteAddr = init.remoteAddr;
     const where = this.#where = init.where ?? formatAddr(init.remoteAddr);
-    this.#inbound = new SocketInbound(
-      native,
-      init.bufferSize,
-      (err) => asError(socketError(err, "read", where)),
-    );
-    this.#outbound = new SocketOutbound(native, (err) => asError(socketError(err, "write", where)));
+    this.#inbound = new SocketInbound(native, init.bufferSize, (err) => socketError(err, "read", where));
+    this.#outbound = new SocketOutbound(native, (err) => socketError(err, "write", where));
     this.closed = Promise.all([this.#inbound.readDone, this.#outbound.writeDone]).then(() => this.#release());
   }
 
   /** Reads into `p`; `null` at EOF. See {@linkcode Conn.read}. */
   read(p: Uint8Array, options?: CallOptions): Promise<number | null> {
-    try {
-      checkBytes(p);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (!(p instanceof Uint8Array)) return rejection(() => checkBytes(p))!;
     return this.#inbound.read(p, options);
   }
 
   /** Writes all of `p`. See {@linkcode Conn.write}. */
   write(p: Uint8Array, options?: CallOptions): Promise<number> {
-    try {
-      checkBytes(p);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (!(p instanceof Uint8Array)) return rejection(() => checkBytes(p))!;
     return this.#outbound.write(p, options);
   }
 
   /** Half-closes once the writes pending before it are written. */
   closeWrite(): Promise<void> {
-    return this.#outbound.closeWrite(new ConnClosedError(`write after closeWrite on ${this.#where}`));
+    return this.#outbound.closeWrite(
+      new ConnClosedError({ op: "write", addr: this.#where, detail: "after closeWrite" }),
+    );
   }
 
   /** Closes the socket at once; pending calls reject. Idempotent. */
   close(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    const where = this.#where;
-    this.#inbound.closeRead(
-      new ConnClosedError(`read on closed connection to ${where}`),
-      new ConnClosedError(`connection to ${where} closed`),
-    );
-    this.#outbound.abort(new ConnClosedError(`write on closed connection to ${where}`));
+    if (this.#state === "closed") return;
     this.#release();
+    this.#state = "closed";
+    const addr = this.#where;
+    this.#inbound.closeRead(
+      new ConnClosedError({ op: "read", addr, detail: "the conn was closed" }),
+      new ConnClosedError({ op: "write", addr, detail: "the conn was closed" }),
+    );
+    this.#outbound.abort(new ConnClosedError({ op: "write", addr, detail: "the conn was closed" }));
+  }
+
+  /**
+   * Turns Nagle's algorithm off (`true`, the default) or on, as
+   * `Deno.TcpConn.setNoDelay` does; no effect on a Unix socket.
+   */
+  setNoDelay(noDelay = true): void {
+    const native = this.#native as Partial<Deno.TcpConn>;
+    native.setNoDelay?.(noDelay);
+  }
+
+  /** Turns TCP keep-alive probes on (`true`, the default) or off; no effect on a Unix socket. */
+  setKeepAlive(keepAlive = true): void {
+    const native = this.#native as Partial<Deno.TcpConn>;
+    native.setKeepAlive?.(keepAlive);
+  }
+
+  /** Lets the conn keep the process alive again (the default), after {@linkcode SocketConn.unref}. */
+  ref(): void {
+    this.#native.ref();
+  }
+
+  /** Lets the process exit even while this conn waits for bytes, as `Deno.Conn.unref` does. */
+  unref(): void {
+    this.#native.unref();
   }
 
   /** Closes the conn; `await using` calls it. */
@@ -181,17 +193,15 @@ export class SocketConn implements Conn {
    * closing).
    */
   #readCancelled(): void {
-    this.#inbound.discard(new ConnClosedError(`read after readable was cancelled on ${this.#where}`));
+    this.#inbound.discard(
+      new ConnClosedError({ op: "read", addr: this.#where, detail: "readable was cancelled" }),
+    );
   }
 
   /** Closes the native socket, once. */
   #release(): void {
-    if (this.#released) return;
-    this.#released = true;
+    if (this.#state !== "open") return;
+    this.#state = "released";
     closeQuietly(this.#native);
   }
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

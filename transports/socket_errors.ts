@@ -1,7 +1,7 @@
 /**
  * Turns the errors Deno's sockets throw into the contract's error classes,
- * naming the address (and, for a missing permission, the flags) in the
- * message. Internal to the socket transports.
+ * naming the operation and the address (and, for a missing permission, the
+ * flags). Internal to the socket transports.
  *
  * @module
  */
@@ -12,16 +12,23 @@ import {
   ConnClosedError,
   ConnectionRefusedError,
   ConnError,
+  type ErrorContext,
 } from "../errors.ts";
 
 /**
- * The Deno flags `op` on `where` needs, for permission errors. `socketPath`
- * is the Unix socket file behind the address, when `where` does not name it
+ * OS codes for running short of a resource: the same call can succeed once
+ * some is freed (another conn closes), so they are temporary.
+ */
+const RESOURCE_CODES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "EAGAIN", "EINTR", "ECONNABORTED"]);
+
+/**
+ * The Deno flags `op` on `addr` needs, for permission errors. `socketPath`
+ * is the Unix socket file behind the address, when `addr` does not name it
  * (a pipe's does not).
  */
-export function flagsFor(where: string, op: string, socketPath?: string): string {
-  if (where.startsWith("tcp:")) return `--allow-net (or --allow-net=${where.slice(4)})`;
-  const path = socketPath ?? where.slice(where.indexOf(":") + 1);
+export function flagsFor(addr: string, op: string, socketPath?: string): string {
+  if (addr.startsWith("tcp:")) return `--allow-net (or --allow-net=${addr.slice(4)})`;
+  const path = socketPath ?? addr.slice(addr.indexOf(":") + 1);
   if (op === "listen") {
     return `--allow-read and --allow-write for ${path}, plus --allow-net=unix:${path}; or, better, ` +
       `--allow-read and --allow-write for ${dirOf(path)} and a bare --allow-net, which let listen bind ` +
@@ -38,75 +45,97 @@ export function dirOf(path: string): string {
 }
 
 /**
- * Maps `err`, thrown while doing `op` (such as `"connect"`) on `where` (such
+ * Maps `err`, thrown while doing `op` (such as `"connect"`) on `addr` (such
  * as `"unix:/run/app.sock"`), to a {@linkcode ConnError}; `socketPath` is
- * the socket file behind `where`, when `where` does not name it. Errors that
- * are not about the socket (bad arguments, say) pass through unchanged.
+ * the socket file behind `addr`, when `addr` does not name it. Errors that
+ * are not about the socket (bad arguments, say) come back as they are.
  */
-export function socketError(err: unknown, op: string, where: string, socketPath?: string): unknown {
+export function socketError(err: unknown, op: string, addr: string, socketPath?: string): Error {
   if (err instanceof ConnError) return err;
-  const cause = { cause: err };
-  const detail = err instanceof Error ? err.message : String(err);
-  if (err instanceof Deno.errors.ConnectionRefused) return new ConnectionRefusedError(where, cause);
+  if (!(err instanceof Error)) return new Error(String(err));
+  const context: ErrorContext = { op, addr, cause: err, detail: err.message };
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof Deno.errors.ConnectionRefused) {
+    return new ConnectionRefusedError({ op, addr, cause: err });
+  }
   if (err instanceof Deno.errors.NotFound && op === "listen") {
-    return new ConnError(`${op} on ${where}: ${detail}`, { code: "ENOENT", cause: err });
+    return new ConnError({ ...context, code: "ENOENT" });
   }
   if (err instanceof Deno.errors.NotFound) {
-    return new ConnectionRefusedError(where, { ...cause, reason: "no socket file at that path" });
+    return new ConnectionRefusedError({ op, addr, cause: err, detail: "no socket file at that path" });
   }
-  if (err instanceof Deno.errors.AddrInUse) return new AddrInUseError(where, cause);
-  if (err instanceof Deno.errors.WouldBlock) {
+  if (err instanceof Deno.errors.AddrInUse) return new AddrInUseError({ op, addr, cause: err });
+  if (err instanceof Deno.errors.WouldBlock && op !== "accept") {
     // A Unix socket's connect says EAGAIN when the listener's backlog is full.
-    return new BacklogFullError(where, undefined, cause);
+    return new BacklogFullError({ op, addr, cause: err });
   }
   if (
     err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset ||
-    err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.NotConnected ||
-    err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted
+    (err instanceof Deno.errors.ConnectionAborted && op !== "accept") ||
+    err instanceof Deno.errors.NotConnected || err instanceof Deno.errors.BadResource ||
+    (err instanceof Deno.errors.Interrupted && op !== "accept")
   ) {
-    return new ConnClosedError(`${op} on ${where}: connection closed (${detail})`, cause);
+    return new ConnClosedError(context);
   }
   if (err instanceof Deno.errors.PermissionDenied) {
-    return new ConnError(`${op} on ${where}: permission denied (${detail})`, { code: "EACCES", cause: err });
+    return new ConnError({ ...context, code: "EACCES", summary: "permission denied" });
   }
   if (err instanceof Deno.errors.NotCapable) {
-    const flag = /--allow-[a-z]+/.exec(detail)?.[0];
-    return new ConnError(
-      `${op} on ${where}: ${flag ? `missing ${flag}; ` : ""}it needs ${
-        flagsFor(where, op, socketPath)
-      } (${detail})`,
-      { code: "ENOTCAPABLE", cause: err },
-    );
+    const flag = /--allow-[a-z]+/.exec(err.message)?.[0];
+    return new ConnError({
+      ...context,
+      code: "ENOTCAPABLE",
+      summary: `${flag ? `missing ${flag}; ` : ""}it needs ${flagsFor(addr, op, socketPath)}`,
+    });
   }
   if (err instanceof Deno.errors.NotADirectory) {
-    return new ConnError(`${op} on ${where}: a parent of the path is not a directory (${detail})`, {
-      code: "ENOTDIR",
-      cause: err,
-    });
+    return new ConnError({ ...context, code: "ENOTDIR", summary: "a parent of the path is not a directory" });
   }
   if (isLookupFailure(err)) {
-    const temporary = /temporary/i.test(detail);
-    return new ConnError(`${op} on ${where}: cannot resolve the host name (${detail})`, {
+    return new ConnError({
+      ...context,
       code: "ENOTFOUND",
-      temporary,
-      cause: err,
+      summary: "cannot resolve the host name",
+      temporary: /temporary/i.test(err.message),
     });
   }
-  if (isOsError(err)) {
+  const resource = resourceCode(err);
+  if (resource !== undefined) {
+    return new ConnError({
+      ...context,
+      code: resource,
+      summary: resource === "EMFILE" || resource === "ENFILE"
+        ? "out of file descriptors; retry once some conns close"
+        : "temporarily out of resources; retry later",
+      temporary: true,
+    });
+  }
+  if (typeof code === "string" || isOsError(err)) {
     // Any other OS error still names the address, keeping the OS's code.
-    return new ConnError(`${op} on ${where}: ${detail}`, { code: err.code ?? "EIO", cause: err });
+    return new ConnError({ ...context, code: typeof code === "string" ? code : "EIO", summary: "failed" });
   }
   return err;
 }
 
+/** The code of a resource-shortage error, by its code or its message. */
+function resourceCode(err: Error): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && RESOURCE_CODES.has(code)) return code;
+  if (/too many open files/i.test(err.message)) return "EMFILE";
+  if (err instanceof Deno.errors.WouldBlock) return "EAGAIN";
+  if (err instanceof Deno.errors.Interrupted) return "EINTR";
+  if (err instanceof Deno.errors.ConnectionAborted) return "ECONNABORTED";
+  return undefined;
+}
+
 /** Deno's DNS failure: a plain `Error` (no class of its own in Deno 2.9). */
-function isLookupFailure(err: unknown): err is Error {
-  return err instanceof Error && /failed to lookup address information/i.test(err.message);
+function isLookupFailure(err: Error): boolean {
+  return /failed to lookup address information/i.test(err.message);
 }
 
 /** One of `Deno.errors`' classes: an error from the OS, not from bad arguments. */
-function isOsError(err: unknown): err is Error & { code?: string } {
-  return err instanceof Error && Object.values(Deno.errors).some((cls) => err instanceof cls);
+function isOsError(err: Error): boolean {
+  return Object.values(Deno.errors).some((cls) => err instanceof cls);
 }
 
 /** Closes a native socket or listener that may be closed already. */

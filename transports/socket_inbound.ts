@@ -18,7 +18,9 @@
  * @module
  */
 
-import { ByteQueue, type CallOptions, noop } from "../conn.ts";
+import type { CallOptions } from "../conn.ts";
+import { ByteQueue, type ReadChunkOptions } from "../byte_queue.ts";
+import { noop } from "../_async/waiter.ts";
 
 /** The native side: `Deno.Conn`'s `read`. */
 export interface NativeSource {
@@ -32,21 +34,23 @@ const PUMP_SIZE = 64 * 1024;
 export class SocketInbound extends ByteQueue {
   #source: NativeSource;
   #mapError: (err: unknown) => Error;
-  /** A native read is outstanding. */
+  /**
+   * `open`: the socket is read for waiting readers; `discarding`: readers
+   * are gone for good, but the socket is still drained; `ended`: EOF was
+   * read, the socket failed, or the reading end was closed.
+   */
+  #state: "open" | "discarding" | "ended" = "open";
+  /** A native read is outstanding (the one I/O slot, in any state). */
   #reading = false;
   /** Queue reads that found the queue empty and have not settled yet. */
   #waiting = 0;
-  /** EOF was read, the socket failed, or the reading end was closed. */
-  #ended = false;
-  /** Readers are gone for good, but the socket is still drained. */
-  #discarding = false;
   /** Settles once nothing more is read from the socket: EOF, failure, or close. */
   #socketDone = Promise.withResolvers<void>();
   #scratch: Uint8Array | null = null;
 
   /** Reads from `source`; `mapError` turns its errors into the contract's. */
   constructor(source: NativeSource, window: number, mapError: (err: unknown) => Error) {
-    super(window);
+    super({ window });
     this.#source = source;
     this.#mapError = mapError;
   }
@@ -60,7 +64,7 @@ export class SocketInbound extends ByteQueue {
   }
 
   /** Takes the next chunk, pumping one from the socket if none is queued. */
-  override readChunk(options?: CallOptions): Promise<Uint8Array | null> {
+  override readChunk(options?: ReadChunkOptions): Promise<Uint8Array | null> {
     return this.#demand(this.queued === 0, super.readChunk(options));
   }
 
@@ -75,7 +79,7 @@ export class SocketInbound extends ByteQueue {
 
   /** Closes the reading end; the outstanding native read, if any, is ignored. */
   override closeRead(readError: Error, writeError: Error = readError): void {
-    this.#ended = true;
+    this.#state = "ended";
     this.#socketDone.resolve();
     super.closeRead(readError, writeError);
   }
@@ -86,16 +90,16 @@ export class SocketInbound extends ByteQueue {
    * writes don't wait for a reader that will never come.
    */
   discard(readError: Error): void {
-    if (this.#ended || this.#discarding) return;
-    this.#discarding = true;
+    if (this.#state !== "open") return;
+    this.#state = "discarding";
     super.closeRead(readError);
     this.#pump();
   }
 
   /** Whether a read may go straight to the socket: it can't be aborted and nothing comes before it. */
   #canReadDirect(options: CallOptions | undefined): boolean {
-    return options?.signal === undefined && !this.#reading && this.#waiting === 0 && !this.#ended &&
-      !this.#discarding && this.queued === 0;
+    return options?.signal === undefined && this.#state === "open" && !this.#reading && this.#waiting === 0 &&
+      this.queued === 0;
   }
 
   /** One native read into `into`; EOF and errors go through the queue, so it records them. */
@@ -137,7 +141,7 @@ export class SocketInbound extends ByteQueue {
    * or, once discarding, until the socket ends.
    */
   #pump(): void {
-    if (this.#reading || this.#ended || (this.#waiting === 0 && !this.#discarding)) return;
+    if (this.#reading || this.#state === "ended" || (this.#state === "open" && this.#waiting === 0)) return;
     this.#reading = true;
     const buf = this.#scratchBuffer();
     this.#source.read(buf).then(async (n) => {
@@ -148,7 +152,7 @@ export class SocketInbound extends ByteQueue {
       // Copies what it keeps, so the scratch buffer is free once it resolves;
       // it waits while the window is full. The write fails once the reading
       // end is closed; a discarding pump reads on regardless.
-      if (!this.#discarding) await this.write(buf.subarray(0, n)).catch(noop);
+      if (this.#state === "open") await this.write(buf.subarray(0, n)).catch(noop);
       this.#reading = false;
       this.#pump();
     }, (err) => {
@@ -159,16 +163,16 @@ export class SocketInbound extends ByteQueue {
 
   #end(): void {
     this.#socketDone.resolve();
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#state === "ended") return;
+    this.#state = "ended";
     this.closeWrite();
   }
 
   /** The socket broke: readers get what is queued, then the error. */
   #fail(err: unknown): void {
     this.#socketDone.resolve();
-    if (this.#ended) return; // closed on purpose: the error is the cancellation
-    this.#ended = true;
+    if (this.#state === "ended") return; // closed on purpose: the error is the cancellation
+    this.#state = "ended";
     const error = this.#mapError(err);
     this.abortWrite(error, error);
   }

@@ -2,78 +2,61 @@
  * A `Deno.Listener` adapted to the {@linkcode Listener} contract.
  *
  * Deno's `accept` can't be aborted, so a pump keeps one native accept
- * outstanding once the first `accept()` is called and hands each connection
- * to the next `accept()` caller through an {@linkcode AcceptQueue}; an
- * aborted `accept()` loses no connection. Internal to the socket transports.
+ * outstanding and hands each connection to the next `accept()` caller
+ * through an {@linkcode AcceptQueue}; an aborted `accept()` loses no
+ * connection. The kernel holds the backlog, so by default the pump starts
+ * with the first `accept()` and holds one conn ahead at most. A transport
+ * whose connect completes only once the listener admits it (the pipe
+ * transport's greeting) pumps from the start instead, admitting up to its
+ * `backlog` ahead of `accept()`, so a connect completes before anyone
+ * accepts, as a socket's does. Internal to the socket transports.
  *
  * @module
  */
 
 import type { Addr, CallOptions } from "../conn.ts";
-import { acceptLoop, AcceptQueue, type Listener } from "../listener.ts";
+import type { Listener } from "../listener.ts";
+import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
+import { formatAddr } from "../conn.ts";
 import type { SocketConn } from "./socket_conn.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
 
-/**
- * Turns an accepted native conn into a {@linkcode SocketConn}, or `null` to
- * turn it away (the listener closes it then).
- *
- * @example
- * ```ts
- * import { type Admit, SocketConn } from "@tether/tether";
- *
- * const addr = { transport: "tcp", address: "127.0.0.1:8080" } as const;
- * const admit: Admit = (native) => new SocketConn(native, { localAddr: addr, remoteAddr: addr, bufferSize: 65536 });
- * console.log(typeof admit); // "function"
- * ```
- */
+/** Turns an accepted native conn into a {@linkcode SocketConn}, or `null` to turn it away. */
 export type Admit = (native: Deno.Conn) => SocketConn | null | Promise<SocketConn | null>;
 
-/**
- * A listener on a Unix socket, TCP port or named pipe. Made by `listen()`.
- *
- * @example
- * ```ts
- * import { connect, listen } from "@tether/tether";
- *
- * await using listener = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
- * const port = Number(listener.addr.address.split(":")[1]);
- * const serving = (async () => {
- *   for await (const conn of listener) conn.close(); // ends quietly on close
- * })();
- * await using conn = await connect({ transport: "tcp", hostname: "127.0.0.1", port });
- * console.log(await conn.read(new Uint8Array(1))); // null
- * listener.close();
- * await serving;
- * ```
- */
+/** How a {@linkcode SocketListener} runs. */
+export interface SocketListenerOptions {
+  /** Turns each accepted native conn into a conn, or turns it away (the listener closes it then). */
+  admit: Admit;
+  /** Runs once, after the native listener is closed. */
+  onClose?: () => void;
+  /**
+   * Admit conns ahead of `accept()` from the start, up to this many; by
+   * default none: the pump starts with the first `accept()`.
+   */
+  admitAhead?: number;
+}
+
+/** A listener on a Unix socket, TCP port or named pipe. Made by `listen()`. */
 export class SocketListener implements Listener<SocketConn> {
   /** The address the listener listens on. */
   readonly addr: Addr;
   #native: Pick<Deno.Listener, "accept" | "close">;
   #admit: Admit;
   #queue: AcceptQueue<SocketConn | Error>;
+  #eager: boolean;
   #pumping = false;
   #onClose: () => void;
 
-  /**
-   * Adapts `native`; `onClose` runs once after it is closed. With `eager`,
-   * it accepts (and admits) one conn ahead of the first `accept()` call, for
-   * transports whose connect completes only once admitted.
-   */
-  constructor(
-    native: Pick<Deno.Listener, "accept" | "close">,
-    addr: Addr,
-    admit: Admit,
-    onClose: () => void = () => {},
-    eager = false,
-  ) {
+  /** Adapts `native`, which it owns from now on. */
+  constructor(native: Pick<Deno.Listener, "accept" | "close">, addr: Addr, options: SocketListenerOptions) {
     this.#native = native;
     this.addr = addr;
-    this.#admit = admit;
-    this.#onClose = onClose;
-    this.#queue = new AcceptQueue(`${addr.transport}:${addr.address}`, 1);
-    if (eager) this.#pump();
+    this.#admit = options.admit;
+    this.#onClose = options.onClose ?? (() => {});
+    this.#eager = (options.admitAhead ?? 0) > 0;
+    this.#queue = new AcceptQueue({ addr: formatAddr(addr), backlog: options.admitAhead ?? 1 });
+    if (this.#eager) this.#pump();
   }
 
   /** Waits for the next connection; rejects with `ListenerClosedError` once closed. */
@@ -92,7 +75,7 @@ export class SocketListener implements Listener<SocketConn> {
     this.#onClose();
   }
 
-  /** Iterates accepted conns until closed. */
+  /** Iterates accepted conns until closed, riding out temporary errors. */
   [Symbol.asyncIterator](): AsyncIterator<SocketConn> {
     return acceptLoop(this);
   }
@@ -108,27 +91,33 @@ export class SocketListener implements Listener<SocketConn> {
     this.close();
   }
 
-  /** Accepts natively, one at a time, handing each conn (or error) to an accept. */
+  /** Accepts natively, one at a time, handing each conn (or error) on. */
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
-    while (!this.#queue.closed) {
+    const queue = this.#queue;
+    while (!queue.closed) {
+      if (this.#eager) await queue.room();
+      if (queue.closed) break;
       let next: SocketConn | Error | null;
       try {
         const native = await this.#native.accept();
         next = await this.#admitted(native);
       } catch (err) {
-        if (this.#queue.closed) break;
-        const mapped = socketError(err, "accept", this.#queue.address);
-        next = mapped instanceof Error ? mapped : new Error(String(mapped));
+        if (queue.closed) break;
+        next = socketError(err, "accept", queue.addr);
       }
       if (next === null) continue;
-      if (this.#queue.closed) {
+      if (queue.closed) {
         if (!(next instanceof Error)) next.close();
         break;
       }
-      // Waits until an accept takes it; on close the queue discards it.
-      await this.#queue.offer(next, undefined).catch(() => {});
+      if (this.#eager && !(next instanceof Error)) {
+        queue.enqueue(next);
+      } else {
+        // Waits until an accept takes it; on close the queue discards it.
+        await queue.handOff(next).catch(() => {});
+      }
     }
   }
 

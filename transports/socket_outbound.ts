@@ -14,7 +14,10 @@
  * @module
  */
 
-import { badSignal, type CallOptions, noop, watch } from "../conn.ts";
+import type { CallOptions } from "../conn.ts";
+import { Fifo } from "../_async/fifo.ts";
+import { noop, type Waiter, waiter } from "../_async/waiter.ts";
+import { refusal } from "../_validate.ts";
 
 /** The native side: `Deno.Conn`'s `write` and `closeWrite`. */
 export interface NativeSink {
@@ -22,34 +25,37 @@ export interface NativeSink {
   closeWrite(): Promise<void>;
 }
 
-interface PendingWrite {
+interface PendingWrite extends Waiter<number> {
   bytes: Uint8Array;
-  /** The caller's promise. */
-  promise: Promise<number>;
-  resolve(n: number): void;
-  reject(reason: unknown): void;
-  /** Detaches the abort listener. */
-  settled(): void;
-  /** The native write has begun; an abort can only stop what follows. */
-  started: boolean;
-  /** The caller was answered already (aborted); write nothing more of it. */
-  abandoned: boolean;
+  /**
+   * `queued`: waiting its turn; `writing`: its native write has begun, so an
+   * abort can only stop what follows; `abandoned`: its caller was answered
+   * already (aborted, or the direction closed): write nothing more of it.
+   */
+  phase: "queued" | "writing" | "abandoned";
 }
+
+/**
+ * The direction's state: `open`; `closing` once no more writes are taken
+ * (`error` for them) while the pending ones finish; `shut` once the native
+ * side was half-closed or the direction aborted.
+ */
+type State =
+  | { readonly kind: "open" }
+  | { readonly kind: "closing"; readonly error: Error; readonly flushed: Promise<void> }
+  | { readonly kind: "shut"; readonly error: Error; readonly flushed: Promise<void> | null };
 
 /** Serialized native writes with abortable callers, half-close and close. */
 export class SocketOutbound {
   #sink: NativeSink;
   #mapError: (err: unknown) => Error;
-  #writes: PendingWrite[] = [];
-  #busy = false;
-  /** Set once no more writes are taken: closeWrite, close or a failure. */
-  #error: Error | null = null;
-  #shutDown = false;
+  #writes = new Fifo<PendingWrite>();
+  #state: State = { kind: "open" };
+  /** The drain loop is running. */
+  #draining = false;
   #done = Promise.withResolvers<void>();
   /** The write whose native write is under way. */
   #current: PendingWrite | null = null;
-  /** What closeWrite() returns, once called. */
-  #flushed: Promise<void> | null = null;
 
   /** Writes to `sink`; `mapError` turns its errors into the contract's. */
   constructor(sink: NativeSink, mapError: (err: unknown) => Error) {
@@ -64,26 +70,17 @@ export class SocketOutbound {
 
   /** Writes all of `p` after the writes before it; resolves with its length. */
   write(p: Uint8Array, options?: CallOptions): Promise<number> {
-    const bad = badSignal(options);
-    if (bad) return Promise.reject(bad);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#error) return Promise.reject(this.#error);
+    const refused = refusal(options);
+    if (refused !== undefined) return Promise.reject(refused);
+    const state = this.#state;
+    if (state.kind !== "open") return Promise.reject(state.error);
     if (p.byteLength === 0) return Promise.resolve(0);
-    const { promise, resolve, reject } = Promise.withResolvers<number>();
-    const write: PendingWrite = {
-      bytes: signal === undefined ? p : p.slice(),
-      promise,
-      resolve,
-      reject,
-      settled: noop,
-      started: false,
-      abandoned: false,
-    };
-    write.settled = watch(signal, () => this.#abandon(write, signal!.reason));
+    const signal = options?.signal;
+    const w = waiter<number>(signal, () => this.#abandon(write)) as PendingWrite;
+    const write = Object.assign(w, { bytes: signal === undefined ? p : p.slice(), phase: "queued" as const });
     this.#writes.push(write);
-    if (!this.#busy) this.#drain();
-    return promise;
+    if (!this.#draining) this.#drain();
+    return write.promise;
   }
 
   /**
@@ -95,67 +92,79 @@ export class SocketOutbound {
    * write in the background, or never if `close()` comes first.
    */
   closeWrite(error: Error): Promise<void> {
-    if (this.#error) return this.#flushed ?? this.#done.promise;
-    this.#error = error;
-    const pending = this.#writes.filter((write) => !write.abandoned).map((write) => write.promise);
-    this.#flushed = Promise.allSettled(pending).then(() => {
-      if (this.#current?.abandoned) return;
+    const state = this.#state;
+    if (state.kind !== "open") return state.flushed ?? this.#done.promise;
+    const pending = [...this.#writes].filter((write) => write.phase !== "abandoned").map((write) =>
+      write.promise
+    );
+    const flushed = Promise.allSettled(pending).then(() => {
+      if (this.#current?.phase === "abandoned") return;
       return this.#done.promise;
     });
-    if (!this.#busy) this.#shutdown();
-    return this.#flushed;
+    this.#state = { kind: "closing", error, flushed };
+    if (!this.#draining) this.#shutdown();
+    return flushed;
   }
 
   /** Closes at once: pending and later writes reject with `error`. */
   abort(error: Error): void {
-    this.#error ??= error;
-    this.#shutDown = true;
-    this.#failAll(error);
+    const state = this.#state;
+    this.#state = {
+      kind: "shut",
+      error: state.kind === "open" ? error : state.error,
+      flushed: state.kind === "open" ? null : state.flushed,
+    };
+    for (const write of this.#writes.removeFrom(0)) {
+      write.phase = "abandoned";
+      write.reject(error);
+    }
     this.#done.resolve();
   }
 
   async #drain(): Promise<void> {
-    this.#busy = true;
+    this.#draining = true;
     while (this.#writes.length > 0) {
-      const write = this.#current = this.#writes[0];
-      write.started = true;
+      const write = this.#current = this.#writes.at(0);
+      write.phase = "writing";
       const bytes = write.bytes;
       try {
         let n = await this.#sink.write(bytes);
-        while (n < bytes.byteLength && !write.abandoned) n += await this.#sink.write(bytes.subarray(n));
+        // An abort during the native write above abandons the rest.
+        while (n < bytes.byteLength && !abandoned(write)) n += await this.#sink.write(bytes.subarray(n));
       } catch (err) {
         this.#current = null;
         this.abort(this.#mapError(err));
         break;
       }
       this.#current = null;
-      if (this.#writes[0] === write) this.#writes.shift();
-      write.settled();
+      if (this.#writes.length > 0 && this.#writes.at(0) === write) this.#writes.shift();
       write.resolve(bytes.byteLength);
     }
-    this.#busy = false;
-    if (this.#error) this.#shutdown();
+    this.#draining = false;
+    if (this.#state.kind === "closing") this.#shutdown();
   }
 
   /** Half-closes natively, once. */
   #shutdown(): void {
-    if (this.#shutDown) return;
-    this.#shutDown = true;
+    const state = this.#state;
+    if (state.kind !== "closing") return;
+    this.#state = { kind: "shut", error: state.error, flushed: state.flushed };
     // The peer may be gone already: the direction is done either way.
     this.#sink.closeWrite().catch(noop).finally(() => this.#done.resolve());
   }
 
-  #abandon(write: PendingWrite, reason: unknown): void {
-    write.abandoned = true;
-    write.reject(reason);
-    if (!write.started) this.#writes.splice(this.#writes.indexOf(write), 1);
-  }
-
-  #failAll(error: Error): void {
-    for (const write of this.#writes.splice(0)) {
-      write.abandoned = true;
-      write.settled();
-      write.reject(error);
+  /** The caller's signal aborted: it rejects now; a write not yet begun is dropped. */
+  #abandon(write: PendingWrite): void {
+    const wasQueued = write.phase === "queued";
+    write.phase = "abandoned";
+    if (wasQueued) {
+      const i = this.#writes.indexOf(write);
+      if (i >= 0) this.#writes.removeAt(i);
     }
   }
+}
+
+/** Whether the write's caller gave up; a function, as the phase changes behind the type checker's back. */
+function abandoned(write: PendingWrite): boolean {
+  return write.phase === "abandoned";
 }

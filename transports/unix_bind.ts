@@ -25,15 +25,18 @@
  * @module
  */
 
-import { noop } from "../conn.ts";
 import { AddrInUseError } from "../errors.ts";
+import { noop } from "../_async/waiter.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
 
 /**
  * The longest Unix socket path in bytes: `sun_path` less its NUL (108 bytes
- * on Linux, 104 on macOS and the BSDs).
+ * on Linux, 104 on macOS and the BSDs). A function, so that loading this
+ * module touches no `Deno` global.
  */
-export const MAX_SOCKET_PATH = Deno.build.os === "linux" || Deno.build.os === "android" ? 107 : 103;
+export function maxSocketPath(): number {
+  return Deno.build.os === "linux" || Deno.build.os === "android" ? 107 : 103;
+}
 
 /** What a socket listener needs of a native listener. */
 export type NativeListener = Pick<Deno.Listener, "accept" | "close">;
@@ -46,7 +49,7 @@ export interface UnixBinding {
   removeFile: () => void;
 }
 
-type Fail = (err: unknown) => unknown;
+type Fail = (err: unknown) => Error;
 
 /** How many times a listen tries to link its socket onto a path that keeps getting taken. */
 const PUBLISH_ATTEMPTS = 3;
@@ -88,11 +91,11 @@ export function mayBindPrivately(dir: string): boolean {
 
 /**
  * A fresh private directory name next to `path`, short enough that `s`
- * inside it fits {@linkcode MAX_SOCKET_PATH}; `null` if none is.
+ * inside it fits `maxSocketPath()`; `null` if none is.
  */
 function privateDirName(path: string): string | null {
   const prefix = path.slice(0, path.lastIndexOf("/") + 1); // "" for a bare name: the cwd
-  const room = MAX_SOCKET_PATH - byteLength(prefix) - "./s".length;
+  const room = maxSocketPath() - byteLength(prefix) - "./s".length;
   if (room < 1) return null;
   // Named for what left it, should a crash leave it behind.
   return `${prefix}.${room >= 15 ? `tether-${randomName(8)}` : randomName(Math.min(room, 12))}`;
@@ -144,9 +147,10 @@ async function publish(from: string, path: string, where: string, fail: Fail, di
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw fail(err);
       if (attempt === PUBLISH_ATTEMPTS) {
-        throw new AddrInUseError(where, {
+        throw new AddrInUseError({
+          addr: where,
           cause: err,
-          reason: "the path keeps being taken as it is cleared",
+          detail: "the path keeps being taken as it is cleared",
         });
       }
     }
@@ -236,7 +240,11 @@ async function clearStale(path: string, where: string, fail: Fail, privateDir?: 
     throw fail(err);
   }
   if (!info.isSocket) {
-    throw new AddrInUseError(where, { reason: "the path exists and is not a socket; it was left untouched" });
+    throw new AddrInUseError({
+      addr: where,
+      detail:
+        "the path exists and is not a socket, and was left untouched: remove it, or choose another path",
+    });
   }
   let probe: Deno.UnixConn;
   try {
@@ -244,9 +252,10 @@ async function clearStale(path: string, where: string, fail: Fail, privateDir?: 
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return;
     if (err instanceof Deno.errors.WouldBlock) {
-      throw new AddrInUseError(where, {
+      throw new AddrInUseError({
+        addr: where,
         cause: err,
-        reason: "a live listener answered: its backlog is full",
+        detail: "a live listener answered: its backlog is full",
       });
     }
     // Refused: nobody listens. Reset: the listener is closing as we probe.
@@ -256,7 +265,7 @@ async function clearStale(path: string, where: string, fail: Fail, privateDir?: 
     return;
   }
   probe.close();
-  throw new AddrInUseError(where, { reason: "a live listener answered on it" });
+  throw new AddrInUseError({ addr: where, detail: "a live listener answered on it" });
 }
 
 /**
@@ -274,7 +283,7 @@ async function removeStale(
 ): Promise<void> {
   const same = (info: Deno.FileInfo) => info.ino === probed.ino && info.dev === probed.dev;
   const taken = () =>
-    new AddrInUseError(where, { reason: "another listener took the path as it was cleared" });
+    new AddrInUseError({ addr: where, detail: "another listener took the path as it was cleared" });
   try {
     if (privateDir === undefined) {
       if (!same(await Deno.lstat(path))) throw taken();

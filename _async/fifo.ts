@@ -1,6 +1,6 @@
 /**
  * A first-in first-out list with O(1) push and shift at any length, for the
- * queues of waiting calls and queued bytes. Internal.
+ * queues of waiting calls and queued bytes. Private to the package.
  *
  * @module
  */

@@ -1,16 +1,12 @@
 /**
  * An async lock that grants its turns in call order: how a framed conn keeps
  * concurrent sends from interleaving and serves concurrent receives in order.
- * Internal to frame.ts.
+ * Private to the package.
  *
  * @module
  */
 
-import { watch } from "../conn.ts";
-
-interface Waiter {
-  grant(): void;
-}
+import { WaitQueue } from "./wait_queue.ts";
 
 /**
  * One holder at a time, the others in line in call order. A waiter whose
@@ -18,7 +14,7 @@ interface Waiter {
  */
 export class OrderedLock {
   #held = false;
-  #line: Waiter[] = [];
+  #line = new WaitQueue<void>();
 
   /** Takes the lock if it is free, without waiting; `true` if taken. */
   tryAcquire(): boolean {
@@ -30,30 +26,12 @@ export class OrderedLock {
   /** Resolves once the caller holds the lock; it must then `release()` it. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (!this.#held) {
-      this.#held = true;
-      return Promise.resolve();
-    }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const waiter: Waiter = {
-      grant() {
-        unwatch();
-        resolve();
-      },
-    };
-    const unwatch = watch(signal, () => {
-      const i = this.#line.indexOf(waiter);
-      if (i >= 0) this.#line.splice(i, 1);
-      reject(signal!.reason);
-    });
-    this.#line.push(waiter);
-    return promise;
+    if (this.tryAcquire()) return Promise.resolve();
+    return this.#line.wait(undefined, signal);
   }
 
   /** Hands the lock to the next waiter in line, or frees it. */
   release(): void {
-    const next = this.#line.shift();
-    if (next === undefined) this.#held = false;
-    else next.grant();
+    if (!this.#line.resolveNext()) this.#held = false;
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * Where a {@linkcode ByteQueue} keeps copies of the bytes it queues: the
+ * queue's whole allocation policy, in one piece.
+ *
+ * - A small write (up to 1 KiB) is copied into a tail buffer of 16 KiB, one
+ *   after another, and a run of them reads out as one chunk; the tail starts
+ *   over from the top once everything in it was read.
+ * - A bigger write is copied into a spare buffer (the last copy a reader
+ *   finished with) when it fits, else into a new one sized to a power of two.
+ * - Once a queue holds nothing, its tail and spare go back to a pool shared
+ *   by every queue, bounded at {@linkcode POOL_LIMIT} bytes: an idle conn
+ *   holds no buffer (as Go's `net.Pipe` holds none between writes), while a
+ *   busy one takes the same buffers back at once, allocating nothing.
+ *
+ * Buffers only ever come back to the pool from a queue that copied them out
+ * itself: a chunk handed to a reader whole is the reader's, never reused.
+ * Private to the package.
+ *
+ * @module
+ */
+
+/** Writes this small are copied into the tail buffer. */
+export const SMALL_WRITE = 1024;
+/** The size of a tail buffer. */
+const TAIL_SIZE = 16 * 1024;
+/** The smallest copy buffer; also the smallest kept for reuse. */
+const MIN_COPY = 4096;
+/** Copy buffers up to this size come in powers of two and are pooled; bigger ones are exact and not. */
+const MAX_POOLED = 1024 * 1024;
+/** The most bytes the shared pool holds; what would go over is left to the garbage collector. */
+export const POOL_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Free buffers, shared by every queue in this isolate: one list per power
+ * of two, indexed by its exponent, holding whole-buffer views so that
+ * taking one allocates nothing.
+ */
+const pool: Uint8Array[][] = [];
+let pooledBytes = 0;
+
+/** The index of a power-of-two size in `pool`. */
+function classOf(size: number): number {
+  return 31 - Math.clz32(size);
+}
+
+function take(size: number): Uint8Array {
+  const buffer = pool[classOf(size)]?.pop();
+  if (buffer === undefined) return new Uint8Array(size);
+  pooledBytes -= size;
+  return buffer;
+}
+
+/** Returns a whole-buffer view to the pool, if it is a pooled size and there is room. */
+function give(buffer: Uint8Array): void {
+  const size = buffer.byteLength;
+  if (size > MAX_POOLED || pooledBytes + size > POOL_LIMIT || (size & (size - 1)) !== 0) return;
+  (pool[classOf(size)] ??= []).push(buffer);
+  pooledBytes += size;
+}
+
+/** The size of the copy buffer for `length` bytes. */
+function copySize(length: number): number {
+  if (length > MAX_POOLED) return length;
+  let size = MIN_COPY;
+  while (size < length) size *= 2;
+  return size;
+}
+
+/** How many bytes the shared pool holds now; for tests and measurements. */
+export function pooled(): number {
+  return pooledBytes;
+}
+
+/** One queue's copy buffers. */
+export class CopyBuffers {
+  #tail: Uint8Array | null = null;
+  #tailUsed = 0;
+  #spare: Uint8Array | null = null;
+
+  /**
+   * Appends a small write to `last`, the queue's last chunk, when `last` is a
+   * copy in the tail buffer ending where its free room starts: returns the
+   * grown chunk, or `null` when it can't.
+   */
+  append(last: Uint8Array, data: Uint8Array): Uint8Array | null {
+    const tail = this.#tail;
+    if (
+      tail === null || last.buffer !== tail.buffer || last.byteOffset + last.byteLength !== this.#tailUsed ||
+      this.#tailUsed + data.byteLength > tail.byteLength
+    ) {
+      return null;
+    }
+    tail.set(data, this.#tailUsed);
+    this.#tailUsed += data.byteLength;
+    return new Uint8Array(tail.buffer, last.byteOffset, last.byteLength + data.byteLength);
+  }
+
+  /** A copy of a small write in the tail buffer, starting a new one when it is full. */
+  copySmall(data: Uint8Array): Uint8Array {
+    if (this.#tail === null || this.#tailUsed + data.byteLength > this.#tail.byteLength) {
+      this.#tail = take(TAIL_SIZE);
+      this.#tailUsed = 0;
+    }
+    const copy = this.#tail.subarray(this.#tailUsed, this.#tailUsed + data.byteLength);
+    copy.set(data);
+    this.#tailUsed += data.byteLength;
+    return copy;
+  }
+
+  /** A copy of a bigger write, in the spare buffer if it fits. */
+  copyLarge(data: Uint8Array): Uint8Array {
+    const spare = this.#spare;
+    let buffer: Uint8Array;
+    if (spare !== null && spare.byteLength >= data.byteLength) {
+      this.#spare = null;
+      buffer = spare;
+    } else {
+      buffer = take(copySize(data.byteLength));
+    }
+    const copy = buffer.subarray(0, data.byteLength);
+    copy.set(data);
+    return copy;
+  }
+
+  /** Whether `chunk` lives in the tail buffer, which later writes still fill: copy it out, never hand it out. */
+  inTail(chunk: Uint8Array): boolean {
+    return this.#tail !== null && chunk.buffer === this.#tail.buffer;
+  }
+
+  /** A copy made by {@linkcode copyLarge} was read out whole: its buffer may take the next write. */
+  recycle(copy: Uint8Array): void {
+    const buffer = copy.buffer as ArrayBuffer;
+    if (buffer.byteLength < MIN_COPY || buffer.byteLength > MAX_POOLED) return;
+    if (this.#spare !== null) give(this.#spare);
+    this.#spare = new Uint8Array(buffer);
+  }
+
+  /** The queue holds no bytes: its buffers go back to the shared pool. */
+  emptied(): void {
+    if (this.#tail !== null) {
+      give(this.#tail);
+      this.#tail = null;
+      this.#tailUsed = 0;
+    }
+    if (this.#spare !== null) {
+      give(this.#spare);
+      this.#spare = null;
+    }
+  }
+}

@@ -1,0 +1,526 @@
+/**
+ * {@linkcode ByteQueue}: one direction of a connection, the queue and
+ * deadline machine that memory pipes, worker ports, mux streams and the
+ * socket adapter's reading side share.
+ *
+ * @example
+ * ```ts
+ * import { ByteQueue } from "@tether/tether/transport";
+ *
+ * const q = new ByteQueue({ window: 4 });
+ * await q.write(new Uint8Array([1, 2, 3]));
+ * console.log(await q.readChunk()); // Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ *
+ * @module
+ */
+
+import { type CallOptions, DEFAULT_BUFFER_SIZE } from "./conn.ts";
+import { ConnClosedError } from "./errors.ts";
+import { Fifo } from "./_async/fifo.ts";
+import { WaitQueue } from "./_async/wait_queue.ts";
+import { type Waiter, waiter } from "./_async/waiter.ts";
+import { CopyBuffers, SMALL_WRITE } from "./_copy_buffers.ts";
+import { checkBufferSize, refusal } from "./_validate.ts";
+
+/**
+ * Options of a {@linkcode ByteQueue}.
+ *
+ * @example
+ * ```ts
+ * import { ByteQueue, type ByteQueueOptions } from "@tether/tether/transport";
+ *
+ * let credit = 0;
+ * const options: ByteQueueOptions = { window: 1024, onRead: (n) => credit += n };
+ * const q = new ByteQueue(options);
+ * await q.write(new Uint8Array(10));
+ * await q.read(new Uint8Array(4));
+ * console.log(credit); // 4
+ * ```
+ */
+export interface ByteQueueOptions {
+  /** How many bytes may be queued before writers wait; default 64 KiB. */
+  window?: number;
+  /**
+   * Called with the number of bytes each time a reader takes bytes out: a
+   * transport's cue to grant its peer that much more credit.
+   */
+  onRead?: (n: number) => void;
+}
+
+/**
+ * Options of {@linkcode ByteQueue.write}.
+ *
+ * @example
+ * ```ts
+ * import { ByteQueue, type QueueWriteOptions } from "@tether/tether/transport";
+ *
+ * const q = new ByteQueue();
+ * const options: QueueWriteOptions = { owned: true, signal: AbortSignal.timeout(100) };
+ * await q.write(new Uint8Array([1]), options); // the queue may hand this very buffer to a reader
+ * ```
+ */
+export interface QueueWriteOptions extends CallOptions {
+  /**
+   * The queue takes `data` over and may hand it to a reader as is, with no
+   * copy; the writer must not touch it again. Otherwise it copies what it
+   * keeps.
+   */
+  owned?: boolean;
+}
+
+/**
+ * Options of {@linkcode ByteQueue.readChunk}.
+ *
+ * @example
+ * ```ts
+ * import { ByteQueue, type ReadChunkOptions } from "@tether/tether/transport";
+ *
+ * const q = new ByteQueue();
+ * await q.write(new Uint8Array(100));
+ * const options: ReadChunkOptions = { max: 40 }; // say, the credit a peer granted
+ * console.log((await q.readChunk(options))!.length); // 40
+ * ```
+ */
+export interface ReadChunkOptions extends CallOptions {
+  /** The most bytes the chunk may hold; default no limit beyond the queue's own. */
+  max?: number;
+}
+
+const EMPTY = new Uint8Array(0);
+/** Owned chunks smaller than this are joined with their neighbours when read whole. */
+const JOIN_BELOW = 4096;
+/** How many bytes a joined chunk holds at most. */
+const JOIN_UP_TO = 64 * 1024;
+
+interface Segment {
+  /** The bytes not yet read. */
+  bytes: Uint8Array;
+  /** Whether the queue owns `bytes` and may hand them on without a copy. */
+  owned: boolean;
+  /** The write still waiting on this segment, if any. */
+  writer: Waiter<number> | null;
+  /** The write's length, which it resolves with. */
+  length: number;
+  /** Whether `bytes` is the queue's own copy buffer, reusable once copied out whole. */
+  copy: boolean;
+}
+
+/** What a waiting reader brought: a buffer to copy into, or `null` to take a chunk of at most `max`. */
+interface ReadRequest {
+  into: Uint8Array | null;
+  max: number;
+}
+
+/**
+ * The queue's state, one of:
+ * - `open`: writes are taken, reads served;
+ * - `writeClosed`: no more writes (`writeError` for any); the reader gets
+ *   what is queued, then EOF, or `endError` when the stream broke;
+ * - `readClosed`: the reading end is gone: reads reject with `readError`,
+ *   writes with `writeError`, nothing is queued.
+ */
+type State =
+  | { readonly kind: "open" }
+  | { readonly kind: "writeClosed"; readonly writeError: Error; endError: Error | null }
+  | { readonly kind: "readClosed"; readonly readError: Error; readonly writeError: Error };
+
+/**
+ * One direction of a connection: a bounded, ordered queue of bytes between a
+ * writing end and a reading end.
+ *
+ * Writers wait once `window` bytes are queued; readers wait while it is empty.
+ * Both are served in call order and honour their signals: an aborted read
+ * consumed nothing, an aborted write delivered a prefix at most. Transports
+ * feed a queue with {@linkcode ByteQueue.write} and drain it with
+ * {@linkcode ByteQueue.read} or {@linkcode ByteQueue.readChunk}.
+ *
+ * A write that meets a waiting `read(q)` copies straight into `q`; one that
+ * fits the window is copied into the queue; one that does not waits, still
+ * referencing the caller's buffer, until the reader has copied all of it out.
+ * An idle queue holds no buffer (see `_copy_buffers.ts`).
+ *
+ * @example
+ * ```ts
+ * import { ByteQueue } from "@tether/tether/transport";
+ *
+ * const q = new ByteQueue({ window: 4 });
+ * const writing = q.write(new Uint8Array([1, 2, 3, 4, 5, 6])); // waits: over the window
+ * const buf = new Uint8Array(6);
+ * console.log(await q.read(buf), await writing); // 6 6
+ * ```
+ */
+export class ByteQueue {
+  /** How many bytes may be queued before writers wait. */
+  readonly window: number;
+  #state: State = { kind: "open" };
+  #segments = new Fifo<Segment>();
+  #queued = 0;
+  #buffers = new CopyBuffers();
+  #pendingWriters = 0;
+  #readers = new WaitQueue<number | Uint8Array | null, ReadRequest>();
+  #onRead: ((n: number) => void) | undefined;
+  #readDone = Promise.withResolvers<void>();
+  #writeDone = Promise.withResolvers<void>();
+
+  /** Makes a queue. */
+  constructor(options: ByteQueueOptions = {}) {
+    this.window = checkBufferSize(options.window ?? DEFAULT_BUFFER_SIZE, "window");
+    this.#onRead = options.onRead;
+  }
+
+  /** How many bytes are queued and not yet read. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Resolves once the reading end saw EOF or was closed. */
+  get readDone(): Promise<void> {
+    return this.#readDone.promise;
+  }
+
+  /** Resolves once the writing end is closed and its last write settled. */
+  get writeDone(): Promise<void> {
+    return this.#writeDone.promise;
+  }
+
+  /** Queues all of `data`, resolving with its length once the queue no longer needs it. */
+  write(data: Uint8Array, options?: QueueWriteOptions): Promise<number> {
+    const result = this.writeNow(data, options);
+    return typeof result === "number" ? Promise.resolve(result) : result;
+  }
+
+  /**
+   * {@linkcode ByteQueue.write}, but returns the length itself, not a
+   * promise, when the write is done at once: the fast path for pumps and
+   * stream sinks.
+   */
+  writeNow(data: Uint8Array, options?: QueueWriteOptions): number | Promise<number> {
+    const refused = refusal(options);
+    if (refused !== undefined) return Promise.reject(refused);
+    const state = this.#state;
+    if (state.kind !== "open") return Promise.reject(state.writeError);
+    const length = data.byteLength;
+    if (length === 0) return 0;
+    const owned = options?.owned === true;
+    if (!owned && length <= SMALL_WRITE && this.#appendSmall(data)) return length;
+    const segment: Segment = { bytes: data, owned, writer: null, length, copy: false };
+    this.#segments.push(segment);
+    this.#queued += length;
+    if (this.#readers.length > 0) this.#feed();
+    if (segment.bytes.byteLength === 0) return length;
+    if (this.#pendingWriters === 0 && this.#queued <= this.window) {
+      if (!owned) {
+        segment.owned = true;
+        if (length <= SMALL_WRITE) {
+          segment.bytes = this.#buffers.copySmall(segment.bytes);
+        } else {
+          segment.bytes = this.#buffers.copyLarge(segment.bytes);
+          segment.copy = true;
+        }
+      }
+      return length;
+    }
+    const w = segment.writer = waiter<number>(options?.signal, () => this.#withdraw(segment));
+    this.#pendingWriters++;
+    return w.promise;
+  }
+
+  /** Reads into `p`: resolves with the count copied, or `null` at EOF. */
+  read(p: Uint8Array, options?: CallOptions): Promise<number | null> {
+    return this.#read(p, Infinity, options) as Promise<number | null>;
+  }
+
+  /**
+   * Takes the next chunk as it was queued (no copy if the queue owns it), at
+   * most `max` bytes, or `null` at EOF. The caller owns the chunk.
+   */
+  readChunk(options?: ReadChunkOptions): Promise<Uint8Array | null> {
+    let max: number;
+    try {
+      max = maxOf(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#read(null, max, options) as Promise<Uint8Array | null>;
+  }
+
+  /**
+   * Takes the next chunk if one is queued, without waiting: `undefined` when
+   * the queue is empty and open, `null` at EOF. Small queued chunks come
+   * joined into one, so a reader pays per batch rather than per write.
+   */
+  readChunkNow(max = Infinity): Uint8Array | null | undefined {
+    const state = this.#state;
+    if (state.kind === "readClosed") throw state.readError;
+    if (this.#readers.length > 0) return undefined;
+    if (this.#segments.length > 0) {
+      const chunk = this.#take(null, max) as Uint8Array;
+      this.#settleWriters();
+      return chunk;
+    }
+    if (state.kind === "writeClosed") {
+      this.#readDone.resolve();
+      if (state.endError) throw state.endError;
+      return null;
+    }
+    return undefined;
+  }
+
+  /**
+   * No more writes: the reader sees EOF after the bytes queued and those of
+   * the writes still pending, which finish first; later writes reject with
+   * `error`. Resolves once the pending writes are done.
+   */
+  closeWrite(error: Error = new ConnClosedError({ op: "write", detail: "after closeWrite" })): Promise<void> {
+    if (this.#state.kind === "open") {
+      this.#state = { kind: "writeClosed", writeError: error, endError: null };
+      this.#feed();
+      this.#checkWriteDone();
+    }
+    return this.#writeDone.promise;
+  }
+
+  /**
+   * Closes the writing end at once: pending writes reject with `error` and
+   * what they had not delivered is dropped; queued bytes still reach the
+   * reader, then EOF, or, given `endWith`, a rejection with it: how a
+   * transport says the stream broke rather than ended.
+   */
+  abortWrite(error: Error, endWith?: Error): void {
+    const state = this.#state;
+    if (state.kind === "readClosed") return;
+    if (state.kind === "open") {
+      this.#state = { kind: "writeClosed", writeError: error, endError: endWith ?? null };
+    } else if (endWith && !state.endError) {
+      // A stream that half-closed and then broke, before its reader saw EOF, broke.
+      state.endError = endWith;
+    }
+    const segments = this.#segments;
+    let first = 0;
+    while (first < segments.length && segments.at(first).writer === null) first++;
+    if (first < segments.length) {
+      for (const segment of segments.removeFrom(first)) {
+        this.#queued -= segment.bytes.byteLength;
+        this.#failWriter(segment, error);
+      }
+    }
+    this.#feed();
+    this.#checkWriteDone();
+  }
+
+  /**
+   * Closes the reading end: pending and later reads reject with `readError`,
+   * queued bytes are dropped, and pending and later writes reject with
+   * `writeError` (the peer's EPIPE), or with the error `closeWrite` gave.
+   */
+  closeRead(readError: Error, writeError: Error = readError): void {
+    const state = this.#state;
+    if (state.kind === "readClosed") return;
+    this.#state = {
+      kind: "readClosed",
+      readError,
+      writeError: state.kind === "writeClosed" ? state.writeError : writeError,
+    };
+    this.#readers.rejectAll(readError);
+    for (const segment of this.#segments.removeFrom(0)) this.#failWriter(segment, writeError);
+    this.#queued = 0;
+    this.#buffers.emptied();
+    this.#readDone.resolve();
+    this.#writeDone.resolve();
+  }
+
+  #read(into: Uint8Array | null, max: number, options: CallOptions | undefined): Promise<unknown> {
+    const refused = refusal(options);
+    if (refused !== undefined) return Promise.reject(refused);
+    const state = this.#state;
+    if (state.kind === "readClosed") return Promise.reject(state.readError);
+    if (this.#readers.length === 0) {
+      if (into !== null && into.byteLength === 0) return Promise.resolve(0);
+      if (this.#segments.length > 0) {
+        const result = this.#take(into, max);
+        this.#settleWriters();
+        return Promise.resolve(result);
+      }
+      if (state.kind === "writeClosed") {
+        this.#readDone.resolve();
+        return state.endError ? Promise.reject(state.endError) : Promise.resolve(null);
+      }
+    }
+    return this.#readers.wait({ into, max }, options?.signal);
+  }
+
+  /** Copies into `into`, or takes a chunk of at most `max`; the queue must not be empty. */
+  #take(into: Uint8Array | null, max: number): number | Uint8Array {
+    const result = into === null ? this.#takeChunk(max) : this.#copyOut(into);
+    if (this.#segments.length === 0) this.#buffers.emptied();
+    this.#onRead?.(typeof result === "number" ? result : result.byteLength);
+    return result;
+  }
+
+  /** Serves waiting readers from the queue, or with EOF once it is empty. */
+  #feed(): void {
+    const readers = this.#readers;
+    while (readers.length > 0) {
+      if (this.#segments.length > 0) {
+        const reader = readers.shift();
+        reader.resolve(this.#take(reader.data.into, reader.data.max));
+        continue;
+      }
+      const state = this.#state;
+      if (state.kind !== "writeClosed") break;
+      if (state.endError) readers.rejectAll(state.endError);
+      else for (const reader of readers.drain()) reader.resolve(null);
+      this.#readDone.resolve();
+    }
+    this.#settleWriters();
+  }
+
+  /**
+   * Appends a small write to the last segment, if nothing waits and it fits:
+   * a run of small writes then costs no allocation and reads out as one chunk.
+   */
+  #appendSmall(data: Uint8Array): boolean {
+    const segments = this.#segments;
+    if (
+      segments.length === 0 || this.#readers.length > 0 || this.#pendingWriters > 0 ||
+      this.#queued + data.byteLength > this.window
+    ) {
+      return false;
+    }
+    const last = segments.at(segments.length - 1);
+    if (last.writer !== null) return false;
+    const grown = this.#buffers.append(last.bytes, data);
+    if (grown === null) return false;
+    last.bytes = grown;
+    this.#queued += data.byteLength;
+    return true;
+  }
+
+  #copyOut(into: Uint8Array): number {
+    let n = 0;
+    const segments = this.#segments;
+    while (n < into.byteLength && segments.length > 0) {
+      const segment = segments.at(0);
+      const bytes = segment.bytes;
+      const k = Math.min(bytes.byteLength, into.byteLength - n);
+      if (k === bytes.byteLength) {
+        into.set(bytes, n);
+        segments.shift();
+        // Copied out whole, the queue's own copy can take the next write.
+        if (segment.copy) this.#buffers.recycle(bytes);
+        this.#consumed(segment);
+      } else {
+        into.set(bytes.subarray(0, k), n);
+        segment.bytes = bytes.subarray(k);
+      }
+      n += k;
+    }
+    this.#queued -= n;
+    return n;
+  }
+
+  #takeChunk(max: number): Uint8Array {
+    const segments = this.#segments;
+    const head = segments.at(0);
+    const bytes = head.bytes;
+    // The tail buffer still takes writes, so what is in it is copied out, never handed out.
+    if (head.owned && !this.#buffers.inTail(bytes)) {
+      if (bytes.byteLength > max) {
+        // A view of the front: the buffer is no longer the queue's alone to reuse.
+        head.copy = false;
+        head.bytes = bytes.subarray(max);
+        this.#queued -= max;
+        return bytes.subarray(0, max);
+      }
+      if (bytes.byteLength >= JOIN_BELOW || segments.length === 1) {
+        segments.shift();
+        this.#queued -= bytes.byteLength;
+        this.#consumed(head);
+        return bytes;
+      }
+    }
+    // A small or borrowed chunk: copy it, joined with the small ones behind it.
+    let size = 0;
+    for (const segment of segments) {
+      size += segment.bytes.byteLength;
+      if (size >= JOIN_UP_TO) break;
+    }
+    // At most a window's worth, so a reader never holds more than the writer could queue.
+    const joined = new Uint8Array(
+      Math.min(size, max, Math.max(JOIN_UP_TO, Math.min(bytes.byteLength, this.window))),
+    );
+    this.#copyOut(joined);
+    return joined;
+  }
+
+  /** A segment was read to its end: its write, if waiting, is done. */
+  #consumed(segment: Segment): void {
+    segment.bytes = EMPTY;
+    const writer = segment.writer;
+    if (writer !== null) {
+      segment.writer = null;
+      this.#pendingWriters--;
+      writer.resolve(segment.length);
+      this.#checkWriteDone();
+    }
+  }
+
+  /**
+   * Owned writes resolve once they fit in the window, in order; a borrowed
+   * buffer resolves only once read, so it is never copied twice.
+   */
+  #settleWriters(): void {
+    if (this.#pendingWriters === 0) return;
+    let total = 0;
+    for (const segment of this.#segments) {
+      total += segment.bytes.byteLength;
+      if (total > this.window) return;
+      const writer = segment.writer;
+      if (writer === null) continue;
+      if (!segment.owned) return;
+      segment.writer = null;
+      this.#pendingWriters--;
+      writer.resolve(segment.length);
+    }
+    this.#checkWriteDone();
+  }
+
+  /** A waiting write's signal aborted: what it had not delivered leaves the queue. */
+  #withdraw(segment: Segment): void {
+    const i = this.#segments.indexOf(segment);
+    if (i >= 0) {
+      this.#segments.removeAt(i);
+      this.#queued -= segment.bytes.byteLength;
+    }
+    segment.bytes = EMPTY;
+    if (segment.writer !== null) {
+      segment.writer = null;
+      this.#pendingWriters--;
+    }
+    this.#settleWriters();
+    this.#checkWriteDone();
+  }
+
+  #failWriter(segment: Segment, reason: unknown): void {
+    const writer = segment.writer;
+    segment.bytes = EMPTY;
+    if (writer === null) return;
+    segment.writer = null;
+    this.#pendingWriters--;
+    writer.reject(reason);
+  }
+
+  #checkWriteDone(): void {
+    if (this.#state.kind !== "open" && this.#pendingWriters === 0) this.#writeDone.resolve();
+  }
+}
+
+function maxOf(options: ReadChunkOptions | undefined): number {
+  const max = options?.max;
+  if (max === undefined) return Infinity;
+  if (typeof max !== "number" || !(max >= 1)) {
+    throw new RangeError(`max must be at least 1 byte, got ${max}`);
+  }
+  return Math.floor(max);
+}
