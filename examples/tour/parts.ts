@@ -1,0 +1,16 @@
+/** The parts of the tour, in order; a new layer adds its part here. */
+
+import type { TourPart } from "./_part.ts";
+import { echo } from "./echo.ts";
+import { fixture } from "./fixture.ts";
+import { deadlines } from "./deadlines.ts";
+import { messages } from "./messages.ts";
+import { processes } from "./processes.ts";
+
+export const parts: TourPart[] = [
+  echo,
+  fixture,
+  deadlines,
+  messages,
+  processes,
+];
