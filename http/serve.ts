@@ -23,7 +23,7 @@ import { ConnClosedError } from "../errors.ts";
 import { onAbort, waiter } from "../_async/waiter.ts";
 import { checkOptions, describe } from "../_validate.ts";
 import { type ConnSocket, toDuplex } from "../node/socket.ts";
-import { BadRequest, toRequest, writeResponse } from "./_exchange.ts";
+import { BadRequest, LazySignal, toRequest, writeResponse } from "./_exchange.ts";
 import { createFetch, type Fetcher } from "./fetch.ts";
 
 /**
@@ -316,7 +316,7 @@ class Server implements HttpFixture {
     if (served === undefined) return void res.destroy(); // Its conn closed already.
     served.inFlight++;
     const remote = served.conn.remoteAddr;
-    const aborter = new AbortController();
+    const aborter = new LazySignal();
     const completed = waiter<void>();
     res.once("close", () => {
       served.inFlight--;
@@ -333,7 +333,7 @@ class Server implements HttpFixture {
     });
     let request: Request;
     try {
-      request = toRequest(req, { local: this.addr, remote, signal: aborter.signal });
+      request = await toRequest(req, { local: this.addr, remote, signal: aborter });
     } catch (err) {
       const status = err instanceof BadRequest ? err.status : 400;
       res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
