@@ -273,8 +273,11 @@ class Client {
         signal?.aborted
           ? signal.reason
           : new TypeError(`the connection to ${url.host} broke while reading the body`, {
-            cause: cause ??
-              new ConnClosedError({ op: "read", detail: "the server closed before the body was complete" }),
+            cause: new ConnClosedError({
+              op: "read",
+              detail: "the server closed before the body was complete",
+              cause,
+            }),
           }),
       () => message.destroy(),
     );

@@ -340,17 +340,18 @@ class Server implements HttpFixture {
       res.end(`${http.STATUS_CODES[status]}: ${(err as Error).message}\n`);
       return;
     }
-    if (this.#state !== "serving") res.shouldKeepAlive = false;
     const info: HttpHandlerInfo = {
       remoteAddr: remote,
       localAddr: served.conn.localAddr,
       completed: completed.promise,
     };
-    const response = await this.#respond(request, info);
-    if (res.destroyed) {
-      await response.body?.cancel().catch(() => {});
+    const response = await this.#respond(request, info, res);
+    if (response === null || res.destroyed) {
+      await response?.body?.cancel().catch(() => {});
       return;
     }
+    // Shut down while the handler ran: this is the conn's last response.
+    if (this.#state !== "serving") res.shouldKeepAlive = false;
     try {
       await writeResponse(res, response, request.method === "HEAD");
     } catch {
@@ -359,7 +360,12 @@ class Server implements HttpFixture {
     }
   }
 
-  async #respond(request: Request, info: HttpHandlerInfo): Promise<Response> {
+  /** The handler's response, or `onError`'s; `null` when it failed because the client left (nobody to answer). */
+  async #respond(
+    request: Request,
+    info: HttpHandlerInfo,
+    res: http.ServerResponse,
+  ): Promise<Response | null> {
     try {
       const response = await this.#handler(request, info);
       if (!(response instanceof Response)) {
@@ -370,6 +376,7 @@ class Server implements HttpFixture {
       }
       return response;
     } catch (err) {
+      if (res.destroyed) return null;
       try {
         const response = await this.#onError(err);
         if (response instanceof Response) return response;
