@@ -26,7 +26,7 @@ import { checkOptions, describe } from "../_validate.ts";
 import { toDuplex } from "../node/socket.ts";
 import { fromNodeError } from "../node/_errors.ts";
 import { arrived, bodyStream, pumpBody } from "./_body.ts";
-import { follow, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
+import { follow, hasHeader, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
 
 /**
  * A function with `fetch`'s shape over tether conns, made by
@@ -216,8 +216,8 @@ class Client {
     if (this.#state === "closed") return Promise.reject(new TypeError("this fetch was closed"));
     // Raw name/value pairs: the Headers object checked them already, so Node need not again.
     const out: string[] = ["host", url.host];
-    for (const [name, value] of headers) out.push(name, value);
-    if (!headers.has("content-length")) {
+    for (let i = 0; i < headers.length; i++) out.push(headers[i]);
+    if (!hasHeader(headers, "content-length")) {
       if (body.kind === "whole") out.push("content-length", String(body.bytes.byteLength));
       else if (body.kind === "empty" && method !== "GET" && method !== "HEAD") {
         out.push("content-length", "0");
