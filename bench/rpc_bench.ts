@@ -5,7 +5,7 @@
  * time, and N pipelined at once.
  */
 
-import { newMessagePortRpcSession, RpcSession, RpcTarget, type RpcStub } from "capnweb";
+import { newMessagePortRpcSession, RpcSession, type RpcStub, RpcTarget } from "capnweb";
 import { frames, pipe } from "../mod.ts";
 import { rpcTransport } from "../rpc/mod.ts";
 

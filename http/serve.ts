@@ -148,9 +148,6 @@ export interface HttpFixture extends HttpServer {
   readonly fetch: Fetcher;
 }
 
-/** A listener that hands out its own dialer, as memory listeners do. */
-type DialableListener = Listener & { dialer(): Dialer };
-
 /**
  * Serves `handler` on every conn `listener` accepts: HTTP/1.1 with
  * keep-alive and pipelining, streamed bodies both ways, parsed by Node's
@@ -182,7 +179,7 @@ type DialableListener = Listener & { dialer(): Dialer };
  * ```
  */
 export function serveHttp(
-  listener: DialableListener,
+  listener: Listener & { dialer(): Dialer },
   handler: HttpHandler,
   options?: ServeHttpOptions,
 ): HttpFixture;
@@ -270,7 +267,7 @@ class Server implements HttpFixture {
 
   get fetch(): Fetcher {
     if (this.#fetch === null) {
-      const listener = this.#listener as Partial<DialableListener>;
+      const listener = this.#listener as Partial<Listener & { dialer(): Dialer }>;
       if (typeof listener.dialer !== "function") {
         throw new TypeError(
           `a server on ${
