@@ -372,7 +372,7 @@ export class ConnSocket extends Duplex {
 }
 
 const encoder = new TextEncoder();
-const ASCII = /^[\x00-\x7f]*$/;
+const NOT_ASCII = /[\u0080-\uffff]/;
 
 /**
  * A written chunk as bytes. Strings are encoded here rather than by Node's
@@ -383,7 +383,7 @@ const ASCII = /^[\x00-\x7f]*$/;
 function toBytes(chunk: Uint8Array | string, encoding: string): Uint8Array {
   if (typeof chunk !== "string") return chunk;
   if (encoding === "utf8" || encoding === "utf-8") return encoder.encode(chunk);
-  if ((encoding === "latin1" || encoding === "binary" || encoding === "ascii") && ASCII.test(chunk)) {
+  if ((encoding === "latin1" || encoding === "binary" || encoding === "ascii") && !NOT_ASCII.test(chunk)) {
     return encoder.encode(chunk);
   }
   return Buffer.from(chunk, encoding as BufferEncoding);

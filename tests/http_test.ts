@@ -3,8 +3,10 @@ import {
   type Conn,
   ConnClosedError,
   ConnectionRefusedError,
+  ConnError,
   type Dialer,
   listen,
+  type Listener,
   ListenerClosedError,
 } from "../mod.ts";
 import { createFetch, type HttpHandler, serveHttp } from "../http/mod.ts";
@@ -553,4 +555,37 @@ Deno.test("createFetch wants http: URLs and says why", async () => {
   await using fixture = serveHttp(listen({ transport: "memory" }), app());
   await assert.rejects(fixture.fetch("https://app/hello"), /must be http:/);
   await assert.rejects(fixture.fetch("not a url"), TypeError);
+});
+
+Deno.test("a listener that breaks stops the server: logged, and finished rejects with its error", async () => {
+  const broken = new ConnError({
+    code: "EBADF",
+    op: "accept",
+    addr: "memory:broken",
+    summary: "bad descriptor",
+  });
+  const inner = listen({ transport: "memory" });
+  const listener: Listener = {
+    addr: inner.addr,
+    accept: () => Promise.reject(broken),
+    close: () => inner.close(),
+    async *[Symbol.asyncIterator]() {
+      yield await inner.accept();
+      throw broken;
+    },
+    [Symbol.asyncDispose]: () => Promise.resolve(inner.close()),
+    [Symbol.dispose]: () => inner.close(),
+  };
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  try {
+    const server = serveHttp(listener, () => new Response("ok"));
+    const conn = await inner.dialer().dial();
+    await assert.rejects(server.finished, (err) => err === broken);
+    conn.close();
+  } finally {
+    console.error = original;
+  }
+  assert.match(String(logged[0]?.[0]), /the listener on memory:private-\d+ failed/);
 });
