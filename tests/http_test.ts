@@ -589,3 +589,29 @@ Deno.test("a listener that breaks stops the server: logged, and finished rejects
   }
   assert.match(String(logged[0]?.[0]), /the listener on memory:private-\d+ failed/);
 });
+
+Deno.test("info.completed settles once the response went out, or the client left", async () => {
+  const completions: string[] = [];
+  const left = gate();
+  const started = gate();
+  await using fixture = serveHttp(listen({ transport: "memory" }), (request, info) => {
+    const path = new URL(request.url).pathname;
+    info.completed.then(() => {
+      completions.push(path);
+      if (path === "/never") left.open();
+    });
+    if (path === "/never") {
+      started.open();
+      return new Promise<Response>(() => {});
+    }
+    return new Response("sent");
+  });
+  assert.equal(await (await fixture.fetch("http://app/sent")).text(), "sent");
+  const controller = new AbortController();
+  const never = fixture.fetch("http://app/never", { signal: controller.signal }).catch(() => {});
+  await started.promise;
+  controller.abort();
+  await never;
+  await left.promise;
+  assert.deepEqual(completions, ["/sent", "/never"]);
+});
