@@ -152,7 +152,9 @@ Deno.test("check ids are unique, and docs/testing.md describes every one", async
   for (const checks of [connChecks, listenerChecks]) {
     const ids = checks.map((c) => c.id);
     assert.equal(new Set(ids).size, ids.length, `duplicate ids in ${ids}`);
-    for (const id of ids) assert.match(docs, new RegExp(`^\\| \`${id}\` +\\|`, "m"), `docs/testing.md has no row for ${id}`);
+    for (const id of ids) {
+      assert.match(docs, new RegExp(`^\\| \`${id}\` +\\|`, "m"), `docs/testing.md has no row for ${id}`);
+    }
   }
 });
 
