@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { Pair } from "./conn_checks.ts";
+
 /**
  * What a check is given besides its subject: where it says which step it is
  * in, and how it starts work that runs alongside it.
@@ -60,7 +62,7 @@ export interface CheckContext {
  * for (const check of connChecks.slice(0, 2)) console.log(check.id, "-", check.title);
  * ```
  */
-export interface Check<S> {
+export interface Check<S = Pair> {
   /** A stable name, for `skip` and `only`: `basicIO`, `halfClose`... */
   readonly id: string;
   /** What the check proves, in a sentence. */

@@ -27,7 +27,7 @@
 
 import type { Conn } from "../conn.ts";
 import type { Listener } from "../listener.ts";
-import { assert } from "./_assert.ts";
+import { fail } from "./_assert.ts";
 import {
   type Check,
   type CheckResult,
@@ -89,10 +89,11 @@ export type MakeListener = () => Promise<ListenerFixture> | ListenerFixture;
  * import { pipe } from "@tether/tether";
  * import { type TestContext, testConn } from "@tether/tether/testing";
  *
- * Deno.test("through a helper", async (t) => {
- *   const check = (t: TestContext) => testConn(t, () => pipe(), { only: ["basicIO"] });
- *   await check(t);
- * });
+ * // A helper that takes any test context, Deno's included.
+ * async function checkMyTransport(t: TestContext): Promise<void> {
+ *   await testConn(t, () => pipe({ bufferSize: 1024 }));
+ * }
+ * Deno.test("my transport keeps the Conn contract", checkMyTransport);
  * ```
  */
 export interface TestContext {
@@ -115,7 +116,7 @@ export interface TestContext {
  * import { pipe } from "@tether/tether";
  * import { type Pair, testConn, type TestOptions } from "@tether/tether/testing";
  *
- * const options: TestOptions<Pair> = { stepTimeout: 10_000, skip: ["streams"] };
+ * const options: TestOptions<Pair> = { stepTimeout: 10_000, sanitize: false };
  * Deno.test("pipe keeps the contract within 10 s a check", async (t) => {
  *   await testConn(t, () => pipe(), options);
  * });
@@ -131,7 +132,10 @@ function pairHarness(makePair: MakePair): Harness<Pair> {
     opening: "make the pair",
     async open() {
       const pair = await makePair();
-      assert(Array.isArray(pair) && pair.length === 2, "makePair()", "a pair of conns, [a, b]", pair);
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        closeAnything(pair);
+        fail("makePair()", "a pair of conns, [a, b]", pair);
+      }
       return { a: pair[0], b: pair[1] };
     },
     close({ a, b }) {
@@ -159,12 +163,10 @@ function listenerHarness(makeListener: MakeListener): Harness<ListenerSubject> {
     opening: "make the listener",
     async open() {
       const fixture = await makeListener();
-      assert(
-        typeof fixture?.listener?.accept === "function" && typeof fixture?.dialer?.dial === "function",
-        "makeListener()",
-        "{ listener, dialer }",
-        fixture,
-      );
+      if (typeof fixture?.listener?.accept !== "function" || typeof fixture?.dialer?.dial !== "function") {
+        closeAnything(fixture?.listener);
+        fail("makeListener()", "{ listener, dialer }", fixture);
+      }
       return new Tracked(fixture.listener, fixture);
     },
     close(subject) {
@@ -173,6 +175,13 @@ function listenerHarness(makeListener: MakeListener): Harness<ListenerSubject> {
     },
     closed: (subject) => Promise.all([...(subject as Tracked).conns].map((conn) => conn.closed)),
   };
+}
+
+/** Closes whatever of a malformed subject can be closed, so it leaks nothing. */
+function closeAnything(value: unknown): void {
+  for (const item of Array.isArray(value) ? value : [value]) {
+    if (typeof (item as { close?: unknown })?.close === "function") closeQuietly(item as { close(): void });
+  }
 }
 
 /** Closes a conn or listener; one that throws from `close()` fails elsewhere. */

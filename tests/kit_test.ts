@@ -38,6 +38,19 @@ function failures(results: CheckResult[]): Record<string, string> {
   );
 }
 
+/** Runs `deno run` or `deno test` on a fixture of this folder, returning its exit code and output. */
+async function runFixture(command: "run" | "test", fixture: string) {
+  const path = new URL(`./fixtures/${fixture}`, import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [command, "--no-check", path],
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
+
 const unboundedFailures = ["writeTimeout", "abortWaitingWrite", "closePending"];
 
 Deno.test("every conn check passes on a conn whose transport is a name of its own", async () => {
@@ -93,14 +106,8 @@ Deno.test("checks that fail part-way leave no unhandled rejection, and every oth
 });
 
 Deno.test("under Deno.test, a failing check fails its own step only: no uncaught error, no cancelled step", async () => {
-  const fixture = new URL("./fixtures/kit_unbounded_conn.ts", import.meta.url).pathname;
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["test", "--no-check", fixture],
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+  const { code, stdout, stderr } = await runFixture("test", "kit_unbounded_conn.ts");
+  const output = stdout + stderr;
   assert.notEqual(code, 0, output);
   const steps = [...output.matchAll(/^ {2}(\w+): .* \.\.\. (ok|FAILED)/gm)].map((m) => [m[1], m[2]]);
   assert.deepEqual(
@@ -207,18 +214,33 @@ Deno.test("acceptSignal fails on a listener whose timed-out accept rejects with 
 });
 
 Deno.test("the runners need no Deno global: every check passes on memory conns and listeners without one", async () => {
-  const script = new URL("./fixtures/kit_without_deno.ts", import.meta.url).pathname;
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", script],
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const rows: [string, string, string | null][] = JSON.parse(new TextDecoder().decode(stdout));
+  const { code, stdout, stderr } = await runFixture("run", "kit_without_deno.ts");
+  assert.equal(code, 0, stderr);
+  const rows: [string, string, string | null][] = JSON.parse(stdout);
   assert.deepEqual(
     rows.filter(([, outcome]) => outcome !== "passed"),
     [],
   );
   assert.deepEqual(rows.map(([id]) => id), [...connChecks, ...listenerChecks].map((c) => c.id));
+});
+
+Deno.test("a maker that fails or makes the wrong thing fails each check in the step that makes its subject", async () => {
+  const broken = await runConnChecks(() => Promise.reject(new Error("no route to the peer")), {
+    only: ["basicIO"],
+  });
+  assert.equal(ran(broken).error?.message, 'basicIO failed in step "make the pair": no route to the peer');
+  const wrong = await runConnChecks(() => pipe()[0] as unknown as ReturnType<typeof pipe>, {
+    only: ["halfClose"],
+  });
+  assert.match(
+    ran(wrong).error!.message,
+    /^halfClose failed in step "make the pair": makePair\(\): expected a pair of conns, \[a, b\], got /,
+  );
+  const noDialer = await runListenerChecks(() => ({ listener: listen({ transport: "memory" }) }) as never, {
+    only: ["iterate"],
+  });
+  assert.match(
+    ran(noDialer).error!.message,
+    /^iterate failed in step "make the listener": makeListener\(\): expected \{ listener, dialer \}, got /,
+  );
 });
