@@ -85,3 +85,13 @@ Deno.test("WaitQueue: a caller taken out unserved and then aborted takes nobody 
   queue.resolveNext("c");
   assert.deepEqual(await Promise.all([b, c]), ["b", "c"]);
 });
+
+Deno.test("WaitQueue: a caller whose signal already aborted never joins the line, so no value is served to it", async () => {
+  const queue = new WaitQueue<number>();
+  const reason = new Error("gone already");
+  await assert.rejects(queue.wait(undefined, AbortSignal.abort(reason)), (e) => e === reason);
+  assert.equal(queue.length, 0);
+  const waiting = queue.wait(undefined);
+  assert.equal(queue.resolveNext(7), true);
+  assert.equal(await waiting, 7);
+});

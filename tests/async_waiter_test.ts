@@ -53,13 +53,18 @@ Deno.test("waiter: settling first detaches from the signal, so a later abort run
   }
 });
 
-Deno.test("waiter: a signal that had already aborted is not seen, so callers refuse such calls first", async () => {
+Deno.test("waiter: a signal that had already aborted rejects at once, through onAbort, and settling later changes nothing", async () => {
   let aborted = 0;
-  const w = waiter<number>(AbortSignal.abort(), () => void aborted++);
-  assert.equal(await stateOf(w.promise), "pending");
-  assert.equal(aborted, 0);
+  const reason = new Error("too late");
+  const w = waiter<number>(AbortSignal.abort(reason), () => void aborted++);
+  assert.equal(aborted, 1);
   w.resolve(1);
-  assert.equal(await w.promise, 1);
+  await assert.rejects(w.promise, (e) => e === reason);
+  const replaced = new Error("replaced");
+  await assert.rejects(
+    waiter<number>(AbortSignal.abort(reason), () => replaced).promise,
+    (e) => e === replaced,
+  );
 });
 
 Deno.test("onAbort: runs once when the signal aborts, never after detaching, and nothing without a signal", () => {
