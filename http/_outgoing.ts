@@ -64,10 +64,24 @@ export async function outgoing(
     url: new URL(request.url),
     method: request.method,
     headers: withDefaults(new Headers(request.headers)),
-    body: request.body === null ? { kind: "empty" } : await sniff(request.body),
+    body: await bodyOf(request, init?.body),
     signal: outer ? AbortSignal.any([request.signal, outer]) : request.signal,
     redirect: request.redirect,
   };
+}
+
+/**
+ * A request's body, sniffed. A body given in memory (a Blob or File,
+ * FormData, URLSearchParams, an ArrayBuffer) is read whole, so it goes with
+ * a `Content-Length` as `fetch` sends it; only a stream is streamed.
+ */
+async function bodyOf(request: Request, given: BodyInit | null | undefined): Promise<Sniffed> {
+  if (request.body === null) return { kind: "empty" };
+  const inMemory = given instanceof Blob || given instanceof FormData || given instanceof URLSearchParams ||
+    given instanceof ArrayBuffer || ArrayBuffer.isView(given);
+  if (!inMemory) return await sniff(request.body);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  return bytes.byteLength === 0 ? { kind: "empty" } : { kind: "whole", bytes };
 }
 
 /** The common call, taken without a `Request`; `null` for anything it does not know. */

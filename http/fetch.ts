@@ -87,8 +87,8 @@ const MAX_REDIRECTS = 20;
  * conns are pooled and reused, and a request that meets a pooled conn the
  * server just closed is retried once on a new one (unless its body was a
  * stream); streamed request bodies (chunked) and response bodies, each at
- * the pace the other side reads; a body that is all there goes with a
- * `Content-Length`; `AbortSignal` (the request rejects with the signal's
+ * the pace the other side reads; a body given in memory (a string, bytes,
+ * a Blob, FormData, URLSearchParams) goes with a `Content-Length`; `AbortSignal` (the request rejects with the signal's
  * reason, and a body being read errors with it); redirects (`follow`, up to
  * 20, 303 and POST-on-301/302 become GET; `manual`; `error`); `response.url`
  * and `response.redirected`. A failure to connect or a conn that breaks

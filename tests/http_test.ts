@@ -41,7 +41,9 @@ function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
 
 Deno.test("a handler is served over a memory listener: routing, JSON in and out, statuses, Location", async () => {
   await using fixture = serveHttp(listen({ transport: "memory" }), app());
-  const hello = await fixture.fetch("http://app/hello?name=ada");
+  // fixture.fetch goes wherever the platform's fetch goes.
+  const platformShaped: typeof fetch = fixture.fetch;
+  const hello = await platformShaped("http://app/hello?name=ada");
   assert.equal(hello.status, 200);
   assert.equal(hello.headers.get("content-type"), "application/json");
   assert.deepEqual(await hello.json(), { hello: "ada" });
@@ -614,4 +616,36 @@ Deno.test("info.completed settles once the response went out, or the client left
   await never;
   await left.promise;
   assert.deepEqual(completions, ["/sent", "/never"]);
+});
+
+Deno.test("bodies given in memory (FormData, URLSearchParams, Blob, ArrayBuffer) go whole, with a Content-Length", async () => {
+  await using fixture = serveHttp(listen({ transport: "memory" }), async (request) => {
+    const length = request.headers.get("content-length");
+    const type = request.headers.get("content-type") ?? "";
+    if (type.startsWith("multipart/form-data")) {
+      const form = await request.formData();
+      return Response.json({ length, a: form.get("a"), file: await (form.get("file") as File).text() });
+    }
+    return Response.json({ length, type, text: await request.text() });
+  });
+  const post = (body: BodyInit) =>
+    fixture.fetch("http://app/", { method: "POST", body }).then((r) => r.json());
+  const form = new FormData();
+  form.set("a", "1");
+  form.set("file", new Blob(["file contents"]), "f.txt");
+  const sent = await post(form);
+  assert.deepEqual([sent.a, sent.file, Number(sent.length) > 0], ["1", "file contents", true]);
+  assert.deepEqual(await post(new URLSearchParams({ q: "a b" })), {
+    length: "5",
+    type: "application/x-www-form-urlencoded;charset=UTF-8",
+    text: "q=a+b",
+  });
+  const blob = new Blob([new Uint8Array(100_000).fill(0x61)], { type: "text/plain" });
+  const big = await post(blob);
+  assert.deepEqual([big.length, big.type, big.text.length], ["100000", "text/plain", 100_000]);
+  assert.deepEqual(await post(new TextEncoder().encode("bytes").buffer), {
+    length: "5",
+    type: "",
+    text: "bytes",
+  });
 });
