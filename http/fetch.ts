@@ -148,10 +148,13 @@ class ConnAgent extends http.Agent {
     this.#signal = signal;
   }
 
-  override createConnection(): ReturnType<http.Agent["createConnection"]> {
-    return toDuplex(this.#dialer.dial({ signal: this.#signal })) as unknown as ReturnType<
-      http.Agent["createConnection"]
-    >;
+  /** Dials for the request whose options these are: within its signal (`dialSignal`) and the fetch's. */
+  override createConnection(options: http.ClientRequestArgs): ReturnType<http.Agent["createConnection"]> {
+    const { dialSignal } = options as { dialSignal?: AbortSignal };
+    const signal = dialSignal && this.#signal
+      ? AbortSignal.any([dialSignal, this.#signal])
+      : dialSignal ?? this.#signal;
+    return toDuplex(this.#dialer.dial({ signal })) as unknown as ReturnType<http.Agent["createConnection"]>;
   }
 
   override getName(): string {
@@ -230,7 +233,9 @@ class Client {
         path: url.pathname + url.search,
         headers: out as unknown as http.OutgoingHttpHeaders,
         setHost: false,
-      });
+        // Node's agent hands the request's options to createConnection: a dial gives up with its request.
+        dialSignal: signal,
+      } as http.RequestOptions);
       let state: "sending" | "answered" | "failed" = "sending";
       const detach = onAbort(signal, () => {
         if (state === "sending") reject(signal!.reason);

@@ -649,3 +649,19 @@ Deno.test("bodies given in memory (FormData, URLSearchParams, Blob, ArrayBuffer)
     text: "bytes",
   });
 });
+
+Deno.test("a dial that takes too long gives up with the request's signal", async () => {
+  let dialSignal: AbortSignal | undefined;
+  const hanging: Dialer = {
+    dial(options) {
+      dialSignal = options?.signal;
+      return new Promise((_, reject) =>
+        options?.signal?.addEventListener("abort", () => reject(options.signal!.reason))
+      );
+    },
+  };
+  await using fetch = createFetch(hanging);
+  const err = await fetch("http://slow/", { signal: AbortSignal.timeout(30) }).catch((e) => e);
+  assert.equal(err.name, "TimeoutError");
+  assert.equal(dialSignal?.aborted, true);
+});
