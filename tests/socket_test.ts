@@ -9,29 +9,9 @@ import {
   ListenerClosedError,
 } from "../mod.ts";
 import { socketError } from "../transports/socket_errors.ts";
-import { assertReachable, inTempDir, runWith } from "./socket_helpers.ts";
+import { assertReachable, inTempDir, leaveStaleSocket, runWith } from "./socket_helpers.ts";
 
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
-
-/** Leaves a socket file behind the way a killed process does. */
-async function leaveStaleSocket(path: string): Promise<void> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `const l = Deno.listen({ transport: "unix", path: ${
-        JSON.stringify(path)
-      } }); console.log("up"); await l.accept();`,
-    ],
-    stdout: "piped",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  await reader.read();
-  reader.releaseLock();
-  child.kill("SIGKILL");
-  await child.status;
-  await child.stdout.cancel();
-  assert.ok((await Deno.lstat(path)).isSocket, "the killed process left its socket file");
-}
 
 Deno.test("the mode option widens the socket file's mode", async () => {
   await inTempDir(async (dir) => {

@@ -175,12 +175,11 @@ export async function listenUnix(options: UnixListenOptions): Promise<SocketList
   }
   const bufferSize = checkBufferSize(options.bufferSize);
   const where = `unix:${path}`;
-  const { native, removeFile } = await openUnixListener(path, mode, where);
+  const native = await openUnixListener(path, mode, where);
   const addr: Addr = { transport: "unix", address: path };
   const remote: Addr = { transport: "unix", address: "" };
   return new SocketListener(native, addr, {
     admit: (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: remote, where, bufferSize }),
-    onClose: removeFile,
   });
 }
 
