@@ -249,10 +249,13 @@ export function connect(options: ConnectOptions): Promise<Conn> {
  * ```
  */
 export function dialer(options: ConnectOptions): Dialer {
-  transportOf(options, "dialer");
+  const transport = transportOf(options, "dialer");
+  if (!KNOWN.includes(transport as string)) throw unknownTransport(transport);
   const { signal: _ignored, ...fixed } = options;
   return { dial: (call?: CallOptions) => connect({ ...fixed, signal: call?.signal } as ConnectOptions) };
 }
+
+const KNOWN = ["memory", "unix", "tcp", "pipe"];
 
 function transportOf(options: unknown, fn: string): unknown {
   checkOptions(options, fn);

@@ -234,14 +234,13 @@ export function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
     }
     const addr = netAddr(hostname, native.addr.port);
     const listener = new SocketListener(native, addr, {
-      admit: (conn) => {
-        const remote = conn.remoteAddr as Deno.NetAddr;
-        return new SocketConn(conn, {
-          localAddr: addr,
-          remoteAddr: netAddr(remote.hostname, remote.port),
+      admit: (conn) =>
+        new SocketConn(conn, {
+          // The conn's own: on a listener for every interface ("0.0.0.0"), the one it came in on.
+          localAddr: fromNative(conn.localAddr),
+          remoteAddr: fromNative(conn.remoteAddr),
           bufferSize,
-        });
-      },
+        }),
     });
     return Promise.resolve(listener as SocketListener & { readonly addr: NetAddr });
   } catch (err) {
@@ -274,12 +273,19 @@ export async function connectTcp(options: TcpConnectOptions): Promise<SocketConn
   const bufferSize = checkBufferSize(options.bufferSize);
   const where = `tcp:${hostPort(hostname, port)}`;
   const native = await dial(() => Deno.connect({ transport: "tcp", hostname, port }), options.signal, where);
-  const local = native.localAddr as Deno.NetAddr;
+  // The addresses the socket has (a host name resolved), as Deno's own; errors name the host as given.
   return new SocketConn(native, {
-    localAddr: netAddr(local.hostname, local.port),
-    remoteAddr: netAddr(hostname, port),
+    localAddr: fromNative(native.localAddr),
+    remoteAddr: fromNative(native.remoteAddr),
+    where,
     bufferSize,
   });
+}
+
+/** A Deno TCP address as tether's. */
+function fromNative(addr: Deno.Addr): NetAddr {
+  const { hostname, port } = addr as Deno.NetAddr;
+  return netAddr(hostname, port);
 }
 
 /** A TCP address with its host (brackets stripped) and port apart. */
