@@ -329,6 +329,8 @@ export function hostPort(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
+const ASCII = /^[\x01-\x7f]*$/;
+
 /**
  * Checks a Unix socket path: a non-empty string without NUL or lone
  * surrogates, at most `maxSocketPath()` bytes.
@@ -340,8 +342,10 @@ export function checkPath(path: unknown): string {
   if (!path.isWellFormed()) {
     throw new TypeError(`path must be well-formed Unicode (no lone surrogates), got ${describe(path)}`);
   }
-  const bytes = byteLength(path);
   const max = maxSocketPath();
+  // A UTF-16 code unit takes at most 3 bytes in UTF-8, an ASCII one 1: most paths need no encoding to be measured.
+  if (path.length * 3 <= max || (path.length <= max && ASCII.test(path))) return path;
+  const bytes = byteLength(path);
   if (bytes > max) {
     throw new RangeError(
       `unix socket path ${JSON.stringify(path)} is ${bytes} bytes; a Unix socket path takes at most ` +
