@@ -30,7 +30,13 @@ export interface NativeSource {
 }
 
 /** The most a pump read asks for at once. */
-const PUMP_SIZE = 64 * 1024;
+const PUMP_MAX = 64 * 1024;
+/**
+ * The least. A pump read asks for twice what the last one got, so a conn
+ * that goes quiet after small messages waits with a small buffer, and one
+ * that streams reads in 64 KiB.
+ */
+const PUMP_MIN = 2 * 1024;
 
 /**
  * What the queue's writing end says to a write after EOF. Only the pump
@@ -61,6 +67,8 @@ export class SocketInbound extends ByteQueue {
   /** Closed while nobody read: the error later reads get, made when the first comes. */
   #closedQuietly: LazyError | null = null;
   #scratch: Uint8Array | null = null;
+  /** What the last pump read got. */
+  #lastGot = 0;
 
   /**
    * Reads from `source`; `mapError` turns its errors into the contract's;
@@ -176,8 +184,17 @@ export class SocketInbound extends ByteQueue {
     return viaQueue();
   }
 
-  #scratchBuffer(): Uint8Array {
-    return this.#scratch ??= new Uint8Array(Math.min(this.window, PUMP_SIZE));
+  /**
+   * The pump's buffer, fit to `got`, what the last pump read got: a new one
+   * only when the old is too small for twice that, or over eight times too
+   * big (a conn gone quiet), so a steady stream reads into one buffer.
+   */
+  #scratchBuffer(got: number): Uint8Array {
+    const max = Math.min(this.window, PUMP_MAX);
+    const wanted = Math.min(max, Math.max(PUMP_MIN, 2 ** Math.ceil(Math.log2(2 * got))));
+    const scratch = this.#scratch;
+    if (scratch !== null && scratch.byteLength >= wanted && scratch.byteLength <= 8 * wanted) return scratch;
+    return this.#scratch = new Uint8Array(wanted);
   }
 
   /** Counts a read that may wait, and pumps for it. */
@@ -199,12 +216,13 @@ export class SocketInbound extends ByteQueue {
   #pump(): void {
     if (this.#reading || this.#state === "ended" || (this.#state === "open" && this.#waiting === 0)) return;
     this.#reading = true;
-    const buf = this.#scratchBuffer();
+    const buf = this.#scratchBuffer(this.#lastGot);
     this.#source.read(buf).then(async (n) => {
       if (n === null) {
         this.#reading = false;
         return this.#end();
       }
+      this.#lastGot = n;
       // Copies what it keeps, so the scratch buffer is free once it resolves;
       // it waits while the window is full. The write fails once the reading
       // end is closed; a discarding pump reads on regardless.
