@@ -6,7 +6,9 @@
  * (`mode` widens it), a socket file left by a dead process is replaced, a
  * live one gives `AddrInUseError`, a path that is not a socket is never
  * deleted, and `close()` removes the file while it is still the listener's.
- * See `unix_bind.ts` for how.
+ * Of any number of listens racing for one path, in one process or many,
+ * exactly one wins and is reachable; the others get `AddrInUseError`. See
+ * `unix_bind.ts` for how, and `docs/sockets.md` for the whole story.
  *
  * Permissions: a Unix connect needs `--allow-read` and `--allow-write` for
  * the path, plus `--allow-net=unix:<path>` (or a bare `--allow-net`). A Unix
