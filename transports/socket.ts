@@ -331,7 +331,7 @@ export function hostPort(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
-const ASCII = /^[\x01-\x7f]*$/;
+const ASCII = /^[ -~]*$/; // printable ASCII: one byte a character
 
 /**
  * Checks a Unix socket path: a non-empty string without NUL or lone
