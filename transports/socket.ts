@@ -48,6 +48,9 @@ import { byteLength, maxSocketPath, openUnixListener } from "./unix_bind.ts";
 
 export { SocketConn };
 
+/** The address of a Unix socket's unnamed end: a client's own, a server's peer. */
+const UNNAMED: Addr = Object.freeze({ transport: "unix", address: "" });
+
 /**
  * A TCP listener: its `addr` has the `hostname` and `port` it listens on.
  *
@@ -179,9 +182,8 @@ export async function listenUnix(options: UnixListenOptions): Promise<SocketList
   const where = `unix:${path}`;
   const native = await openUnixListener(path, mode, where);
   const addr: Addr = { transport: "unix", address: path };
-  const remote: Addr = { transport: "unix", address: "" };
   return new SocketListener(native, addr, {
-    admit: (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: remote, where, bufferSize }),
+    admit: (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: UNNAMED, where, bufferSize }),
   });
 }
 
@@ -203,8 +205,9 @@ export async function connectUnix(options: UnixConnectOptions): Promise<SocketCo
   const where = `unix:${path}`;
   const native = await dial(() => Deno.connect({ transport: "unix", path }), options.signal, where);
   return new SocketConn(native, {
-    localAddr: { transport: "unix", address: "" },
+    localAddr: UNNAMED,
     remoteAddr: { transport: "unix", address: path },
+    where,
     bufferSize,
   });
 }
@@ -309,8 +312,8 @@ export function dial<C extends Deno.Conn>(
   where: string,
   socketPath?: string,
 ): Promise<C> {
-  const early = signal?.aborted ? abortError(signal.reason, { op: "connect", addr: where }) : undefined;
-  if (early !== undefined) return Promise.reject(early);
+  if (signal === undefined) return connectMapped(connect, where, socketPath);
+  if (signal.aborted) return Promise.reject(abortError(signal.reason, { op: "connect", addr: where }));
   let connecting: Promise<C>;
   try {
     connecting = connect();
@@ -324,6 +327,19 @@ export function dial<C extends Deno.Conn>(
     closeQuietly,
     (reason) => abortError(reason, { op: "connect", addr: where }),
   );
+}
+
+/** A connect with nothing to abort it: its errors mapped, and nothing else in the way. */
+async function connectMapped<C extends Deno.Conn>(
+  connect: () => Promise<C>,
+  where: string,
+  socketPath: string | undefined,
+): Promise<C> {
+  try {
+    return await connect();
+  } catch (err) {
+    throw socketError(err, "connect", where, socketPath);
+  }
 }
 
 /** Formats `host:port`, bracketing IPv6 hosts. */

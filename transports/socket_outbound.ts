@@ -50,7 +50,8 @@ type State =
 export class SocketOutbound {
   #sink: NativeSink;
   #mapError: (err: unknown) => Error;
-  #writes = new Fifo<PendingWrite>();
+  /** Made at the first write: a conn closed without writing never needs it. */
+  #writes: Fifo<PendingWrite> | null = null;
   #state: State = { kind: "open" };
   /** The drain loop is running. */
   #draining = false;
@@ -88,7 +89,7 @@ export class SocketOutbound {
     const signal = options?.signal;
     const w = waiter<number>(signal, () => this.#abandon(write)) as PendingWrite;
     const write = Object.assign(w, { bytes: signal === undefined ? p : p.slice(), phase: "queued" as const });
-    this.#writes.push(write);
+    (this.#writes ??= new Fifo()).push(write);
     if (!this.#draining) this.#drain();
     return write.promise;
   }
@@ -104,7 +105,7 @@ export class SocketOutbound {
   closeWrite(error: LazyError): Promise<void> {
     const state = this.#state;
     if (state.kind !== "open") return state.flushed ?? this.writeDone;
-    const pending = [...this.#writes].filter((write) => write.phase !== "abandoned").map((write) =>
+    const pending = [...this.#writes ?? []].filter((write) => write.phase !== "abandoned").map((write) =>
       write.promise
     );
     const flushed = Promise.allSettled(pending).then(() => {
@@ -124,7 +125,7 @@ export class SocketOutbound {
       error: state.kind === "open" ? error : state.error,
       flushed: state.kind === "open" ? null : state.flushed,
     };
-    if (this.#writes.length > 0) {
+    if (this.#writes !== null && this.#writes.length > 0) {
       for (const write of this.#writes.removeFrom(0)) {
         write.phase = "abandoned";
         write.reject(error());
@@ -135,8 +136,9 @@ export class SocketOutbound {
 
   async #drain(): Promise<void> {
     this.#draining = true;
-    while (this.#writes.length > 0) {
-      const write = this.#current = this.#writes.at(0);
+    const writes = this.#writes!; // a write started the drain
+    while (writes.length > 0) {
+      const write = this.#current = writes.at(0);
       write.phase = "writing";
       const bytes = write.bytes;
       try {
@@ -150,7 +152,7 @@ export class SocketOutbound {
         break;
       }
       this.#current = null;
-      if (this.#writes.length > 0 && this.#writes.at(0) === write) this.#writes.shift();
+      if (writes.length > 0 && writes.at(0) === write) writes.shift();
       write.resolve(bytes.byteLength);
     }
     this.#draining = false;
@@ -179,8 +181,8 @@ export class SocketOutbound {
     const wasQueued = write.phase === "queued";
     write.phase = "abandoned";
     if (wasQueued) {
-      const i = this.#writes.indexOf(write);
-      if (i >= 0) this.#writes.removeAt(i);
+      const i = this.#writes!.indexOf(write);
+      if (i >= 0) this.#writes!.removeAt(i);
     }
   }
 }
