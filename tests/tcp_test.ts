@@ -87,7 +87,9 @@ async function setsockopts(dir: string, code: string): Promise<string[]> {
     stdout: "piped",
   }).output().catch((err) => {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
-    throw new Error("this test watches the socket options with strace: install it (apt-get install -y strace)");
+    throw new Error(
+      "this test watches the socket options with strace: install it (apt-get install -y strace)",
+    );
   });
   assert.ok(success, "the snippet ran");
   assert.equal(new TextDecoder().decode(stdout).trim(), "done");

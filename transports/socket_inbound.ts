@@ -32,11 +32,13 @@ export interface NativeSource {
 /** The most a pump read asks for at once. */
 const PUMP_MAX = 64 * 1024;
 /**
- * The least. A pump read asks for twice what the last one got, so a conn
- * that goes quiet after small messages waits with a small buffer, and one
- * that streams reads in 64 KiB.
+ * The least. A pump read asks for about twice what the last ones got, so
+ * a conn that goes quiet after small messages waits with a small buffer,
+ * and one that streams reads in 64 KiB.
  */
 const PUMP_MIN = 2 * 1024;
+/** Pump reads in a row that must come back short before the buffer shrinks. */
+const SHORT_READS_TO_SHRINK = 3;
 
 /**
  * What the queue's writing end says to a write after EOF. Only the pump
@@ -69,6 +71,8 @@ export class SocketInbound extends ByteQueue {
   #scratch: Uint8Array | null = null;
   /** What the last pump read got. */
   #lastGot = 0;
+  /** How many pump reads in a row got under an eighth of the buffer. */
+  #shortReads = 0;
 
   /**
    * Reads from `source`; `mapError` turns its errors into the contract's;
@@ -185,16 +189,26 @@ export class SocketInbound extends ByteQueue {
   }
 
   /**
-   * The pump's buffer, fit to `got`, what the last pump read got: a new one
-   * only when the old is too small for twice that, or over eight times too
-   * big (a conn gone quiet), so a steady stream reads into one buffer.
+   * The pump's buffer, fit to what the last pump reads got: grown to twice
+   * the last read when that filled it, shrunk once three reads in a row got
+   * under an eighth of it (a conn gone quiet: one short read while streaming
+   * is the reader catching up). A steady stream reads into one buffer.
    */
-  #scratchBuffer(got: number): Uint8Array {
+  #scratchBuffer(): Uint8Array {
     const max = Math.min(this.window, PUMP_MAX);
-    const wanted = Math.min(max, Math.max(PUMP_MIN, 2 ** Math.ceil(Math.log2(2 * got))));
+    const wanted = Math.min(max, Math.max(PUMP_MIN, 2 ** Math.ceil(Math.log2(2 * this.#lastGot))));
     const scratch = this.#scratch;
-    if (scratch !== null && scratch.byteLength >= wanted && scratch.byteLength <= 8 * wanted) return scratch;
+    if (scratch !== null && scratch.byteLength >= wanted && this.#shortReads < SHORT_READS_TO_SHRINK) {
+      return scratch;
+    }
+    this.#shortReads = 0;
     return this.#scratch = new Uint8Array(wanted);
+  }
+
+  /** Records what a pump read into `buf` got. */
+  #got(n: number, buf: Uint8Array): void {
+    this.#lastGot = n;
+    this.#shortReads = n * 8 < buf.byteLength && buf.byteLength > PUMP_MIN ? this.#shortReads + 1 : 0;
   }
 
   /** Counts a read that may wait, and pumps for it. */
@@ -216,13 +230,13 @@ export class SocketInbound extends ByteQueue {
   #pump(): void {
     if (this.#reading || this.#state === "ended" || (this.#state === "open" && this.#waiting === 0)) return;
     this.#reading = true;
-    const buf = this.#scratchBuffer(this.#lastGot);
+    const buf = this.#scratchBuffer();
     this.#source.read(buf).then(async (n) => {
       if (n === null) {
         this.#reading = false;
         return this.#end();
       }
-      this.#lastGot = n;
+      this.#got(n, buf);
       // Copies what it keeps, so the scratch buffer is free once it resolves;
       // it waits while the window is full. The write fails once the reading
       // end is closed; a discarding pump reads on regardless.
