@@ -21,7 +21,7 @@ import {
 } from "../errors.ts";
 import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
 import { delay } from "../_async/delay.ts";
-import { onAbort, type Waiter, waiter } from "../_async/waiter.ts";
+import { onAbort, waiter } from "../_async/waiter.ts";
 import { describe, refusal } from "../_validate.ts";
 import {
   Flag,

@@ -123,6 +123,8 @@ export class Stream extends QueueConn implements MuxStream, FrameOwner {
     addrs: { localAddr: Addr; remoteAddr: Addr },
     opened: "here" | "there",
   ) {
+    // The queues' callbacks need `this`, which exists only once super() returns.
+    // deno-lint-ignore prefer-const
     let stream: Stream | undefined;
     const inbound = new ByteQueue({ window: host.maxWindow, onRead: (n) => stream!.#onRead(n) });
     const outbound = new ByteQueue();
