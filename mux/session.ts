@@ -524,12 +524,9 @@ export class Session implements AsyncDisposable, Disposable {
         } ids`,
       );
     }
-    if (id <= this.#lastRemoteId) {
-      throw this.#protocolError(
-        `the peer opened stream ${id} after stream ${this.#lastRemoteId}: ids must grow`,
-      );
-    }
-    this.#lastRemoteId = id;
+    // Ids are handed out in order, but a peer that opens streams from
+    // several threads (Go's yamux does) may send their SYNs out of order.
+    if (id > this.#lastRemoteId) this.#lastRemoteId = id;
     if (
       this.#state.kind !== "open" || this.#accepted >= this.#maxStreams ||
       this.#accepts.waiting >= this.#accepts.backlog
