@@ -580,7 +580,8 @@ export class Session implements AsyncDisposable, Disposable {
         addr: this.#where,
         detail: "the peer ended the session with GoAway(internal error)",
       })
-      : this.#protocolError(`GoAway with unknown code ${code}`);
+      : null;
+    if (error === null) throw this.#protocolError(`GoAway with unknown code ${code}`);
     this.#end({ error, local: false, detail: "the peer ended the session" });
   }
 

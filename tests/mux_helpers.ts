@@ -106,3 +106,101 @@ export function goPeer(): Promise<string> {
     return `${dir}/yamux_peer`;
   })();
 }
+
+/** One yamux frame as a raw peer sees it. */
+export interface RawFrame {
+  type: number;
+  flags: number;
+  id: number;
+  length: number;
+  payload: Uint8Array | null;
+}
+
+/** Frame types and flags, written out here so the tests do not trust the code they test. */
+export const DATA = 0, WINDOW_UPDATE = 1, PING = 2, GO_AWAY = 3;
+export const SYN = 1, ACK = 2, FIN = 4, RST = 8;
+
+/** Encodes one frame (header, then the payload if given). */
+export function frame(
+  type: number,
+  flags: number,
+  id: number,
+  length: number,
+  payload?: Uint8Array,
+): Uint8Array {
+  const out = new Uint8Array(12 + (payload?.length ?? 0));
+  const view = new DataView(out.buffer);
+  view.setUint8(0, 0);
+  view.setUint8(1, type);
+  view.setUint16(2, flags);
+  view.setUint32(4, id);
+  view.setUint32(8, length);
+  if (payload) out.set(payload, 12);
+  return out;
+}
+
+/**
+ * A peer that speaks yamux by hand on the other end of a conn: it writes
+ * exactly the frames a test gives it and reads back what tether sends,
+ * answering pings unless told not to.
+ */
+export class RawPeer {
+  readonly conn: Conn;
+  answerPings = true;
+  #buffer = new Uint8Array(0);
+
+  constructor(conn: Conn) {
+    this.conn = conn;
+  }
+
+  /** Writes one frame. */
+  send(type: number, flags: number, id: number, length: number, payload?: Uint8Array): Promise<number> {
+    return this.conn.write(frame(type, flags, id, length, payload));
+  }
+
+  async #fill(n: number, signal?: AbortSignal): Promise<boolean> {
+    while (this.#buffer.length < n) {
+      const buf = new Uint8Array(256 * 1024);
+      const k = await this.conn.read(buf, { signal });
+      if (k === null) return false;
+      const joined = new Uint8Array(this.#buffer.length + k);
+      joined.set(this.#buffer);
+      joined.set(buf.subarray(0, k), this.#buffer.length);
+      this.#buffer = joined;
+    }
+    return true;
+  }
+
+  /** The next frame tether sends (pings answered and skipped), or null at EOF. */
+  async next(signal: AbortSignal = AbortSignal.timeout(10_000)): Promise<RawFrame | null> {
+    for (;;) {
+      if (!await this.#fill(12, signal)) return null;
+      const view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset);
+      const f: RawFrame = {
+        type: view.getUint8(1),
+        flags: view.getUint16(2),
+        id: view.getUint32(4),
+        length: view.getUint32(8),
+        payload: null,
+      };
+      const size = f.type === DATA ? f.length : 0;
+      if (!await this.#fill(12 + size, signal)) throw new Error("EOF inside a frame");
+      if (f.type === DATA) f.payload = this.#buffer.slice(12, 12 + size);
+      this.#buffer = this.#buffer.slice(12 + size);
+      if (f.type === PING && this.answerPings && f.flags & SYN) {
+        await this.send(PING, ACK, 0, f.length);
+        continue;
+      }
+      return f;
+    }
+  }
+
+  /** Reads frames until one matches, returning it; fails at EOF. */
+  async until(match: (f: RawFrame) => boolean, signal?: AbortSignal): Promise<RawFrame> {
+    for (;;) {
+      const f = await this.next(signal);
+      if (f === null) throw new Error("EOF before the frame looked for");
+      if (match(f)) return f;
+    }
+  }
+}
