@@ -1,9 +1,8 @@
 /**
  * Reads yamux frames from a conn through one reused buffer: many small
- * frames per conn read, a big Data payload straight into a buffer of its own
- * size. The session checks each header before it asks for the payload, so a
- * peer can make it allocate no more than the windows it granted. Private to
- * `mux/`.
+ * frames per conn read, and payloads handed on in pieces as they arrive. The
+ * session checks each header before it takes the payload, so a peer can make
+ * it buffer no more than the windows it granted. Private to `mux/`.
  *
  * @module
  */
@@ -14,8 +13,8 @@ import { decodeHeader, type Header, HEADER_SIZE } from "./const.ts";
 
 /** The reused read buffer's size. */
 export const READ_BUFFER_SIZE = 64 * 1024;
-/** Payloads up to this size are gathered in the read buffer; bigger ones get a buffer of their own. */
-const SMALL_PAYLOAD = READ_BUFFER_SIZE / 4;
+/** When less room than this is left at the end of the buffer, the unparsed bytes move to the front. */
+const MIN_ROOM = READ_BUFFER_SIZE / 4;
 
 /** Reads frames from one conn; one caller at a time (the session's receive loop). */
 export class FrameReader {
@@ -55,37 +54,27 @@ export class FrameReader {
     return this.headerNow()!;
   }
 
-  /** The payload of `length` bytes if all of it is buffered, else `undefined`. */
-  payloadNow(length: number): Uint8Array | undefined {
-    if (this.#end - this.#start < length) return undefined;
+  /**
+   * Up to `max` bytes of payload that are buffered already, as a view into
+   * the read buffer valid until the next call; `undefined` when none are.
+   * Payload is handed on in pieces as it arrives, never gathered whole, so
+   * a frame costs no buffer of its own.
+   */
+  pieceNow(max: number): Uint8Array | undefined {
+    const n = Math.min(max, this.#end - this.#start);
+    if (n === 0) return undefined;
     const start = this.#start;
-    this.#start += length;
-    return this.#buffer.slice(start, start + length);
+    this.#start += n;
+    return this.#buffer.subarray(start, start + n);
   }
 
-  /**
-   * The `length` bytes of payload that follow the header just read, in a
-   * buffer of their own. The caller has checked `length` against the window.
-   */
-  async payload(length: number): Promise<Uint8Array> {
-    const now = this.payloadNow(length);
-    if (now !== undefined) return now;
-    if (length <= SMALL_PAYLOAD) {
-      while (this.#end - this.#start < length) {
-        if (!await this.#fill()) throw this.#cutShort(length);
-      }
-      return this.payloadNow(length)!;
+  /** Up to `max` bytes of the payload, waiting for them if none are buffered. */
+  async piece(max: number): Promise<Uint8Array> {
+    for (;;) {
+      const now = this.pieceNow(max);
+      if (now !== undefined) return now;
+      if (!await this.#fill()) throw this.#truncated(`${max} payload bytes were still to come`);
     }
-    const body = new Uint8Array(length);
-    let filled = this.#end - this.#start;
-    body.set(this.#buffer.subarray(this.#start, this.#end));
-    this.#start = this.#end = 0;
-    while (filled < length) {
-      const n = await this.#conn.read(body.subarray(filled));
-      if (n === null) throw this.#truncated(`${filled} of ${length} payload bytes arrived`);
-      filled += n;
-    }
-    return body;
   }
 
   /** Reads past `length` bytes of payload, keeping none of them. */
@@ -105,7 +94,7 @@ export class FrameReader {
     const buffer = this.#buffer;
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
-    } else if (buffer.byteLength - this.#end < SMALL_PAYLOAD + HEADER_SIZE) {
+    } else if (buffer.byteLength - this.#end < MIN_ROOM) {
       buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
@@ -114,10 +103,6 @@ export class FrameReader {
     if (n === null) return false;
     this.#end += n;
     return true;
-  }
-
-  #cutShort(length: number): ProtocolError {
-    return this.#truncated(`${this.#end - this.#start} of ${length} payload bytes arrived`);
   }
 
   #truncated(detail: string): ProtocolError {

@@ -1,10 +1,11 @@
 /**
- * The session's one writer: frames from every stream, written to the conn
- * underneath in as few writes as it takes. Control frames (window updates,
- * pings, opens, resets, GoAway) go first; Data frames (and the FIN or RST that
- * must follow a stream's data) go in the order streams queued them, one
- * frame per stream at a time, so a busy stream can't starve the others.
- * Private to `mux/`.
+ * The session's one writer: frames from every stream gathered into one
+ * batch buffer and written to the conn underneath in one write per round.
+ * Control frames (window updates, pings, opens, resets, GoAway) go first;
+ * then the streams that have something to send take turns, each filling
+ * one frame straight from its queue into the batch, so a busy stream can't
+ * starve the others and no payload is copied or allocated on the way but
+ * once. Private to `mux/`.
  *
  * @module
  */
@@ -13,25 +14,22 @@ import type { Conn } from "../conn.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
-import { encodeHeader, HEADER_SIZE, Type } from "./const.ts";
+import { encodeHeader, HEADER_SIZE } from "./const.ts";
 
-/** The most payload one Data frame carries. */
-export const MAX_PAYLOAD = 64 * 1024;
-/** Payloads up to this size are copied into the batch; bigger ones are written from their own buffer. */
-const COPY_BELOW = 16 * 1024;
-/** The batch buffer: headers and small payloads gathered into one conn write. */
-const BATCH_SIZE = 64 * 1024;
-/** Payload bytes queued across streams before their pumps wait for the conn. */
-const QUEUE_LIMIT = 256 * 1024;
+/** The batch buffer: one conn write per round at most this big. */
+export const BATCH_SIZE = 128 * 1024;
 /** Control frames queued before the session stops reading from a peer that makes it answer but does not read. */
 const CONTROL_LIMIT = 4096;
 
-/** Who a Data frame belongs to. */
-export interface FrameOwner {
-  /** The stream id. */
-  readonly id: number;
-  /** Whether the peer would ignore what the stream still has queued (it was reset): then it is not sent. */
-  readonly discard: boolean;
+/** A stream with frames to send, as the writer sees it. */
+export interface FrameSource {
+  /**
+   * Writes this source's next frame (or frames: a FIN, a FIN and a RST)
+   * into `batch` from `at`, ending by `end`; returns where it stopped.
+   */
+  fill(batch: Uint8Array, at: number, end: number): number;
+  /** Whether it has more to send right now (another turn in the same round). */
+  readonly wantsMore: boolean;
 }
 
 interface Control {
@@ -41,10 +39,9 @@ interface Control {
   length: number;
 }
 
-interface Data {
-  owner: FrameOwner;
-  flags: number;
-  payload: Uint8Array | null;
+interface Turn {
+  source: FrameSource;
+  done: Waiter<void>;
 }
 
 /**
@@ -59,11 +56,9 @@ export class FrameWriter {
   readonly #conn: Conn;
   readonly #onError: (err: unknown) => void;
   readonly #control = new Fifo<Control>();
-  readonly #data = new Fifo<Data>();
-  readonly #room = new WaitQueue<void>();
+  readonly #ready = new Fifo<Turn>();
   readonly #controlRoom = new WaitQueue<void>();
   readonly #batch = new Uint8Array(BATCH_SIZE);
-  #queued = 0;
   #state: State = "open";
   #wake: Waiter<void> | null = null;
   readonly #done: Promise<void>;
@@ -73,6 +68,13 @@ export class FrameWriter {
     this.#conn = conn;
     this.#onError = onError;
     this.#done = this.#run();
+  }
+
+  /** Queues a header-only frame ahead of the streams' frames. */
+  control(type: number, flags: number, streamId: number, length: number): void {
+    if (this.#state !== "open") return;
+    this.#control.push({ type, flags, streamId, length });
+    this.#kick();
   }
 
   /**
@@ -85,31 +87,16 @@ export class FrameWriter {
     return this.#controlRoom.wait(undefined);
   }
 
-  /** Queues a header-only frame ahead of the Data frames. */
-  control(type: number, flags: number, streamId: number, length: number): void {
-    if (this.#state !== "open") return;
-    this.#control.push({ type, flags, streamId, length });
-    this.#kick();
-  }
-
   /**
-   * Queues a Data frame (or, with no payload, a WindowUpdate carrying
-   * `flags`, for a FIN or RST that must follow the stream's data). Returns
-   * `false` once so much is queued that the caller should wait for
-   * {@linkcode FrameWriter.room}.
+   * Gives `source` turns until it has nothing more to send; resolves then,
+   * or once writing ended.
    */
-  data(owner: FrameOwner, flags: number, payload: Uint8Array | null): boolean {
-    if (this.#state !== "open") return true;
-    this.#data.push({ owner, flags, payload });
-    this.#queued += payload?.byteLength ?? 0;
+  turn(source: FrameSource): Promise<void> {
+    if (this.#state === "done") return Promise.resolve();
+    const done = waiter<void>();
+    this.#ready.push({ source, done });
     this.#kick();
-    return this.#queued < QUEUE_LIMIT;
-  }
-
-  /** Resolves once the queue is below its limit, or writing ended. */
-  room(): Promise<void> {
-    if (this.#queued < QUEUE_LIMIT || this.#state === "done") return Promise.resolve();
-    return this.#room.wait(undefined);
+    return done.promise;
   }
 
   /**
@@ -145,23 +132,23 @@ export class FrameWriter {
   #end(): void {
     this.#state = "done";
     this.#control.removeFrom(0);
-    this.#data.removeFrom(0);
-    this.#queued = 0;
-    for (const w of this.#room.drain()) w.resolve();
+    for (const turn of this.#ready.removeFrom(0)) turn.done.resolve();
     for (const w of this.#controlRoom.drain()) w.resolve();
     this.#kick();
   }
 
   async #run(): Promise<void> {
-    while (this.#state !== "done") {
-      if (this.#control.length === 0 && this.#data.length === 0) {
+    while (!this.#stopped) {
+      if (this.#control.length === 0 && this.#ready.length === 0) {
         if (this.#state === "finishing") break;
         const wake = this.#wake = waiter<void>();
         await wake.promise;
         continue;
       }
+      const at = this.#fillBatch();
+      if (at === 0) continue;
       try {
-        await this.#writeRound();
+        await this.#conn.write(this.#batch.subarray(0, at));
       } catch (err) {
         if (!this.#stopped) {
           this.#end();
@@ -173,8 +160,8 @@ export class FrameWriter {
     this.#end();
   }
 
-  /** Writes one batch: control frames, then Data frames while they fit, maybe one big payload after it. */
-  #writeRound(): Promise<unknown> {
+  /** Fills the batch: control frames, then stream frames in turn while they fit. Returns its length. */
+  #fillBatch(): number {
     const batch = this.#batch;
     let at = 0;
     const control = this.#control;
@@ -184,32 +171,17 @@ export class FrameWriter {
       at += HEADER_SIZE;
     }
     if (control.length < CONTROL_LIMIT) { for (const w of this.#controlRoom.drain()) w.resolve(); }
-    let big: Uint8Array | null = null;
-    const data = this.#data;
-    while (data.length > 0) {
-      const { owner, flags, payload } = data.at(0);
-      const length = payload?.byteLength ?? 0;
-      const inBatch = length < COPY_BELOW;
-      if (at + HEADER_SIZE + (inBatch ? length : 0) > BATCH_SIZE) break;
-      data.shift();
-      this.#queued -= length;
-      if (owner.discard) continue;
-      const type = payload === null ? Type.WindowUpdate : Type.Data;
-      encodeHeader(batch, at, type, flags, owner.id, length);
-      at += HEADER_SIZE;
-      if (payload === null) continue;
-      if (!inBatch) {
-        big = payload;
-        break;
+    const ready = this.#ready;
+    while (ready.length > 0 && at + 2 * HEADER_SIZE < BATCH_SIZE) {
+      const turn = ready.shift();
+      const next = turn.source.fill(batch, at, BATCH_SIZE);
+      if (next > at && turn.source.wantsMore) {
+        ready.push(turn);
+      } else {
+        turn.done.resolve();
       }
-      batch.set(payload, at);
-      at += length;
+      at = next;
     }
-    if (this.#queued < QUEUE_LIMIT) { for (const w of this.#room.drain()) w.resolve(); }
-    if (at === 0) return Promise.resolve();
-    const writing = this.#conn.write(batch.subarray(0, at));
-    if (big === null) return writing;
-    // Issued together, so no other write can come between a header and its payload.
-    return Promise.all([writing, this.#conn.write(big)]);
+    return at;
   }
 }

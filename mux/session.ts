@@ -83,7 +83,11 @@ export interface MuxOptions {
    * rejects with a temporary `ConnError` (`ESTREAMLIMIT`).
    */
   maxStreams?: number;
-  /** How many streams the peer opened may wait unaccepted; more are refused with a reset. Default 256. */
+  /**
+   * How many streams the peer opened may wait unaccepted; more are refused
+   * with a reset. Default `maxStreams`: a burst of opens is taken whole,
+   * and what waits is bounded by the stream limit anyway.
+   */
   acceptBacklog?: number;
   /**
    * Pings the peer every this many milliseconds and ends the session, with a
@@ -101,8 +105,6 @@ export const DEFAULT_MAX_WINDOW = 16 * 1024 * 1024;
 export const DEFAULT_WINDOW_BUDGET = 64 * 1024 * 1024;
 /** The default {@linkcode MuxOptions.maxStreams}: 1000 each way. */
 export const DEFAULT_MAX_STREAMS = 1000;
-/** The default {@linkcode MuxOptions.acceptBacklog}: 256, as hashicorp/yamux's. */
-export const DEFAULT_ACCEPT_BACKLOG = 256;
 /** How long closing waits for the GoAway and the bytes before it to go out, before it closes the conn anyway. */
 const CLOSE_FLUSH_MS = 1000;
 /** The largest window the options take: a window delta must fit 32 bits, twice over. */
@@ -502,14 +504,22 @@ export class Session implements AsyncDisposable, Disposable {
         return this.#reader.skip(length);
       }
       stream.expect(length);
-      const now = this.#reader.payloadNow(length);
-      if (now === undefined) {
-        return this.#reader.payload(length).then((payload) => {
-          stream.deliver(payload);
-          stream.flags(flags);
-        });
+      // Pieces already read are handed on at once; the rest as it arrives.
+      let left = length;
+      for (let piece; left > 0 && (piece = this.#reader.pieceNow(left)) !== undefined;) {
+        stream.deliver(piece);
+        left -= piece.byteLength;
       }
-      stream.deliver(now);
+      if (left > 0) return this.#deliverRest(stream, left, flags);
+    }
+    stream.flags(flags);
+  }
+
+  async #deliverRest(stream: Stream, left: number, flags: number): Promise<void> {
+    while (left > 0) {
+      const piece = await this.#reader.piece(left);
+      stream.deliver(piece);
+      left -= piece.byteLength;
     }
     stream.flags(flags);
   }
@@ -786,6 +796,7 @@ function checkOptions(conn: Conn, options: MuxOptions): Checked {
     window,
     MAX_WINDOW_LIMIT,
   );
+  const maxStreams = count(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 2 ** 31);
   const checked: Checked = {
     window,
     maxWindow,
@@ -796,8 +807,8 @@ function checkOptions(conn: Conn, options: MuxOptions): Checked {
       0,
       Number.MAX_SAFE_INTEGER,
     ),
-    maxStreams: count(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 2 ** 31),
-    acceptBacklog: count(options.acceptBacklog, "acceptBacklog", DEFAULT_ACCEPT_BACKLOG, 1, 2 ** 31),
+    maxStreams,
+    acceptBacklog: count(options.acceptBacklog, "acceptBacklog", maxStreams, 1, 2 ** 31),
     keepAlive: options.keepAlive === undefined
       ? undefined
       : count(options.keepAlive, "keepAlive", 0, 1, 2 ** 31 - 1),

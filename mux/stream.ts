@@ -11,8 +11,8 @@ import { ConnClosedError, ConnectionRefusedError, ProtocolError } from "../error
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
-import { Flag, INITIAL_WINDOW, MAX_UINT32, Type } from "./const.ts";
-import { type FrameOwner, type FrameWriter, MAX_PAYLOAD } from "./_writer.ts";
+import { encodeHeader, Flag, HEADER_SIZE, INITIAL_WINDOW, MAX_UINT32, Type } from "./const.ts";
+import type { FrameSource, FrameWriter } from "./_writer.ts";
 
 /**
  * A stream of a mux session: a full {@linkcode Conn} (deadlines,
@@ -80,10 +80,8 @@ type State = "open" | "localEnded" | "remoteEnded" | "closed" | "reset";
  */
 type Reading = "open" | "cancelled" | "closed";
 
-const OWNED = Object.freeze({ owned: true });
-
 /** A mux stream: the queue conn, its flow control and its part of the state machine. */
-export class Stream extends QueueConn implements MuxStream, FrameOwner {
+export class Stream extends QueueConn implements MuxStream, FrameSource {
   /** The yamux stream id. */
   readonly id: number;
   readonly #host: StreamHost;
@@ -115,6 +113,8 @@ export class Stream extends QueueConn implements MuxStream, FrameOwner {
   /** What this side may still send. */
   #sendCredit = INITIAL_WINDOW;
   #creditWaiter: Waiter<void> | null = null;
+  /** The pump: `open`, then `done` once our FIN (and what follows it) is in a batch, or the stream was reset. */
+  #sending: "open" | "done" = "open";
 
   /** Makes a stream; `opened` says which side opened it. */
   constructor(
@@ -148,9 +148,9 @@ export class Stream extends QueueConn implements MuxStream, FrameOwner {
     this.#pump();
   }
 
-  /** Whether the writer should drop what this stream still has queued: the peer reset it. */
-  get discard(): boolean {
-    return this.#state === "reset";
+  /** Whether it has more to send right now: bytes queued and credit to send them. */
+  get wantsMore(): boolean {
+    return this.#sending === "open" && this.#sendCredit > 0 && this.#outbound.queued > 0;
   }
 
   /** Whether the peer may still send Data on this stream. */
@@ -172,13 +172,16 @@ export class Stream extends QueueConn implements MuxStream, FrameOwner {
     this.#received += length;
   }
 
-  /** Its payload arrived. */
-  deliver(payload: Uint8Array): void {
-    if (this.#state === "reset" || payload.byteLength === 0) return;
-    if (this.#reading !== "open") return this.#dropped(payload.byteLength);
+  /**
+   * A piece of its payload arrived, in the session's read buffer: the
+   * queue copies it (straight into a waiting reader's buffer, if one waits).
+   */
+  deliver(piece: Uint8Array): void {
+    if (this.#state === "reset") return;
+    if (this.#reading !== "open") return this.#dropped(piece.byteLength);
     // The queue's window is the largest receive window there can be, so a
-    // delivery within the credit is always taken at once.
-    const done = this.#inbound.writeNow(payload, OWNED);
+    // piece within the credit is always taken, and copied, at once.
+    const done = this.#inbound.writeNow(piece);
     if (typeof done !== "number") done.catch(() => {});
   }
 
@@ -318,26 +321,49 @@ export class Stream extends QueueConn implements MuxStream, FrameOwner {
 
   // ---- sending ----
 
+  /**
+   * Waits for bytes (or EOF) to send and for credit, then takes turns at
+   * the session's writer, which has this stream fill frames straight from
+   * its queue into the batch.
+   */
   async #pump(): Promise<void> {
     const outbound = this.#outbound;
     const writer = this.#host.writer;
     try {
-      for (;;) {
-        while (this.#sendCredit === 0) {
-          if (this.#state === "reset") return;
+      while (this.#sending === "open") {
+        await outbound.whenReadable();
+        if (outbound.queued > 0 && this.#sendCredit === 0) {
           await (this.#creditWaiter = waiter<void>()).promise;
+          continue;
         }
-        const max = Math.min(this.#sendCredit, MAX_PAYLOAD);
-        let chunk = outbound.readChunkNow(max);
-        if (chunk === undefined) chunk = await outbound.readChunk({ max });
-        if (this.#state === "reset") return;
-        if (chunk === null) return this.#sendFin();
-        this.#sendCredit -= chunk.byteLength;
-        if (!writer.data(this, 0, chunk)) await writer.room();
+        await writer.turn(this);
       }
     } catch {
       // The outbound queue was closed for reading: the stream was reset.
     }
+  }
+
+  /** Fills this stream's next frame into the session's batch; see {@linkcode FrameSource.fill}. */
+  fill(batch: Uint8Array, at: number, end: number): number {
+    if (this.#sending === "done") return at;
+    if (this.#state === "reset") {
+      this.#sending = "done";
+      return at;
+    }
+    const room = Math.min(end - at - 2 * HEADER_SIZE, this.#sendCredit);
+    let n: number | null | undefined;
+    try {
+      const start = at + HEADER_SIZE;
+      n = this.#outbound.readNow(batch.subarray(start, start + Math.max(room, 0)));
+    } catch {
+      this.#sending = "done";
+      return at;
+    }
+    if (n === null) return this.#fin(batch, at);
+    if (n === undefined || n === 0) return at;
+    encodeHeader(batch, at, Type.Data, 0, this.id, n);
+    this.#sendCredit -= n;
+    return at + HEADER_SIZE + n;
   }
 
   #wakePump(): void {
@@ -348,17 +374,27 @@ export class Stream extends QueueConn implements MuxStream, FrameOwner {
     }
   }
 
-  /** Our writing ended and everything before it is queued: FIN, maybe a reset after it. */
-  #sendFin(): void {
-    this.#host.writer.data(this, Flag.FIN, null);
-    if (this.#state === "remoteEnded") return this.#end("closed");
+  /** Our writing ended and everything before it is in the batch: FIN, maybe a reset after it. */
+  #fin(batch: Uint8Array, at: number): number {
+    this.#sending = "done";
+    encodeHeader(batch, at, Type.WindowUpdate, Flag.FIN, this.id, 0);
+    at += HEADER_SIZE;
+    if (this.#state === "remoteEnded") {
+      this.#end("closed");
+      return at;
+    }
     this.#state = "localEnded";
-    if (this.#afterFin === "reset") this.#localReset();
+    if (this.#afterFin === "reset") {
+      encodeHeader(batch, at, Type.WindowUpdate, Flag.RST, this.id, 0);
+      at += HEADER_SIZE;
+      this.#end("closed");
+    }
+    return at;
   }
 
-  /** Resets the stream from this side, after everything it queued: the peer's writes then fail. */
+  /** Resets the stream from this side once our FIN is out: the peer's writes then fail. */
   #localReset(): void {
-    this.#host.writer.data(this, Flag.RST, null);
+    this.#host.writer.control(Type.WindowUpdate, Flag.RST, this.id, 0);
     this.#end("closed");
   }
 
