@@ -28,7 +28,7 @@ import { ConnClosedError, ConnError, HandshakeError, ProtocolError } from "../er
 import { type CipherState, DecryptError, TAG_LENGTH } from "./cipher.ts";
 import { InFlight } from "./in_flight.ts";
 import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
-import { refusalText } from "./refusal.ts";
+import { isRefusal, refusalText } from "./refusal.ts";
 
 /** The most plaintext one record carries. */
 export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
@@ -284,9 +284,12 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       }
       if (body.length === 1) {
         // The peer gave up on a handshake that had completed on this side
-        // (say, the responder of XX refused our key): it says why, then closes.
+        // (say, the responder of XX refused our key): it says why, then
+        // closes. Any other byte is not a record at all.
         queue.push(Promise.reject(
-          new HandshakeError({ op: "receive", addr: this.#addr, detail: refusalText(body[0]) }),
+          isRefusal(body[0])
+            ? new HandshakeError({ op: "receive", addr: this.#addr, detail: refusalText(body[0]) })
+            : this.#protocolError(`a 1-byte record cannot hold its ${TAG_LENGTH}-byte tag`),
         ));
         return;
       }

@@ -18,6 +18,11 @@ export const REFUSAL = {
 /** How long a refusal may take to write before the conn is closed anyway. */
 export const REFUSAL_TIMEOUT_MS = 1000;
 
+/** Whether `byte` is one of the reasons above. */
+export function isRefusal(byte: number): boolean {
+  return byte === REFUSAL.keyRefused || byte === REFUSAL.notAuthenticated;
+}
+
 /** What a refusal byte tells the side that receives it. */
 export function refusalText(reason: number): string {
   switch (reason) {
