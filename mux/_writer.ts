@@ -60,14 +60,14 @@ export class FrameWriter {
   readonly #controlRoom = new WaitQueue<void>();
   readonly #batch = new Uint8Array(BATCH_SIZE);
   #state: State = "open";
-  #wake: Waiter<void> | null = null;
-  readonly #done: Promise<void>;
+  /** Whether a batch is being written: the next one is filled once it is. */
+  #writing = false;
+  readonly #done = Promise.withResolvers<void>();
 
   /** Starts writing to `conn`; a failed write goes to `onError`, once. */
   constructor(conn: Conn, onError: (err: unknown) => void) {
     this.#conn = conn;
     this.#onError = onError;
-    this.#done = this.#run();
   }
 
   /** Queues a header-only frame ahead of the streams' frames. */
@@ -108,56 +108,46 @@ export class FrameWriter {
       this.#state = "finishing";
       this.#kick();
     }
-    return this.#done;
+    return this.#done.promise;
   }
 
   /** Stops at once: what is queued is dropped. */
   stop(): void {
-    this.#end();
-  }
-
-  /** Whether writing ended (a getter, so that checks after an await are not narrowed away). */
-  get #stopped(): boolean {
-    return this.#state === "done";
+    if (this.#state !== "done") this.#end();
   }
 
   #kick(): void {
-    const wake = this.#wake;
-    if (wake !== null) {
-      this.#wake = null;
-      wake.resolve();
+    if (this.#writing || this.#state === "done") return;
+    if (this.#control.length === 0 && this.#ready.length === 0) {
+      if (this.#state === "finishing") this.#end();
+      return;
     }
+    const at = this.#fillBatch();
+    if (at === 0) return this.#kick();
+    // Written as soon as there is something to write, in the same tick as
+    // the write or window update that made it: no loop to wake first.
+    this.#writing = true;
+    this.#conn.write(this.#batch.subarray(0, at)).then(this.#written, this.#failed);
   }
+
+  readonly #written = (): void => {
+    this.#writing = false;
+    this.#kick();
+  };
+
+  readonly #failed = (err: unknown): void => {
+    this.#writing = false;
+    if (this.#state === "done") return;
+    this.#end();
+    this.#onError(err);
+  };
 
   #end(): void {
     this.#state = "done";
     this.#control.removeFrom(0);
     for (const turn of this.#ready.removeFrom(0)) turn.done.resolve();
     for (const w of this.#controlRoom.drain()) w.resolve();
-    this.#kick();
-  }
-
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      if (this.#control.length === 0 && this.#ready.length === 0) {
-        if (this.#state === "finishing") break;
-        const wake = this.#wake = waiter<void>();
-        await wake.promise;
-        continue;
-      }
-      const at = this.#fillBatch();
-      if (at === 0) continue;
-      try {
-        await this.#conn.write(this.#batch.subarray(0, at));
-      } catch (err) {
-        if (!this.#stopped) {
-          this.#end();
-          this.#onError(err);
-        }
-        return;
-      }
-    }
-    this.#end();
+    this.#done.resolve();
   }
 
   /** Fills the batch: control frames, then stream frames in turn while they fit. Returns its length. */

@@ -99,11 +99,47 @@ export interface MuxOptions {
   signal?: AbortSignal;
 }
 
-/** The default {@linkcode MuxOptions.maxWindow}: 16 MiB. */
+/**
+ * The default {@linkcode MuxOptions.maxWindow}: 16 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_WINDOW, mux } from "@tether/tether/mux";
+ * import { pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * using _session = mux(a, { role: "client", maxWindow: DEFAULT_MAX_WINDOW * 4 }); // for a long fat link
+ * console.log(DEFAULT_MAX_WINDOW); // 16777216
+ * ```
+ */
 export const DEFAULT_MAX_WINDOW = 16 * 1024 * 1024;
-/** The default {@linkcode MuxOptions.windowBudget}: 64 MiB. */
+/**
+ * The default {@linkcode MuxOptions.windowBudget}: 64 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_WINDOW_BUDGET, mux } from "@tether/tether/mux";
+ * import { pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * using _session = mux(a, { role: "server", windowBudget: DEFAULT_WINDOW_BUDGET / 4 }); // a small device
+ * console.log(DEFAULT_WINDOW_BUDGET / (1024 * 1024)); // 64
+ * ```
+ */
 export const DEFAULT_WINDOW_BUDGET = 64 * 1024 * 1024;
-/** The default {@linkcode MuxOptions.maxStreams}: 1000 each way. */
+/**
+ * The default {@linkcode MuxOptions.maxStreams}: 1000 each way.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_STREAMS, mux } from "@tether/tether/mux";
+ * import { pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * using _session = mux(a, { role: "client", maxStreams: DEFAULT_MAX_STREAMS * 10 });
+ * console.log(DEFAULT_MAX_STREAMS); // 1000
+ * ```
+ */
 export const DEFAULT_MAX_STREAMS = 1000;
 /** How long closing waits for the GoAway and the bytes before it to go out, before it closes the conn anyway. */
 const CLOSE_FLUSH_MS = 1000;
