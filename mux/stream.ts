@@ -61,6 +61,9 @@ export interface StreamHost {
   ended(stream: Stream, grown: number): void;
 }
 
+/** The error for writes into a stream's inbound queue after the peer's FIN: the session makes none. */
+const UNSEEN = new ConnClosedError({ op: "deliver", detail: "after the peer's FIN" });
+
 /**
  * The stream on the wire:
  * - `open`: both directions carry data;
@@ -296,7 +299,10 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
   }
 
   #remoteFin(): void {
-    this.#inbound.closeWrite(new ConnClosedError({ op: "read", addr: this.#host.addr, detail: "after EOF" }));
+    // Only the session writes to the inbound queue, and never after the
+    // peer's FIN: the error for such a write is never seen, so one shared
+    // instance saves a stack capture per stream.
+    this.#inbound.closeWrite(UNSEEN);
     if (this.#state === "open") this.#state = "remoteEnded";
     else if (this.#state === "localEnded") this.#end("closed");
   }
