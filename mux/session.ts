@@ -178,9 +178,11 @@ interface PendingPing {
  * Make one with {@linkcode mux}.
  *
  * Streams are full `Conn`s. `for await` over the session accepts the
- * streams the peer opens, ending quietly when the session ends cleanly and
- * throwing when it broke (a protocol error, a keepalive timeout, the conn
- * underneath failing); `error` tells which.
+ * streams the peer opens, ending quietly when the session ends cleanly (as
+ * when the conn underneath closes or is reset: streams still open get a
+ * `ConnClosedError` either way) and throwing when it broke (a protocol
+ * error, a keepalive timeout, another error of the conn); `error` tells
+ * which.
  *
  * Unlike a listener's, the session's `close()` ends every stream with it:
  * it is the conn underneath they all share.
@@ -269,7 +271,7 @@ export class Session implements AsyncDisposable, Disposable {
     if (this.#keepAlive !== undefined) this.#scheduleKeepAlive();
   }
 
-  /** Why the session ended, if it broke: a `ProtocolError`, a keepalive timeout, the conn failing; else null. */
+  /** Why the session ended, if it broke: a `ProtocolError`, a keepalive timeout, an error of the conn; else null. */
   get error(): Error | null {
     return this.#state.kind === "closed" ? this.#state.error : null;
   }
@@ -471,13 +473,7 @@ export class Session implements AsyncDisposable, Disposable {
           detail: "the peer broke the protocol",
         });
       }
-      const error = new ConnClosedError({
-        op: "receive",
-        addr: this.#where,
-        detail: `the conn underneath failed: ${err instanceof Error ? err.message : String(err)}`,
-        cause: err,
-      });
-      this.#end({ error, local: false, detail: "the conn underneath failed" });
+      this.#connFailed(err, "receive");
     }
   }
 
@@ -719,11 +715,25 @@ export class Session implements AsyncDisposable, Disposable {
   }
 
   #sendFailed(err: unknown): void {
-    if (this.#over) return;
+    if (!this.#over) this.#connFailed(err, "send");
+  }
+
+  /**
+   * The conn underneath failed under `op`. Closed (EOF's twin on the writing
+   * side: the peer closed it, or its process is gone) is an end, as EOF is:
+   * streams get a `ConnClosedError` and `for await` ends quietly, since the
+   * peer's GoAway may still be unread behind bytes this side had yet to
+   * read. Any other error is the session's `error`.
+   */
+  #connFailed(err: unknown, op: string): void {
+    const why = err instanceof Error ? err.message : String(err);
+    if (err instanceof ConnClosedError) {
+      return this.#end({ error: null, local: false, detail: `the conn underneath closed: ${why}` });
+    }
     const error = new ConnClosedError({
-      op: "send",
+      op,
       addr: this.#where,
-      detail: `the conn underneath failed: ${err instanceof Error ? err.message : String(err)}`,
+      detail: `the conn underneath failed: ${why}`,
       cause: err,
     });
     this.#end({ error, local: false, detail: "the conn underneath failed" });
