@@ -40,7 +40,7 @@ import type { Addr, CallOptions, NetAddr } from "../conn.ts";
 import type { Listener } from "../listener.ts";
 import { abortError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
-import { checkBufferSize, checkOptions, describe } from "../_validate.ts";
+import { checkBufferSize, checkOptions, describe, refusal } from "../_validate.ts";
 import { SocketConn } from "./socket_conn.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
@@ -313,7 +313,9 @@ export function dial<C extends Deno.Conn>(
   socketPath?: string,
 ): Promise<C> {
   if (signal === undefined) return connectMapped(connect, where, socketPath);
-  if (signal.aborted) return Promise.reject(abortError(signal.reason, { op: "connect", addr: where }));
+  // A signal that is not an AbortSignal is refused before anything connects.
+  const refused = refusal({ signal }, { op: "connect", addr: where });
+  if (refused !== undefined) return Promise.reject(refused);
   let connecting: Promise<C>;
   try {
     connecting = connect();
