@@ -295,7 +295,6 @@ type PeerState = "sending" | "ended" | "hungUp";
 /** The end of a link that receives values, into an inbox. */
 export class RecvLink extends Link implements Source {
   readonly #recv: RecvInit;
-  readonly #threshold: number;
   #limit: number;
   #peer: PeerState = "sending";
   /** Credit the peer holds; values received and not yet taken. */
@@ -313,7 +312,6 @@ export class RecvLink extends Link implements Source {
     super(init);
     this.#recv = recv;
     this.#limit = recv.limit;
-    this.#threshold = Math.max(1, Math.floor(init.window / 2));
   }
 
   /** The reader took one of this link's values. */
@@ -424,12 +422,15 @@ export class RecvLink extends Link implements Source {
     this.#validated(value, { issues: [{ message: `the validator threw: ${describe(err)}` }] });
   }
 
-  /** A value failed validation: it is acknowledged, and its credit given back. */
+  /**
+   * A value failed validation: it is acknowledged, and its credit given
+   * back at once, since no reader will take it to make the ACK due.
+   */
   #rejected(): void {
     this.#buffered--;
     this.#taken++;
     this.#replenish();
-    this.#acknowledge(false);
+    this.#acknowledge(true);
     this.#maybeComplete();
   }
 
@@ -451,7 +452,8 @@ export class RecvLink extends Link implements Source {
   #acknowledge(now: boolean): void {
     const owed = this.#taken + this.#credit;
     if (owed === 0 || this.#peer === "hungUp") return;
-    if (now || this.#buffered === 0 || owed >= this.#threshold) this.out.ack(this.#counts);
+    const threshold = Math.max(1, Math.floor(Math.min(this.window, this.#limit) / 2));
+    if (now || this.#buffered === 0 || owed >= threshold) this.out.ack(this.#counts);
   }
 
   readonly #counts = (): [number, number] | null => {
