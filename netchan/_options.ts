@@ -65,7 +65,10 @@ export function checkEndpoint(options: EndpointOptions | undefined, fn: string):
   if (mux === null || typeof mux !== "object") {
     throw new TypeError(`mux must be an options object, got ${describe(mux)}`);
   }
-  return { codec, maxMessageSize, maxErrors, mux: { maxStreams: DEFAULT_MAX_STREAMS, ...mux } };
+  // Imports open in bursts (a thousand at start-up is normal): the backlog of
+  // streams not yet accepted must hold as many as may be open at once.
+  const maxStreams = mux.maxStreams ?? DEFAULT_MAX_STREAMS;
+  return { codec, maxMessageSize, maxErrors, mux: { acceptBacklog: maxStreams, ...mux, maxStreams } };
 }
 
 /** Checks a channel name: 1 to 1024 bytes of UTF-8. */
