@@ -306,6 +306,8 @@ export class RecvLink extends Link implements Source {
   /** Values waiting for an asynchronous validation, in arrival order. */
   #validating: Promise<void> | null = null;
   #inValidation = 0;
+  /** The timer of an ACK put off until a burst is over. */
+  #deferred: ReturnType<typeof setTimeout> | undefined;
 
   /** A link receiving into `recv.inbox`. */
   constructor(init: LinkInit, recv: RecvInit) {
@@ -375,7 +377,9 @@ export class RecvLink extends Link implements Source {
     if (this.#peer === "sending") this.fail(this.closedByPeer());
   }
 
-  protected failed(): void {}
+  protected failed(): void {
+    clearTimeout(this.#deferred);
+  }
 
   #arrived(value: unknown): void {
     const validate = this.#recv.validate;
@@ -445,18 +449,28 @@ export class RecvLink extends Link implements Source {
   }
 
   /**
-   * Asks for an ACK: at once when `now`, or when the reader has caught up
-   * (nothing buffered), or when half a window is owed. A reader that stops
-   * with values buffered still takes them later, and that flushes the rest.
+   * Asks for an ACK: at once when `now` or when half the window is owed
+   * (the sender may be waiting for that credit); otherwise, once the
+   * reader has caught up, a moment later, so that the acknowledgements of a
+   * burst of values travel together and `drain()` still hears of each.
    */
   #acknowledge(now: boolean): void {
     const owed = this.#taken + this.#credit;
-    if (owed === 0 || this.#peer === "hungUp") return;
+    if (owed === 0 || this.#peer === "hungUp" || this.phase === "done") return;
     const threshold = Math.max(1, Math.floor(Math.min(this.window, this.#limit) / 2));
-    if (now || this.#buffered === 0 || owed >= threshold) this.out.ack(this.#counts);
+    if (now || owed >= threshold) {
+      this.out.ack(this.#counts);
+    } else if (this.#buffered === 0 && this.#deferred === undefined) {
+      this.#deferred = setTimeout(() => {
+        this.#deferred = undefined;
+        this.#acknowledge(true);
+      }, 0);
+    }
   }
 
   readonly #counts = (): [number, number] | null => {
+    clearTimeout(this.#deferred);
+    this.#deferred = undefined;
     if (this.#taken === 0 && this.#credit === 0) return null;
     const counts: [number, number] = [this.#taken, this.#credit];
     this.#taken = this.#credit = 0;

@@ -18,6 +18,11 @@ import { ackBody, Type } from "./_wire.ts";
 const HEADER = 8;
 /** Small messages are gathered into buffers of this size. */
 const BATCH = 16 * 1024;
+/**
+ * Microtask turns with nothing appended after which a batch goes out: long
+ * enough for a producer that awaits each write to append its next value.
+ */
+const QUIET_TURNS = 96;
 /** A body bigger than this is written as it is, after its header. */
 const BIG = 8 * 1024;
 
@@ -44,6 +49,8 @@ export class MessageWriter {
   /** Gives the counts of the ACK to write now, or `null` if none is due. */
   #ack: (() => [number, number] | null) | null = null;
   #ackDue = false;
+  /** Messages appended so far: how the pump sees that its producers are still busy. */
+  #appended = 0;
   /** Callers waiting for everything appended so far to be written. */
   #flushed: Waiter<void>[] = [];
 
@@ -116,6 +123,7 @@ export class MessageWriter {
     this.#tailView!.setUint32(at + 4, type);
     this.#tail.set(body, at + HEADER);
     this.#tailLength = at + size;
+    this.#appended++;
   }
 
   /** Moves the batch, with the ACK if one is due, to the segments. */
@@ -140,7 +148,11 @@ export class MessageWriter {
     this.#state = { kind: "writing" };
     try {
       for (;;) {
-        if (this.#segments.length === 0) this.#seal();
+        if (this.#segments.length === 0) {
+          await this.#gather();
+          if (!this.open) return;
+          this.#seal();
+        }
         if (this.#segments.length === 0) break;
         const segment = this.#segments.shift();
         await this.#conn.write(segment);
@@ -160,6 +172,26 @@ export class MessageWriter {
     }
     if (this.#state.kind === "writing") this.#state = { kind: "idle" };
     this.#release();
+  }
+
+  /**
+   * Lets the batch fill while its producers are busy: waits out microtasks
+   * until {@linkcode QUIET_TURNS} pass with nothing appended, or a batch
+   * is full. A writer that awaits each value appends one every few
+   * microtasks, so its values go out many to a write instead of one;
+   * a lone message waits only those few turns, never for a timer.
+   */
+  async #gather(): Promise<void> {
+    let quiet = 0;
+    let seen = this.#appended;
+    while (quiet < QUIET_TURNS && this.#tailLength < BATCH / 2 && this.#segments.length === 0) {
+      await undefined;
+      if (this.#appended === seen) quiet++;
+      else {
+        seen = this.#appended;
+        quiet = 0;
+      }
+    }
   }
 
   #release(): void {
