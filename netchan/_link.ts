@@ -126,7 +126,11 @@ abstract class Link {
   protected abstract failed(error: unknown): void;
 
   protected protocolError(detail: string): ProtocolError {
-    return new ProtocolError({ op: "receive", addr: this.addr, detail: `channel ${this.#quoted()}: ${detail}` });
+    return new ProtocolError({
+      op: "receive",
+      addr: this.addr,
+      detail: `channel ${this.#quoted()}: ${detail}`,
+    });
   }
 
   protected unexpected(type: number): ProtocolError {
@@ -353,9 +357,9 @@ export class RecvLink extends Link implements Source {
       try {
         value = this.#recv.codec.decode(body);
       } catch (err) {
-        throw this.protocolError(`a VALUE the codec ${JSON.stringify(this.#recv.codec.name)} could not decode: ${
-          describe(err)
-        }`);
+        throw this.protocolError(
+          `a VALUE the codec ${JSON.stringify(this.#recv.codec.name)} could not decode: ${describe(err)}`,
+        );
       }
       this.#arrived(value);
     } else if (type === Type.END) {

@@ -15,7 +15,18 @@ import { MAX_CODEC_BYTES, MAX_NAME_BYTES, MAX_WINDOW } from "./_wire.ts";
 import { DEFAULT_MAX_ERRORS } from "./_error_log.ts";
 import type { MuxOptions } from "../mux/mod.ts";
 
-/** The direction of a channel, named from the importer's side, as in Go's netchan. */
+/**
+ * The direction of a channel, named from the importer's side, as in Go's
+ * netchan: importers receive from a "recv" channel and send to a "send" one.
+ *
+ * @example
+ * ```ts
+ * import type { Direction } from "@tether/tether/netchan";
+ *
+ * const direction: Direction = "recv";
+ * console.log(direction);
+ * ```
+ */
 export type Direction = "recv" | "send";
 
 /** The smallest `maxMessageSize`: room for the largest IMPORT. */
@@ -88,7 +99,13 @@ export function checkDirection(direction: unknown): asserts direction is Directi
 }
 
 /** Checks a whole-number option from `min` to `max`, returning it or `fallback` when absent. */
-export function checkCount(value: unknown, what: string, min: number, max: number, fallback?: number): number {
+export function checkCount(
+  value: unknown,
+  what: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number {
   if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value !== "number" || !Number.isSafeInteger(value)) {
     throw new TypeError(`${what} must be a whole number, got ${describe(value)}`);
@@ -103,7 +120,9 @@ export function checkWindow(value: unknown, fallback: number): number {
 }
 
 /** The validation function of a Standard Schema v1 validator (zod, valibot, arktype...). */
-export function validatorOf(schema: unknown): ((value: unknown) => Validated | Promise<Validated>) | undefined {
+export function validatorOf(
+  schema: unknown,
+): ((value: unknown) => Validated | Promise<Validated>) | undefined {
   if (schema === undefined) return undefined;
   const standard = (schema as Partial<StandardSchemaV1> | null)?.["~standard"];
   if (standard === undefined || standard === null || typeof standard.validate !== "function") {
@@ -111,7 +130,9 @@ export function validatorOf(schema: unknown): ((value: unknown) => Validated | P
       `schema must be a Standard Schema v1 validator (zod, valibot, arktype...), got ${describe(schema)}`,
     );
   }
-  if (standard.version !== 1) throw new TypeError(`schema speaks Standard Schema v${standard.version}, not v1`);
+  if (standard.version !== 1) {
+    throw new TypeError(`schema speaks Standard Schema v${standard.version}, not v1`);
+  }
   return (value) => standard.validate(value) as Validated | Promise<Validated>;
 }
 

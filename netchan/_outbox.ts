@@ -154,7 +154,7 @@ export class Outbox<T = unknown> {
   settle(entry: Entry): void {
     if (entry.settled) return;
     entry.settled = true;
-    if (entry.watchers !== null) for (const watcher of entry.watchers) watcher();
+    if (entry.watchers !== null) { for (const watcher of entry.watchers) watcher(); }
     if (this.#drains.length > 0) this.#checkDrains();
   }
 

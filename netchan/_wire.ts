@@ -163,12 +163,18 @@ export function parseHangup(body: Uint8Array, addr: string): string {
 /** Checks that a message which has no body has none. */
 export function checkEmpty(type: string, body: Uint8Array, addr: string): void {
   if (body.length !== 0) {
-    throw new ProtocolError({ op: "receive", addr, detail: `bad ${type}: ${body.length} bytes, none expected` });
+    throw new ProtocolError({
+      op: "receive",
+      addr,
+      detail: `bad ${type}: ${body.length} bytes, none expected`,
+    });
   }
 }
 
 function reasonText(bytes: Uint8Array, bad: (detail: string) => ProtocolError): string {
-  if (bytes.length > MAX_REASON_BYTES) throw bad(`reason of ${bytes.length} bytes, at most ${MAX_REASON_BYTES}`);
+  if (bytes.length > MAX_REASON_BYTES) {
+    throw bad(`reason of ${bytes.length} bytes, at most ${MAX_REASON_BYTES}`);
+  }
   return text(bytes, bad);
 }
 

@@ -67,7 +67,14 @@ export class ChannelError extends ConnError {
   static from(channel: string, err: unknown): ChannelError {
     if (err instanceof ChannelError && err.channel === channel) return err;
     if (err instanceof ConnError) {
-      return new ChannelError({ channel, code: err.code, op: err.op, addr: err.addr, detail: err.detail, cause: err });
+      return new ChannelError({
+        channel,
+        code: err.code,
+        op: err.op,
+        addr: err.addr,
+        detail: err.detail,
+        cause: err,
+      });
     }
     const detail = err instanceof Error ? err.message : String(err);
     return new ChannelError({ channel, code: "EIO", summary: "failed", detail, cause: err });

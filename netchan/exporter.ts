@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { Schema } from "./schema.ts";
 import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import { typedFrames } from "../frame.ts";
@@ -28,7 +28,6 @@ import {
   checkWindow,
   type Direction,
   type Endpoint,
-  type EndpointOptions,
   validatorOf,
 } from "./_options.ts";
 import { closeWhenDone } from "./_session.ts";
@@ -45,7 +44,7 @@ import { parseImport, type Refusal, refuseBody, Type, VERSION } from "./_wire.ts
  * await using exp = new Exporter(options);
  * ```
  */
-export interface ExporterOptions extends EndpointOptions {
+export interface ExporterOptions {
   /**
    * How values become bytes; default {@linkcode msgpackCodec}. Importers
    * must use a codec of the same name, or their imports are refused.
@@ -90,7 +89,7 @@ export interface ExportOptions<T = unknown> {
    * that every value importers send must pass; one that fails goes to
    * `errors` as a `ValidationError`, never to the stream.
    */
-  schema?: StandardSchemaV1<unknown, T>;
+  schema?: Schema<T>;
 }
 
 /** An exported channel: values out to importers, or values in from them. */
@@ -216,7 +215,9 @@ export class Exporter implements AsyncDisposable {
       });
     }
     if (direction === "recv") {
-      if (schema !== undefined) throw new TypeError(`a schema checks what importers send: use it on a "send" export`);
+      if (schema !== undefined) {
+        throw new TypeError(`a schema checks what importers send: use it on a "send" export`);
+      }
       const outbox = new Outbox<T>({
         channel: name,
         codec: this.#options.codec,
@@ -449,7 +450,11 @@ export class Exporter implements AsyncDisposable {
       const first = await frames.receive();
       if (first === null) return frames.close();
       if (first.type !== Type.IMPORT) {
-        throw new ProtocolError({ op: "import", addr, detail: `the first message was type ${first.type}, not IMPORT` });
+        throw new ProtocolError({
+          op: "import",
+          addr,
+          detail: `the first message was type ${first.type}, not IMPORT`,
+        });
       }
       request = parseImport(first.data, addr);
     } catch (err) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { Schema } from "./schema.ts";
 import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import { ConnClosedError } from "../errors.ts";
 import { typedFrames } from "../frame.ts";
@@ -28,7 +28,6 @@ import {
   checkWindow,
   type Direction,
   type Endpoint,
-  type EndpointOptions,
   validatorOf,
 } from "./_options.ts";
 import { importBody } from "./_wire.ts";
@@ -47,7 +46,7 @@ import { closeWhenDone } from "./_session.ts";
  * await using imp = new Importer(a, options);
  * ```
  */
-export interface ImporterOptions extends EndpointOptions {
+export interface ImporterOptions {
   /** How values become bytes; default `msgpackCodec`. It must match the exporter's. */
   codec?: Codec;
   /** The largest encoded value, in bytes, sent or accepted; default 3 MiB. */
@@ -88,7 +87,7 @@ export interface ImportOptions<T = unknown> {
    * goes to `errors` as a `ValidationError` with the issues. Its output is
    * what the stream carries (so transforms apply). It may be async.
    */
-  schema?: StandardSchemaV1<unknown, T>;
+  schema?: Schema<T>;
 }
 
 /** A link of this importer, or one still waiting for its stream. */

@@ -52,3 +52,4 @@ export {
 export { Exporter, type ExporterOptions, type ExportOptions } from "./exporter.ts";
 export { Importer, type ImporterOptions, type ImportOptions } from "./importer.ts";
 export type { Direction } from "./_options.ts";
+export type { Schema, SchemaResult } from "./schema.ts";

@@ -109,10 +109,17 @@ function mutate(random: Random, input: Uint8Array): Uint8Array {
       // A type or length field set to an edge value, at a random frame-ish offset.
       input = input.slice();
       const at = random.below(input.length - 7);
-      new DataView(input.buffer).setUint32(at, random.pick([0, 1, 4, 7, 8, 255, MAX_MESSAGE + 1, 0xffff_ffff]));
+      new DataView(input.buffer).setUint32(
+        at,
+        random.pick([0, 1, 4, 7, 8, 255, MAX_MESSAGE + 1, 0xffff_ffff]),
+      );
     } else if (kind === 3) {
       const at = random.below(input.length + 1);
-      input = new Uint8Array([...input.subarray(0, at), ...random.bytes(1 + random.below(12)), ...input.subarray(at)]);
+      input = new Uint8Array([
+        ...input.subarray(0, at),
+        ...random.bytes(1 + random.below(12)),
+        ...input.subarray(at),
+      ]);
     } else if (kind === 4) {
       const at = random.below(input.length + 1);
       input = new Uint8Array([...input.subarray(0, at), ...input.subarray(at + random.below(20))]);
@@ -128,7 +135,8 @@ function mutate(random: Random, input: Uint8Array): Uint8Array {
 }
 
 function typed(err: unknown): boolean {
-  return err instanceof ProtocolError || err instanceof MessageTooLargeError || err instanceof ConnClosedError;
+  return err instanceof ProtocolError || err instanceof MessageTooLargeError ||
+    err instanceof ConnClosedError;
 }
 
 /** Feeds `input` to one end of a link on a fresh pipe; resolves with how it ended. */
@@ -208,7 +216,13 @@ async function runLink(random: Random, role: "recv" | "send", input: Uint8Array)
 /** The handshake parsers take any body and return or throw `ProtocolError`. */
 function runParsers(random: Random): void {
   const valid = [
-    importBody({ direction: random.pick(["recv", "send"] as const), window: 1 + random.below(100), count: 0, codec: "msgpackr", name: "n" }),
+    importBody({
+      direction: random.pick(["recv", "send"] as const),
+      window: 1 + random.below(100),
+      count: 0,
+      codec: "msgpackr",
+      name: "n",
+    }),
     refuseBody("unknown channel", "why"),
     ackBody(random.below(5), random.below(5)),
     hangupBody("bye"),
@@ -233,7 +247,11 @@ Deno.test(`channel protocol fuzz: ${ITERATIONS} random and mutated peers end cle
     const window = 8;
     const messages = role === "recv" ? senderMessages(random, window) : receiverMessages(random, window);
     const style = random.below(4);
-    const input = style === 0 ? random.bytes(random.below(100)) : style === 1 ? frame(messages) : mutate(random, frame(messages));
+    const input = style === 0
+      ? random.bytes(random.below(100))
+      : style === 1
+      ? frame(messages)
+      : mutate(random, frame(messages));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const hang = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`${where}: the link hung`)), HANG_MS);

@@ -10,7 +10,8 @@ Deno.test("slow consumer: 100,000 values of 1 KiB, read one per 10 ms at first, 
   const total = 100_000;
   const payload = "x".repeat(1024);
   const writer = ends.exp.export<{ i: number; payload: string }>("flood", "recv").getWriter();
-  const reader = ends.imp.import<{ i: number; payload: string }>("flood", "recv", { bufferSize: 32 }).getReader();
+  const reader = ends.imp.import<{ i: number; payload: string }>("flood", "recv", { bufferSize: 32 })
+    .getReader();
   const base = Deno.memoryUsage().heapUsed;
   let peak = 0;
   const sample = () => peak = Math.max(peak, Deno.memoryUsage().heapUsed - base);
@@ -46,7 +47,10 @@ Deno.test("slow consumer: 100,000 values of 1 KiB, read one per 10 ms at first, 
 Deno.test("1,000 channels on one conn each deliver their own values", async () => {
   const ends = await endpoints(overPipe);
   const channels = 1000;
-  const writers = Array.from({ length: channels }, (_, c) => ends.exp.export<string>(`ch-${c}`, "recv").getWriter());
+  const writers = Array.from(
+    { length: channels },
+    (_, c) => ends.exp.export<string>(`ch-${c}`, "recv").getWriter(),
+  );
   const readers = Array.from(
     { length: channels },
     (_, c) => collect(ends.imp.import<string>(`ch-${c}`, "recv", { count: 5, bufferSize: 2 })),

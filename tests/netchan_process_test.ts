@@ -14,7 +14,9 @@ async function spawnExporter(path: string, total: number) {
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
-  while (!out.includes("ready\n")) out += (await within(lines.read(), 20_000, "the peer starting")).value ?? "";
+  while (!out.includes("ready\n")) {
+    out += (await within(lines.read(), 20_000, "the peer starting")).value ?? "";
+  }
   return {
     child,
     /** Resolves with what the child printed once it prints `line`. */
@@ -38,7 +40,11 @@ Deno.test("netchan between two Deno processes over a Unix socket: recv, send, co
   const path = `${dir}/netchan.sock`;
   const peer = await spawnExporter(path, 1000);
   try {
-    await using imp = await Importer.connect({ transport: "unix", path, signal: AbortSignal.timeout(10_000) });
+    await using imp = await Importer.connect({
+      transport: "unix",
+      path,
+      signal: AbortSignal.timeout(10_000),
+    });
     // count: the first 10 go here; the other 990 stay with the exporter for the next import.
     const first = await within(collect(imp.import<number>("numbers", "recv", { count: 10 })));
     assert.deepEqual(first, Array.from({ length: 10 }, (_, i) => i));
@@ -55,7 +61,11 @@ Deno.test("netchan between two Deno processes over a Unix socket: recv, send, co
     assert.ok(err instanceof ChannelRefusedError);
     assert.match(err.message, /unix:.*netchan\.sock.*"nope"/);
     imp.close();
-    assert.match(await within(peer.until("drained")), /drained/, "the exporter's drain saw every value acknowledged");
+    assert.match(
+      await within(peer.until("drained")),
+      /drained/,
+      "the exporter's drain saw every value acknowledged",
+    );
   } finally {
     await peer.kill();
     await Deno.remove(dir, { recursive: true });
@@ -67,7 +77,11 @@ Deno.test("a killed exporter process errors readers and writers with ConnClosedE
   const path = `${dir}/netchan.sock`;
   const peer = await spawnExporter(path, 0);
   try {
-    await using imp = await Importer.connect({ transport: "unix", path, signal: AbortSignal.timeout(10_000) });
+    await using imp = await Importer.connect({
+      transport: "unix",
+      path,
+      signal: AbortSignal.timeout(10_000),
+    });
     const stalled = imp.import<number>("stall", "recv").getReader();
     const upper = imp.import<string>("upper", "send").getWriter();
     await upper.write("x");

@@ -5,7 +5,10 @@ import { ValidationError } from "../netchan/mod.ts";
 import { collect, endpoints, nextErrors, overPipe, transports, within } from "./netchan_helpers.ts";
 
 const zodOrder = z.object({ id: z.number().int(), item: z.string().min(1) });
-const valibotOrder = v.object({ id: v.pipe(v.number(), v.integer()), item: v.pipe(v.string(), v.minLength(1)) });
+const valibotOrder = v.object({
+  id: v.pipe(v.number(), v.integer()),
+  item: v.pipe(v.string(), v.minLength(1)),
+});
 const zodAsync = zodOrder.refine(async (o) => {
   await new Promise((r) => setTimeout(r, o.id % 3)); // finishes out of order
   return o.id !== 13;
@@ -47,7 +50,11 @@ for (const transport of transports) {
         assert.ok(err.issues.length > 0);
         assert.equal(err.code, "EVALIDATION");
       }
-      assert.deepEqual(errors[0] instanceof ValidationError && errors[0].issues[0].path?.map((p) => typeof p === "object" ? p.key : p), ["id"]);
+      assert.deepEqual(
+        errors[0] instanceof ValidationError &&
+          errors[0].issues[0].path?.map((p) => typeof p === "object" ? p.key : p),
+        ["id"],
+      );
       await ends.close();
     });
   }

@@ -37,7 +37,11 @@ for (const transport of transports) {
       assert.equal(Object.getPrototypeOf(value!.bytes), Uint8Array.prototype);
     }
     await writer.close();
-    assert.deepEqual(await within(reader.read()), { value: undefined, done: true }, "ends after the writer closes");
+    assert.deepEqual(
+      await within(reader.read()),
+      { value: undefined, done: true },
+      "ends after the writer closes",
+    );
     await ends.close();
   });
 
@@ -277,13 +281,17 @@ for (const transport of transports) {
     b.close(); // the importer vanishes with 1..3 in flight
     const errors = exp.errors.getReader();
     const lost = await within(errors.read());
-    const undelivered = [lost.value, (await within(errors.read())).value].find((e) => e instanceof UndeliveredError);
+    const undelivered = [lost.value, (await within(errors.read())).value].find((e) =>
+      e instanceof UndeliveredError
+    );
     assert.ok(undelivered instanceof UndeliveredError, "in-flight values reported");
     assert.equal(undelivered.certain, false);
     assert.ok(undelivered.values.length >= 1 && undelivered.values.length <= 3, String(undelivered.values));
     errors.releaseLock();
     await using next = new Importer(d);
-    const rest = await within(collect(next.import<number>("v", "recv", { count: 10 - 1 - undelivered.values.length })));
+    const rest = await within(
+      collect(next.import<number>("v", "recv", { count: 10 - 1 - undelivered.values.length })),
+    );
     // At most once: nothing reported lost comes again, and nothing is missing.
     assert.deepEqual([0, ...undelivered.values, ...rest], Array.from({ length: 10 }, (_, i) => i));
     await writing;
