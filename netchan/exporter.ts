@@ -72,7 +72,7 @@ export interface ExporterOptions {
  * import { Exporter, type ExportOptions } from "@tether/tether/netchan";
  *
  * await using exp = new Exporter();
- * const options: ExportOptions = { bufferSize: 64 };
+ * const options: ExportOptions<string> = { bufferSize: 64 };
  * const jobs = exp.export<string>("jobs", "recv", options);
  * ```
  */

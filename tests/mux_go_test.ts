@@ -10,7 +10,6 @@ import {
   goPeer,
   randomBytes,
   readAll,
-  readExactly,
   readText,
   sha256,
   text,

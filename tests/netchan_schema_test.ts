@@ -34,7 +34,7 @@ const orders = [
 ];
 
 for (const transport of transports) {
-  for (const { name, schema, async } of validators) {
+  for (const { name, schema } of validators) {
     Deno.test(`${name}: values failing the schema never reach the reader and go to errors with their issues over ${transport.name}`, async () => {
       const ends = await endpoints(transport);
       const writer = ends.exp.export<unknown>("orders", "recv").getWriter();

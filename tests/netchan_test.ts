@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConnClosedError } from "../mod.ts";
 import {
-  ChannelError,
+  type ChannelError,
   ChannelRefusedError,
   Exporter,
   Importer,
