@@ -33,7 +33,8 @@ type End = "eof" | "ProtocolError" | "ConnClosedError";
 
 interface Expected {
   session: "eof" | "protocol" | "closed";
-  streams: Map<number, { data: number[]; end: End }>;
+  /** Per stream id, each stream opened with it, in order: an id may be reused once its stream ended. */
+  streams: Map<number, { data: number[]; end: End }[]>;
 }
 
 /** What the session must make of `input`: a direct reading of the spec and of PROTOCOL.md's choices. */
@@ -41,6 +42,11 @@ function reference(input: Uint8Array): Expected {
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   const streams: Expected["streams"] = new Map();
   const live = new Map<number, { credit: number; sendCredit: number; fin: boolean; data: number[] }>();
+  const record = (id: number, data: number[], end: End) => {
+    const list = streams.get(id) ?? [];
+    list.push({ data, end });
+    streams.set(id, list);
+  };
   let maxRemote = 0;
   const finish = (session: Expected["session"]): Expected => {
     const error: End = session === "closed"
@@ -48,13 +54,13 @@ function reference(input: Uint8Array): Expected {
       : session === "protocol"
       ? "ProtocolError"
       : "ConnClosedError";
-    for (const [id, s] of live) streams.set(id, { data: s.data, end: s.fin ? "eof" : error });
+    for (const [id, s] of live) record(id, s.data, s.fin ? "eof" : error);
     return { session, streams };
   };
   const kill = (id: number, end: End) => {
     const s = live.get(id)!;
     live.delete(id);
-    streams.set(id, { data: s.data, end: s.fin ? "eof" : end });
+    record(id, s.data, s.fin ? "eof" : end);
   };
   let at = 0;
   for (;;) {
@@ -78,7 +84,6 @@ function reference(input: Uint8Array): Expected {
       if (live.has(id) || id % 2 === 0) return finish("protocol");
       maxRemote = Math.max(maxRemote, id);
       live.set(id, { credit: WINDOW, sendCredit: WINDOW, fin: false, data: [] });
-      streams.delete(id);
     } else if (!live.has(id)) {
       if (id % 2 === 0 || id > maxRemote) return finish("protocol");
       if (type === DATA) {
@@ -239,7 +244,7 @@ Deno.test(`mux session fuzz: ${ITERATIONS} random and mutated frame sequences en
         : `unexpected ${session.error}`;
       assert.equal(outcome, expected.session, `${where}: session ended with ${session.error}`);
       for (const stream of accepted) {
-        const want = expected.streams.get(stream.id);
+        const want = expected.streams.get(stream.id)?.shift();
         assert.ok(want !== undefined, `${where}: stream ${stream.id} was accepted but never opened`);
         const got = await drain(stream);
         assert.ok(got.data.length <= WINDOW, `${where}: stream ${stream.id} held ${got.data.length} bytes`);
