@@ -99,11 +99,44 @@ export interface MuxOptions {
   signal?: AbortSignal;
 }
 
-/** The default {@linkcode MuxOptions.maxWindow}: 16 MiB. */
+/**
+ * The default {@linkcode MuxOptions.maxWindow}: 16 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_WINDOW, mux } from "@tether/tether/mux";
+ * import { pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * using _session = mux(a, { role: "client", maxWindow: DEFAULT_MAX_WINDOW });
+ * ```
+ */
 export const DEFAULT_MAX_WINDOW = 16 * 1024 * 1024;
-/** The default {@linkcode MuxOptions.windowBudget}: 64 MiB. */
+/**
+ * The default {@linkcode MuxOptions.windowBudget}: 64 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_WINDOW_BUDGET, mux } from "@tether/tether/mux";
+ * import { pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * using _session = mux(a, { role: "client", windowBudget: DEFAULT_WINDOW_BUDGET });
+ * ```
+ */
 export const DEFAULT_WINDOW_BUDGET = 64 * 1024 * 1024;
-/** The default {@linkcode MuxOptions.maxStreams}: 1000 each way. */
+/**
+ * The default {@linkcode MuxOptions.maxStreams}: 1000 each way.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_STREAMS, mux } from "@tether/tether/mux";
+ * import { pipe } from "@tether/tether";
+ *
+ * const [a] = pipe();
+ * using _session = mux(a, { role: "client", maxStreams: DEFAULT_MAX_STREAMS });
+ * ```
+ */
 export const DEFAULT_MAX_STREAMS = 1000;
 /** How long closing waits for the GoAway and the bytes before it to go out, before it closes the conn anyway. */
 const CLOSE_FLUSH_MS = 1000;
