@@ -7,6 +7,7 @@ import { deadlines } from "./deadlines.ts";
 import { messages } from "./messages.ts";
 import { processes } from "./processes.ts";
 import { muxed } from "./mux.ts";
+import { netchan } from "./netchan.ts";
 import { http } from "./http.ts";
 
 export const parts: TourPart[] = [
@@ -16,5 +17,6 @@ export const parts: TourPart[] = [
   messages,
   processes,
   muxed,
+  netchan,
   http,
 ];
