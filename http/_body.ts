@@ -56,13 +56,49 @@ export function bodyStream(
   }, { highWaterMark: BODY_WINDOW, size: (chunk) => chunk.byteLength });
 }
 
+/**
+ * The whole body of `message`, if all of it had arrived by the time the
+ * parser returned (a small JSON body, say): a `Request` or `Response` made
+ * from bytes costs far less than one made from a stream. `undefined` when
+ * more is still to come: stream it then.
+ */
+export async function arrived(
+  message: Readable & { complete?: boolean },
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  // The parser hands over all the bytes it has before this continues.
+  await null;
+  if (message.complete !== true) return undefined;
+  const parts: Uint8Array[] = [];
+  for (let chunk; (chunk = message.read()) !== null;) parts.push(chunk);
+  // Node hands the conn back to its pool (or to the next request) on 'end', which comes a tick after
+  // the last read: wait for it, so a request made right after this one finds the conn free.
+  if (!message.readableEnded && !message.destroyed) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        message.off("end", done);
+        message.off("close", done);
+        resolve();
+      };
+      message.on("end", done);
+      message.on("close", done);
+    });
+  }
+  // Node's chunks are views of plain ArrayBuffers (never shared memory).
+  if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
+  const whole = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.byteLength;
+  }
+  return whole;
+}
+
 /** What a body turned out to be, found without waiting on a stream that is still producing. */
 export type Sniffed =
   | { kind: "empty" }
   | { kind: "whole"; bytes: Uint8Array }
   | { kind: "stream"; head: Uint8Array[]; reader: ReadableStreamDefaultReader<Uint8Array> };
-
-const PENDING = Symbol("pending");
 
 /**
  * Reads the start of `body`: a body that is already all there (a string, a
@@ -74,30 +110,33 @@ const PENDING = Symbol("pending");
 export async function sniff(body: ReadableStream<Uint8Array>): Promise<Sniffed> {
   const reader = body.getReader();
   const head: Uint8Array[] = [];
-  // A body already there settles each read within a few microtasks; two reads tell one chunk from more.
+  // A body already there settles each read within a microtask or two; two reads tell one chunk from more.
   for (let i = 0; i < 2; i++) {
     const read = reader.read();
-    const first = await Promise.race([read, soon()]);
-    const result = first === PENDING ? null : first;
-    if (result === null) {
+    const settled = await settledSoon(read);
+    if (settled === null) {
       // Still being produced: stream it, starting with the read already asked for.
       return { kind: "stream", head, reader: prepend(read, reader) };
     }
-    if (result.done) {
-      reader.releaseLock();
-      if (head.length === 0) return { kind: "empty" };
-      return { kind: "whole", bytes: head[0] };
+    if ("error" in settled) throw settled.error;
+    const { done, value } = settled.value;
+    if (done) {
+      // The reader stays locked to a stream that is done: releasing it would cost a TypeError's stack.
+      return head.length === 0 ? { kind: "empty" } : { kind: "whole", bytes: head[0] };
     }
-    checkChunk(result.value);
-    if (result.value.byteLength > 0) head.push(result.value);
+    checkChunk(value);
+    if (value.byteLength > 0) head.push(value);
     else i--; // An empty chunk says nothing; look again.
   }
   return { kind: "stream", head, reader };
 }
 
-/** Resolves with `PENDING` after a few microtasks: enough for a stream that has its bytes to hand them over. */
-function soon(): Promise<typeof PENDING> {
-  return Promise.resolve().then(noop).then(noop).then(noop).then(() => PENDING);
+/** How `promise` settled, if it did within a few microtasks; `null` if it is still pending. */
+async function settledSoon<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown } | null> {
+  let settled: { value: T } | { error: unknown } | null = null;
+  promise.then((value) => settled = { value }, (error) => settled = { error });
+  for (let tick = 0; tick < 3 && settled === null; tick++) await null;
+  return settled as { value: T } | { error: unknown } | null;
 }
 
 /** A reader whose next read is `pending` (already asked for), then `reader`'s. */

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Addr, formatAddr } from "../conn.ts";
 import { ConnClosedError } from "../errors.ts";
 import { noop } from "../_async/waiter.ts";
-import { bodyStream, pumpBody, sniff } from "./_body.ts";
+import { arrived, bodyStream, pumpBody, sniff } from "./_body.ts";
 
 /** Methods whose requests carry no body the handler sees, as in `Deno.serve`. */
 const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
@@ -22,6 +22,33 @@ export class BadRequest extends Error {
   }
 }
 
+/**
+ * A request's `signal`, made only if the handler asks for it: most never
+ * do, and a signal that follows another costs a good part of a request.
+ * It aborts once the client leaves before the response.
+ */
+export class LazySignal {
+  #controller: AbortController | null = null;
+  /** `waiting`, or `aborted` with the reason once the client left. */
+  #state: { kind: "waiting" } | { kind: "aborted"; reason: unknown } = { kind: "waiting" };
+
+  /** The signal, made now if it was not yet. */
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#state.kind === "aborted") this.#controller.abort(this.#state.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Aborts the signal (now or whenever it is made) with `reason`. */
+  abort(reason: unknown): void {
+    if (this.#state.kind === "aborted") return;
+    this.#state = { kind: "aborted", reason };
+    this.#controller?.abort(reason);
+  }
+}
+
 /** Where a request came in, and the signal its `Request` gets. */
 export interface RequestContext {
   /** The listener's address. */
@@ -29,7 +56,7 @@ export interface RequestContext {
   /** The client's. */
   remote: Addr;
   /** Aborts when the client leaves before the response. */
-  signal: AbortSignal;
+  signal: LazySignal;
 }
 
 /**
@@ -37,7 +64,10 @@ export interface RequestContext {
  * listener's address when there is none, as in HTTP/1.0) + the path, as
  * `Deno.serve` gives it.
  */
-export function toRequest(req: IncomingMessage, { local, remote, signal }: RequestContext): Request {
+export async function toRequest(
+  req: IncomingMessage,
+  { local, remote, signal }: RequestContext,
+): Promise<Request> {
   const method = req.method ?? "GET";
   let url: URL;
   try {
@@ -55,29 +85,33 @@ export function toRequest(req: IncomingMessage, { local, remote, signal }: Reque
   const hasBody = !NO_BODY_METHODS.has(method) &&
     (req.headers["transfer-encoding"] !== undefined ||
       (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0"));
-  const body = hasBody
-    ? bodyStream(
-      req,
-      (cause) =>
-        new ConnClosedError({
-          op: "read",
-          addr: formatAddr(remote),
-          detail: "the client went away before the request body was complete",
-          cause,
-        }),
-      // A handler that stops reading: the rest is read and dropped, so the conn can carry the next request.
-      () => req.resume(),
-    )
-    : null;
+  const body = !hasBody ? null : (await arrived(req)) ?? bodyStream(
+    req,
+    (cause) =>
+      new ConnClosedError({
+        op: "read",
+        addr: formatAddr(remote),
+        detail: "the client went away before the request body was complete",
+        cause,
+      }),
+    // A handler that stops reading: the rest is read and dropped, so the conn can carry the next request.
+    () => req.resume(),
+  );
+  let request: Request;
   try {
-    return new Request(
-      url,
-      { method, headers, body, signal, ...(body ? { duplex: "half" } : {}) } as RequestInit,
-    );
+    request = new Request(url, { method, headers, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
   } catch {
     // The Fetch API refuses some methods outright (TRACE, TRACK).
     throw new BadRequest(501, `the method ${method} is not supported`);
   }
+  // What a `Request` made from this one (clone(), new Request(request)) follows is the platform's own
+  // signal, which never aborts: hand the handler's code `request.signal` itself where it matters.
+  Object.defineProperty(request, "signal", {
+    get: () => signal.signal,
+    configurable: true,
+    enumerable: true,
+  });
+  return request;
 }
 
 function requestUrl(req: IncomingMessage, local: Addr): URL {

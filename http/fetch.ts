@@ -25,7 +25,8 @@ import { onAbort } from "../_async/waiter.ts";
 import { checkOptions, describe } from "../_validate.ts";
 import { toDuplex } from "../node/socket.ts";
 import { fromNodeError } from "../node/_errors.ts";
-import { bodyStream, pumpBody, sniff, type Sniffed } from "./_body.ts";
+import { arrived, bodyStream, pumpBody } from "./_body.ts";
+import { follow, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
 
 /**
  * A function with `fetch`'s shape over tether conns, made by
@@ -71,21 +72,8 @@ export interface CreateFetchOptions {
   signal?: AbortSignal;
 }
 
-/** Statuses that redirect, and whether they keep the method and body. */
-const REDIRECTS = new Map([[301, "post-to-get"], [302, "post-to-get"], [303, "to-get"], [307, "keep"], [
-  308,
-  "keep",
-]]);
 /** How many redirects one request follows, as browsers and Deno do. */
 const MAX_REDIRECTS = 20;
-/** Headers about the body, dropped when a redirect turns the request into a GET. */
-const BODY_HEADERS = [
-  "content-type",
-  "content-length",
-  "content-encoding",
-  "content-language",
-  "content-location",
-];
 
 /**
  * Makes a `fetch` that sends every request over a conn from `dial`: a
@@ -171,15 +159,6 @@ class ConnAgent extends http.Agent {
   }
 }
 
-/** One request as it goes out: where, how, with what. */
-interface Outgoing {
-  url: URL;
-  method: string;
-  headers: Headers;
-  body: Sniffed;
-  signal: AbortSignal;
-}
-
 /** A request failed on a pooled conn the server had closed: worth one more try. */
 class StaleConn extends Error {}
 
@@ -196,31 +175,28 @@ class Client {
   }
 
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const request = new Request(input, init);
-    const signal = this.#signal ? AbortSignal.any([request.signal, this.#signal]) : request.signal;
-    if (signal.aborted) throw signal.reason;
+    const request = await outgoing(input, init, this.#signal);
+    if (request.signal?.aborted) throw request.signal.reason;
     if (this.#state === "closed") {
       throw new TypeError("this fetch was closed; make another with createFetch()");
     }
-    const url = checkUrl(request.url);
-    const headers = new Headers(request.headers);
-    if (!headers.has("accept")) headers.set("accept", "*/*");
-    if (!headers.has("user-agent") && typeof navigator !== "undefined") {
-      headers.set("user-agent", navigator.userAgent);
-    }
-    const body: Sniffed = request.body === null ? { kind: "empty" } : await sniff(request.body);
-    const outgoing: Outgoing = { url, method: request.method, headers, body, signal };
+    checkUrl(request.url);
     for (let hops = 0;; hops++) {
-      const message = await this.#sendWithRetry(outgoing);
-      const redirect = REDIRECTS.get(message.statusCode!);
+      const message = await this.#sendWithRetry(request);
+      const status = message.statusCode!;
       const location = message.headers.location;
-      if (redirect === undefined || location === undefined || request.redirect === "manual") {
-        return this.#response(message, outgoing, hops > 0);
+      if (!isRedirect(status) || location === undefined || request.redirect === "manual") {
+        return this.#response(message, request, hops > 0);
       }
       message.resume(); // Drop the redirect's body; the conn goes back to the pool.
-      if (request.redirect === "error") throw new TypeError(`${url.href} redirects, and redirect is "error"`);
-      if (hops === MAX_REDIRECTS) throw new TypeError(`${request.url}: more than ${MAX_REDIRECTS} redirects`);
-      follow(outgoing, redirect, location);
+      if (request.redirect === "error") {
+        throw new TypeError(`${request.url.href} redirects, and redirect is "error"`);
+      }
+      if (hops === MAX_REDIRECTS) {
+        throw new TypeError(`${request.url.href}: more than ${MAX_REDIRECTS} redirects`);
+      }
+      follow(request, status, location);
+      checkUrl(request.url);
     }
   }
 
@@ -238,26 +214,28 @@ class Client {
 
   #send({ url, method, headers, body, signal }: Outgoing): Promise<http.IncomingMessage> {
     if (this.#state === "closed") return Promise.reject(new TypeError("this fetch was closed"));
-    const out: Record<string, string> = {};
-    for (const [name, value] of headers) out[name] = value;
-    out.host = url.host;
+    // Raw name/value pairs: the Headers object checked them already, so Node need not again.
+    const out: string[] = ["host", url.host];
+    for (const [name, value] of headers) out.push(name, value);
     if (!headers.has("content-length")) {
-      if (body.kind === "whole") out["content-length"] = String(body.bytes.byteLength);
-      else if (body.kind === "empty" && method !== "GET" && method !== "HEAD") out["content-length"] = "0";
+      if (body.kind === "whole") out.push("content-length", String(body.bytes.byteLength));
+      else if (body.kind === "empty" && method !== "GET" && method !== "HEAD") {
+        out.push("content-length", "0");
+      }
     }
     return new Promise((resolve, reject) => {
       const req = http.request({
         agent: this.#agent,
         method,
         path: url.pathname + url.search,
-        headers: out,
+        headers: out as unknown as http.OutgoingHttpHeaders,
         setHost: false,
       });
       let state: "sending" | "answered" | "failed" = "sending";
       const detach = onAbort(signal, () => {
-        if (state === "sending") reject(signal.reason);
+        if (state === "sending") reject(signal!.reason);
         state = "failed";
-        req.destroy(signal.reason);
+        req.destroy(signal!.reason);
       });
       req.on("response", (message: http.IncomingMessage) => {
         if (state !== "sending") return void message.destroy();
@@ -281,9 +259,39 @@ class Client {
     });
   }
 
-  #response(message: http.IncomingMessage, { url, method, signal }: Outgoing, redirected: boolean): Response {
+  async #response(
+    message: http.IncomingMessage,
+    { url, method, signal }: Outgoing,
+    redirected: boolean,
+  ): Promise<Response> {
     const status = message.statusCode!;
-    const headers = new Headers();
+    const nullBody = method === "HEAD" || status === 204 || status === 205 || status === 304;
+    if (nullBody) message.resume();
+    const body = nullBody ? null : (await arrived(message)) ?? bodyStream(
+      message,
+      (cause) =>
+        signal?.aborted
+          ? signal.reason
+          : new TypeError(`the connection to ${url.host} broke while reading the body`, {
+            cause: new ConnClosedError({
+              op: "read",
+              detail: "the server closed before the body was complete",
+              cause,
+            }),
+          }),
+      () => message.destroy(),
+    );
+    let response: Response;
+    try {
+      response = new Response(body, { status, statusText: validReason(message.statusMessage) });
+    } catch (err) {
+      message.destroy();
+      throw new TypeError(`${url.href} answered with status ${status}, which fetch cannot return`, {
+        cause: err,
+      });
+    }
+    // Appended here rather than passed in: a Headers given to Response would be copied, header by header.
+    const headers = response.headers;
     const raw = message.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       try {
@@ -291,28 +299,6 @@ class Client {
       } catch {
         // A header value the Fetch API cannot hold is left out, as browsers do.
       }
-    }
-    const nullBody = method === "HEAD" || status === 204 || status === 205 || status === 304;
-    if (nullBody) message.resume();
-    const body = nullBody ? null : bodyStream(
-      message,
-      (cause) =>
-        signal.aborted
-          ? signal.reason
-          : new TypeError(`the connection to ${url.host} broke while reading the body`, {
-            cause: cause ??
-              new ConnClosedError({ op: "read", detail: "the server closed before the body was complete" }),
-          }),
-      () => message.destroy(),
-    );
-    let response: Response;
-    try {
-      response = new Response(body, { status, statusText: validReason(message.statusMessage), headers });
-    } catch (err) {
-      message.destroy();
-      throw new TypeError(`${url.href} answered with status ${status}, which fetch cannot return`, {
-        cause: err,
-      });
     }
     Object.defineProperty(response, "url", { value: url.href });
     Object.defineProperty(response, "redirected", { value: redirected });
@@ -326,33 +312,13 @@ class Client {
   }
 }
 
-function checkUrl(href: string): URL {
-  const url = new URL(href);
+function checkUrl(url: URL): void {
   if (url.protocol !== "http:") {
     throw new TypeError(
-      `${href}: createFetch speaks plain HTTP/1.1 over the conns it dials, so the URL must be http: ` +
+      `${url.href}: createFetch speaks plain HTTP/1.1 over the conns it dials, so the URL must be http: ` +
         "(for encryption, dial secure() conns)",
     );
   }
-  return url;
-}
-
-/** Turns `outgoing` into the request a redirect to `location` asks for, as fetch does. */
-function follow(outgoing: Outgoing, redirect: string, location: string): void {
-  const next = checkUrl(new URL(location, outgoing.url).href);
-  const toGet = (redirect === "to-get" && outgoing.method !== "HEAD") ||
-    (redirect === "post-to-get" && outgoing.method === "POST");
-  if (toGet) {
-    outgoing.method = "GET";
-    outgoing.body = { kind: "empty" };
-    for (const name of BODY_HEADERS) outgoing.headers.delete(name);
-  } else if (outgoing.body.kind === "stream") {
-    throw new TypeError(
-      `${outgoing.url.href} redirects with ${redirect}, but a streamed body cannot be sent twice`,
-    );
-  }
-  if (next.origin !== outgoing.url.origin) outgoing.headers.delete("authorization");
-  outgoing.url = next;
 }
 
 /** A reason phrase `Response` takes, or none. */

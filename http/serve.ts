@@ -23,7 +23,7 @@ import { ConnClosedError } from "../errors.ts";
 import { onAbort, waiter } from "../_async/waiter.ts";
 import { checkOptions, describe } from "../_validate.ts";
 import { type ConnSocket, toDuplex } from "../node/socket.ts";
-import { BadRequest, toRequest, writeResponse } from "./_exchange.ts";
+import { BadRequest, LazySignal, toRequest, writeResponse } from "./_exchange.ts";
 import { createFetch, type Fetcher } from "./fetch.ts";
 
 /**
@@ -316,7 +316,7 @@ class Server implements HttpFixture {
     if (served === undefined) return void res.destroy(); // Its conn closed already.
     served.inFlight++;
     const remote = served.conn.remoteAddr;
-    const aborter = new AbortController();
+    const aborter = new LazySignal();
     const completed = waiter<void>();
     res.once("close", () => {
       served.inFlight--;
@@ -333,24 +333,25 @@ class Server implements HttpFixture {
     });
     let request: Request;
     try {
-      request = toRequest(req, { local: this.addr, remote, signal: aborter.signal });
+      request = await toRequest(req, { local: this.addr, remote, signal: aborter });
     } catch (err) {
       const status = err instanceof BadRequest ? err.status : 400;
       res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
       res.end(`${http.STATUS_CODES[status]}: ${(err as Error).message}\n`);
       return;
     }
-    if (this.#state !== "serving") res.shouldKeepAlive = false;
     const info: HttpHandlerInfo = {
       remoteAddr: remote,
       localAddr: served.conn.localAddr,
       completed: completed.promise,
     };
-    const response = await this.#respond(request, info);
-    if (res.destroyed) {
-      await response.body?.cancel().catch(() => {});
+    const response = await this.#respond(request, info, res);
+    if (response === null || res.destroyed) {
+      await response?.body?.cancel().catch(() => {});
       return;
     }
+    // Shut down while the handler ran: this is the conn's last response.
+    if (this.#state !== "serving") res.shouldKeepAlive = false;
     try {
       await writeResponse(res, response, request.method === "HEAD");
     } catch {
@@ -359,7 +360,12 @@ class Server implements HttpFixture {
     }
   }
 
-  async #respond(request: Request, info: HttpHandlerInfo): Promise<Response> {
+  /** The handler's response, or `onError`'s; `null` when it failed because the client left (nobody to answer). */
+  async #respond(
+    request: Request,
+    info: HttpHandlerInfo,
+    res: http.ServerResponse,
+  ): Promise<Response | null> {
     try {
       const response = await this.#handler(request, info);
       if (!(response instanceof Response)) {
@@ -370,6 +376,7 @@ class Server implements HttpFixture {
       }
       return response;
     } catch (err) {
+      if (res.destroyed) return null;
       try {
         const response = await this.#onError(err);
         if (response instanceof Response) return response;

@@ -98,6 +98,8 @@ export class ConnSocket extends Duplex {
   #bytesWritten = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #lastActive = 0;
+  /** When the pending idle timer fires. */
+  #due = 0;
   /** Settings asked for while connecting, applied once the conn is there. */
   #pending: ((conn: Conn) => void)[] = [];
 
@@ -197,18 +199,21 @@ export class ConnSocket extends Duplex {
    */
   setTimeout(ms: number, callback?: () => void): this {
     if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) {
-      throw new RangeError(
-        `the timeout must be a finite number of milliseconds, 0 or more, got ${describe(ms)}`,
-      );
+      throw new RangeError(`the timeout must be a finite number of milliseconds, 0 or more, got ${describe(ms)}`);
     }
     this.timeout = Math.floor(ms);
-    this.#clearTimer();
     if (this.timeout === 0) {
+      // A timer still pending finds the timeout off when it fires, and stops: no timer churn per request.
       if (callback) this.removeListener("timeout", callback);
       return this;
     }
     if (callback) this.once("timeout", callback);
     this.#touch();
+    // A pending timer due later than the new timeout allows is re-armed.
+    if (this.#timer !== null && this.#due > this.#lastActive + this.timeout) {
+      this.#clearTimer();
+      this.#arm(this.timeout);
+    }
     return this;
   }
 
@@ -345,6 +350,7 @@ export class ConnSocket extends Duplex {
   }
 
   #arm(ms: number): void {
+    this.#due = Date.now() + ms;
     const timer = this.#timer = setTimeout(() => {
       this.#timer = null;
       if (this.timeout === 0 || this.destroyed) return;
