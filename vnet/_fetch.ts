@@ -164,10 +164,7 @@ export function patchedFetch(network: Network, original: typeof fetch): typeof f
         signal: request.signal,
         redirect: "manual",
       });
-      if (!isRedirect(response)) {
-        Object.defineProperty(response, "redirected", { value: true });
-        return response;
-      }
+      if (!isRedirect(response)) return redirected(response);
     }
   }
 
@@ -178,6 +175,14 @@ const MANUAL: RequestInit = Object.freeze({ redirect: "manual" });
 
 function isRedirect(response: Response): boolean {
   return REDIRECTS.has(response.status) && response.headers.has("location");
+}
+
+/** `response` as the end of redirects: the same, with `redirected` true. */
+function redirected(response: Response): Response {
+  const out = new Response(response.body, response);
+  Object.defineProperty(out, "url", { value: response.url });
+  Object.defineProperty(out, "redirected", { value: true });
+  return out;
 }
 
 function requestInit(request: Request): RequestInit {
