@@ -24,7 +24,9 @@ Deno.test("fromDuplex over a real node:net TCP socket keeps the Conn contract", 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as net.AddressInfo;
   const nextAccepted = () =>
-    accepted.length > 0 ? Promise.resolve(accepted.shift()!) : new Promise<net.Socket>((r) => waiting.push(r));
+    accepted.length > 0
+      ? Promise.resolve(accepted.shift()!)
+      : new Promise<net.Socket>((r) => waiting.push(r));
   await testConn(t, async () => {
     const client = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
     await new Promise((resolve, reject) => client.once("connect", resolve).once("error", reject));
