@@ -125,8 +125,16 @@ export class VirtualTcpConn implements Deno.TcpConn {
 
   setNoDelay(_noDelay?: boolean): void {}
   setKeepAlive(_keepAlive?: boolean): void {}
-  ref(): void {}
-  unref(): void {}
+
+  /** Keeps the process alive while the conn is open (the default), as a socket does. */
+  ref(): void {
+    (this.#conn as { ref?(): void }).ref?.();
+  }
+
+  /** Lets the process end while the conn is open. */
+  unref(): void {
+    (this.#conn as { unref?(): void }).unref?.();
+  }
 
   /** Bytes from the peer; like Deno's, it closes the conn once it ends or is cancelled. */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
@@ -218,8 +226,13 @@ export class VirtualDenoListener implements Deno.TcpListener {
     }
   }
 
-  ref(): void {}
-  unref(): void {}
+  ref(): void {
+    this.#listener.ref();
+  }
+
+  unref(): void {
+    this.#listener.unref();
+  }
 
   [Symbol.dispose](): void {
     if (!this.#listener.closed) this.#listener.close();

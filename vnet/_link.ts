@@ -13,6 +13,7 @@ import { QueueConn } from "../queue_conn.ts";
 import { delay } from "../_async/delay.ts";
 import { noop } from "../_async/waiter.ts";
 import { seededRandom } from "../testing/_random.ts";
+import type { Hold } from "./_keep_alive.ts";
 import { actsOn, type CheckedSpec, type FaultEvent } from "./faults.ts";
 
 /** Which way bytes go: from the client to the server, or back. */
@@ -35,6 +36,8 @@ export interface LinkHost {
   trace(event: FaultEvent): void;
   /** The link is done: both pumps ended. */
   forget(link: Link): void;
+  /** A claim on the process for one end, as its socket would make. */
+  hold(): Hold;
 }
 
 /** One end of a link, as a pump sees it. */
@@ -51,6 +54,8 @@ interface End {
   refuse(err: Error): void;
   /** Tears down: this end's reads fail with `err` after what was given, and its writes with `err`. */
   reset(err: Error): void;
+  /** Hangs up: this end reads EOF after what was given, and its writes fail with `err`. */
+  hangUp(err: Error): void;
   /** Called once both pumps are done. */
   done(): void;
 }
@@ -103,8 +108,12 @@ class QueueEnd implements End {
 
   reset(err: Error): void {
     this.#in.abortWrite(err, err);
+    this.hangUp(err);
+  }
+
+  hangUp(err: Error): void {
+    void this.#in.closeWrite();
     this.#out.closeRead(err, err);
-    this.#wake();
     for (const resolve of this.#drained.splice(0)) resolve();
   }
 
@@ -145,6 +154,10 @@ class ConnEnd implements End {
     this.#conn.close();
   }
 
+  hangUp(): void {
+    this.#conn.close();
+  }
+
   done(): void {
     this.#conn.close();
   }
@@ -158,9 +171,10 @@ export interface LinkTarget {
 
 /**
  * A link's state: `open`; `severed` once half-open (nothing moves, ever
- * again); `reset` once torn down by a fault or the network's disposal.
+ * again); `reset` once torn down by a fault; `closed` once hung up by the
+ * network's disposal.
  */
-type LinkState = "open" | "severed" | "reset";
+type LinkState = "open" | "severed" | "reset" | "closed";
 
 /**
  * One connection: the client's conn, the server's end, and the pumps.
@@ -207,13 +221,25 @@ export class Link {
       this.server = serverEnd.conn;
     }
     const random = (way: number) => seededRandom((init.host.seed ^ Math.imul(init.id, 0x9e3779b1)) + way);
+    const holds = [this.#hold(this.client), ...(this.server ? [this.#hold(this.server)] : [])];
     this.finished = Promise.all([
       this.#pump("toServer", this.#clientEnd, this.#serverEnd, random(0)),
       this.#pump("toClient", this.#serverEnd, this.#clientEnd, random(1)),
     ]).then(() => {
+      for (const hold of holds) hold.release();
       this.#serverEnd.done();
       this.#host.forget(this);
     });
+  }
+
+  /** Keeps the process alive while the link is open, unless `conn.unref()` (which sockets have) says not to. */
+  #hold(conn: QueueConn): Hold {
+    const hold = this.#host.hold();
+    Object.defineProperties(conn, {
+      ref: { value: () => hold.ref(), configurable: true },
+      unref: { value: () => hold.unref(), configurable: true },
+    });
+    return hold;
   }
 
   /** Whether the link was reset or severed. */
@@ -221,9 +247,25 @@ export class Link {
     return this.#state;
   }
 
+  /**
+   * Hangs up on both ends, as a server going away does: each reads EOF
+   * after what it was given, and its writes fail naming `detail`.
+   */
+  close(detail: string): void {
+    if (this.#state === "reset" || this.#state === "closed") return;
+    this.#state = "closed";
+    this.#stop.abort();
+    this.#clientEnd.hangUp(
+      new ConnClosedError({ op: "write", addr: `tcp:${this.client.remoteAddr.address}`, detail }),
+    );
+    this.#serverEnd.hangUp(
+      new ConnClosedError({ op: "write", addr: `tcp:${this.client.localAddr.address}`, detail }),
+    );
+  }
+
   /** Tears the link down: both ends' reads and writes fail with a reset naming `detail`. */
   reset(detail: string): void {
-    if (this.#state === "reset") return;
+    if (this.#state === "reset" || this.#state === "closed") return;
     this.#state = "reset";
     this.#stop.abort();
     const reset = (addr: NetAddr) =>
@@ -272,7 +314,7 @@ export class Link {
       try {
         if (!await this.#deliver(way, chunk, to, random)) return;
       } catch (err) {
-        if (this.#state === "reset") return;
+        if (this.#state === "reset" || this.#state === "closed") return;
         // The receiving app closed: the sender's writes now fail, like EPIPE.
         from.refuse(
           err instanceof ConnClosedError
@@ -287,7 +329,7 @@ export class Link {
   /** Resolves `true` once bytes may move `way`, `false` if the link is reset meanwhile. */
   async #flowing(way: Way): Promise<boolean> {
     while (true) {
-      if (this.#state === "reset") return false;
+      if (this.#state === "reset" || this.#state === "closed") return false;
       if (this.#state === "open" && !this.#blocked(way)) return true;
       await Promise.race([this.#host.changed(), this.#torn]);
     }
@@ -379,7 +421,9 @@ export class Link {
       if (slice !== null) {
         // Each piece is read on its own: the next waits until the reader took this one.
         await to.drained();
-        if (this.#state === "reset") throw new ConnClosedError({ op: "write", detail: "reset" });
+        if (this.#state === "reset" || this.#state === "closed") {
+          throw new ConnClosedError({ op: "write", detail: this.#state });
+        }
         if (slice.delayMs) await delay(slice.delayMs, signal);
       }
       if (rate !== Infinity) {

@@ -18,6 +18,7 @@ import { noop } from "../_async/waiter.ts";
 import { abortError } from "../errors.ts";
 import type { ConnectOptions } from "../transports/mod.ts";
 import { type FaultEntry, Link, type LinkHost } from "./_link.ts";
+import { type Hold, KeepAlive } from "./_keep_alive.ts";
 import { hostPort, isLocal, LOCAL, netAddr, normalHost, type Place, placeOf, PortTable } from "./_names.ts";
 import { type CheckedSpec, checkSpec, type Fault, type FaultEvent, type FaultSpec } from "./faults.ts";
 
@@ -80,12 +81,24 @@ export class VirtualListener implements Listener<QueueConn> {
   readonly #queue: AcceptQueue<QueueConn>;
   readonly #network: Network;
   readonly #place: Place;
+  readonly #hold: Hold;
 
   constructor(network: Network, place: Place, backlog: number) {
     this.#network = network;
     this.#place = place;
     this.addr = netAddr(place.hostname, place.port);
     this.#queue = new AcceptQueue({ addr: `tcp:${this.addr.address}`, backlog });
+    this.#hold = network.hold();
+  }
+
+  /** Keeps the process alive while it listens (the default), as a listening socket does. */
+  ref(): void {
+    this.#hold.ref();
+  }
+
+  /** Lets the process end while it listens. */
+  unref(): void {
+    this.#hold.unref();
   }
 
   /** @internal Queues a server end; throws `BacklogFullError` or `ListenerClosedError`. */
@@ -110,6 +123,7 @@ export class VirtualListener implements Listener<QueueConn> {
   close(): void {
     if (this.#queue.closed) return;
     this.#network.release(this.#place, this);
+    this.#hold.release();
     this.#queue.close((conn) => conn.close());
   }
 
@@ -230,6 +244,7 @@ export class Network implements LinkHost {
   #passthrough: Passthrough;
   #trace: ((event: FaultEvent) => void) | undefined;
   #conns = new WeakMap<object, Link>();
+  #keepAlive = new KeepAlive();
   #state: "open" | "disposed" = "open";
 
   constructor(options: {
@@ -269,6 +284,10 @@ export class Network implements LinkHost {
 
   forget(link: Link): void {
     this.#links.delete(link);
+  }
+
+  hold(): Hold {
+    return this.#keepAlive.hold();
   }
 
   // --- addresses
@@ -526,7 +545,7 @@ export class Network implements LinkHost {
       else holder.remove();
     }
     for (const link of this.#links) {
-      link.reset("the virtual network was disposed");
+      link.close("the virtual network was disposed");
       waits.push(link.finished);
     }
     this.#faults = [];

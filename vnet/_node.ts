@@ -203,11 +203,17 @@ export function patchedCreateServer(network: Network): typeof net.createServer {
     }
 
     override ref(): this {
-      return this.#state.kind === "idle" ? super.ref() : this;
+      const state = this.#state;
+      if (state.kind === "idle") return super.ref();
+      if (state.kind === "listening") state.listener.ref();
+      return this;
     }
 
     override unref(): this {
-      return this.#state.kind === "idle" ? super.unref() : this;
+      const state = this.#state;
+      if (state.kind === "idle") return super.unref();
+      if (state.kind === "listening") state.listener.unref();
+      return this;
     }
   }
   // `listening` is an accessor of net.Server; a virtual server answers it itself.

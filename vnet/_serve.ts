@@ -75,14 +75,15 @@ export function patchedServe(network: Network, original: typeof Deno.serve): typ
       { signal: options.signal, onError: options.onError },
     );
     network.own(server);
-    server.finished.finally(() => network.disown(server));
+    const disown = () => network.disown(server);
+    server.finished.then(disown, disown);
     (options.onListen ?? announce)(addr);
     return {
       addr,
       finished: server.finished,
       shutdown: () => server.shutdown(),
-      ref() {},
-      unref() {},
+      ref: () => listener.ref(),
+      unref: () => listener.unref(),
       [Symbol.asyncDispose]: () => server.shutdown(),
     } satisfies Deno.HttpServer<Deno.NetAddr>;
   } as typeof Deno.serve;
