@@ -199,7 +199,9 @@ export class ConnSocket extends Duplex {
    */
   setTimeout(ms: number, callback?: () => void): this {
     if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) {
-      throw new RangeError(`the timeout must be a finite number of milliseconds, 0 or more, got ${describe(ms)}`);
+      throw new RangeError(
+        `the timeout must be a finite number of milliseconds, 0 or more, got ${describe(ms)}`,
+      );
     }
     this.timeout = Math.floor(ms);
     if (this.timeout === 0) {
