@@ -70,19 +70,6 @@ export async function arrived(
   if (message.complete !== true) return undefined;
   const parts: Uint8Array[] = [];
   for (let chunk; (chunk = message.read()) !== null;) parts.push(chunk);
-  // Node hands the conn back to its pool (or to the next request) on 'end', which comes a tick after
-  // the last read: wait for it, so a request made right after this one finds the conn free.
-  if (!message.readableEnded && !message.destroyed) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        message.off("end", done);
-        message.off("close", done);
-        resolve();
-      };
-      message.on("end", done);
-      message.on("close", done);
-    });
-  }
   // Node's chunks are views of plain ArrayBuffers (never shared memory).
   if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
   const whole = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
@@ -92,6 +79,23 @@ export async function arrived(
     at += part.byteLength;
   }
   return whole;
+}
+
+/**
+ * Resolves once `emitter` emitted `event` (or `'close'`), or at once if
+ * `done()` says it is over already.
+ */
+export function settled(emitter: Readable | Writable, event: string, done: () => boolean): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = () => {
+      emitter.off(event, finish);
+      emitter.off("close", finish);
+      resolve();
+    };
+    emitter.on(event, finish);
+    emitter.on("close", finish);
+  });
 }
 
 /** What a body turned out to be, found without waiting on a stream that is still producing. */

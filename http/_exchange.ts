@@ -75,13 +75,6 @@ export async function toRequest(
   } catch {
     throw new BadRequest(400, `bad request target or Host header: ${JSON.stringify(req.url)}`);
   }
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  try {
-    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  } catch {
-    throw new BadRequest(400, "a header the Fetch API cannot hold");
-  }
   const hasBody = !NO_BODY_METHODS.has(method) &&
     (req.headers["transfer-encoding"] !== undefined ||
       (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0"));
@@ -99,10 +92,18 @@ export async function toRequest(
   );
   let request: Request;
   try {
-    request = new Request(url, { method, headers, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
+    request = new Request(url, { method, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
   } catch {
     // The Fetch API refuses some methods outright (TRACE, TRACK).
     throw new BadRequest(501, `the method ${method} is not supported`);
+  }
+  // Appended here rather than passed in: a Headers given to Request would be copied, header by header.
+  const headers = request.headers;
+  const raw = req.rawHeaders;
+  try {
+    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  } catch {
+    throw new BadRequest(400, "a header the Fetch API cannot hold");
   }
   // What a `Request` made from this one (clone(), new Request(request)) follows is the platform's own
   // signal, which never aborts: hand the handler's code `request.signal` itself where it matters.

@@ -11,7 +11,8 @@ import { sniff, type Sniffed } from "./_body.ts";
 export interface Outgoing {
   url: URL;
   method: string;
-  headers: Headers;
+  /** Name/value pairs, flat, names in lower case, as checked by `Headers`: what goes on the wire. */
+  headers: string[];
   body: Sniffed;
   signal: AbortSignal | undefined;
   redirect: RequestRedirect;
@@ -26,11 +27,19 @@ const encoder = new TextEncoder();
 /** The runtime's own User-Agent (`Deno/2.9.6`), as its `fetch` sends. */
 const USER_AGENT = typeof navigator === "undefined" ? undefined : navigator.userAgent;
 
-/** Headers as they go out, with `fetch`'s defaults added (`Accept: *\/*`, the runtime's User-Agent). */
-function withDefaults(headers: Headers): Headers {
-  if (!headers.has("accept")) headers.set("accept", "*/*");
-  if (USER_AGENT !== undefined && !headers.has("user-agent")) headers.set("user-agent", USER_AGENT);
-  return headers;
+/** `fetch`'s default headers: `Accept: *\/*` and the runtime's User-Agent. */
+const DEFAULTS: readonly string[] = USER_AGENT === undefined
+  ? ["accept", "*/*"]
+  : ["accept", "*/*", "user-agent", USER_AGENT];
+
+/** `headers` as flat pairs, with `fetch`'s defaults added where they are missing. */
+function withDefaults(headers: Headers): string[] {
+  const pairs: string[] = [];
+  for (const [name, value] of headers) pairs.push(name, value);
+  for (let i = 0; i < DEFAULTS.length; i += 2) {
+    if (!headers.has(DEFAULTS[i])) pairs.push(DEFAULTS[i], DEFAULTS[i + 1]);
+  }
+  return pairs;
 }
 
 /**
@@ -55,10 +64,24 @@ export async function outgoing(
     url: new URL(request.url),
     method: request.method,
     headers: withDefaults(new Headers(request.headers)),
-    body: request.body === null ? { kind: "empty" } : await sniff(request.body),
+    body: await bodyOf(request, init?.body),
     signal: outer ? AbortSignal.any([request.signal, outer]) : request.signal,
     redirect: request.redirect,
   };
+}
+
+/**
+ * A request's body, sniffed. A body given in memory (a Blob or File,
+ * FormData, URLSearchParams, an ArrayBuffer) is read whole, so it goes with
+ * a `Content-Length` as `fetch` sends it; only a stream is streamed.
+ */
+async function bodyOf(request: Request, given: BodyInit | null | undefined): Promise<Sniffed> {
+  if (request.body === null) return { kind: "empty" };
+  const inMemory = given instanceof Blob || given instanceof FormData || given instanceof URLSearchParams ||
+    given instanceof ArrayBuffer || ArrayBuffer.isView(given);
+  if (!inMemory) return await sniff(request.body);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  return bytes.byteLength === 0 ? { kind: "empty" } : { kind: "whole", bytes };
 }
 
 /** The common call, taken without a `Request`; `null` for anything it does not know. */
@@ -91,20 +114,23 @@ function plainCall(
   const upper = method.toUpperCase();
   if (NORMALIZED.has(upper)) method = upper;
   else if (upper === "CONNECT" || upper === "TRACE" || upper === "TRACK") return null;
-  const headers = new Headers(init?.headers);
   const body = init?.body;
+  if (body != null && (method === "GET" || method === "HEAD")) return null;
+  // No headers given: the defaults need no Headers object to check them.
+  const given = init?.headers === undefined ? null : new Headers(init.headers);
   let sniffed: Sniffed = { kind: "empty" };
+  let contentType: string[] = [];
   if (body != null) {
-    if (method === "GET" || method === "HEAD") return null;
     if (typeof body === "string") {
-      if (!headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
+      if (!given?.has("content-type")) contentType = ["content-type", "text/plain;charset=UTF-8"];
       sniffed = { kind: "whole", bytes: encoder.encode(body) };
     } else {
       // Taken as fetch takes it: a copy, so the caller may reuse its buffer at once.
       sniffed = { kind: "whole", bytes: (body as Uint8Array).slice() };
     }
   }
-  return { url, method, headers: withDefaults(headers), body: sniffed, redirect: init?.redirect ?? "follow" };
+  const headers = given === null ? [...DEFAULTS, ...contentType] : [...withDefaults(given), ...contentType];
+  return { url, method, headers, body: sniffed, redirect: init?.redirect ?? "follow" };
 }
 
 /** Statuses that redirect, and whether they keep the method and body. */
@@ -113,7 +139,7 @@ const REDIRECTS = new Map([[301, "post-to-get"], [302, "post-to-get"], [303, "to
   "keep",
 ]]);
 /** Headers about the body, dropped when a redirect turns the request into a GET. */
-const BODY_HEADERS = [
+const BODY_HEADERS: readonly string[] = [
   "content-type",
   "content-length",
   "content-encoding",
@@ -140,12 +166,27 @@ export function follow(request: Outgoing, status: number, location: string): voi
   if (toGet) {
     request.method = "GET";
     request.body = { kind: "empty" };
-    for (const name of BODY_HEADERS) request.headers.delete(name);
+    request.headers = without(request.headers, BODY_HEADERS);
   } else if (request.body.kind === "stream") {
     throw new TypeError(
       `${request.url.href} redirects with ${status}, but a streamed body cannot be sent twice`,
     );
   }
-  if (next.origin !== request.url.origin) request.headers.delete("authorization");
+  if (next.origin !== request.url.origin) request.headers = without(request.headers, ["authorization"]);
   request.url = next;
+}
+
+/** `pairs` without the headers named in `names`. */
+function without(pairs: string[], names: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (!names.includes(pairs[i])) kept.push(pairs[i], pairs[i + 1]);
+  }
+  return kept;
+}
+
+/** Whether flat `pairs` have a header named `name` (in lower case). */
+export function hasHeader(pairs: string[], name: string): boolean {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === name) return true;
+  return false;
 }

@@ -25,8 +25,8 @@ import { onAbort } from "../_async/waiter.ts";
 import { checkOptions, describe } from "../_validate.ts";
 import { toDuplex } from "../node/socket.ts";
 import { fromNodeError } from "../node/_errors.ts";
-import { arrived, bodyStream, pumpBody } from "./_body.ts";
-import { follow, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
+import { arrived, bodyStream, pumpBody, settled } from "./_body.ts";
+import { follow, hasHeader, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
 
 /**
  * A function with `fetch`'s shape over tether conns, made by
@@ -82,13 +82,13 @@ const MAX_REDIRECTS = 20;
  * where the request goes, `dial` does; the host only fills the Host header.
  * URLs must be `http:`; for encryption, dial `secure()` conns.
  *
- * What it keeps of `fetch`: `Request`/`init` handling (it builds a
- * `Request` first, so bad input is the same `TypeError`); keep-alive: idle
- * conns are pooled and reused, and a request that meets a pooled conn the
- * server just closed is retried once on a new one (unless its body was a
- * stream); streamed request bodies (chunked) and response bodies, each at
- * the pace the other side reads; a body that is all there goes with a
- * `Content-Length`; `AbortSignal` (the request rejects with the signal's
+ * What it keeps of `fetch`: `Request`/`init` handling (bad input is the
+ * same `TypeError`); keep-alive: idle conns are pooled and reused, and a
+ * request that meets a pooled conn the server just closed is sent again on
+ * a new one; streamed request bodies (chunked) and response bodies, each at
+ * the pace the other side reads; a body given in memory (a string, bytes, a
+ * Blob, FormData, URLSearchParams) goes with a `Content-Length`;
+ * `AbortSignal` (the request rejects with the signal's
  * reason, and a body being read errors with it); redirects (`follow`, up to
  * 20, 303 and POST-on-301/302 become GET; `manual`; `error`); `response.url`
  * and `response.redirected`. A failure to connect or a conn that breaks
@@ -148,19 +148,19 @@ class ConnAgent extends http.Agent {
     this.#signal = signal;
   }
 
-  override createConnection(): ReturnType<http.Agent["createConnection"]> {
-    return toDuplex(this.#dialer.dial({ signal: this.#signal })) as unknown as ReturnType<
-      http.Agent["createConnection"]
-    >;
+  /** Dials for the request whose options these are: within its signal (`dialSignal`) and the fetch's. */
+  override createConnection(options: http.ClientRequestArgs): ReturnType<http.Agent["createConnection"]> {
+    const { dialSignal } = options as { dialSignal?: AbortSignal };
+    const signal = dialSignal && this.#signal
+      ? AbortSignal.any([dialSignal, this.#signal])
+      : dialSignal ?? this.#signal;
+    return toDuplex(this.#dialer.dial({ signal })) as unknown as ReturnType<http.Agent["createConnection"]>;
   }
 
   override getName(): string {
     return "tether";
   }
 }
-
-/** A request failed on a pooled conn the server had closed: worth one more try. */
-class StaleConn extends Error {}
 
 class Client {
   #agent: ConnAgent;
@@ -182,7 +182,7 @@ class Client {
     }
     checkUrl(request.url);
     for (let hops = 0;; hops++) {
-      const message = await this.#sendWithRetry(request);
+      const message = await this.#send(request);
       const status = message.statusCode!;
       const location = message.headers.location;
       if (!isRedirect(status) || location === undefined || request.redirect === "manual") {
@@ -200,24 +200,17 @@ class Client {
     }
   }
 
-  /** Sends once; once more on a fresh conn if a pooled one turned out closed. */
-  async #sendWithRetry(outgoing: Outgoing): Promise<http.IncomingMessage> {
-    try {
-      return await this.#send(outgoing);
-    } catch (err) {
-      if (!(err instanceof StaleConn)) throw err;
-      return await this.#send(outgoing).catch((again) => {
-        throw again instanceof StaleConn ? again.cause : again;
-      });
-    }
-  }
-
+  /**
+   * Sends one request. (A request that meets a pooled conn the server has
+   * just closed is sent again on a new conn by Node's client itself, which
+   * keeps what it wrote for that.)
+   */
   #send({ url, method, headers, body, signal }: Outgoing): Promise<http.IncomingMessage> {
     if (this.#state === "closed") return Promise.reject(new TypeError("this fetch was closed"));
     // Raw name/value pairs: the Headers object checked them already, so Node need not again.
     const out: string[] = ["host", url.host];
-    for (const [name, value] of headers) out.push(name, value);
-    if (!headers.has("content-length")) {
+    for (let i = 0; i < headers.length; i++) out.push(headers[i]);
+    if (!hasHeader(headers, "content-length")) {
       if (body.kind === "whole") out.push("content-length", String(body.bytes.byteLength));
       else if (body.kind === "empty" && method !== "GET" && method !== "HEAD") {
         out.push("content-length", "0");
@@ -230,7 +223,9 @@ class Client {
         path: url.pathname + url.search,
         headers: out as unknown as http.OutgoingHttpHeaders,
         setHost: false,
-      });
+        // Node's agent hands the request's options to createConnection: a dial gives up with its request.
+        dialSignal: signal,
+      } as http.RequestOptions);
       let state: "sending" | "answered" | "failed" = "sending";
       const detach = onAbort(signal, () => {
         if (state === "sending") reject(signal!.reason);
@@ -248,10 +243,7 @@ class Client {
         state = "failed";
         detach();
         const cause = fromNodeError(err, "fetch");
-        const error = new TypeError(`error sending request for ${url.href}: ${cause.message}`, { cause });
-        // A pooled conn the server closed as we picked it: nothing was answered, so try a new one.
-        const stale = req.reusedSocket && cause instanceof ConnClosedError && body.kind !== "stream";
-        reject(stale ? new StaleConn("stale conn", { cause: error }) : error);
+        reject(new TypeError(`error sending request for ${url.href}: ${cause.message}`, { cause }));
       });
       if (body.kind === "empty") req.end();
       else if (body.kind === "whole") req.end(body.bytes);
@@ -267,7 +259,14 @@ class Client {
     const status = message.statusCode!;
     const nullBody = method === "HEAD" || status === 204 || status === 205 || status === 304;
     if (nullBody) message.resume();
-    const body = nullBody ? null : (await arrived(message)) ?? bodyStream(
+    const whole = nullBody ? null : await arrived(message);
+    if (nullBody || whole !== undefined) {
+      // All of the response is in: Node hands its conn back to the pool once the request says 'close', a
+      // tick or two from now. Waiting for that lets a request made right after this one reuse the conn.
+      const req = (message as unknown as { req: http.ClientRequest }).req;
+      await settled(req, "close", () => req.closed);
+    }
+    const body = nullBody ? null : whole ?? bodyStream(
       message,
       (cause) =>
         signal?.aborted

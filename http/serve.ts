@@ -19,8 +19,8 @@ import http from "node:http";
 import type { Addr, Conn } from "../conn.ts";
 import { formatAddr } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
-import { ConnClosedError } from "../errors.ts";
-import { onAbort, waiter } from "../_async/waiter.ts";
+import { ConnClosedError, ConnError } from "../errors.ts";
+import { noop, onAbort, waiter } from "../_async/waiter.ts";
 import { checkOptions, describe } from "../_validate.ts";
 import { type ConnSocket, toDuplex } from "../node/socket.ts";
 import { BadRequest, LazySignal, toRequest, writeResponse } from "./_exchange.ts";
@@ -148,9 +148,6 @@ export interface HttpFixture extends HttpServer {
   readonly fetch: Fetcher;
 }
 
-/** A listener that hands out its own dialer, as memory listeners do. */
-type DialableListener = Listener & { dialer(): Dialer };
-
 /**
  * Serves `handler` on every conn `listener` accepts: HTTP/1.1 with
  * keep-alive and pipelining, streamed bodies both ways, parsed by Node's
@@ -182,7 +179,7 @@ type DialableListener = Listener & { dialer(): Dialer };
  * ```
  */
 export function serveHttp(
-  listener: DialableListener,
+  listener: Listener & { dialer(): Dialer },
   handler: HttpHandler,
   options?: ServeHttpOptions,
 ): HttpFixture;
@@ -265,12 +262,14 @@ class Server implements HttpFixture {
     );
     this.#detachSignal = onAbort(options.signal, () => void this.shutdown());
     this.finished = this.#run();
+    // A listener that breaks is logged, and rejects `finished` for whoever awaits it; it never crashes the process.
+    this.finished.catch(noop);
     if (options.signal?.aborted) void this.shutdown();
   }
 
   get fetch(): Fetcher {
     if (this.#fetch === null) {
-      const listener = this.#listener as Partial<DialableListener>;
+      const listener = this.#listener as Partial<Listener & { dialer(): Dialer }>;
       if (typeof listener.dialer !== "function") {
         throw new TypeError(
           `a server on ${
@@ -296,7 +295,13 @@ class Server implements HttpFixture {
     this.#state = "closed";
     this.#detachSignal();
     this.#fetch?.close();
-    if (failure !== null) throw failure;
+    if (failure !== null) {
+      console.error(
+        `serveHttp: the listener on ${formatAddr(this.addr)} failed; the server stopped:`,
+        failure,
+      );
+      throw failure;
+    }
   }
 
   #accept(conn: Conn): void {
@@ -390,8 +395,10 @@ class Server implements HttpFixture {
 
   /** A request the parser refused: answer 400 (or 431, 408) where nothing was sent yet, then close that conn. */
   #clientError(err: Error & { code?: string }, socket: ConnSocket): void {
+    const gone = err instanceof ConnError; // the conn itself failed: nobody to answer
     if (
-      socket.writable && !(socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
+      !gone && socket.writable &&
+      !(socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
     ) {
       const status = err.code === "HPE_HEADER_OVERFLOW"
         ? 431

@@ -32,12 +32,38 @@
  * @module
  */
 
-import type { RpcTransport } from "capnweb";
+import type { RpcTransport as CapnwebTransport } from "capnweb";
 import { formatAddr } from "../conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import type { FramedConn } from "../frame.ts";
 import { delay } from "../_async/delay.ts";
 import { noop } from "../_async/waiter.ts";
+
+/**
+ * The transport an `RpcSession` runs on, as capnweb defines it (its
+ * `RpcTransport` with string messages): what {@linkcode rpcTransport}
+ * returns, and what `new RpcSession(transport, localMain)` takes.
+ *
+ * @example
+ * ```ts
+ * import { frames, pipe } from "@tether/tether";
+ * import { rpcTransport, type RpcTransport } from "@tether/tether/rpc";
+ *
+ * const [a, b] = pipe();
+ * const transport: RpcTransport = rpcTransport(frames(a));
+ * await transport.send('["pull",1]');
+ * console.log(new TextDecoder().decode((await frames(b).receive())!)); // '["pull",1]'
+ * a.close();
+ * ```
+ */
+export interface RpcTransport {
+  /** Sends one message; resolves once the conn took it. A rejection aborts the session. */
+  send(message: string): Promise<void>;
+  /** The next message; rejects once the conn is closed or broken, which ends the session. */
+  receive(): Promise<string>;
+  /** The session failed: sends what is queued, then closes the conn. */
+  abort(reason: unknown): void;
+}
 
 /** How long an aborted session's last messages may take to go before the conn is closed anyway. */
 const ABORT_GRACE_MS = 1000;
@@ -96,7 +122,7 @@ export function rpcTransport(framed: FramedConn<Uint8Array>): RpcTransport {
   return new FramedTransport(framed);
 }
 
-class FramedTransport implements RpcTransport {
+class FramedTransport implements RpcTransport, CapnwebTransport {
   #framed: FramedConn<Uint8Array>;
   #decoder = new TextDecoder("utf-8", { fatal: true });
   #addr: string;

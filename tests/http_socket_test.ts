@@ -148,3 +148,11 @@ Deno.test("serveHttp over a secure() listener, fetched over secure() conns", asy
   );
   assert.deepEqual(await upload.json(), { bytes: size, fnv1a: fnv1a(pattern(size)) });
 });
+
+Deno.test("over a named pipe, createFetch is answered", async () => {
+  const path = `\\\\.\\pipe\\tether-http-${crypto.randomUUID()}`;
+  await using _server = serveHttp(await listen({ transport: "pipe", path }), app());
+  await using fetch = createFetch({ transport: "pipe", path });
+  assert.deepEqual(await (await fetch("http://app/hello?name=pipe")).json(), { hello: "pipe" });
+  assert.equal(await (await fetch("http://app/stream?lines=1")).text(), "line 1\n");
+});

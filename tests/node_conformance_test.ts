@@ -32,6 +32,6 @@ Deno.test("fromDuplex over a real node:net TCP socket keeps the Conn contract", 
     await new Promise((resolve, reject) => client.once("connect", resolve).once("error", reject));
     const serverSide = await nextAccepted();
     return [fromDuplex(client), fromDuplex(serverSide)];
-  }, { sanitize: false });
+  });
   await new Promise((resolve) => server.close(resolve));
 });

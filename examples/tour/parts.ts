@@ -6,6 +6,7 @@ import { fixture } from "./fixture.ts";
 import { deadlines } from "./deadlines.ts";
 import { messages } from "./messages.ts";
 import { processes } from "./processes.ts";
+import { http } from "./http.ts";
 import { vnet } from "./vnet.ts";
 
 export const parts: TourPart[] = [
@@ -14,5 +15,6 @@ export const parts: TourPart[] = [
   deadlines,
   messages,
   processes,
+  http,
   vnet,
 ];
