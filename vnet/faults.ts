@@ -94,7 +94,7 @@ export type FaultSpec =
  * ```ts
  * import type { FaultTarget } from "@tether/tether/vnet";
  *
- * const db: FaultTarget = { hostname: "db.internal", port: 5432 };
+ * const db = { hostname: "db.internal", port: 5432 } satisfies FaultTarget;
  * console.log(db.hostname); // "db.internal"
  * ```
  */
