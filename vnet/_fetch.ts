@@ -110,7 +110,10 @@ export function patchedFetch(network: Network, original: typeof fetch): typeof f
       cause.message = `error sending request for url (${url.href}): ${cause.message}`;
       throw failed(cause);
     }
-    const fetcher = fetcherFor(resolution.place);
+    const direct = network.directAt(resolution.place);
+    const fetcher: (input: string | URL | Request, init?: RequestInit) => Promise<Response> = direct
+      ? (input, init) => direct.exchange(new Request(input, init))
+      : fetcherFor(resolution.place);
     const mode = redirectMode(input, init);
     if (mode !== "follow") return await fetcher(input, init);
     if (!hasBody(input, init)) {

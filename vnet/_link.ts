@@ -312,7 +312,13 @@ export class Link {
       if ((this.#state !== "open" || this.#blocked(way)) && !await this.#flowing(way)) return;
       if (chunk === null) return to.end();
       try {
-        if (!await this.#deliver(way, chunk, to, random)) return;
+        if (this.#host.faults().length === 0) {
+          // No fault anywhere: hand the chunk over, without a promise when it fits.
+          const given = to.give(chunk);
+          if (typeof given !== "number") await given;
+        } else if (!await this.#deliver(way, chunk, to, random)) {
+          return;
+        }
       } catch (err) {
         if (this.#state === "reset" || this.#state === "closed") return;
         // The receiving app closed: the sender's writes now fail, like EPIPE.

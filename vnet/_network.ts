@@ -19,6 +19,7 @@ import { abortError } from "../errors.ts";
 import type { ConnectOptions } from "../transports/mod.ts";
 import { type FaultEntry, Link, type LinkHost } from "./_link.ts";
 import { type Hold, KeepAlive } from "./_keep_alive.ts";
+import type { DirectServer } from "./_direct.ts";
 import { hostPort, isLocal, LOCAL, netAddr, normalHost, type Place, placeOf, PortTable } from "./_names.ts";
 import { type CheckedSpec, checkSpec, type Fault, type FaultEvent, type FaultSpec } from "./faults.ts";
 
@@ -245,6 +246,7 @@ export class Network implements LinkHost {
   #trace: ((event: FaultEvent) => void) | undefined;
   #conns = new WeakMap<object, Link>();
   #keepAlive = new KeepAlive();
+  #direct = new WeakMap<VirtualListener, DirectServer>();
   #state: "open" | "disposed" = "open";
 
   constructor(options: {
@@ -370,6 +372,27 @@ export class Network implements LinkHost {
       });
     }
     return route;
+  }
+
+  /** Lets `fetch` hand requests for `listener`'s address to `server` in-process. */
+  serveDirect(listener: VirtualListener, server: DirectServer): void {
+    this.#direct.set(listener, server);
+  }
+
+  /**
+   * The in-process server at `place`, if a virtual `Deno.serve` listens
+   * there and no fault covers the address (faults act on connections).
+   */
+  directAt(place: Place): DirectServer | undefined {
+    const holder = this.#ports.get(place.host, place.port);
+    if (!(holder instanceof VirtualListener) || holder.closed) return undefined;
+    if (this.#faults.some((f) => f.coversAddress(place.host, place.port))) return undefined;
+    return this.#direct.get(holder);
+  }
+
+  /** A client port, as a connect from this host would get. */
+  clientPort(): number {
+    return this.#ports.ephemeral(LOCAL);
   }
 
   /** Frees a port held by `holder`. */

@@ -11,6 +11,7 @@ import { describe } from "../_validate.ts";
 import type { Network } from "./_network.ts";
 import { denoAddr, denoError, toDenoError } from "./_deno.ts";
 import { hostPort } from "./_names.ts";
+import { DirectServer } from "./_direct.ts";
 
 type ServeArgs = [unknown, unknown?];
 
@@ -68,23 +69,43 @@ export function patchedServe(network: Network, original: typeof Deno.serve): typ
       throw toDenoError(err);
     }
     const addr = denoAddr(listener.addr);
+    // Conns (Deno.connect, node:net, fetch with a fault in force) get HTTP/1.1 from serveHttp...
     const server = serveHttp(
       listener,
       (request, info) =>
         handler(request, { remoteAddr: denoAddr(info.remoteAddr), completed: info.completed }),
       { signal: options.signal, onError: options.onError },
     );
-    network.own(server);
-    const disown = () => network.disown(server);
-    server.finished.then(disown, disown);
+    // ... and fetch, otherwise, hands its requests over in-process.
+    const direct = new DirectServer({
+      handler,
+      onError: options.onError,
+      clientPort: () => network.clientPort(),
+    });
+    network.serveDirect(listener, direct);
+    const finished = server.finished.then(() => direct.idle(), async (err) => {
+      await direct.idle();
+      throw err;
+    });
+    const owned = {
+      close() {
+        server.close();
+        direct.abortAll();
+      },
+      finished,
+    };
+    network.own(owned);
+    const disown = () => network.disown(owned);
+    finished.then(disown, disown);
     (options.onListen ?? announce)(addr);
+    const shutdown = () => server.shutdown().then(() => finished);
     return {
       addr,
-      finished: server.finished,
-      shutdown: () => server.shutdown(),
+      finished,
+      shutdown,
       ref: () => listener.ref(),
       unref: () => listener.unref(),
-      [Symbol.asyncDispose]: () => server.shutdown(),
+      [Symbol.asyncDispose]: shutdown,
     } satisfies Deno.HttpServer<Deno.NetAddr>;
   } as typeof Deno.serve;
 }
