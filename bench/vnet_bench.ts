@@ -5,6 +5,11 @@
  * `fetch` (the baseline), in the same run.
  *
  * Target: ≥ 1× (no kernel in the way should not be slower than the kernel).
+ *
+ * With no fault in force at its address, fetch hands the request to the
+ * handler in-process; with one, it goes as HTTP/1.1 bytes over a virtual
+ * connection (Node's http on both ends). Both are measured; the second with
+ * a fault that never strikes (a reset after 2^53 bytes) to force the bytes.
  */
 
 import { virtualNetwork } from "../vnet/mod.ts";
@@ -20,11 +25,15 @@ const nativeUrl = `http://127.0.0.1:${native.addr.port}/items`;
 
 const net = virtualNetwork();
 const virtual = Deno.serve({ hostname: "127.0.0.1", port: 8000, onListen() {} }, handler);
+const bytes = Deno.serve({ hostname: "127.0.0.1", port: 8001, onListen() {} }, handler);
+net.fault({ port: 8001 }, { type: "reset", afterBytes: Number.MAX_SAFE_INTEGER });
 const virtualFetch = globalThis.fetch;
 const virtualUrl = "http://localhost:8000/items";
+const bytesUrl = "http://localhost:8001/items";
 
 const viaNative = () => realFetch(nativeUrl).then((res) => res.json());
 const viaVirtual = () => virtualFetch(virtualUrl).then((res) => res.json());
+const viaBytes = () => virtualFetch(bytesUrl).then((res) => res.json());
 
 async function oneAtATime(get: () => Promise<unknown>): Promise<void> {
   for (let i = 0; i < N; i++) await get();
@@ -52,6 +61,13 @@ Deno.bench({
   },
 });
 Deno.bench({
+  name: `Deno.serve + fetch through the virtual network as HTTP/1.1 bytes (a fault in force), ${N} requests`,
+  group: "vnet: one request at a time",
+  async fn() {
+    await oneAtATime(viaBytes);
+  },
+});
+Deno.bench({
   name: `Deno.serve + fetch over loopback TCP, ${CLIENTS} clients, ${N} requests`,
   group: `vnet: ${CLIENTS} clients at once`,
   baseline: true,
@@ -67,7 +83,16 @@ Deno.bench({
   },
 });
 
+Deno.bench({
+  name: `Deno.serve + fetch through the virtual network as HTTP/1.1 bytes, ${CLIENTS} clients, ${N} requests`,
+  group: `vnet: ${CLIENTS} clients at once`,
+  async fn() {
+    await clients(viaBytes);
+  },
+});
+
 globalThis.addEventListener("unload", () => {
+  void bytes.shutdown();
   void virtual.shutdown();
   void net.close();
   void native.shutdown();
