@@ -159,3 +159,20 @@ Deno.test("a response sent whole resolves info.completed, and a request body str
   assert.deepEqual(await res.json(), { total: 10_000, chunked: "chunked" });
   assert.equal(await completed.promise, "sent");
 });
+
+Deno.test("disposing of the network fails a fetch whose handler never answers, and aborts the handler's signal", async () => {
+  const handlerSignal = Promise.withResolvers<AbortSignal>();
+  let pending: Promise<unknown>;
+  {
+    await using _net = virtualNetwork();
+    Deno.serve({ port: 8000, onListen() {} }, (req) => {
+      handlerSignal.resolve(req.signal);
+      return new Promise<Response>(() => {}); // never answers
+    });
+    pending = fetch("http://localhost:8000/").catch((err) => err);
+    await handlerSignal.promise;
+  }
+  const err = await pending as TypeError;
+  assert.ok(err instanceof TypeError, String(err));
+  assert.equal((await handlerSignal.promise).aborted, true);
+});

@@ -16,6 +16,7 @@ import { STATUS_CODES } from "node:http";
 import { ConnClosedError } from "../errors.ts";
 import { describe } from "../_validate.ts";
 import { noop } from "../_async/waiter.ts";
+import { abortable } from "../_async/abortable.ts";
 import { denoAddr } from "./_deno.ts";
 
 /** What the handler is given besides the request. */
@@ -222,11 +223,13 @@ export class DirectServer {
         remoteAddr: denoAddr({ hostname: "127.0.0.1", port: this.#clientPort() }),
         completed: completed.promise,
       };
-      const response = await this.#respond(serverRequest, info);
-      if (client.aborted) {
-        await response.body?.cancel().catch(noop);
-        throw client.reason;
-      }
+      // The client leaving, or the server closing, ends the wait for a handler that keeps on.
+      const response = await abortable(
+        this.#respond(serverRequest, info),
+        aborter.signal,
+        (late) => void late.body?.cancel().catch(noop),
+        (reason) => client.aborted ? client.reason : new TypeError("fetch failed", { cause: reason }),
+      );
       const out = new Headers(response.headers);
       if (!out.has("date")) out.set("date", new Date().toUTCString());
       const status = response.status;
