@@ -108,7 +108,13 @@ export function patchedTlsConnect(network: Network, original: typeof tls.connect
 /** What a virtual `net.Server` is doing: nothing yet, listening virtually, or closed. */
 type ServerState =
   | { readonly kind: "idle" }
-  | { readonly kind: "listening"; readonly listener: VirtualListener; readonly sockets: Set<ConnSocket> }
+  | {
+    readonly kind: "listening";
+    readonly listener: VirtualListener;
+    readonly sockets: Set<ConnSocket>;
+    /** What the network closes if it is disposed of first. */
+    readonly owned: { close(): void };
+  }
   | { readonly kind: "closed" };
 
 /** `net.createServer`: a `net.Server` whose `listen(port, host)` is virtual; a path listens for real. */
@@ -133,8 +139,9 @@ export function patchedCreateServer(network: Network): typeof net.createServer {
         return this;
       }
       const sockets = new Set<ConnSocket>();
-      this.#state = { kind: "listening", listener, sockets };
-      network.own({ close: () => this.#stop() });
+      const owned = { close: () => this.#stop() };
+      this.#state = { kind: "listening", listener, sockets, owned };
+      network.own(owned);
       process.nextTick(() => this.emit("listening"));
       void this.#serve(listener, sockets);
       return this;
@@ -183,6 +190,7 @@ export function patchedCreateServer(network: Network): typeof net.createServer {
         return this;
       }
       if (callback) this.once("close", () => callback());
+      network.disown(state.owned);
       this.#state = { kind: "closed" };
       state.listener.close();
       // Like Node: 'close' once the connections still open have ended (see #serve).
