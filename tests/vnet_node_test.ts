@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import http from "node:http";
 import net from "node:net";
 import { Redis } from "ioredis";
 import { virtualNetwork } from "../vnet/mod.ts";
@@ -154,4 +155,40 @@ Deno.test("a node:net socket's idle timeout fires when the peer stalls, so a cli
   });
   assert.equal(outcome, "timed out");
   await serving;
+});
+
+Deno.test("a node:http server and a node:http client, as npm frameworks and clients use them, meet virtually", async () => {
+  await using net_ = virtualNetwork();
+  // The code under test: a node:http app on port 3000, as an express app would be.
+  const app = http.createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ url: req.url, host: req.headers.host }));
+  });
+  await new Promise<void>((resolve) => app.listen(3000, resolve));
+  assert.equal(app.listening, true);
+  assert.equal((app.address() as net.AddressInfo).port, 3000);
+  // A node:http client (what axios and friends use) with a keep-alive agent.
+  const agent = new http.Agent({ keepAlive: true });
+  const get = (path: string) =>
+    new Promise<unknown>((resolve, reject) => {
+      http.get({ host: "localhost", port: 3000, path, agent }, (res) => {
+        let body = "";
+        res.on("data", (chunk) => body += chunk);
+        res.on("end", () => resolve(JSON.parse(body)));
+      }).on("error", reject);
+    });
+  assert.deepEqual(await get("/a"), { url: "/a", host: "localhost:3000" });
+  assert.deepEqual(await get("/b"), { url: "/b", host: "localhost:3000" });
+  assert.equal(net_.connections, 1, "the agent kept its connection alive");
+  // fetch reaches the node:http server too, and Deno.serve is reached by node:http.
+  assert.deepEqual(await (await fetch("http://127.0.0.1:3000/c")).json(), {
+    url: "/c",
+    host: "127.0.0.1:3000",
+  });
+  const refused = await new Promise<Error & { code?: string }>((resolve) => {
+    http.get({ host: "localhost", port: 3001 }).on("error", resolve);
+  });
+  assert.equal(refused.code, "ECONNREFUSED");
+  agent.destroy();
+  await new Promise((resolve) => app.close(resolve));
 });

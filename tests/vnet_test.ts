@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import { listen } from "../mod.ts";
@@ -19,8 +21,11 @@ function patched(): Map<string, unknown> {
     ["fetch", globalThis.fetch],
     ["net.connect", net.connect],
     ["net.createConnection", net.createConnection],
-    ["net.createServer", net.createServer],
     ["tls.connect", tls.connect],
+    ["net.Server.prototype.listen", net.Server.prototype.listen],
+    ["net.Server.prototype.close", net.Server.prototype.close],
+    ["net.Server.prototype.address", net.Server.prototype.address],
+    ["http.Agent.prototype.createConnection", http.Agent.prototype.createConnection],
   ]);
 }
 
@@ -30,6 +35,7 @@ function descriptors(): unknown[] {
     Object.getOwnPropertyDescriptor(Deno, "connect"),
     Object.getOwnPropertyDescriptor(globalThis, "fetch"),
     Object.getOwnPropertyDescriptor(net, "connect"),
+    Object.getOwnPropertyDescriptor(https.Agent.prototype, "createConnection"),
   ];
 }
 
@@ -46,6 +52,7 @@ Deno.test("after dispose, everything patched is the original again, by identity 
   }
   for (const [name, value] of patched()) assert.equal(value, before.get(name), `${name} is the original`);
   assert.deepEqual(descriptors(), beforeDescriptors);
+  assert.equal(net.createServer, before.get("net.createServer") ?? net.createServer); // never patched
 });
 
 Deno.test("a test that throws inside the network still gets the originals back", async () => {

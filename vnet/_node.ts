@@ -105,9 +105,8 @@ export function patchedTlsConnect(network: Network, original: typeof tls.connect
   } as typeof tls.connect;
 }
 
-/** What a virtual `net.Server` is doing: nothing yet, listening virtually, or closed. */
+/** What a `net.Server` listening virtually is doing: listening, or closed. */
 type ServerState =
-  | { readonly kind: "idle" }
   | {
     readonly kind: "listening";
     readonly listener: VirtualListener;
@@ -117,73 +116,108 @@ type ServerState =
   }
   | { readonly kind: "closed" };
 
-/** `net.createServer`: a `net.Server` whose `listen(port, host)` is virtual; a path listens for real. */
-export function patchedCreateServer(network: Network): typeof net.createServer {
-  class VirtualServer extends net.Server {
-    #state: ServerState = { kind: "idle" };
+/** The `net.Server` methods that the patches take over for a server listening virtually. */
+export interface ServerOriginals {
+  listen: net.Server["listen"];
+  address: net.Server["address"];
+  close: net.Server["close"];
+  getConnections: net.Server["getConnections"];
+  ref: net.Server["ref"];
+  unref: net.Server["unref"];
+}
 
-    override listen(...args: unknown[]): this {
+/** The fields Node's `listening` getter reads (`!!(_handle && _connectionKey)`), and servers consult. */
+interface ServerInternals {
+  _handle: unknown;
+  _connectionKey: string | undefined;
+}
+
+/**
+ * `net.Server.prototype`'s methods, virtual-aware: a `listen(port, host)`
+ * listens on the virtual network, so every `net.Server` (from
+ * `net.createServer`, and `node:http`'s and frameworks' servers built on it)
+ * does; a path, handle or fd listens for real, and a server that never
+ * listened virtually keeps the original behaviour throughout.
+ */
+export function patchedServerMethods(network: Network, original: ServerOriginals): Record<string, unknown> {
+  const states = new WeakMap<net.Server, ServerState>();
+
+  async function serve(
+    server: net.Server,
+    listener: VirtualListener,
+    sockets: Set<ConnSocket>,
+  ): Promise<void> {
+    const allowHalfOpen = (server as unknown as { allowHalfOpen?: boolean }).allowHalfOpen === true;
+    for await (const conn of listener) {
+      const socket = toDuplex(conn, { allowHalfOpen });
+      network.alias(socket, conn);
+      if (server.maxConnections !== undefined && sockets.size >= server.maxConnections) {
+        socket.destroy();
+        continue;
+      }
+      sockets.add(socket);
+      socket.once("close", () => {
+        sockets.delete(socket);
+        if (states.get(server)?.kind === "closed" && sockets.size === 0) server.emit("close");
+      });
+      server.emit("connection", socket);
+    }
+  }
+
+  return {
+    listen(this: net.Server, ...args: unknown[]): net.Server {
       const [options, callback] = normalizeArgs(args);
       if (options.path !== undefined || options.handle !== undefined || options.fd !== undefined) {
-        return super.listen(...args as Parameters<net.Server["listen"]>);
+        return (original.listen as (...a: unknown[]) => net.Server).apply(this, args);
+      }
+      if (states.get(this)?.kind === "listening") {
+        const err = Object.assign(
+          new Error("Listen method has been called more than once without closing."),
+          {
+            code: "ERR_SERVER_ALREADY_LISTEN",
+          },
+        );
+        throw err;
       }
       if (typeof callback === "function") this.once("listening", callback as () => void);
       const hostname = typeof options.host === "string" ? options.host : "::";
       const port = Number(options.port ?? 0);
-      const backlog = typeof options.backlog === "number" ? options.backlog : 511;
       let listener: VirtualListener;
       try {
-        listener = network.listen(hostname, port, backlog, "server.listen");
+        listener = network.listen(
+          hostname,
+          port,
+          typeof options.backlog === "number" ? options.backlog : 511,
+          "listen",
+        );
       } catch (err) {
         process.nextTick(() => this.emit("error", nodeError(err, "listen", hostname, port)));
         return this;
       }
       const sockets = new Set<ConnSocket>();
-      const owned = { close: () => this.#stop() };
-      this.#state = { kind: "listening", listener, sockets, owned };
+      const owned = { close: () => this.close() };
+      states.set(this, { kind: "listening", listener, sockets, owned });
+      // A stand-in handle makes `listening` true, which node:http's server asks before keeping a conn alive.
+      const internals = this as unknown as ServerInternals;
+      internals._handle = { close() {}, ref() {}, unref() {} };
+      internals._connectionKey = `virtual:${listener.addr.address}`;
       network.own(owned);
       process.nextTick(() => this.emit("listening"));
-      void this.#serve(listener, sockets);
+      void serve(this, listener, sockets);
       return this;
-    }
+    },
 
-    async #serve(listener: VirtualListener, sockets: Set<ConnSocket>): Promise<void> {
-      const allowHalfOpen = (this as unknown as { allowHalfOpen?: boolean }).allowHalfOpen === true;
-      for await (const conn of listener) {
-        const socket = toDuplex(conn, { allowHalfOpen });
-        network.alias(socket, conn);
-        if (this.maxConnections !== undefined && sockets.size >= this.maxConnections) {
-          socket.destroy();
-          continue;
-        }
-        sockets.add(socket);
-        socket.once("close", () => {
-          sockets.delete(socket);
-          if (this.#state.kind === "closed" && sockets.size === 0) this.emit("close");
-        });
-        this.emit("connection", socket);
-      }
-    }
-
-    #stop(): void {
-      const state = this.#state;
-      if (state.kind !== "listening") return;
-      this.#state = { kind: "closed" };
-      state.listener.close();
-      for (const socket of state.sockets) socket.destroy();
-    }
-
-    override address(): net.AddressInfo | string | null {
-      const state = this.#state;
-      if (state.kind === "idle") return super.address();
+    address(this: net.Server): net.AddressInfo | string | null {
+      const state = states.get(this);
+      if (state === undefined) return original.address.call(this);
       if (state.kind === "closed") return null;
       const { hostname, port } = state.listener.addr;
       return { address: hostname, family: hostname.includes(":") ? "IPv6" : "IPv4", port };
-    }
+    },
 
-    override close(callback?: (err?: Error) => void): this {
-      const state = this.#state;
-      if (state.kind === "idle") return super.close(callback);
+    close(this: net.Server, callback?: (err?: Error) => void): net.Server {
+      const state = states.get(this);
+      if (state === undefined) return original.close.call(this, callback);
       if (state.kind === "closed") {
         const err = Object.assign(new Error("Server is not running."), { code: "ERR_SERVER_NOT_RUNNING" });
         if (callback) process.nextTick(() => callback(err));
@@ -191,52 +225,73 @@ export function patchedCreateServer(network: Network): typeof net.createServer {
       }
       if (callback) this.once("close", () => callback());
       network.disown(state.owned);
-      this.#state = { kind: "closed" };
+      states.set(this, { kind: "closed" });
+      (this as unknown as ServerInternals)._handle = null;
       state.listener.close();
-      // Like Node: 'close' once the connections still open have ended (see #serve).
+      // As Node's: 'close' once the connections still open have ended (see serve()); the network's
+      // disposal ends them.
       if (state.sockets.size === 0) process.nextTick(() => this.emit("close"));
+      else if (network.disposed) { for (const socket of state.sockets) socket.destroy(); }
       return this;
-    }
+    },
 
-    override getConnections(callback: (error: Error | null, count: number) => void): this {
-      const state = this.#state;
-      if (state.kind !== "listening") return super.getConnections(callback);
-      process.nextTick(() => callback(null, state.sockets.size));
+    getConnections(this: net.Server, callback: (error: Error | null, count: number) => void): net.Server {
+      const state = states.get(this);
+      if (state === undefined) return original.getConnections.call(this, callback);
+      process.nextTick(() => callback(null, state.kind === "listening" ? state.sockets.size : 0));
       return this;
-    }
+    },
 
-    /** @internal Whether it listens, virtually or for real. */
-    get virtualListening(): boolean {
-      return this.#state.kind === "listening";
-    }
-
-    override ref(): this {
-      const state = this.#state;
-      if (state.kind === "idle") return super.ref();
+    ref(this: net.Server): net.Server {
+      const state = states.get(this);
+      if (state === undefined) return original.ref.call(this);
       if (state.kind === "listening") state.listener.ref();
       return this;
-    }
+    },
 
-    override unref(): this {
-      const state = this.#state;
-      if (state.kind === "idle") return super.unref();
+    unref(this: net.Server): net.Server {
+      const state = states.get(this);
+      if (state === undefined) return original.unref.call(this);
       if (state.kind === "listening") state.listener.unref();
       return this;
-    }
-  }
-  // `listening` is an accessor of net.Server; a virtual server answers it itself.
-  const base = Object.getOwnPropertyDescriptor(net.Server.prototype, "listening");
-  Object.defineProperty(VirtualServer.prototype, "listening", {
-    configurable: true,
-    get(this: VirtualServer) {
-      return this.virtualListening || (base?.get?.call(this) ?? false);
     },
-  });
+  };
+}
 
-  return function createServer(...args: unknown[]) {
-    const [first, second] = args;
-    const options = typeof first === "object" && first !== null ? first as net.ServerOpts : {};
-    const listener = typeof first === "function" ? first : second;
-    return new VirtualServer(options, listener as (socket: net.Socket) => void);
-  } as typeof net.createServer;
+/**
+ * `http.Agent.prototype.createConnection` (and `https.Agent`'s): a
+ * connection for a host and port the network serves is virtual, so
+ * `node:http` clients (and npm ones on them) reach virtual servers; the rest
+ * goes to the original where passthrough allows, else fails as a refused
+ * connect. TLS (`https.Agent`) is refused clearly unless passthrough allows.
+ */
+export function patchedAgentConnection(
+  network: Network,
+  original: (...args: unknown[]) => unknown,
+  protocol: "http" | "https",
+  tlsConnect: typeof tls.connect,
+): (...args: unknown[]) => unknown {
+  return function createConnection(this: unknown, ...args: unknown[]) {
+    const options = (args[0] ?? {}) as {
+      host?: string;
+      hostname?: string;
+      port?: number | string;
+      path?: string;
+      socketPath?: string;
+    };
+    if (options.socketPath !== undefined) return original.apply(this, args);
+    const hostname = options.host ?? options.hostname ?? "localhost";
+    const port = Number(options.port ?? (protocol === "https" ? 443 : 80));
+    if (protocol === "https") return tlsConnect(options as tls.ConnectionOptions);
+    const resolution = network.resolve(hostname, port, "tcp", "http.request");
+    if (resolution.kind === "passthrough") return original.apply(this, args);
+    const conn: Promise<QueueConn> = resolution.kind === "refused"
+      ? Promise.reject(nodeError(resolution.error, "connect", hostname, port))
+      : network.dial(resolution.place).catch((err) => {
+        throw nodeError(err, "connect", hostname, port);
+      });
+    const socket = toDuplex(conn);
+    conn.then((c) => network.alias(socket, c), noop);
+    return socket;
+  };
 }

@@ -17,6 +17,8 @@
  * @module
  */
 
+import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import type { NetAddr } from "../conn.ts";
@@ -35,7 +37,13 @@ import {
 } from "./_deno.ts";
 import { patchedServe } from "./_serve.ts";
 import { patchedFetch } from "./_fetch.ts";
-import { patchedCreateServer, patchedNetConnect, patchedTlsConnect } from "./_node.ts";
+import {
+  patchedAgentConnection,
+  patchedNetConnect,
+  patchedServerMethods,
+  patchedTlsConnect,
+  type ServerOriginals,
+} from "./_node.ts";
 import { placeOf } from "./_names.ts";
 import type { Fault, FaultEvent, FaultSpec, FaultTarget } from "./faults.ts";
 
@@ -279,20 +287,23 @@ function restore(saved: Saved[]): void {
   }
 }
 
+/** Replaces a property, saving its descriptor to restore. */
 function patch(saved: Saved[], target: object, key: PropertyKey, value: unknown): void {
-  saved.push(save(target, key));
-  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  const descriptor = save(target, key);
+  saved.push(descriptor);
+  const enumerable = descriptor.descriptor?.enumerable ?? true;
+  Object.defineProperty(target, key, { value, writable: true, enumerable, configurable: true });
 }
 
 /**
  * Installs a virtual network for the length of a test: `await using net =
  * virtualNetwork()`. Until it is disposed (also when the test throws),
  *
- * - `Deno.listen({ hostname, port })`, `Deno.serve(...)` and `node:net`'s
- *   `createServer().listen(port)` listen on the virtual network (port 0
- *   gets a free virtual port, reported as usual), and `Deno.connect`,
- *   `fetch("http://host:port/")` and `node:net`'s `connect` reach them with
- *   no socket opened. Hosts are the names the code uses; `localhost`,
+ * - `Deno.listen({ hostname, port })`, `Deno.serve(...)` and any
+ *   `net.Server`'s `listen(port)` (`node:net`'s, `node:http`'s) listen on
+ *   the virtual network (port 0 gets a free virtual port, reported as
+ *   usual), and `Deno.connect`, `fetch("http://host:port/")`, `node:net`'s
+ *   `connect` and `node:http`'s requests reach them with no socket opened. Hosts are the names the code uses; `localhost`,
  *   `127.0.0.1`, `::1`, `0.0.0.0` and `::` all name this host.
  * - Anything else is refused (`Deno.errors.ConnectionRefused`, a
  *   `TypeError` from `fetch`, `ECONNREFUSED` from `node:net`) unless
@@ -371,8 +382,36 @@ export function virtualNetwork(options: VirtualNetworkOptions = {}): VirtualNetw
     const createConnection = patchedNetConnect(network, net.createConnection);
     patch(saved, net, "connect", netConnect);
     patch(saved, net, "createConnection", createConnection);
-    patch(saved, net, "createServer", patchedCreateServer(network));
-    patch(saved, tls, "connect", patchedTlsConnect(network, tls.connect));
+    const tlsConnect = patchedTlsConnect(network, tls.connect);
+    patch(saved, tls, "connect", tlsConnect);
+    // Every net.Server (net.createServer's, node:http's) listens through its prototype.
+    const proto = net.Server.prototype;
+    const servers: ServerOriginals = {
+      listen: proto.listen,
+      address: proto.address,
+      close: proto.close,
+      getConnections: proto.getConnections,
+      ref: proto.ref,
+      unref: proto.unref,
+    };
+    const methods = patchedServerMethods(network, servers);
+    for (const name of ["listen", "address", "close", "getConnections", "ref", "unref"]) {
+      patch(saved, proto, name, methods[name]);
+    }
+    // node:http's clients take their connections from their agents.
+    const agents: [object, "http" | "https"][] = [[http.Agent.prototype, "http"], [
+      https.Agent.prototype,
+      "https",
+    ]];
+    for (const [agent, protocol] of agents) {
+      const original = (agent as { createConnection: (...args: unknown[]) => unknown }).createConnection;
+      patch(
+        saved,
+        agent,
+        "createConnection",
+        patchedAgentConnection(network, original, protocol, tlsConnect),
+      );
+    }
   } catch (err) {
     restore(saved);
     throw err;
