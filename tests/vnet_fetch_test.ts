@@ -176,3 +176,25 @@ Deno.test("disposing of the network fails a fetch whose handler never answers, a
   assert.ok(err instanceof TypeError, String(err));
   assert.equal((await handlerSignal.promise).aborted, true);
 });
+
+Deno.test("fetch and node:http reach a real server only where passthrough lets them", async () => {
+  const real = realServe({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("real"));
+  const url = `http://127.0.0.1:${real.addr.port}/`;
+  try {
+    {
+      await using _net = virtualNetwork();
+      const err = await fetch(url).catch((e) => e);
+      assert.ok(err instanceof TypeError);
+      assert.ok(err.cause instanceof Deno.errors.ConnectionRefused, String(err.cause));
+      assert.match(err.cause.message, /virtual network.*passthrough/);
+    }
+    {
+      await using _net = virtualNetwork({ passthrough: ["127.0.0.1"] });
+      assert.equal(await (await fetch(url)).text(), "real");
+      const other = await fetch(`http://localhost:${real.addr.port}/`).catch((e) => e);
+      assert.ok(other instanceof TypeError, "localhost is not on the list");
+    }
+  } finally {
+    await real.shutdown();
+  }
+});
