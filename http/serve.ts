@@ -124,8 +124,11 @@ export interface HttpServer extends AsyncDisposable {
 }
 
 /**
- * A server on a listener that can dial itself (a memory listener): it also
- * has a `fetch` that reaches it, the one-liner a test wants.
+ * A server on a listener that hands out a `dialer()`: it also has a `fetch`
+ * over that dialer. On a memory listener the dialer reaches the listener
+ * itself, so `fetch` reaches this server: the one-liner a test wants. (A
+ * mux session's dialer opens streams to its peer: there `fetch` reaches the
+ * peer's server.)
  *
  * @example
  * ```ts
@@ -142,8 +145,8 @@ export interface HttpServer extends AsyncDisposable {
 export interface HttpFixture extends HttpServer {
   /**
    * A `fetch` whose every request goes over a conn from the listener's own
-   * dialer, whatever the URL's host (which only fills the Host header).
-   * Closed with the server.
+   * `dialer()` (on a memory listener: to this server), whatever the URL's
+   * host (which only fills the Host header). Closed with the server.
    */
   readonly fetch: Fetcher;
 }
@@ -163,8 +166,8 @@ export interface HttpFixture extends HttpServer {
  * carries on. A response body that errors midway closes its conn (the
  * client sees a truncated response).
  *
- * On a listener with a `dialer()` (memory), the result is an
- * {@linkcode HttpFixture}, with a `fetch` that reaches it.
+ * On a listener with a `dialer()`, the result is an {@linkcode HttpFixture},
+ * whose `fetch` goes over that dialer: on a memory listener, to this server.
  *
  * @example Testing a handler with no port opened
  * ```ts

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Conn, connect, formatAddr, listen, type Listener } from "../mod.ts";
+import { type Conn, connect, formatAddr, listen, type Listener, pipe } from "../mod.ts";
+import { mux } from "../mux/mod.ts";
 import { acceptLoop, AcceptQueue } from "../transport.ts";
 import { secure } from "../crypto/mod.ts";
 import { createFetch, serveHttp } from "../http/mod.ts";
@@ -155,4 +156,24 @@ Deno.test("over a named pipe, createFetch is answered", async () => {
   await using fetch = createFetch({ transport: "pipe", path });
   assert.deepEqual(await (await fetch("http://app/hello?name=pipe")).json(), { hello: "pipe" });
   assert.equal(await (await fetch("http://app/stream?lines=1")).text(), "line 1\n");
+});
+
+Deno.test("serveHttp over a mux session: each request rides a stream of one conn", async () => {
+  const [a, b] = pipe();
+  await using serverSession = mux(b, { role: "server" });
+  await using clientSession = mux(a, { role: "client" });
+  await using _server = serveHttp(serverSession, app());
+  await using fetch = createFetch(clientSession.dialer());
+  const answers = await Promise.all(
+    Array.from({ length: 4 }, (_, i) => fetch(`http://mux/hello?name=${i}`).then((res) => res.json())),
+  );
+  assert.deepEqual(answers, [0, 1, 2, 3].map((i) => ({ hello: `${i}` })));
+  const size = 4 * 1024 * 1024;
+  const upload = await fetch("http://mux/upload", {
+    method: "POST",
+    body: ReadableStream.from(pattern(size)),
+    duplex: "half",
+  } as RequestInit);
+  assert.deepEqual(await upload.json(), { bytes: size, fnv1a: fnv1a(pattern(size)) });
+  assert.ok(serverSession.streams >= 1);
 });

@@ -6,6 +6,8 @@ import { fixture } from "./fixture.ts";
 import { deadlines } from "./deadlines.ts";
 import { messages } from "./messages.ts";
 import { processes } from "./processes.ts";
+import { muxed } from "./mux.ts";
+import { netchan } from "./netchan.ts";
 import { http } from "./http.ts";
 import { vnet } from "./vnet.ts";
 
@@ -15,6 +17,8 @@ export const parts: TourPart[] = [
   deadlines,
   messages,
   processes,
+  muxed,
+  netchan,
   http,
   vnet,
 ];
