@@ -161,3 +161,18 @@ Deno.test("a raw HTTP/1.1 request over Deno.connect gets a real HTTP answer from
   assert.match(reply, /content-type: application\/json/i);
   assert.ok(reply.endsWith('{"status":"ok"}'));
 });
+
+Deno.test("a virtual Deno.serve answers garbage with a 400, survives a client that writes and leaves, and carries on", async () => {
+  await using net = virtualNetwork();
+  await using _server = Deno.serve({ port: 8007, onListen() {} }, handler);
+  const garbage = await Deno.connect({ port: 8007 });
+  await garbage.write(new TextEncoder().encode("NOT HTTP AT ALL\r\n\r\n"));
+  const reply = new TextDecoder().decode(await new Response(garbage.readable).bytes());
+  assert.match(reply, /^HTTP\/1\.1 400 /);
+  const rude = await Deno.connect({ port: 8007 });
+  await rude.write(new TextEncoder().encode("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  rude.close(); // leaves without reading
+  assert.deepEqual(await (await fetch("http://localhost:8007/health")).json(), { status: "ok" });
+  using _fault = net.fault({ port: 8007 }, { type: "slice", averageSize: 3 }); // and over sliced bytes
+  assert.deepEqual(await (await fetch("http://localhost:8007/health")).json(), { status: "ok" });
+});
