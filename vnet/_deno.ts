@@ -10,7 +10,8 @@
 import type { QueueConn } from "../queue_conn.ts";
 import { ConnError } from "../errors.ts";
 import { describe } from "../_validate.ts";
-import type { Network, VirtualListener } from "./_network.ts";
+import type { Network } from "./_network.ts";
+import type { VirtualListener } from "./_holders.ts";
 import { hostPort } from "./_names.ts";
 
 type DenoErrorClass = new (message?: string, options?: ErrorOptions) => Error;

@@ -16,7 +16,8 @@ import { ConnError } from "../errors.ts";
 import { noop } from "../_async/waiter.ts";
 import type { QueueConn } from "../queue_conn.ts";
 import { type ConnSocket, toDuplex } from "../node/socket.ts";
-import type { Network, VirtualListener } from "./_network.ts";
+import type { Network } from "./_network.ts";
+import type { VirtualListener } from "./_holders.ts";
 import { hostPort } from "./_names.ts";
 
 /** The originals the patches fall back to. */

@@ -26,7 +26,8 @@ import type { Dialer, Listener } from "../listener.ts";
 import type { QueueConn } from "../queue_conn.ts";
 import { connect, type ConnectOptions } from "../transports/mod.ts";
 import { checkOptions, describe } from "../_validate.ts";
-import { dialerFor, Network, type Passthrough, type Route } from "./_network.ts";
+import { Network, type Passthrough } from "./_network.ts";
+import { dialerFor, type Route } from "./_holders.ts";
 import {
   type DenoOriginals,
   patchedConnect,
