@@ -7,8 +7,8 @@
  */
 
 import type { CallOptions, Conn, NetAddr } from "../conn.ts";
-import type { Dialer, Listener } from "../listener.ts";
-import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
+import type { Dialer } from "../listener.ts";
+import { AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import type { QueueConn } from "../queue_conn.ts";
 import type { ConnectOptions } from "../transports/mod.ts";
 import { describe } from "../_validate.ts";
@@ -20,7 +20,7 @@ import type { Network } from "./_network.ts";
  * A listener on the virtual network: a tether {@linkcode Listener} whose
  * conns come from connects made through the network (with its faults).
  */
-export class VirtualListener implements Listener<QueueConn> {
+export class VirtualListener extends ListenerBase<QueueConn> {
   readonly addr: NetAddr;
   readonly #queue: AcceptQueue<QueueConn>;
   readonly #network: Network;
@@ -28,6 +28,7 @@ export class VirtualListener implements Listener<QueueConn> {
   readonly #hold: Hold;
 
   constructor(network: Network, place: Place, backlog: number) {
+    super();
     this.#network = network;
     this.#place = place;
     this.addr = netAddr(place.hostname, place.port);
@@ -69,19 +70,6 @@ export class VirtualListener implements Listener<QueueConn> {
     this.#network.release(this.#place, this);
     this.#hold.release();
     this.#queue.close((conn) => conn.close());
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<QueueConn> {
-    return acceptLoop(this);
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 
