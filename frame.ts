@@ -138,6 +138,13 @@ export interface FrameOptions {
    * use the same value.
    */
   maxMessageSize?: number;
+  /**
+   * Typed frames only: let type 0 through in both directions, for a protocol
+   * on top that keeps it for its own control messages (as `ipc/` does);
+   * default `false`, where sending type 0 is a `RangeError` and receiving it
+   * a `ProtocolError`.
+   */
+  allowTypeZero?: boolean;
 }
 
 /**
@@ -212,6 +219,7 @@ export class FramedConn<M extends Message = Uint8Array>
   /** The largest message, in data bytes, this side sends or accepts. */
   readonly maxMessageSize: number;
   readonly #typed: boolean;
+  readonly #minType: number;
   readonly #encoder: FrameEncoder;
   readonly #decoder: FrameDecoder;
   readonly #addr: string;
@@ -246,9 +254,10 @@ export class FramedConn<M extends Message = Uint8Array>
     this.maxMessageSize = checkMaxMessageSize(options.maxMessageSize);
     const typed = options.typed === true;
     this.#typed = typed;
+    this.#minType = typed && options.allowTypeZero === true ? 0 : 1;
     this.#addr = formatAddr(conn.remoteAddr ?? { transport: "unknown", address: "" });
     this.#encoder = new FrameEncoder(conn, typed);
-    this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize, this.#addr);
+    this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize, this.#addr, this.#minType);
   }
 
   /** Settles once both directions of the conn are done. */
@@ -267,7 +276,7 @@ export class FramedConn<M extends Message = Uint8Array>
   send(message: M, options?: CallOptions): Promise<void> {
     let frame: Frame;
     try {
-      frame = this.#typed ? toTypedFrame(message) : toFrame(message);
+      frame = this.#typed ? toTypedFrame(message, this.#minType) : toFrame(message);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -526,7 +535,7 @@ function toFrame(message: unknown): Frame {
   return { type: 0, data: message };
 }
 
-function toTypedFrame(message: unknown): Frame {
+function toTypedFrame(message: unknown, minType: number): Frame {
   if (typeof message !== "object" || message === null) {
     throw new TypeError(`message must be an object { type, data }, got ${describe(message)}`);
   }
@@ -534,7 +543,7 @@ function toTypedFrame(message: unknown): Frame {
   if (typeof type !== "number") {
     throw new TypeError(`message type must be a number, got ${describe(type)}`);
   }
-  if (!Number.isInteger(type) || type < 1 || type > MAX_UINT32) {
+  if (!Number.isInteger(type) || type < minType || type > MAX_UINT32) {
     throw new RangeError(
       `message type must be a whole number from 1 to ${MAX_UINT32} (0 is reserved), got ${type}`,
     );
