@@ -17,8 +17,8 @@
  * 4. Then typed frames (`typedFrames()`) both ways, at most the server's
  *    `maxMessageSize` of data each. Type 0 is the protocol's own:
  *    `0x01 count:u32` confirms that the application has read `count`
- *    messages (mod 2^32) of the peer's, sent every 256 messages read and
- *    20 ms after the last one.
+ *    messages (mod 2^32) of the peer's, sent at most every 20 ms while it
+ *    reads.
  *
  * All integers are unsigned big-endian. The hellos go in the clear: they say
  * nothing secret, and the prologue authenticates them.
@@ -43,7 +43,6 @@ const HELLO_LENGTH = 16;
 /** The framed layer's limit never goes below this, so control frames always fit. */
 const CONTROL_ROOM = 16;
 const ACK = 0x01;
-const ACK_EVERY = 256;
 const ACK_DELAY_MS = 20;
 const PROLOGUE = new TextEncoder().encode("tether-ipc/1");
 
@@ -414,9 +413,9 @@ class TetherSession implements Session {
 
   delivered(): void {
     this.#read++;
-    if (this.#read - this.#told >= ACK_EVERY) {
-      this.#confirm();
-    } else if (this.#ackTimer === undefined) {
+    // Confirmed from a later task, never from within the read that took the
+    // message: "read" means the application got it and went on.
+    if (this.#ackTimer === undefined) {
       this.#ackTimer = setTimeout(() => this.#confirm(), ACK_DELAY_MS);
       (globalThis as { Deno?: typeof Deno }).Deno?.unrefTimer(this.#ackTimer as unknown as number);
     }

@@ -64,3 +64,57 @@ export function same(a: Uint8Array, b: Uint8Array): boolean {
 export function settle<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
   return p.then((value) => ({ value }), (error) => ({ error }));
 }
+
+/**
+ * The size of message `i` in the big exchange: mostly up to 2 KiB, one in a
+ * thousand up to 1 MiB, the first empty and two exactly 1 MiB.
+ */
+export function exchangeSize(i: number): number {
+  if (i % 50_000 === 7) return 1 << 20;
+  if (i % 1000 === 999) return (i * 7919) % (1 << 20);
+  return (i * 131) % 2049;
+}
+
+/** Spawns the ipc peer fixture in another Deno process; resolves once it prints "ready". */
+export async function spawnPeer(
+  mode: string,
+  options: Record<string, unknown>,
+): Promise<{ child: Deno.ChildProcess; lines: () => Promise<string | null> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fixtures/ipc_peer.ts", import.meta.url).pathname, mode, JSON.stringify(options)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const lines = async (): Promise<string | null> => {
+    for (;;) {
+      const newline = buffered.indexOf("\n");
+      if (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        return line;
+      }
+      const { value, done } = await reader.read();
+      if (done) {
+        const rest = buffered;
+        buffered = "";
+        return rest === "" ? null : rest;
+      }
+      buffered += value;
+    }
+  };
+  const first = await lines();
+  if (first !== "ready") throw new Error(`the ${mode} peer said ${first}, not "ready"`);
+  return { child, lines };
+}
+
+/** Kills a peer (if still running) and waits for it. */
+export async function stopPeer(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // Exited already.
+  }
+  await child.status;
+}
