@@ -7,22 +7,10 @@
 
 import type { ConnectOptions } from "../transports/mod.ts";
 import { describe } from "../_validate.ts";
-import type { IpcProtocol } from "./types.ts";
-
-/** The transports an ipc server can listen on. */
-export type IpcTransport = "unix" | "pipe" | "tcp";
+import type { IpcAddressOptions, IpcProtocol } from "./types.ts";
 
 /** The address options `serve()` and `connectClient()` share. */
-export interface AddressOptions {
-  /** The server's name. */
-  name?: string;
-  /** `"unix"` (default on Linux and macOS), `"pipe"` (default on Windows) or `"tcp"`. */
-  transport?: IpcTransport;
-  /** TCP only: the host; default `"127.0.0.1"`. */
-  hostname?: string;
-  /** TCP only: the port (`0` on a server picks a free one). */
-  port?: number;
-}
+export type AddressOptions = IpcAddressOptions;
 
 /** A resolved address: what to listen on or dial, and how to name it in messages. */
 export interface IpcAddress {
@@ -83,7 +71,9 @@ export function resolveAddress(options: AddressOptions, protocol: IpcProtocol): 
     throw new TypeError(`hostname and port are for transport "tcp", not ${describe(transport)}`);
   }
   const name = checkName(options.name, protocol);
-  if (transport === "pipe") return { label: name, options: { transport: "pipe", path: `\\\\.\\pipe\\${name}` } };
+  if (transport === "pipe") {
+    return { label: name, options: { transport: "pipe", path: `\\\\.\\pipe\\${name}` } };
+  }
   if (transport !== "unix") {
     throw new TypeError(`transport must be "unix", "pipe" or "tcp", got ${describe(transport)}`);
   }

@@ -47,7 +47,10 @@ interface EcKeyPair {
 
 async function generateP384(): Promise<EcKeyPair> {
   const pair = await crypto.subtle.generateKey(ECDH, false, ["deriveBits"]) as CryptoKeyPair;
-  return { publicKey: new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)), privateKey: pair.privateKey };
+  return {
+    publicKey: new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)),
+    privateKey: pair.privateKey,
+  };
 }
 
 /**
@@ -77,7 +80,9 @@ export function warmGolangKeys(): void {
 export async function golangCipherKey(sharedX: Uint8Array): Promise<Uint8Array> {
   let start = 0;
   while (start < sharedX.length && sharedX[start] === 0) start++;
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", sharedX.slice(start) as Uint8Array<ArrayBuffer>));
+  return new Uint8Array(
+    await crypto.subtle.digest("SHA-256", sharedX.slice(start) as Uint8Array<ArrayBuffer>),
+  );
 }
 
 /** The AES-256-GCM key both sides derive; a bad peer key is a `HandshakeError`. */
@@ -99,7 +104,10 @@ async function agree(mine: EcKeyPair, peerKey: Uint8Array, addr: string): Promis
     throw new HandshakeError({ addr, detail: "the peer's public key is not a point on P-384", cause: err });
   }
   const raw = await golangCipherKey(x);
-  return await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
+  return await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, [
+    "encrypt",
+    "decrypt",
+  ]);
 }
 
 async function seal(key: CryptoKey, plaintext: Uint8Array): Promise<Uint8Array> {
@@ -195,7 +203,10 @@ export async function acceptGolang(
     const peer = await readFull(conn, P384_KEY_LENGTH, signal);
     if (!peer.complete) {
       if (peer.bytes.length === 0) throw cutOff(addr, "the key exchange");
-      throw new HandshakeError({ addr, detail: `the client's public key is ${peer.bytes.length} bytes, not 97` });
+      throw new HandshakeError({
+        addr,
+        detail: `the client's public key is ${peer.bytes.length} bytes, not 97`,
+      });
     }
     key = await agree(mine, peer.bytes, addr);
   }
@@ -243,7 +254,10 @@ export async function dialGolang(
     const peer = await readFull(conn, P384_KEY_LENGTH, signal);
     if (!peer.complete) {
       if (peer.bytes.length === 0) throw cutOff(addr, "the key exchange");
-      throw new HandshakeError({ addr, detail: `the server's public key is ${peer.bytes.length} bytes, not 97` });
+      throw new HandshakeError({
+        addr,
+        detail: `the server's public key is ${peer.bytes.length} bytes, not 97`,
+      });
     }
     const mine = await takeKeyPair();
     await conn.write(mine.publicKey, { signal });
@@ -265,7 +279,11 @@ export async function dialGolang(
   try {
     plain = key === null ? body.bytes : await open(key, body.bytes, addr);
   } catch (err) {
-    throw new HandshakeError({ addr, detail: "the server's maximum-size frame failed authentication: the keys differ", cause: err });
+    throw new HandshakeError({
+      addr,
+      detail: "the server's maximum-size frame failed authentication: the keys differ",
+      cause: err,
+    });
   }
   const maxMessageSize = new DataView(plain.buffer, plain.byteOffset).getUint32(0);
   await conn.write(Uint8Array.of(0), { signal });

@@ -7,7 +7,7 @@
  */
 
 import { Fifo } from "../_async/fifo.ts";
-import { waiter, type Waiter } from "../_async/waiter.ts";
+import { type Waiter, waiter } from "../_async/waiter.ts";
 import type { IpcMessage } from "./types.ts";
 
 /** Messages an inbox holds before its pump waits (one more always fits). */

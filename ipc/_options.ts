@@ -9,15 +9,10 @@
 import { describe } from "../_validate.ts";
 import { checkKey, checkKeyPair } from "../crypto/keys.ts";
 import type { Security } from "./_tether_protocol.ts";
-import type { IpcKeys, IpcProtocol } from "./types.ts";
+import type { IpcProtocol, IpcSecurityOptions } from "./types.ts";
 
 /** The encryption options both sides take. */
-export interface SecurityOptions {
-  encryption?: boolean;
-  psk?: Uint8Array;
-  keys?: IpcKeys;
-  protocol?: IpcProtocol;
-}
+export type SecurityOptions = IpcSecurityOptions;
 
 /** Checks `protocol`; default `"tether"`. */
 export function checkProtocol(value: unknown): IpcProtocol {
@@ -29,9 +24,15 @@ export function checkProtocol(value: unknown): IpcProtocol {
 }
 
 /** Checks the encryption options of `side` and returns them. */
-export function checkSecurity(options: SecurityOptions, side: "server" | "client", protocol: IpcProtocol): Security {
+export function checkSecurity(
+  options: SecurityOptions,
+  side: "server" | "client",
+  protocol: IpcProtocol,
+): Security {
   const { encryption = true, psk, keys } = options;
-  if (typeof encryption !== "boolean") throw new TypeError(`encryption must be a boolean, got ${describe(encryption)}`);
+  if (typeof encryption !== "boolean") {
+    throw new TypeError(`encryption must be a boolean, got ${describe(encryption)}`);
+  }
   if (protocol === "golang-ipc") {
     if (psk !== undefined || keys !== undefined) {
       throw new TypeError(
@@ -49,14 +50,20 @@ export function checkSecurity(options: SecurityOptions, side: "server" | "client
     if (keys !== undefined) throw new TypeError("give either psk or keys, not both");
   }
   if (keys !== undefined) {
-    if (keys === null || typeof keys !== "object") throw new TypeError(`keys must be an object, got ${describe(keys)}`);
+    if (keys === null || typeof keys !== "object") {
+      throw new TypeError(`keys must be an object, got ${describe(keys)}`);
+    }
     if (keys.keyPair !== undefined) checkKeyPair(keys.keyPair, "keys.keyPair");
     if (keys.verifyRemote !== undefined && typeof keys.verifyRemote !== "function") {
       throw new TypeError(`keys.verifyRemote must be a function, got ${describe(keys.verifyRemote)}`);
     }
     if (side === "server") {
-      if (keys.keyPair === undefined) throw new TypeError("a server's keys need its keyPair (from generateKeyPair())");
-      if (keys.serverKey !== undefined) throw new TypeError("keys.serverKey is for clients, to pin their server");
+      if (keys.keyPair === undefined) {
+        throw new TypeError("a server's keys need its keyPair (from generateKeyPair())");
+      }
+      if (keys.serverKey !== undefined) {
+        throw new TypeError("keys.serverKey is for clients, to pin their server");
+      }
     } else {
       if (keys.serverKey !== undefined) checkKey(keys.serverKey, "keys.serverKey");
       if (keys.serverKey === undefined && keys.verifyRemote === undefined) {

@@ -69,7 +69,11 @@ export class HandshakeCutOff extends ConnClosedError {}
 /** The error for a handshake the conn ended in the middle of. */
 export function cutOff(addr: string, during: string, got?: Uint8Array): HandshakeCutOff {
   const bytes = got !== undefined && got.length > 0 ? ` after ${hex(got)}` : "";
-  return new HandshakeCutOff({ op: "handshake", addr, detail: `the connection ended during ${during}${bytes}` });
+  return new HandshakeCutOff({
+    op: "handshake",
+    addr,
+    detail: `the connection ended during ${during}${bytes}`,
+  });
 }
 
 /** Whether a failed handshake is worth another dial: cut off, reset, or timed out. */

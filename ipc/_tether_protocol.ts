@@ -28,7 +28,7 @@
 
 import type { Conn } from "../conn.ts";
 import { ConnError, HandshakeError, MessageTooLargeError, ProtocolError } from "../errors.ts";
-import { type FramedConn, type TypedMessage, typedFrames } from "../frame.ts";
+import { type FramedConn, typedFrames, type TypedMessage } from "../frame.ts";
 import { noop } from "../_async/waiter.ts";
 import { secure, type SecureOptions } from "../crypto/secure.ts";
 import type { PatternName } from "../crypto/patterns.ts";
@@ -137,8 +137,13 @@ function modeWords(code: number): string {
 }
 
 /** "this client speaks version 1 and wants …; the server speaks version 1 and wants …". */
-function sides(client: { version: number; pattern: number }, server: { version: number; mode: number }): string {
-  return `the client speaks tether ipc version ${client.version} and wants ${patternWords(client.pattern)}; ` +
+function sides(
+  client: { version: number; pattern: number },
+  server: { version: number; mode: number },
+): string {
+  return `the client speaks tether ipc version ${client.version} and wants ${
+    patternWords(client.pattern)
+  }; ` +
     `the server speaks version ${server.version} and wants ${modeWords(server.mode)}`;
 }
 
@@ -182,11 +187,18 @@ export interface AcceptSettings {
  * it why), a `ConnError` `EBUSY` for one refused as the server is busy, or
  * the error of a conn that ended or timed out.
  */
-export async function acceptTether(conn: Conn, context: HandshakeContext, settings: AcceptSettings): Promise<Session> {
+export async function acceptTether(
+  conn: Conn,
+  context: HandshakeContext,
+  settings: AcceptSettings,
+): Promise<Session> {
   const { addr, signal } = context;
   const got = await readFull(conn, HELLO_LENGTH, signal);
   if (!isHello(got.bytes)) {
-    if (!got.complete && got.bytes.length < 4 && MAGIC.slice(0, got.bytes.length).every((b, i) => got.bytes[i] === b)) {
+    if (
+      !got.complete && got.bytes.length < 4 &&
+      MAGIC.slice(0, got.bytes.length).every((b, i) => got.bytes[i] === b)
+    ) {
       throw cutOff(addr, "the client's hello", got.bytes);
     }
     throw new HandshakeError({
@@ -236,7 +248,9 @@ export async function acceptTether(conn: Conn, context: HandshakeContext, settin
     if (pattern === "NNpsk0") options.psk = settings.security.psk;
     if (keys !== undefined && pattern !== "NN" && pattern !== "NNpsk0") {
       options.staticKeyPair = keys.keyPair;
-      if ((pattern === "IK" || pattern === "XX") && keys.verifyRemote) options.verifyRemote = keys.verifyRemote;
+      if ((pattern === "IK" || pattern === "XX") && keys.verifyRemote) {
+        options.verifyRemote = keys.verifyRemote;
+      }
     }
     const s = await secure(conn, options);
     secured = s;
@@ -251,7 +265,11 @@ export async function acceptTether(conn: Conn, context: HandshakeContext, settin
  * server that speaks something else or wants other settings, a `ConnError`
  * `EBUSY` (temporary) for a busy server, or a conn error.
  */
-export async function dialTether(conn: Conn, context: HandshakeContext, security: Security): Promise<Session> {
+export async function dialTether(
+  conn: Conn,
+  context: HandshakeContext,
+  security: Security,
+): Promise<Session> {
   const { addr, signal } = context;
   const code = clientPattern(security);
   const clientHello = hello(TETHER_IPC_VERSION, code, 0);
@@ -284,7 +302,9 @@ export async function dialTether(conn: Conn, context: HandshakeContext, security
   if (verdict === Verdict.Version || server.version !== TETHER_IPC_VERSION) {
     throw new HandshakeError({ addr, detail: `${sides(client, server)}: upgrade one side` });
   }
-  if (verdict === Verdict.Security) throw new HandshakeError({ addr, detail: `${sides(client, server)}: ${FIX_SECURITY}` });
+  if (verdict === Verdict.Security) {
+    throw new HandshakeError({ addr, detail: `${sides(client, server)}: ${FIX_SECURITY}` });
+  }
   if (verdict !== Verdict.Ok) {
     throw new HandshakeError({ addr, detail: `the server answered with an unknown verdict ${verdict}` });
   }
@@ -301,9 +321,13 @@ export async function dialTether(conn: Conn, context: HandshakeContext, security
       signal,
     };
     if (pattern === "NNpsk0") options.psk = security.psk;
-    if (keys?.keyPair !== undefined && (pattern === "IK" || pattern === "XX")) options.staticKeyPair = keys.keyPair;
+    if (keys?.keyPair !== undefined && (pattern === "IK" || pattern === "XX")) {
+      options.staticKeyPair = keys.keyPair;
+    }
     if (pattern === "IK" || pattern === "NK") options.remoteStaticKey = keys!.serverKey;
-    if ((pattern === "XX" || pattern === "NX") && keys?.verifyRemote) options.verifyRemote = keys.verifyRemote;
+    if ((pattern === "XX" || pattern === "NX") && keys?.verifyRemote) {
+      options.verifyRemote = keys.verifyRemote;
+    }
     const s = await secure(conn, options);
     secured = s;
     remoteStaticKey = s.remoteStaticKey;
@@ -365,7 +389,9 @@ class TetherSession implements Session {
   }
 
   send(type: number, data: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
-    return this.#framed.send({ type, data }, signal === undefined ? undefined : { signal }).then(this.#counted);
+    return this.#framed.send({ type, data }, signal === undefined ? undefined : { signal }).then(
+      this.#counted,
+    );
   }
 
   async receive(): Promise<IpcMessage | null> {

@@ -9,24 +9,31 @@ import { type Addr, type CallOptions, formatAddr } from "../conn.ts";
 import { connect } from "../transports/mod.ts";
 import {
   ConnClosedError,
-  ConnError,
   ConnectionRefusedError,
+  ConnError,
   HandshakeError,
   MessageTooLargeError,
 } from "../errors.ts";
 import { delay } from "../_async/delay.ts";
-import { noop, waiter, type Waiter } from "../_async/waiter.ts";
+import { noop, type Waiter, waiter } from "../_async/waiter.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { checkBytes, checkOptions, describe, refusal } from "../_validate.ts";
-import { type AddressOptions, type IpcAddress, resolveAddress } from "./_address.ts";
+import { type IpcAddress, resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log, logs } from "./_log.ts";
-import { checkCount, checkProtocol, checkSecurity, checkType, type SecurityOptions } from "./_options.ts";
+import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
 import { retryable, type Session } from "./_session.ts";
 import { dialTether, type Security } from "./_tether_protocol.ts";
 import { dialGolang, warmGolangKeys } from "./_golang_protocol.ts";
-import { type IpcMessage, type IpcProtocol, type IpcStatus, IpcStatusEvent } from "./types.ts";
+import {
+  type IpcAddressOptions,
+  type IpcMessage,
+  type IpcProtocol,
+  type IpcSecurityOptions,
+  type IpcStatus,
+  IpcStatusEvent,
+} from "./types.ts";
 
 /**
  * Options of {@linkcode connectClient}.
@@ -39,7 +46,7 @@ import { type IpcMessage, type IpcProtocol, type IpcStatus, IpcStatusEvent } fro
  * console.log(options.name); // "jobs"
  * ```
  */
-export interface ClientOptions extends AddressOptions, SecurityOptions {
+export interface ClientOptions extends IpcAddressOptions, IpcSecurityOptions {
   /** The server's name, as given to `serve()`. */
   name: string;
   /**
@@ -147,7 +154,12 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     this.#security = checkSecurity(options, "client", protocol);
     this.#timeout = checkCount(options.timeout, "timeout", 0);
     this.#retryDelay = checkCount(options.retryDelay, "retryDelay", DEFAULT_RETRY_DELAY);
-    this.#handshakeTimeout = checkCount(options.handshakeTimeout, "handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT, 1);
+    this.#handshakeTimeout = checkCount(
+      options.handshakeTimeout,
+      "handshakeTimeout",
+      DEFAULT_HANDSHAKE_TIMEOUT,
+      1,
+    );
     this.#maxQueuedWrites = checkCount(options.maxQueuedWrites, "maxQueuedWrites", DEFAULT_MAX_QUEUED_WRITES);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -156,14 +168,21 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     const target = this.#address.options as { path?: string; hostname?: string; port?: number };
     this.addr = target.path !== undefined
       ? { transport: this.#address.options.transport, address: target.path }
-      : { transport: "tcp", address: `${target.hostname}:${target.port}`, hostname: target.hostname, port: target.port };
+      : {
+        transport: "tcp",
+        address: `${target.hostname}:${target.port}`,
+        hostname: target.hostname,
+        port: target.port,
+      };
     this.#where = formatAddr(this.addr);
     this.ready = this.#ready.promise;
     this.ready.catch(noop);
     if (protocol === "golang-ipc" && this.#security.encryption) warmGolangKeys();
     if (signal?.aborted) {
       this.#state = { kind: "closed" };
-      this.#ready.reject(new ConnClosedError({ op: "connect", addr: this.#where, detail: "the client's signal aborted" }));
+      this.#ready.reject(
+        new ConnClosedError({ op: "connect", addr: this.#where, detail: "the client's signal aborted" }),
+      );
       this.closed = Promise.resolve();
       return;
     }
@@ -233,8 +252,9 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
           code: "ENOBUFS",
           op: "write",
           addr: this.#where,
-          summary: `write queue full: ${this.#maxQueuedWrites} writes already wait for the client to (re)connect`,
-          detail: "wait for status \"connected\", or raise maxQueuedWrites",
+          summary:
+            `write queue full: ${this.#maxQueuedWrites} writes already wait for the client to (re)connect`,
+          detail: 'wait for status "connected", or raise maxQueuedWrites',
           temporary: true,
         }),
       );
@@ -257,9 +277,13 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     session?.close();
     const error = new ConnClosedError({ op: "read", addr: this.#where, detail: "the client was closed" });
     this.#readers.rejectAll(error);
-    this.#queued.rejectAll(new ConnClosedError({ op: "write", addr: this.#where, detail: "the client was closed" }));
+    this.#queued.rejectAll(
+      new ConnClosedError({ op: "write", addr: this.#where, detail: "the client was closed" }),
+    );
     this.#inbox.clear();
-    this.#ready.reject(new ConnClosedError({ op: "connect", addr: this.#where, detail: "the client was closed" }));
+    this.#ready.reject(
+      new ConnClosedError({ op: "connect", addr: this.#where, detail: "the client was closed" }),
+    );
     this.#setState({ kind: "closed" });
   }
 
@@ -296,8 +320,12 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
       session.close();
       this.#inbox.wake();
       if (!this.#alive()) return;
-      log("info", this.#who(), `connection lost (${describeError(why)}); reconnecting` +
-        (unconfirmed ? `, ${unconfirmed} sent message(s) unconfirmed` : ""));
+      log(
+        "info",
+        this.#who(),
+        `connection lost (${describeError(why)}); reconnecting` +
+          (unconfirmed ? `, ${unconfirmed} sent message(s) unconfirmed` : ""),
+      );
       this.#setState({ kind: "reconnecting" }, { error: why, unconfirmed });
       phase = "reconnecting";
     }
@@ -331,7 +359,11 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
         last = err;
         if (attemptSignal.aborted || isRetryable(err)) {
           if (logs("debug") || (attempt === 0 && logs("info"))) {
-            log(attempt === 0 ? "info" : "debug", this.#who(), `no server yet (${describeError(err)}); retrying`);
+            log(
+              attempt === 0 ? "info" : "debug",
+              this.#who(),
+              `no server yet (${describeError(err)}); retrying`,
+            );
           }
           continue;
         }
@@ -409,7 +441,13 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
       for (;;) {
         const message = await session.receive();
         if (message === null) {
-          ended.resolve(new ConnClosedError({ op: "read", addr: this.#where, detail: "the server closed the connection" }));
+          ended.resolve(
+            new ConnClosedError({
+              op: "read",
+              addr: this.#where,
+              detail: "the server closed the connection",
+            }),
+          );
           return;
         }
         if (this.#deliver(message, session)) continue;
@@ -456,7 +494,12 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
   #sendFailed(session: Session, err: unknown, signal: AbortSignal | undefined): never {
     if (signal?.aborted && err === signal.reason) throw err;
     if (this.#state.kind === "closing" || this.#state.kind === "closed") {
-      throw new ConnClosedError({ op: "write", addr: this.#where, detail: "the client was closed", cause: err });
+      throw new ConnClosedError({
+        op: "write",
+        addr: this.#where,
+        detail: "the client was closed",
+        cause: err,
+      });
     }
     if (this.#current(session)) (this.#state as { ended: Waiter<unknown> }).ended.resolve(err);
     throw new ConnClosedError({
@@ -468,7 +511,13 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
   }
 
   #tooLarge(size: number, limit: number): MessageTooLargeError {
-    return new MessageTooLargeError({ op: "write", addr: this.#where, size, limit, detail: "the server's maxMessageSize" });
+    return new MessageTooLargeError({
+      op: "write",
+      addr: this.#where,
+      size,
+      limit,
+      detail: "the server's maxMessageSize",
+    });
   }
 
   /** The error a read or write gets once the client is done, or `null` while it lives. */

@@ -29,5 +29,12 @@
 
 export { Client, type ClientOptions, connectClient } from "./client.ts";
 export { serve, type ServeOptions, Server, ServerClient, type ServerMessage } from "./server.ts";
-export { type IpcKeys, type IpcMessage, type IpcProtocol, type IpcStatus, IpcStatusEvent } from "./types.ts";
-export type { IpcTransport } from "./_address.ts";
+export {
+  type IpcAddressOptions,
+  type IpcKeys,
+  type IpcMessage,
+  type IpcProtocol,
+  type IpcSecurityOptions,
+  type IpcStatus,
+  IpcStatusEvent,
+} from "./types.ts";

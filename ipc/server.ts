@@ -12,14 +12,21 @@ import { DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT } from "../frame.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
 import { checkBytes, checkOptions, describe, refusal } from "../_validate.ts";
-import { type AddressOptions, resolveAddress } from "./_address.ts";
+import { resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log } from "./_log.ts";
-import { checkCount, checkProtocol, checkSecurity, checkType, type SecurityOptions } from "./_options.ts";
+import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
 import type { Session } from "./_session.ts";
 import { acceptTether, type Security } from "./_tether_protocol.ts";
 import { acceptGolang, warmGolangKeys } from "./_golang_protocol.ts";
-import { type IpcMessage, type IpcProtocol, type IpcStatus, IpcStatusEvent } from "./types.ts";
+import {
+  type IpcAddressOptions,
+  type IpcMessage,
+  type IpcProtocol,
+  type IpcSecurityOptions,
+  type IpcStatus,
+  IpcStatusEvent,
+} from "./types.ts";
 
 /**
  * Options of {@linkcode serve}.
@@ -32,7 +39,7 @@ import { type IpcMessage, type IpcProtocol, type IpcStatus, IpcStatusEvent } fro
  * console.log(options.multiClient); // true
  * ```
  */
-export interface ServeOptions extends AddressOptions, SecurityOptions {
+export interface ServeOptions extends IpcAddressOptions, IpcSecurityOptions {
   /**
    * The server's name: a Unix socket `NAME.sock` in `$XDG_RUNTIME_DIR`
    * (else the temp dir), the pipe `\\.\pipe\NAME` on Windows; with
@@ -75,6 +82,22 @@ export interface ServerMessage {
 
 let nextClientId = 1;
 
+/** What the server keeps of each client, out of the public API. */
+interface Internals {
+  /** Its connection. */
+  readonly session: Session;
+  /** Its received messages, waiting for `read()`. */
+  readonly inbox: Inbox;
+  /** Marks it closed and closes its session; `false` if it already was. */
+  end(): boolean;
+}
+
+const internals = new WeakMap<ServerClient, Internals>();
+
+function inner(client: ServerClient): Internals {
+  return internals.get(client)!;
+}
+
 /**
  * One client of a {@linkcode Server}, as the server sees it: write to it to
  * answer, close it to drop it. Its status is `"connected"` until its
@@ -97,17 +120,27 @@ export class ServerClient {
   readonly id: number = nextClientId++;
   /** The client's address (for Unix sockets, unnamed). */
   readonly remoteAddr: Addr;
-  /** @internal */
-  readonly inbox = new Inbox();
   readonly #session: Session;
   readonly #server: Server;
   #status: "connected" | "closed" = "connected";
 
-  /** @internal Made by the server once a handshake succeeds. */
+  /** Made by the server once a client's handshake succeeds; not for applications. */
   constructor(server: Server, session: Session) {
     this.#server = server;
     this.#session = session;
     this.remoteAddr = session.conn.remoteAddr;
+    const inbox = new Inbox();
+    internals.set(this, {
+      session,
+      inbox,
+      end: () => {
+        if (this.#status === "closed") return false;
+        this.#status = "closed";
+        session.close();
+        inbox.wake();
+        return true;
+      },
+    });
   }
 
   /** `"connected"`, then `"closed"` once its connection ended. */
@@ -151,20 +184,6 @@ export class ServerClient {
   /** Drops the client: closes its connection. Idempotent. */
   close(): void {
     this.#server.ended(this, null);
-  }
-
-  /** @internal Marks it closed and closes its session; `false` if it already was. */
-  end(): boolean {
-    if (this.#status === "closed") return false;
-    this.#status = "closed";
-    this.#session.close();
-    this.inbox.wake();
-    return true;
-  }
-
-  /** @internal */
-  get session(): Session {
-    return this.#session;
   }
 
   #closedError(cause?: unknown): ConnClosedError {
@@ -259,7 +278,11 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     this.#handshakeTimeout = init.handshakeTimeout;
     init.signal?.addEventListener("abort", () => this.close(), { once: true, signal: this.#lifetime.signal });
     this.closed = this.#acceptLoop();
-    log("info", this.#who(), `listening (${this.protocol} protocol, ${this.multiClient ? "many clients" : "one client at a time"})`);
+    log(
+      "info",
+      this.#who(),
+      `listening (${this.protocol} protocol, ${this.multiClient ? "many clients" : "one client at a time"})`,
+    );
   }
 
   /** `"listening"`, `"closing"`, `"closed"`, or `"error"` if its listener failed. */
@@ -332,7 +355,7 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     this.#listener.close();
     for (const client of [...this.#clients]) this.ended(client, null);
     this.#readers.rejectAll(this.#closedError("read"));
-    for (let i = 0; i < this.#ready.length; i++) this.#ready.at(i).inbox.clear();
+    for (let i = 0; i < this.#ready.length; i++) inner(this.#ready.at(i)).inbox.clear();
     while (this.#ready.length > 0) this.#ready.shift();
     log("info", this.#who(), "closed");
     this.#setState({ kind: "closed" });
@@ -358,12 +381,18 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
 
   /** @internal A client's connection ended (`err` says why; `null` for a clean end or a close). */
   ended(client: ServerClient, err: unknown): void {
-    const unconfirmed = client.session.unconfirmed;
-    if (!client.end()) return;
+    const unconfirmed = inner(client).session.unconfirmed;
+    if (!inner(client).end()) return;
     this.#clients.delete(client);
     if (!this.multiClient) this.#slotTaken = false;
-    log(err ? "warn" : "info", this.#who(), `client ${client.id} left` + (err ? ` (${describeError(err)})` : ""));
-    this.dispatchEvent(new IpcStatusEvent<ServerClient>("closed", { client, error: err ?? undefined, unconfirmed }));
+    log(
+      err ? "warn" : "info",
+      this.#who(),
+      `client ${client.id} left` + (err ? ` (${describeError(err)})` : ""),
+    );
+    this.dispatchEvent(
+      new IpcStatusEvent<ServerClient>("closed", { client, error: err ?? undefined, unconfirmed }),
+    );
   }
 
   async #acceptLoop(): Promise<void> {
@@ -403,13 +432,21 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
           maxMessageSize: this.maxMessageSize,
           admit,
         })
-        : await acceptTether(conn, context, { security: this.#security, maxMessageSize: this.maxMessageSize, admit });
+        : await acceptTether(conn, context, {
+          security: this.#security,
+          maxMessageSize: this.maxMessageSize,
+          admit,
+        });
     } catch (err) {
       conn.close();
       if (admitted) this.#slotTaken = false;
       if (this.#lifetime.signal.aborted) return;
       const error = signal.aborted && !(err instanceof ConnError && err.code === "EHANDSHAKE")
-        ? abortError(signal.reason, { op: "handshake", addr: this.where, detail: `the client did not complete its handshake within ${this.#handshakeTimeout} ms` })
+        ? abortError(signal.reason, {
+          op: "handshake",
+          addr: this.where,
+          detail: `the client did not complete its handshake within ${this.#handshakeTimeout} ms`,
+        })
         : err;
       log("warn", this.#who(), `a client failed its handshake: ${describeError(error)}`);
       this.dispatchEvent(new ErrorEvent("error", { error, message: describeError(error) }));
@@ -427,13 +464,13 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
   }
 
   async #pump(client: ServerClient): Promise<void> {
-    const session = client.session;
+    const session = inner(client).session;
     try {
       for (;;) {
         const message = await session.receive();
         if (message === null) return this.ended(client, null);
         if (this.#deliver(client, message)) continue;
-        await client.inbox.room();
+        await inner(client).inbox.room();
         if (client.status === "closed") return;
       }
     } catch (err) {
@@ -444,20 +481,20 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
   /** Hands a message to a waiting reader, or queues it; `false` once that client's inbox is full. */
   #deliver(client: ServerClient, message: IpcMessage): boolean {
     if (this.#ready.length === 0 && this.#readers.length > 0) {
-      client.session.delivered();
+      inner(client).session.delivered();
       this.#readers.resolveNext({ client, message });
       return true;
     }
-    const inbox = client.inbox;
+    const inbox = inner(client).inbox;
     if (inbox.length === 0) this.#ready.push(client);
     return inbox.push(message);
   }
 
   #take(): ServerMessage {
     const client = this.#ready.shift();
-    const message = client.inbox.shift();
-    client.session.delivered();
-    if (client.inbox.length > 0) this.#ready.push(client);
+    const message = inner(client).inbox.shift();
+    inner(client).session.delivered();
+    if (inner(client).inbox.length > 0) this.#ready.push(client);
     return { client, message };
   }
 
@@ -504,23 +541,37 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const security = checkSecurity(options, "server", protocol);
   const maxMessageSize = checkCount(options.maxMessageSize, "maxMessageSize", DEFAULT_MAX_MESSAGE_SIZE);
   if (!Number.isInteger(maxMessageSize) || maxMessageSize > MAX_MESSAGE_SIZE_LIMIT) {
-    throw new RangeError(`maxMessageSize must be a whole number from 0 to ${MAX_MESSAGE_SIZE_LIMIT}, got ${maxMessageSize}`);
+    throw new RangeError(
+      `maxMessageSize must be a whole number from 0 to ${MAX_MESSAGE_SIZE_LIMIT}, got ${maxMessageSize}`,
+    );
   }
   const multiClient = options.multiClient ?? false;
-  if (typeof multiClient !== "boolean") throw new TypeError(`multiClient must be a boolean, got ${describe(multiClient)}`);
-  const handshakeTimeout = checkCount(options.handshakeTimeout, "handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT, 1);
+  if (typeof multiClient !== "boolean") {
+    throw new TypeError(`multiClient must be a boolean, got ${describe(multiClient)}`);
+  }
+  const handshakeTimeout = checkCount(
+    options.handshakeTimeout,
+    "handshakeTimeout",
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    1,
+  );
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
   }
   const target = address.options as { path?: string };
   if (signal?.aborted) {
-    throw abortError(signal.reason, { op: "listen", addr: `${address.options.transport}:${target.path ?? address.label}` });
+    throw abortError(signal.reason, {
+      op: "listen",
+      addr: `${address.options.transport}:${target.path ?? address.label}`,
+    });
   }
   const listenOptions = { ...address.options } as ListenOptions & { mode?: number; signal?: unknown };
   delete listenOptions.signal;
   if (options.mode !== undefined) {
-    if (listenOptions.transport !== "unix") throw new TypeError(`mode is for Unix sockets, not ${listenOptions.transport}`);
+    if (listenOptions.transport !== "unix") {
+      throw new TypeError(`mode is for Unix sockets, not ${listenOptions.transport}`);
+    }
     listenOptions.mode = options.mode;
   }
   if (protocol === "golang-ipc" && security.encryption) warmGolangKeys();

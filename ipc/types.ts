@@ -143,3 +143,58 @@ export class IpcStatusEvent<C = unknown> extends Event {
     this.unconfirmed = init.unconfirmed;
   }
 }
+
+/**
+ * Where a server is, as {@linkcode serve} and {@linkcode connectClient}
+ * take it: a name (a Unix socket or a named pipe), or a TCP host and port.
+ *
+ * @example
+ * ```ts
+ * import type { IpcAddressOptions } from "@tether/tether/ipc";
+ *
+ * const overTcp: IpcAddressOptions = { name: "jobs", transport: "tcp", hostname: "127.0.0.1", port: 7000 };
+ * console.log(overTcp.transport); // "tcp"
+ * ```
+ */
+export interface IpcAddressOptions {
+  /**
+   * The server's name: a Unix socket `NAME.sock` in `$XDG_RUNTIME_DIR`
+   * (else the temp dir), the pipe `\\.\pipe\NAME` on Windows; with
+   * `protocol: "golang-ipc"`, golang-ipc's own path, `/tmp/NAME.sock`.
+   * Optional with `transport: "tcp"`, where it only names the server in logs.
+   */
+  name?: string;
+  /** `"unix"` (default on Linux and macOS), `"pipe"` (default on Windows) or `"tcp"`. */
+  transport?: "unix" | "pipe" | "tcp";
+  /** TCP only: the host; default `"127.0.0.1"`. */
+  hostname?: string;
+  /** TCP only: the port (`0` on a server picks a free one: see `server.addr.port`). */
+  port?: number;
+}
+
+/**
+ * Encryption and protocol settings; a server and its clients must agree.
+ *
+ * @example
+ * ```ts
+ * import type { IpcSecurityOptions } from "@tether/tether/ipc";
+ *
+ * const withPsk: IpcSecurityOptions = { psk: crypto.getRandomValues(new Uint8Array(32)) };
+ * console.log(withPsk.psk!.length); // 32
+ * ```
+ */
+export interface IpcSecurityOptions {
+  /**
+   * Encrypt (default `true`): Noise NN, which encrypts but authenticates
+   * nobody, unless `psk` or `keys` say more. With `protocol: "golang-ipc"`,
+   * a server encrypts or not, and a client with `true` refuses a plain
+   * server while one with `false` takes what the server announces.
+   */
+  encryption?: boolean;
+  /** A 32-byte pre-shared key both sides know (Noise NNpsk0): authenticates both. */
+  psk?: Uint8Array;
+  /** Static keys (Noise IK, XX, NK, NX): see {@linkcode IpcKeys}. */
+  keys?: IpcKeys;
+  /** The wire protocol; default `"tether"`. */
+  protocol?: IpcProtocol;
+}

@@ -12,7 +12,8 @@ import { decoder, encoder, nextError, nextStatus, uniqueName } from "./ipc_helpe
 const PEER = new URL("./fixtures/golang_ipc_peer.py", import.meta.url).pathname;
 
 function python(args: string[]) {
-  const child = new Deno.Command("python3", { args: [PEER, ...args], stdout: "piped", stderr: "piped" }).spawn();
+  const child = new Deno.Command("python3", { args: [PEER, ...args], stdout: "piped", stderr: "piped" })
+    .spawn();
   return {
     child,
     async output(): Promise<string[]> {
@@ -103,9 +104,14 @@ Deno.test("a plain golang-ipc client joins a plain tether server; one that requi
   const serving = (async () => {
     for await (const { client, message } of server) await client.write(message.type, message.data);
   })();
-  assert.deepEqual(await python(["client", server.addr.address, "plain"]).output(), ["max 3145728", "echo ok"]);
+  assert.deepEqual(await python(["client", server.addr.address, "plain"]).output(), [
+    "max 3145728",
+    "echo ok",
+  ]);
   const refused = nextError(server);
-  assert.deepEqual(await python(["client", server.addr.address, "require-enc"]).output(), ["refused plain server"]);
+  assert.deepEqual(await python(["client", server.addr.address, "require-enc"]).output(), [
+    "refused plain server",
+  ]);
   const err = await refused;
   assert.ok(err instanceof HandshakeError);
   assert.match((err as Error).message, /the client refused: it requires encryption/);
@@ -125,7 +131,12 @@ Deno.test("a tether client that requires encryption refuses a plain golang-ipc s
 
 Deno.test("bad keys and short frames from a golang-ipc client are typed errors; the server carries on", async () => {
   const name = uniqueName("g");
-  await using server = await serve({ name, protocol: "golang-ipc", multiClient: true, handshakeTimeout: 300 });
+  await using server = await serve({
+    name,
+    protocol: "golang-ipc",
+    multiClient: true,
+    handshakeTimeout: 300,
+  });
   for (const mode of ["badkey-zeros", "badkey-03", "badkey-short"]) {
     const failed = nextError(server);
     assert.deepEqual(await python(["client", server.addr.address, mode]).output(), ["closed"], mode);
@@ -141,7 +152,10 @@ Deno.test("bad keys and short frames from a golang-ipc client are typed errors; 
   const plainName = uniqueName("g");
   await using plain = await serve({ name: plainName, protocol: "golang-ipc", encryption: false });
   const closed = nextStatus(plain, "closed");
-  assert.deepEqual(await python(["client", plain.addr.address, "short-frame"]).output(), ["max 3145728", "closed"]);
+  assert.deepEqual(await python(["client", plain.addr.address, "short-frame"]).output(), [
+    "max 3145728",
+    "closed",
+  ]);
   const event = await closed;
   assert.ok(event.error instanceof ProtocolError, String(event.error));
   assert.match((event.error as Error).message, /no room for its 4-byte message type/);

@@ -81,7 +81,13 @@ export async function spawnPeer(
   options: Record<string, unknown>,
 ): Promise<{ child: Deno.ChildProcess; lines: () => Promise<string | null> }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./fixtures/ipc_peer.ts", import.meta.url).pathname, mode, JSON.stringify(options)],
+    args: [
+      "run",
+      "-A",
+      new URL("./fixtures/ipc_peer.ts", import.meta.url).pathname,
+      mode,
+      JSON.stringify(options),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

@@ -83,7 +83,10 @@ Deno.test("SIGKILL of the server while the client writes: the client reconnects 
     const unconfirmed = lost.unconfirmed!;
     assert.equal(typeof unconfirmed, "number");
     const confirmed = resolvedAtDrop - unconfirmed;
-    assert.ok(confirmed > 0 && confirmed <= resolvedAtDrop, `unconfirmed ${unconfirmed} of ${resolvedAtDrop}`);
+    assert.ok(
+      confirmed > 0 && confirmed <= resolvedAtDrop,
+      `unconfirmed ${unconfirmed} of ${resolvedAtDrop}`,
+    );
     for (let s = 0; s < confirmed; s++) {
       if (!gotByOld.has(resolved[s])) assert.fail(`message ${resolved[s]} was confirmed but never read`);
     }

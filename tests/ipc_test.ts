@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import {
   ConnClosedError,
-  ConnError,
   connect,
+  ConnError,
   HandshakeError,
-  listen,
   MessageTooLargeError,
   ProtocolError,
 } from "../mod.ts";
 import { generateKeyPair } from "../crypto/mod.ts";
-import { connectClient, IpcStatusEvent, serve, type ServerClient } from "../ipc/mod.ts";
+import { connectClient, type IpcStatusEvent, serve, type ServerClient } from "../ipc/mod.ts";
 import { socketDir } from "../ipc/_address.ts";
 import { decoder, encoder, nextError, nextStatus, payload, same, settle, uniqueName } from "./ipc_helpers.ts";
 
@@ -190,7 +189,9 @@ Deno.test("a queued write waits for the connection; past maxQueuedWrites writes 
   const name = uniqueName();
   await using client = connectClient({ name, retryDelay: 20, maxQueuedWrites: 2 });
   const first = client.write(1, encoder.encode("one"));
-  const aborted = await client.write(4, new Uint8Array(1), { signal: AbortSignal.timeout(10) }).catch((e) => e);
+  const aborted = await client.write(4, new Uint8Array(1), { signal: AbortSignal.timeout(10) }).catch((e) =>
+    e
+  );
   assert.equal(aborted.name, "TimeoutError", "an aborted queued write leaves the queue");
   const second = client.write(2, encoder.encode("two"));
   const err = await client.write(3, encoder.encode("three")).catch((e) => e);
@@ -278,9 +279,17 @@ Deno.test("a wrong PSK fails the handshake on both sides; the server carries on"
 
 Deno.test("static keys: a client pins its server (IK) or verifies it (XX); an unknown client key is refused", async () => {
   const name = uniqueName();
-  const [serverKeys, alice, mallory] = await Promise.all([generateKeyPair(), generateKeyPair(), generateKeyPair()]);
+  const [serverKeys, alice, mallory] = await Promise.all([
+    generateKeyPair(),
+    generateKeyPair(),
+    generateKeyPair(),
+  ]);
   const known = (key: Uint8Array) => same(key, alice.publicKey);
-  await using server = await serve({ name, multiClient: true, keys: { keyPair: serverKeys, verifyRemote: known } });
+  await using server = await serve({
+    name,
+    multiClient: true,
+    keys: { keyPair: serverKeys, verifyRemote: known },
+  });
   await using ik = connectClient({ name, keys: { keyPair: alice, serverKey: serverKeys.publicKey } });
   await ik.ready;
   assert.ok(same(ik.remoteStaticKey!, serverKeys.publicKey));
@@ -292,10 +301,12 @@ Deno.test("static keys: a client pins its server (IK) or verifies it (XX); an un
     keys: { keyPair: alice, verifyRemote: (key) => same(key, serverKeys.publicKey) },
   });
   await xx.ready;
-  for (const keys of [
-    { keyPair: mallory, serverKey: serverKeys.publicKey },
-    { keyPair: mallory, verifyRemote: () => true },
-  ]) {
+  for (
+    const keys of [
+      { keyPair: mallory, serverKey: serverKeys.publicKey },
+      { keyPair: mallory, verifyRemote: () => true },
+    ]
+  ) {
     const refused = nextError(server);
     await using stranger = connectClient({ name, keys });
     const err = await stranger.ready.catch((e) => e);
@@ -366,8 +377,14 @@ Deno.test("bad options are TypeErrors before anything opens", async () => {
   await assert.rejects(serve({ name: "x", psk: new Uint8Array(3) }), RangeError);
   await assert.rejects(serve({ name: "x", encryption: false, psk: new Uint8Array(32) }), TypeError);
   await assert.rejects(serve({ name: "x", protocol: "grpc" as "tether" }), TypeError);
-  assert.throws(() => connectClient({ name: "x", keys: { keyPair: undefined } }), /serverKey .* or verifyRemote/);
-  assert.throws(() => connectClient({ name: "x", protocol: "golang-ipc", psk: new Uint8Array(32) }), /unauthenticated/);
+  assert.throws(
+    () => connectClient({ name: "x", keys: { keyPair: undefined } }),
+    /serverKey .* or verifyRemote/,
+  );
+  assert.throws(
+    () => connectClient({ name: "x", protocol: "golang-ipc", psk: new Uint8Array(32) }),
+    /unauthenticated/,
+  );
 });
 
 Deno.test("a server name already served is AddrInUseError, and the first server keeps it", async () => {
