@@ -87,6 +87,22 @@ const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
 const DEFAULT_MAX_QUEUED_WRITES = 1024;
 
 /**
+ * The events a {@linkcode Client} fires.
+ *
+ * @example
+ * ```ts
+ * import type { ClientEventMap } from "@tether/tether/ipc";
+ *
+ * const seen: (keyof ClientEventMap)[] = ["statuschange"];
+ * console.log(seen); // [ "statuschange" ]
+ * ```
+ */
+export interface ClientEventMap {
+  /** The client's status changed. */
+  statuschange: IpcStatusEvent;
+}
+
+/**
  * A client of an ipc server. It connects in the background, redials after
  * a lost connection (with a fresh handshake each time), and fires
  * `statuschange` events ({@linkcode IpcStatusEvent}) as it goes. Make one
@@ -116,6 +132,7 @@ const DEFAULT_MAX_QUEUED_WRITES = 1024;
  * console.log(new TextDecoder().decode(message.data)); // "hello"
  * ```
  */
+
 export class Client extends EventTarget implements AsyncIterable<IpcMessage>, AsyncDisposable {
   /** The server's name. */
   readonly name: string;
@@ -188,6 +205,46 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     }
     signal?.addEventListener("abort", () => this.close(), { once: true, signal: this.#lifetime.signal });
     this.closed = this.#run();
+  }
+
+  /** Listens for `statuschange` ({@linkcode IpcStatusEvent}), typed. */
+  override addEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: (this: Client, event: ClientEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /** Listens for any event. */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  /** Stops listening, typed. */
+  override removeEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: (this: Client, event: ClientEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /** Stops listening for any event. */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
   }
 
   /** Where the client stands; see {@linkcode IpcStatus}. */

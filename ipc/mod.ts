@@ -27,8 +27,15 @@
  * @module
  */
 
-export { Client, type ClientOptions, connectClient } from "./client.ts";
-export { serve, type ServeOptions, Server, ServerClient, type ServerMessage } from "./server.ts";
+export { Client, type ClientEventMap, type ClientOptions, connectClient } from "./client.ts";
+export {
+  serve,
+  type ServeOptions,
+  Server,
+  ServerClient,
+  type ServerEventMap,
+  type ServerMessage,
+} from "./server.ts";
 export {
   type IpcAddressOptions,
   type IpcKeys,

@@ -204,6 +204,24 @@ type ServerState =
   | { readonly kind: "error"; readonly error: Error };
 
 /**
+ * The events a {@linkcode Server} fires.
+ *
+ * @example
+ * ```ts
+ * import type { ServerEventMap } from "@tether/tether/ipc";
+ *
+ * const seen: (keyof ServerEventMap)[] = ["statuschange", "error"];
+ * console.log(seen.length); // 2
+ * ```
+ */
+export interface ServerEventMap {
+  /** The server's status, or one of its clients' (then `event.client` is set), changed. */
+  statuschange: IpcStatusEvent<ServerClient>;
+  /** A client failed its handshake (`event.error` says why); it was dropped. */
+  error: ErrorEvent;
+}
+
+/**
  * An ipc server: accepts clients under its name, hands their messages to
  * `read()` (or `for await`), merged fairly across clients, and fires
  * `statuschange` events ({@linkcode IpcStatusEvent}) as clients come and
@@ -225,6 +243,7 @@ type ServerState =
  * console.log(reply.type, new TextDecoder().decode(reply.data)); // 5 "ping"
  * ```
  */
+
 export class Server extends EventTarget implements AsyncIterable<ServerMessage>, AsyncDisposable {
   /** The server's name. */
   readonly name: string;
@@ -283,6 +302,46 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
       this.#who(),
       `listening (${this.protocol} protocol, ${this.multiClient ? "many clients" : "one client at a time"})`,
     );
+  }
+
+  /** Listens for `statuschange` ({@linkcode IpcStatusEvent}), and `error`, typed. */
+  override addEventListener<K extends keyof ServerEventMap>(
+    type: K,
+    listener: (this: Server, event: ServerEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /** Listens for any event. */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  /** Stops listening, typed. */
+  override removeEventListener<K extends keyof ServerEventMap>(
+    type: K,
+    listener: (this: Server, event: ServerEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /** Stops listening for any event. */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
   }
 
   /** `"listening"`, `"closing"`, `"closed"`, or `"error"` if its listener failed. */
