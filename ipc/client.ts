@@ -72,7 +72,13 @@ export interface ClientOptions extends IpcAddressOptions, IpcSecurityOptions {
 
 type State =
   | { readonly kind: "connecting" | "reconnecting" }
-  | { readonly kind: "connected"; readonly session: Session; readonly ended: Waiter<unknown> }
+  | {
+    readonly kind: "connected";
+    readonly session: Session;
+    readonly ended: Waiter<unknown>;
+    /** Sending failed: the peer's last words (confirmations) are read before the loss is told. */
+    draining?: { why: unknown; timer: ReturnType<typeof setTimeout> };
+  }
   | { readonly kind: "closing" | "closed" }
   | { readonly kind: "timeout" | "error"; readonly error: Error };
 
@@ -85,6 +91,8 @@ interface QueuedWrite {
 const DEFAULT_RETRY_DELAY = 1000;
 const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
 const DEFAULT_MAX_QUEUED_WRITES = 1024;
+/** How long a client whose sends failed keeps reading what its peer sent before it went. */
+const DRAIN_MS = 500;
 
 /**
  * The events a {@linkcode Client} fires.
@@ -297,7 +305,9 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     if (refused !== undefined) return Promise.reject(refused);
     const signal = options?.signal;
     const state = this.#state;
-    if (state.kind === "connected") return this.#send(state.session, type, data, signal);
+    if (state.kind === "connected" && state.draining === undefined) {
+      return this.#send(state.session, type, data, signal);
+    }
     const ended = this.#endError("write");
     if (ended !== null) return Promise.reject(ended);
     if (this.#maxMessageSize !== undefined && data.length > this.#maxMessageSize) {
@@ -327,11 +337,16 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
   close(): void {
     const kind = this.#state.kind;
     if (kind === "closing" || kind === "closed") return;
-    const session = this.#state.kind === "connected" ? this.#state.session : null;
+    const state = this.#state;
+    const session = state.kind === "connected" ? state.session : null;
     const final = kind === "timeout" || kind === "error";
     if (!final) this.#setState({ kind: "closing" });
     this.#lifetime.abort();
     session?.close();
+    if (state.kind === "connected") {
+      if (state.draining !== undefined) clearTimeout(state.draining.timer);
+      state.ended.resolve(null);
+    }
     const error = new ConnClosedError({ op: "read", addr: this.#where, detail: "the client was closed" });
     this.#readers.rejectAll(error);
     this.#queued.rejectAll(
@@ -371,19 +386,9 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
       if (session === null) return;
       const ended = waiter<unknown>();
       this.#attach(session, ended);
-      this.#pump(session, ended);
-      const why = await ended.promise;
-      const unconfirmed = session.unconfirmed;
-      session.close();
-      this.#inbox.wake();
+      this.#pump(session);
+      await ended.promise;
       if (!this.#alive()) return;
-      log(
-        "info",
-        this.#who(),
-        `connection lost (${describeError(why)}); reconnecting` +
-          (unconfirmed ? `, ${unconfirmed} sent message(s) unconfirmed` : ""),
-      );
-      this.#setState({ kind: "reconnecting" }, { error: why, unconfirmed });
       phase = "reconnecting";
     }
   }
@@ -492,13 +497,14 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     this.#ready.resolve();
   }
 
-  /** Reads the session's messages into the inbox until it ends; then resolves `ended`. */
-  async #pump(session: Session, ended: Waiter<unknown>): Promise<void> {
+  /** Reads the session's messages into the inbox until it ends. */
+  async #pump(session: Session): Promise<void> {
     try {
       for (;;) {
         const message = await session.receive();
         if (message === null) {
-          ended.resolve(
+          this.#lose(
+            session,
             new ConnClosedError({
               op: "read",
               addr: this.#where,
@@ -512,8 +518,38 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
         if (!this.#current(session)) return;
       }
     } catch (err) {
-      ended.resolve(err);
+      this.#lose(session, err);
     }
+  }
+
+  /**
+   * The session's connection ended (`why`). When sending failed first, what
+   * the peer sent before it went (its confirmations) is still read, for up
+   * to {@linkcode DRAIN_MS}, so that `unconfirmed` counts only what is
+   * really unconfirmed; writes meanwhile wait for the next connection.
+   */
+  #lose(session: Session, why: unknown, from: "send" | "receive" | "drained" = "receive"): void {
+    const state = this.#state;
+    if (state.kind !== "connected" || state.session !== session) return;
+    if (from === "send" && state.draining === undefined) {
+      state.draining = { why, timer: setTimeout(() => this.#lose(session, why, "drained"), DRAIN_MS) };
+      return;
+    }
+    if (state.draining !== undefined) {
+      clearTimeout(state.draining.timer);
+      why = state.draining.why;
+    }
+    const unconfirmed = session.unconfirmed;
+    session.close();
+    this.#inbox.wake();
+    log(
+      "info",
+      this.#who(),
+      `connection lost (${describeError(why)}); reconnecting` +
+        (unconfirmed ? `, ${unconfirmed} sent message(s) unconfirmed` : ""),
+    );
+    this.#setState({ kind: "reconnecting" }, { error: why, unconfirmed });
+    state.ended.resolve(why);
   }
 
   #current(session: Session): boolean {
@@ -558,7 +594,7 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
         cause: err,
       });
     }
-    if (this.#current(session)) (this.#state as { ended: Waiter<unknown> }).ended.resolve(err);
+    this.#lose(session, err, "send");
     throw new ConnClosedError({
       op: "write",
       addr: this.#where,

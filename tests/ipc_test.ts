@@ -430,3 +430,27 @@ Deno.test("ipc runs over TCP with the same API", async () => {
   await client.write(1, payload(1, 5000));
   assert.ok(same((await server.read()).message.data, payload(1, 5000)));
 });
+
+Deno.test("a lost connection reports the resolved writes the peer's application had not confirmed reading", async () => {
+  const name = uniqueName();
+  let server = await serve({ name });
+  await using client = connectClient({ name, retryDelay: 20 });
+  await client.ready;
+  for (let i = 0; i < 300; i++) await client.write(1, new Uint8Array(8));
+  for (let i = 0; i < 300; i++) await server.read();
+  await new Promise((r) => setTimeout(r, 100)); // the last confirmation goes 20 ms after the last read
+  let lost = nextStatus(client, "reconnecting");
+  server.close();
+  assert.equal((await lost).unconfirmed, 0, "all 300 were read and confirmed");
+  server = await serve({ name });
+  try {
+    await nextStatus(client, "connected");
+    for (let i = 0; i < 50; i++) await client.write(1, new Uint8Array(8));
+    await new Promise((r) => setTimeout(r, 100)); // delivered to the server, never read
+    lost = nextStatus(client, "reconnecting");
+    server.close();
+    assert.equal((await lost).unconfirmed, 50, "none of the 50 was read");
+  } finally {
+    server.close();
+  }
+});

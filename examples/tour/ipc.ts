@@ -28,10 +28,12 @@ export const ipc: TourPart = {
         `"${decoder.decode(reply.data)}"`,
     );
     statuses.length = 0;
+    const lost = new Promise((resolve) => client.addEventListener("statuschange", resolve, { once: true }));
     server.close();
-    await server.closed;
+    await lost;
+    const writing = client.write(1, encoder.encode("again")); // waits for the reconnect
     server = await serve({ name, psk });
-    await client.write(1, encoder.encode("again")); // waits for the reconnect
+    await writing;
     const again = await server.read();
     say(
       `server restarted; client status: ${statuses.join(" → ")}; "${
