@@ -293,7 +293,15 @@ export class FramedConn<M extends Message = Uint8Array>
     const refused = refusal(options);
     if (refused !== undefined) return Promise.reject(refused);
     if (this.#send.kind !== "open") return Promise.reject(this.#send.error);
-    return this.#sendFrame(frame, options?.signal, this.#sendLock.tryAcquire());
+    const signal = options?.signal;
+    // A writer running ahead of the conn: its small frames go out together
+    // once the write in flight is done. Only sends that cannot be aborted
+    // join a batch, so an aborted send is still whole or nothing.
+    if (signal === undefined && this.#sendLock.held && this.#sendLock.waiting === 0) {
+      const batched = this.#encoder.append(frame);
+      if (batched !== null) return batched;
+    }
+    return this.#sendFrame(frame, signal, this.#sendLock.tryAcquire());
   }
 
   async #sendFrame(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
@@ -307,14 +315,34 @@ export class FramedConn<M extends Message = Uint8Array>
     // The frame is written whole even if the signal aborts: the lock is held
     // until it is, so later frames follow it on the wire.
     const written = this.#encoder.write(frame, signal).then(
-      () => this.#sendLock.release(),
+      () => this.#written(),
       (err) => {
-        this.#sendFailed(err);
-        this.#sendLock.release();
+        this.#writeFailed(err);
         throw err;
       },
     );
     return signal === undefined ? written : untilAborted(written, signal);
+  }
+
+  /** A write is done: the frames batched meanwhile go next, still holding the lock; then the lock goes on. */
+  #written(): void {
+    const batch = this.#encoder.takeBatch();
+    if (batch === null) return this.#sendLock.release();
+    this.conn.write(batch.bytes).then(() => {
+      this.#encoder.recycle(batch.bytes);
+      batch.done.resolve();
+      this.#written();
+    }, (err) => {
+      batch.done.reject(err);
+      this.#writeFailed(err);
+    });
+  }
+
+  /** A write failed, maybe part way: no frame may follow, batched ones included. */
+  #writeFailed(err: unknown): void {
+    this.#sendFailed(err);
+    this.#encoder.takeBatch()?.done.reject(err);
+    this.#sendLock.release();
   }
 
   /**
