@@ -125,11 +125,27 @@ export interface DhKeyPair {
 export function generateEphemeral(): Promise<DhKeyPair> {
   const host = hostCrypto();
   if (host === null) return generateKeyPair({ extractable: false });
-  const { publicKey, privateKey } = host.generateKeyPairSync("x25519");
-  return Promise.resolve({
-    publicKey: fromBase64Url(publicKey.export({ format: "jwk" }).x!),
-    hostKey: privateKey,
-  });
+  const pair = spare ?? hostKeyPair();
+  spare = null;
+  return Promise.resolve(pair);
+}
+
+/** A key pair made ahead by {@linkcode prepareEphemeral}, for the next handshake. */
+let spare: DhKeyPair | null = null;
+
+/**
+ * Makes the next handshake's ephemeral key pair now, if none is ready: a
+ * handshake calls it once it has sent a message and waits for the peer, so
+ * the work is off the critical path of the next one. The pair is as fresh as
+ * one made then, and used once. Internal to `crypto/`.
+ */
+export function prepareEphemeral(): void {
+  if (spare === null && hostCrypto() !== null) spare = hostKeyPair();
+}
+
+function hostKeyPair(): DhKeyPair {
+  const { publicKey, privateKey } = hostCrypto()!.generateKeyPairSync("x25519");
+  return { publicKey: fromBase64Url(publicKey.export({ format: "jwk" }).x!), hostKey: privateKey };
 }
 
 /**
