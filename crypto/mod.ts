@@ -5,9 +5,10 @@
  * SHA-512. It needs nothing but WebCrypto; where the runtime also has
  * `node:crypto` (Deno, Node, Bun), small records, hashes and ephemeral keys
  * use it, synchronously, which is several times faster for a handshake or a
- * small message (SHA-256 is plain TypeScript everywhere). Failures are the
- * errors of the main module: `HandshakeError`, `ProtocolError`,
- * `NonceExhaustedError`, `UnsupportedAlgorithmError`.
+ * small message (SHA-256 is plain TypeScript everywhere). Failures are typed
+ * errors, exported here as from the main module: `HandshakeError`,
+ * `ProtocolError`, `NonceExhaustedError`, `UnsupportedAlgorithmError`,
+ * `ConnClosedError`.
  *
  * @example A PSK shared by both ends (NNpsk0)
  * ```ts
@@ -29,6 +30,15 @@
  */
 
 export { secure, type SecureOptions } from "./secure.ts";
+// The errors a secure conn raises, so `@tether/tether/crypto` alone is enough to handle them.
+export {
+  ConnClosedError,
+  ConnError,
+  HandshakeError,
+  NonceExhaustedError,
+  ProtocolError,
+  UnsupportedAlgorithmError,
+} from "../errors.ts";
 export type { SecureConn } from "./records.ts";
 export {
   exportPrivateKey,

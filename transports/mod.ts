@@ -138,9 +138,9 @@ export function listen(options: ListenOptions): MemoryListener | Promise<Listene
     case "memory":
       return listenMemory(options as MemoryListenOptions);
     case "unix":
-      return import("./socket.ts").then((m) => m.listenUnix(options as UnixListenOptions));
+      return withSockets((m) => m.listenUnix(options as UnixListenOptions));
     case "tcp":
-      return import("./socket.ts").then((m) => m.listenTcp(options as TcpListenOptions));
+      return withSockets((m) => m.listenTcp(options as TcpListenOptions));
     case "pipe":
       return import("./npipe.ts").then((m) => m.listenPipe(options as PipeListenOptions));
   }
@@ -220,9 +220,9 @@ export function connect(options: ConnectOptions): Promise<Conn> {
       case "memory":
         return connectMemory(options as MemoryConnectOptions);
       case "unix":
-        return import("./socket.ts").then((m) => m.connectUnix(options as UnixConnectOptions));
+        return withSockets((m) => m.connectUnix(options as UnixConnectOptions));
       case "tcp":
-        return import("./socket.ts").then((m) => m.connectTcp(options as TcpConnectOptions));
+        return withSockets((m) => m.connectTcp(options as TcpConnectOptions));
       case "pipe":
         return import("./npipe.ts").then((m) => m.connectPipe(options as PipeConnectOptions));
     }
@@ -249,9 +249,24 @@ export function connect(options: ConnectOptions): Promise<Conn> {
  * ```
  */
 export function dialer(options: ConnectOptions): Dialer {
-  transportOf(options, "dialer");
+  const transport = transportOf(options, "dialer");
+  if (!KNOWN.includes(transport as string)) throw unknownTransport(transport);
   const { signal: _ignored, ...fixed } = options;
   return { dial: (call?: CallOptions) => connect({ ...fixed, signal: call?.signal } as ConnectOptions) };
+}
+
+const KNOWN = ["memory", "unix", "tcp", "pipe"];
+
+type SocketModule = typeof import("./socket.ts");
+let sockets: SocketModule | undefined;
+
+/**
+ * Runs `use` with the socket transports, loading them on first use; once
+ * loaded, without a detour through `import()` on every connect.
+ */
+function withSockets<T>(use: (m: SocketModule) => Promise<T>): Promise<T> {
+  if (sockets !== undefined) return use(sockets);
+  return import("./socket.ts").then((m) => use(sockets = m));
 }
 
 function transportOf(options: unknown, fn: string): unknown {

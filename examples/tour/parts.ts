@@ -6,6 +6,9 @@ import { fixture } from "./fixture.ts";
 import { deadlines } from "./deadlines.ts";
 import { messages } from "./messages.ts";
 import { processes } from "./processes.ts";
+import { muxed } from "./mux.ts";
+import { netchan } from "./netchan.ts";
+import { http } from "./http.ts";
 import { ipc } from "./ipc.ts";
 
 export const parts: TourPart[] = [
@@ -14,5 +17,8 @@ export const parts: TourPart[] = [
   deadlines,
   messages,
   processes,
+  muxed,
+  netchan,
+  http,
   ipc,
 ];
