@@ -16,18 +16,19 @@ export function nextStatus(
   status: IpcStatus,
   ms = 10_000,
 ): Promise<IpcStatusEvent> {
+  const events: EventTarget = target;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      target.removeEventListener("statuschange", listener);
+      events.removeEventListener("statuschange", listener);
       reject(new Error(`no "${status}" event within ${ms} ms (status is ${target.status})`));
     }, ms);
     const listener = (event: Event) => {
       if (!(event instanceof IpcStatusEvent) || event.status !== status) return;
       clearTimeout(timer);
-      target.removeEventListener("statuschange", listener);
+      events.removeEventListener("statuschange", listener);
       resolve(event);
     };
-    target.addEventListener("statuschange", listener);
+    events.addEventListener("statuschange", listener);
   });
 }
 
