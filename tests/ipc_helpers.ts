@@ -22,7 +22,7 @@ export function nextStatus(
       events.removeEventListener("statuschange", listener);
       reject(new Error(`no "${status}" event within ${ms} ms (status is ${target.status})`));
     }, ms);
-    const listener = (event: Event) => {
+    const listener: EventListener = (event) => {
       if (!(event instanceof IpcStatusEvent) || event.status !== status) return;
       clearTimeout(timer);
       events.removeEventListener("statuschange", listener);
@@ -36,10 +36,11 @@ export function nextStatus(
 export function nextError(server: Server, ms = 10_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no error event within ${ms} ms`)), ms);
-    server.addEventListener("error", (event) => {
+    const listener: EventListener = (event) => {
       clearTimeout(timer);
       resolve((event as ErrorEvent).error);
-    }, { once: true });
+    };
+    (server as EventTarget).addEventListener("error", listener, { once: true });
   });
 }
 
