@@ -5,9 +5,12 @@
  *
  *     deno run -A bench/ipc_bench.ts [rounds]
  *
- * Needs Node and npm (node-ipc is installed once into ~/.cache). Each
- * figure is the median of `rounds` runs (default 3); the table gives each
- * ratio against its baseline, measured in between.
+ * Needs Node and npm (node-ipc is installed once into ~/.cache). A round
+ * trip or a connect is the median of its samples (thousands of trips, 200
+ * connects after 20 to warm up), robust to the stalls a shared machine adds;
+ * a one-way rate is messages over time on the receiving server. Each figure
+ * is the median of `rounds` runs (default 3); the table gives each ratio
+ * against its baseline, measured in the same run.
  */
 
 const NODE_IPC_VERSION = "9.2.1";

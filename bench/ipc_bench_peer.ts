@@ -9,6 +9,7 @@ import { connectClient, serve } from "../ipc/mod.ts";
 
 const [mode, name, a, b, c] = Deno.args;
 const report = (result: unknown) => console.log(JSON.stringify(result));
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const encryption = c !== "plain";
 
 switch (mode) {
@@ -46,26 +47,28 @@ switch (mode) {
       await client.write(1, data);
       await client.read();
     }
-    const start = performance.now();
+    const times: number[] = [];
     for (let i = 0; i < trips; i++) {
+      const start = performance.now();
       await client.write(1, data);
       await client.read();
+      times.push(performance.now() - start);
     }
-    report({ microseconds: (performance.now() - start) * 1000 / trips });
+    report({ microseconds: median(times) * 1000 });
     break;
   }
   case "client-connect": {
-    const times = Number(a);
-    let total = 0;
-    for (let i = 0; i < times + 20; i++) {
+    const count = Number(a);
+    const times: number[] = [];
+    for (let i = 0; i < count + 20; i++) {
       const start = performance.now();
       const client = connectClient({ name, encryption: b !== "plain", timeout: 10_000 });
       await client.ready;
-      if (i >= 20) total += performance.now() - start; // the first ones warm up
+      if (i >= 20) times.push(performance.now() - start); // the first ones warm up
       client.close();
       await client.closed;
     }
-    report({ milliseconds: total / times });
+    report({ milliseconds: median(times) });
     break;
   }
   case "raw-server-count": {

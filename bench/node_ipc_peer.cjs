@@ -13,6 +13,10 @@ ipc.config.socketRoot = "/tmp/";
 ipc.config.appspace = "tether-bench.";
 ipc.config.maxRetries = 0;
 
+function median(xs) {
+  return [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+}
+
 function report(result) {
   process.stdout.write(JSON.stringify(result) + "\n");
 }
@@ -49,7 +53,9 @@ if (mode === "server-count") {
 } else if (mode === "client-rtt") {
   const trips = Number(a);
   const data = "x".repeat(Number(b));
-  let left = trips;
+  const warmUp = 200;
+  const times = [];
+  let left = trips + warmUp;
   let start = 0;
   ipc.connectTo(id, () => {
     ipc.of[id].on("connect", () => {
@@ -57,16 +63,18 @@ if (mode === "server-count") {
       ipc.of[id].emit("m", data);
     });
     ipc.of[id].on("m", () => {
-      if (--left === 0) {
-        report({ microseconds: (performance.now() - start) * 1000 / trips });
+      if (left-- <= trips) times.push(performance.now() - start);
+      if (left === 0) {
+        report({ microseconds: median(times) * 1000 });
         process.exit(0);
       }
+      start = performance.now();
       ipc.of[id].emit("m", data);
     });
   });
 } else if (mode === "client-connect") {
-  const times = Number(a);
-  let total = 0;
+  const count = Number(a);
+  const times = [];
   const once = (i) => {
     const client = new IPC();
     client.config.silent = true;
@@ -75,10 +83,10 @@ if (mode === "server-count") {
     const start = performance.now();
     client.connectTo(id, () => {
       client.of[id].on("connect", () => {
-        total += performance.now() - start;
+        if (i >= 20) times.push(performance.now() - start); // the first ones warm up
         client.disconnect(id);
-        if (i + 1 === times) {
-          report({ milliseconds: total / times });
+        if (i + 1 === count + 20) {
+          report({ milliseconds: median(times) });
           process.exit(0);
         }
         setTimeout(() => once(i + 1), 1);

@@ -39,7 +39,10 @@ export interface HostCrypto {
 /** A `node:crypto` KeyObject. */
 export interface HostKey {
   readonly type: string;
+  /** A public key as a JWK. */
   export(options: { format: "jwk" }): { x?: string };
+  /** A secret key's raw bytes. */
+  export(): Uint8Array;
 }
 
 interface HostCipher {

@@ -45,10 +45,16 @@ export class DecryptError extends Error {
  * has `node:crypto` (see `_host.ts`); neither keeps the raw bytes in reach.
  */
 export interface CipherKey {
-  /** The WebCrypto key (non-extractable). */
-  readonly web: CryptoKey;
-  /** The same key as a `node:crypto` KeyObject, or `null` where there is none. */
+  /** The key as a `node:crypto` KeyObject, or `null` where there is none. */
   readonly host: HostKey | null;
+  /**
+   * The WebCrypto key (non-extractable) once imported, else `null`: where
+   * `host` is set, it is imported only when a record too big for the host
+   * path first needs it, as a handshake's keys never do.
+   */
+  readonly web: CryptoKey | null;
+  /** The WebCrypto key, imported on first use. */
+  webKey(): Promise<CryptoKey>;
 }
 
 /** One AEAD as Noise uses it: a 32-byte key and a 64-bit counter nonce. */
@@ -88,12 +94,32 @@ function webCryptoCipher(
   const hostOptions = { authTagLength: TAG_LENGTH };
   return {
     name,
-    async importKey(raw) {
-      const web = await crypto.subtle.importKey(format as "raw", source(raw), { name: algorithm }, false, [
-        "encrypt",
-        "decrypt",
-      ]);
-      return { web, host: hostCrypto()?.createSecretKey(raw.slice()) ?? null };
+    importKey(raw) {
+      const importWeb = (bytes: Uint8Array) =>
+        crypto.subtle.importKey(format as "raw", source(bytes), { name: algorithm }, false, [
+          "encrypt",
+          "decrypt",
+        ]);
+      const host = hostCrypto();
+      if (host === null) {
+        return importWeb(raw).then((web) => ({ host: null, web, webKey: () => Promise.resolve(web) }));
+      }
+      // WebCrypto's import is a round trip through its thread pool; a
+      // handshake makes several keys and seals only tiny messages with them.
+      const hostKey = host.createSecretKey(raw.slice());
+      let importing: Promise<CryptoKey> | undefined;
+      const key: { host: HostKey; web: CryptoKey | null; webKey(): Promise<CryptoKey> } = {
+        host: hostKey,
+        web: null,
+        webKey: () =>
+          importing ??= (() => {
+            const bytes = own(hostKey.export());
+            const imported = importWeb(bytes);
+            bytes.fill(0);
+            return imported.then((web) => key.web = web);
+          })(),
+      };
+      return Promise.resolve(key);
     },
     encrypt(key, n, ad, plaintext) {
       const iv = nonce(n, littleEndian);
@@ -110,12 +136,13 @@ function webCryptoCipher(
         out.set(tag, head.length + tail.length);
         return Promise.resolve(out);
       }
-      return crypto.subtle.encrypt(
-        { name: algorithm, iv, additionalData: source(ad) },
-        key.web,
-        source(plaintext),
-      )
-        .then((sealed) => new Uint8Array(sealed));
+      const seal = (web: CryptoKey, bytes: Uint8Array, data: Uint8Array) =>
+        crypto.subtle.encrypt({ name: algorithm, iv, additionalData: source(data) }, web, source(bytes))
+          .then((sealed) => new Uint8Array(sealed));
+      if (key.web !== null) return seal(key.web, plaintext, ad);
+      // Callers may refill their buffers once this returns: copy them while the key is imported.
+      const [bytes, data] = [plaintext.slice(), ad.slice()];
+      return key.webKey().then((web) => seal(web, bytes, data));
     },
     decrypt(key, n, ad, ciphertext) {
       const iv = nonce(n, littleEndian);
@@ -141,12 +168,12 @@ function webCryptoCipher(
           return Promise.reject(new DecryptError(err));
         }
       }
-      return crypto.subtle.decrypt(
-        { name: algorithm, iv, additionalData: source(ad) },
-        key.web,
-        source(ciphertext),
-      )
-        .then((opened) => new Uint8Array(opened), (err) => Promise.reject(new DecryptError(err)));
+      const open = (web: CryptoKey, bytes: Uint8Array, data: Uint8Array) =>
+        crypto.subtle.decrypt({ name: algorithm, iv, additionalData: source(data) }, web, source(bytes))
+          .then((opened) => new Uint8Array(opened), (err) => Promise.reject(new DecryptError(err)));
+      if (key.web !== null) return open(key.web, ciphertext, ad);
+      const [bytes, data] = [ciphertext.slice(), ad.slice()];
+      return key.webKey().then((web) => open(web, bytes, data));
     },
   };
 }
@@ -177,7 +204,15 @@ let chachaSupport: Promise<boolean> | undefined;
  * ```
  */
 export function hasChaChaPoly(): Promise<boolean> {
-  return chachaSupport ??= chachaFunctions.importKey(new Uint8Array(32)).then(() => true, () => false);
+  return chachaSupport ??= crypto.subtle.importKey(
+    "raw-secret" as "raw",
+    new Uint8Array(32),
+    {
+      name: CHACHA_ALGORITHM,
+    },
+    false,
+    ["encrypt", "decrypt"],
+  ).then(() => true, () => false);
 }
 
 /**
