@@ -9,6 +9,7 @@ import { processes } from "./processes.ts";
 import { muxed } from "./mux.ts";
 import { netchan } from "./netchan.ts";
 import { http } from "./http.ts";
+import { vnet } from "./vnet.ts";
 import { ipc } from "./ipc.ts";
 
 export const parts: TourPart[] = [
@@ -20,5 +21,6 @@ export const parts: TourPart[] = [
   muxed,
   netchan,
   http,
+  vnet,
   ipc,
 ];
