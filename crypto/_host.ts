@@ -18,16 +18,15 @@
 export interface HostCrypto {
   createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } };
   createHmac(algorithm: string, key: Uint8Array): { update(data: Uint8Array): { digest(): Uint8Array } };
-  createSecretKey(key: Uint8Array): HostKey;
   createCipheriv(
     algorithm: string,
-    key: HostKey,
+    key: HostKey | Uint8Array,
     iv: Uint8Array,
     options?: { authTagLength: number },
   ): HostCipher;
   createDecipheriv(
     algorithm: string,
-    key: HostKey,
+    key: HostKey | Uint8Array,
     iv: Uint8Array,
     options?: { authTagLength: number },
   ): HostDecipher;
