@@ -69,7 +69,13 @@ export interface CipherFunctions {
    * message of this size: `headroom` free bytes, then the sealed message;
    * `null` where only {@linkcode CipherFunctions.encrypt} can.
    */
-  encryptNow(key: CipherKey, n: bigint, ad: Uint8Array, plaintext: Uint8Array, headroom: number): Uint8Array | null;
+  encryptNow(
+    key: CipherKey,
+    n: bigint,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    headroom: number,
+  ): Uint8Array | null;
   /**
    * DECRYPT(k, n, ad, ciphertext) at once, where this cipher can: the
    * plaintext, or `null` where only {@linkcode CipherFunctions.decrypt} can.
@@ -131,7 +137,10 @@ function cipherFunctionsOf(
   paths: Paths,
 ): CipherFunctions {
   const importWeb = (bytes: Uint8Array) =>
-    crypto.subtle.importKey(format as "raw", source(bytes), { name: algorithm }, false, ["encrypt", "decrypt"]);
+    crypto.subtle.importKey(format as "raw", source(bytes), { name: algorithm }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
   const functions: CipherFunctions = {
     name,
     importKey(bytes) {
@@ -226,7 +235,9 @@ function hostOpen(
 const aesPaths: Paths = {
   sealNow(key, n, ad, plaintext, headroom) {
     const host = plaintext.length > SYNC_CIPHER_LIMIT ? null : hostCrypto();
-    return host === null ? null : hostSeal(host, "aes-256-gcm", key, nonce(n, false), ad, plaintext, headroom);
+    return host === null
+      ? null
+      : hostSeal(host, "aes-256-gcm", key, nonce(n, false), ad, plaintext, headroom);
   },
   openNow(key, n, ad, ciphertext) {
     const host = ciphertext.length > SYNC_CIPHER_LIMIT + TAG_LENGTH ? null : hostCrypto();
@@ -253,7 +264,9 @@ const chachaPaths: Paths = {
   sealNow(key, n, ad, plaintext, headroom) {
     if (plaintext.length > SYNC_CIPHER_LIMIT) {
       const host = hostCrypto();
-      if (host !== null) return hostSeal(host, "chacha20-poly1305", key, nonce(n, true), ad, plaintext, headroom);
+      if (host !== null) {
+        return hostSeal(host, "chacha20-poly1305", key, nonce(n, true), ad, plaintext, headroom);
+      }
       if (webChaCha === true) return null;
     }
     const out = new Uint8Array(headroom + plaintext.length + TAG_LENGTH);
