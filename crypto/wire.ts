@@ -60,6 +60,8 @@ export class FrameReader {
    */
   async next(options: NextFrameOptions = {}): Promise<Uint8Array | null> {
     const { signal, check } = options;
+    const buffered = this.nextNow(check);
+    if (buffered !== undefined) return buffered;
     while (this.#end - this.#start < 2) {
       if (!await this.#fill(signal)) {
         if (this.#end === this.#start) return null;
@@ -86,6 +88,22 @@ export class FrameReader {
     const body = buf.subarray(this.#start + 2, this.#start + 2 + length);
     this.#start += 2 + length;
     return body;
+  }
+
+  /**
+   * The next frame's body if it is already buffered whole, without reading;
+   * `undefined` otherwise. `check` is called with its length, as in
+   * {@linkcode FrameReader.next}.
+   */
+  nextNow(check?: (length: number) => void): Uint8Array | undefined {
+    const start = this.#start;
+    if (this.#end - start < 2) return undefined;
+    const buf = this.#buf;
+    const length = (buf[start] << 8) | buf[start + 1];
+    check?.(length);
+    if (this.#end - start < 2 + length) return undefined;
+    this.#start = start + 2 + length;
+    return buf.subarray(start + 2, start + 2 + length);
   }
 
   /** Moves the unread bytes to the front of the full-size buffer. */
