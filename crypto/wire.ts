@@ -16,15 +16,17 @@ export const MAX_BODY_LENGTH = 0xffff;
 const INITIAL_BUFFER = 4096;
 const FULL_BUFFER = 2 * (2 + MAX_BODY_LENGTH);
 
-/** Prefixes `body` with its length. */
-export function encodeFrame(body: Uint8Array): Uint8Array {
+/** Prefixes `body` with its length (and that with `lead`, if given). */
+export function encodeFrame(body: Uint8Array, lead?: Uint8Array): Uint8Array {
   if (body.length > MAX_BODY_LENGTH) {
     throw new RangeError(`a frame body is at most ${MAX_BODY_LENGTH} bytes, got ${body.length}`);
   }
-  const frame = new Uint8Array(2 + body.length);
-  frame[0] = body.length >>> 8;
-  frame[1] = body.length & 0xff;
-  frame.set(body, 2);
+  const at = lead?.length ?? 0;
+  const frame = new Uint8Array(at + 2 + body.length);
+  if (lead !== undefined) frame.set(lead);
+  frame[at] = body.length >>> 8;
+  frame[at + 1] = body.length & 0xff;
+  frame.set(body, at + 2);
   return frame;
 }
 
@@ -88,6 +90,27 @@ export class FrameReader {
     const body = buf.subarray(this.#start + 2, this.#start + 2 + length);
     this.#start += 2 + length;
     return body;
+  }
+
+  /**
+   * Exactly `n` bytes (a copy), read through the buffer, for a header that
+   * is not a frame; fewer if the conn ends or breaks first (a peer that
+   * says a few bytes and resets says them all the same).
+   */
+  async take(n: number, options: CallOptions = {}): Promise<Uint8Array> {
+    while (this.#end - this.#start < n) {
+      if (this.#buf.length - this.#start < n) this.#grow();
+      try {
+        if (!await this.#fill(options.signal)) break;
+      } catch (err) {
+        if (this.#end === this.#start || options.signal?.aborted) throw err;
+        break;
+      }
+    }
+    const got = Math.min(n, this.#end - this.#start);
+    const bytes = this.#buf.slice(this.#start, this.#start + got);
+    this.#start += got;
+    return bytes;
   }
 
   /**

@@ -89,6 +89,8 @@ interface QueuedWrite {
 }
 
 const DEFAULT_RETRY_DELAY = 1000;
+/** Why a client's lifetime signal aborted: it was closed. */
+const CLOSING = new ConnClosedError({ op: "close", detail: "the client was closed" });
 const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
 const DEFAULT_MAX_QUEUED_WRITES = 1024;
 /** How long a client whose sends failed keeps reading what its peer sent before it went. */
@@ -161,6 +163,8 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
   readonly #maxQueuedWrites: number;
   readonly #lifetime = new AbortController();
   readonly #ready = waiter<void>();
+  /** `ready` has settled. */
+  #readyDone = false;
   #state: State = { kind: "connecting" };
   readonly #inbox = new Inbox();
   /** Which session each run of inbox messages came from, to confirm them to it when read. */
@@ -341,21 +345,19 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     const session = state.kind === "connected" ? state.session : null;
     const final = kind === "timeout" || kind === "error";
     if (!final) this.#setState({ kind: "closing" });
-    this.#lifetime.abort();
+    // Its reason never reaches an application (whatever it stops sees the
+    // client closing), so it is one shared error, not a new DOMException.
+    this.#lifetime.abort(CLOSING);
     session?.close();
     if (state.kind === "connected") {
       if (state.draining !== undefined) clearTimeout(state.draining.timer);
       state.ended.resolve(null);
     }
-    const error = new ConnClosedError({ op: "read", addr: this.#where, detail: "the client was closed" });
-    this.#readers.rejectAll(error);
-    this.#queued.rejectAll(
-      new ConnClosedError({ op: "write", addr: this.#where, detail: "the client was closed" }),
-    );
+    // Errors cost a stack trace each: made only for calls that wait.
+    if (this.#readers.length > 0) this.#readers.rejectAll(this.#closedError("read"));
+    if (this.#queued.length > 0) this.#queued.rejectAll(this.#closedError("write"));
     this.#inbox.clear();
-    this.#ready.reject(
-      new ConnClosedError({ op: "connect", addr: this.#where, detail: "the client was closed" }),
-    );
+    if (!this.#readyDone) this.#ready.reject(this.#closedError("connect"));
     this.#setState({ kind: "closed" });
   }
 
@@ -476,6 +478,7 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     this.#setState({ kind, error }, { error });
     this.#readers.rejectAll(error);
     this.#queued.rejectAll(error);
+    this.#readyDone = true;
     this.#ready.reject(error);
     return null;
   }
@@ -494,6 +497,7 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     this.#state = { kind: "connected", session, ended };
     log("info", this.#who(), `connected to ${this.#where}`);
     this.#emit("connected");
+    this.#readyDone = true;
     this.#ready.resolve();
   }
 
@@ -611,6 +615,10 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
       limit,
       detail: "the server's maxMessageSize",
     });
+  }
+
+  #closedError(op: string): ConnClosedError {
+    return new ConnClosedError({ op, addr: this.#where, detail: "the client was closed" });
   }
 
   /** The error a read or write gets once the client is done, or `null` while it lives. */
