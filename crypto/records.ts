@@ -47,6 +47,59 @@ const LENGTH_BYTES = 2;
  */
 const SEND_BUFFER = new Uint8Array(MAX_RECORD_PLAINTEXT);
 
+/**
+ * What the inbound queue's writing end says to a write after the peer's EOF
+ * record. Only the receive pump writes there, and never then, so one error
+ * serves every conn.
+ */
+const AFTER_EOF_RECORD = new ConnClosedError({ op: "write", detail: "after the end-of-stream record" });
+
+/**
+ * The deadlines of conns that are closing, by which the conn underneath is
+ * closed even if the peer does not read: one timer for all of them, as a
+ * timer of its own costs a closing conn more than the rest of its close.
+ */
+const closeDeadlines = new class {
+  readonly #due = new Map<object, { at: number; fire: () => void }>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+
+  add(key: object, ms: number, fire: () => void): void {
+    const at = performance.now() + ms;
+    this.#due.set(key, { at, fire });
+    if (at < this.#timerAt) this.#arm(at);
+  }
+
+  remove(key: object): void {
+    if (!this.#due.delete(key) || this.#due.size > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [key, entry] of this.#due) {
+      if (entry.at <= now) {
+        this.#due.delete(key);
+        entry.fire();
+      } else if (entry.at < next) {
+        next = entry.at;
+      }
+    }
+    if (next < Infinity) this.#arm(next);
+  }
+}();
+
 /** Writes the length of the sealed message after the headroom into the headroom. */
 function lengthPrefixed(frame: Uint8Array): Uint8Array {
   const length = frame.length - LENGTH_BYTES;
@@ -138,7 +191,6 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   readonly #outbound: ByteQueue;
   readonly #closeTimeout: number;
   readonly #addr: string;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** `close()` was called: the conn underneath closes once our EOF record is out. */
   #closing = false;
   /** Sending: `open`, then `done` once our EOF record went out or sending failed. */
@@ -242,7 +294,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     super.close();
     this.#settle();
     if (this.#underState !== "closed") {
-      this.#closeTimer = setTimeout(() => this.#closeUnder(), this.#closeTimeout);
+      closeDeadlines.add(this, this.#closeTimeout, () => this.#closeUnder());
     }
   }
 
@@ -468,7 +520,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       // A peer that closed (not just half-closed) ends the conn right
       // after its EOF record; fail our writes before readers see EOF.
       if (this.#underState === "ended") this.#peerClosed();
-      this.#inbound.closeWrite();
+      this.#inbound.closeWrite(AFTER_EOF_RECORD);
       if (this.#receiving === "open") this.#receiving = "ended";
       this.#settle();
       return true;
@@ -552,7 +604,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #closeUnder(): void {
     if (this.#underState === "closed") return;
     this.#underState = "closed";
-    clearTimeout(this.#closeTimer);
+    closeDeadlines.remove(this);
     this.#under.close();
   }
 
