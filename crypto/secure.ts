@@ -34,6 +34,7 @@
 import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import { abortError, type ErrorContext, HandshakeError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
+import { onAbort } from "../_async/waiter.ts";
 import { checkBufferSize, describe } from "../_validate.ts";
 import { type TestHooks, testHooksFor } from "./_internal.ts";
 import { cipherFunctions, type CipherName } from "./cipher.ts";
@@ -181,6 +182,8 @@ export function secure(conn: Conn, options: SecureOptions): Promise<SecureConn> 
  * package (`ipc/` uses it); not part of `@tether/tether/crypto`.
  */
 export interface HandshakeFraming {
+  /** The reader of `conn` the protocol read its own header with (holding what it read ahead). */
+  reader?: FrameReader;
   /** Bytes written just before this side's first handshake message, in the same conn write. */
   lead?: Uint8Array;
   /**
@@ -228,6 +231,11 @@ export async function secureFramed(
   const context: ErrorContext = { op: "handshake", addr: formatAddr(conn.remoteAddr) };
   // A cipher this runtime lacks is a bad option: it leaves the conn alone.
   const cipher = await cipherFunctions(checked.cipher);
+  // Reads and writes go without the signal: an abort closes the conn, which
+  // ends whatever waits on it. (A socket read that takes a signal goes
+  // through a queue, as the native read cannot be aborted; one without reads
+  // straight into the buffer.)
+  const detach = onAbort(signal, () => conn.close());
   try {
     if (signal?.aborted) throw signal.reason;
     return await handshake(conn, options, checked, cipher, context, framing);
@@ -248,6 +256,8 @@ export async function secureFramed(
       detail: err instanceof Error ? err.message : String(err),
       cause: err,
     });
+  } finally {
+    detach();
   }
 }
 
@@ -289,7 +299,7 @@ async function handshake(
     psks: checked.psks,
     e: hooks.ephemeral,
   });
-  const reader = new FrameReader(conn);
+  const reader = framing.reader ?? new FrameReader(conn);
   let verified = false;
   let written = 0, read = 0;
   while (!state.complete) {
@@ -298,7 +308,7 @@ async function handshake(
       const message = await state.writeMessage(first ? framing.payload ?? EMPTY : EMPTY);
       signal?.throwIfAborted();
       const lead = first ? framing.lead : undefined;
-      const sending = conn.write(encodeFrame(message, lead), { signal });
+      const sending = conn.write(encodeFrame(message, lead));
       prepareEphemeral(); // while the peer works on its answer
       await sending;
       continue;
@@ -306,13 +316,12 @@ async function handshake(
     const first = read++ === 0;
     const leadIn = first ? framing.leadIn : undefined;
     if (leadIn !== undefined) {
-      const got = await reader.take(leadIn.length, { signal });
+      const got = await reader.take(leadIn.length);
       framingCheck(() => leadIn.check(got, got.length === leadIn.length));
     }
     const peerPayload = first ? framing.peerPayload : undefined;
     const expected = state.messageLength(peerPayload?.length ?? 0);
     const message = await reader.next({
-      signal,
       check(length) {
         if (length !== expected && length !== 1) {
           throw new HandshakeError({

@@ -92,6 +92,11 @@ export class FrameReader {
     return body;
   }
 
+  /** Bytes read ahead and not yet taken. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
   /**
    * Exactly `n` bytes (a copy), read through the buffer, for a header that
    * is not a frame; fewer if the conn ends or breaks first (a peer that

@@ -46,7 +46,8 @@ import { type FramedConn, typedFrames, type TypedMessage } from "../frame.ts";
 import { noop } from "../_async/waiter.ts";
 import { type HandshakeFraming, secureFramed, type SecureOptions } from "../crypto/secure.ts";
 import type { PatternName } from "../crypto/patterns.ts";
-import { cutOff, type HandshakeContext, hex, readFull, type Session } from "./_session.ts";
+import { closingOnAbort, cutOff, type HandshakeContext, hex, readFull, type Session } from "./_session.ts";
+import { FrameReader } from "../crypto/wire.ts";
 import type { IpcKeys, IpcMessage } from "./types.ts";
 
 /** The protocol version this side speaks. */
@@ -228,27 +229,34 @@ export interface AcceptSettings {
  * it why), a `ConnError` `EBUSY` for one refused as the server is busy, or
  * the error of a conn that ended or timed out.
  */
-export async function acceptTether(
+export function acceptTether(
   conn: Conn,
   context: HandshakeContext,
   settings: AcceptSettings,
 ): Promise<Session> {
+  return closingOnAbort(conn, context.signal, () => accept(conn, context, settings));
+}
+
+async function accept(conn: Conn, context: HandshakeContext, settings: AcceptSettings): Promise<Session> {
   const { addr, signal } = context;
-  const got = await readFull(conn, HELLO_LENGTH, signal);
-  if (!isHello(got.bytes)) {
+  // Read through the reader the handshake goes on with: one read takes the
+  // hello and the first Noise message behind it.
+  const reader = new FrameReader(conn);
+  const clientHello = await reader.take(HELLO_LENGTH);
+  const complete = clientHello.length === HELLO_LENGTH;
+  if (!isHello(clientHello)) {
     if (
-      !got.complete && got.bytes.length < 4 &&
-      MAGIC.slice(0, got.bytes.length).every((b, i) => got.bytes[i] === b)
+      !complete && clientHello.length < 4 &&
+      MAGIC.slice(0, clientHello.length).every((b, i) => clientHello[i] === b)
     ) {
-      throw cutOff(addr, "the client's hello", got.bytes);
+      throw cutOff(addr, "the client's hello", clientHello);
     }
     throw new HandshakeError({
       addr,
-      detail: `not a tether ipc client: it sent ${hex(got.bytes)} instead of a hello`,
+      detail: `not a tether ipc client: it sent ${hex(clientHello)} instead of a hello`,
     });
   }
-  if (!got.complete) throw cutOff(addr, "the client's hello", got.bytes);
-  const clientHello = got.bytes;
+  if (!complete) throw cutOff(addr, "the client's hello", clientHello);
   const client = { version: clientHello[4], pattern: clientHello[5] };
   const mode = serverMode(settings.security);
   const server = { version: TETHER_IPC_VERSION, mode };
@@ -262,7 +270,7 @@ export async function acceptTether(
   const serverHello = hello(TETHER_IPC_VERSION, mode, verdict, settings.maxMessageSize);
   const pattern = verdict === Verdict.Ok ? PATTERNS[client.pattern] : null;
   if (pattern === null) {
-    await conn.write(serverHello, { signal });
+    await conn.write(serverHello);
     if (verdict !== Verdict.Ok) await linger(conn, signal);
   }
   if (verdict === Verdict.Busy) {
@@ -279,7 +287,16 @@ export async function acceptTether(
       detail: `${sides(client, server)}: ${verdict === Verdict.Version ? "upgrade one side" : FIX_SECURITY}`,
     });
   }
-  if (pattern === null) return new TetherSession(conn, addr, settings.maxMessageSize, null);
+  if (pattern === null) {
+    if (reader.buffered > 0) {
+      throw new HandshakeError({
+        addr,
+        detail: `the client sent ${reader.buffered} bytes after its hello, before the server's: ` +
+          "a client without encryption waits for the server's hello",
+      });
+    }
+    return new TetherSession(conn, addr, settings.maxMessageSize, null);
+  }
   const keys = settings.security.keys;
   const options: SecureOptions = {
     role: "responder",
@@ -296,8 +313,8 @@ export async function acceptTether(
     }
   }
   // The hello goes with the second handshake message, and inside it, authenticated.
-  const secured = await secureFramed(conn, options, { lead: serverHello, payload: serverHello });
-  if (lastWordIsTheClients(pattern)) await secured.write(Uint8Array.of(WELCOME), { signal });
+  const secured = await secureFramed(conn, options, { reader, lead: serverHello, payload: serverHello });
+  if (lastWordIsTheClients(pattern)) await secured.write(Uint8Array.of(WELCOME));
   return new TetherSession(secured, addr, settings.maxMessageSize, secured.remoteStaticKey);
 }
 
@@ -306,18 +323,18 @@ export async function acceptTether(
  * server that speaks something else or wants other settings, a `ConnError`
  * `EBUSY` (temporary) for a busy server, or a conn error.
  */
-export async function dialTether(
-  conn: Conn,
-  context: HandshakeContext,
-  security: Security,
-): Promise<Session> {
+export function dialTether(conn: Conn, context: HandshakeContext, security: Security): Promise<Session> {
+  return closingOnAbort(conn, context.signal, () => dial(conn, context, security));
+}
+
+async function dial(conn: Conn, context: HandshakeContext, security: Security): Promise<Session> {
   const { addr, signal } = context;
   const code = clientPattern(security);
   const clientHello = hello(TETHER_IPC_VERSION, code, 0);
   const pattern = PATTERNS[code];
   if (pattern === null) {
-    await conn.write(clientHello, { signal });
-    const got = await readFull(conn, HELLO_LENGTH, signal);
+    await conn.write(clientHello);
+    const got = await readFull(conn, HELLO_LENGTH);
     const maxMessageSize = checkServerHello(got.bytes, got.complete, code, addr);
     return new TetherSession(conn, addr, maxMessageSize, null);
   }
@@ -411,7 +428,7 @@ async function welcome(secured: Conn, addr: string, signal: AbortSignal): Promis
   let word: number | null;
   try {
     const one = new Uint8Array(1);
-    word = await secured.read(one, { signal }) === 1 ? one[0] : null;
+    word = await secured.read(one) === 1 ? one[0] : null;
   } catch (err) {
     secured.close();
     if (signal.aborted) throw err;
