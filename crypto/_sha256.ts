@@ -11,7 +11,9 @@
  * @module
  */
 
-const K = Uint32Array.of(
+// Int32Array, not Uint32Array: their elements stay small integers for the JIT
+// (a Uint32Array element over 2^31 is a double), which keeps a round in int32 arithmetic.
+const K = Int32Array.of(
   0x428a2f98,
   0x71374491,
   0xb5c0fbcf,
@@ -78,10 +80,10 @@ const K = Uint32Array.of(
   0xc67178f2,
 );
 
-const W = new Uint32Array(64);
+const W = new Int32Array(64);
 
 /** The running hash: one at a time, as every call here runs to its end synchronously. */
-const state = new Uint32Array(8);
+const state = new Int32Array(8);
 /** Bytes of a block not yet compressed. */
 const pending = new Uint8Array(64);
 let pendingLength = 0;
@@ -99,8 +101,8 @@ function compress(data: Uint8Array, at: number): void {
     const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
     W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
   }
-  const h0 = state[0] | 0, h1 = state[1] | 0, h2 = state[2] | 0, h3 = state[3] | 0;
-  const h4 = state[4] | 0, h5 = state[5] | 0, h6 = state[6] | 0, h7 = state[7] | 0;
+  const h0 = state[0], h1 = state[1], h2 = state[2], h3 = state[3];
+  const h4 = state[4], h5 = state[5], h6 = state[6], h7 = state[7];
   let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
   for (let i = 0; i < 64; i++) {
     const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
@@ -128,7 +130,7 @@ function compress(data: Uint8Array, at: number): void {
   state[7] = h7 + h;
 }
 
-const INITIAL = Uint32Array.of(
+const INITIAL = Int32Array.of(
   0x6a09e667,
   0xbb67ae85,
   0x3c6ef372,

@@ -71,7 +71,8 @@ export interface CipherFunctions {
    */
   encryptNow(
     key: CipherKey,
-    n: bigint,
+    hi: number,
+    lo: number,
     ad: Uint8Array,
     plaintext: Uint8Array,
     headroom: number,
@@ -81,11 +82,23 @@ export interface CipherFunctions {
    * plaintext, or `null` where only {@linkcode CipherFunctions.decrypt} can.
    * Throws {@linkcode DecryptError}.
    */
-  decryptNow(key: CipherKey, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  decryptNow(
+    key: CipherKey,
+    hi: number,
+    lo: number,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+  ): Uint8Array | null;
   /** ENCRYPT(k, n, ad, plaintext), at once where it can, else through WebCrypto. */
-  encrypt(key: CipherKey, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  encrypt(key: CipherKey, hi: number, lo: number, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
   /** DECRYPT(k, n, ad, ciphertext); rejects with {@linkcode DecryptError}. */
-  decrypt(key: CipherKey, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+  decrypt(
+    key: CipherKey,
+    hi: number,
+    lo: number,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+  ): Promise<Uint8Array>;
 }
 
 /**
@@ -96,10 +109,15 @@ export interface CipherFunctions {
  */
 export const SYNC_CIPHER_LIMIT = 1024;
 
-/** A 12-byte nonce: 4 zero bytes, then the counter in the AEAD's byte order. */
-function nonce(n: bigint, littleEndian: boolean): Uint8Array<ArrayBuffer> {
+/**
+ * A 12-byte nonce: 4 zero bytes, then the 64-bit counter (`hi` and `lo`, its
+ * two 32-bit halves) in the AEAD's byte order.
+ */
+function nonce(hi: number, lo: number, littleEndian: boolean): Uint8Array<ArrayBuffer> {
   const iv = new Uint8Array(12);
-  new DataView(iv.buffer).setBigUint64(4, n, littleEndian);
+  const view = new DataView(iv.buffer);
+  view.setUint32(littleEndian ? 4 : 8, lo, littleEndian);
+  view.setUint32(littleEndian ? 8 : 4, hi, littleEndian);
   return iv;
 }
 
@@ -120,13 +138,14 @@ interface Paths {
   /** The synchronous seal of a message of this size, or `null` where there is none. */
   sealNow(
     key: CipherKey,
-    n: bigint,
+    hi: number,
+    lo: number,
     ad: Uint8Array,
     plaintext: Uint8Array,
     headroom: number,
   ): Uint8Array | null;
   /** The synchronous open; throws on a bad tag. */
-  openNow(key: CipherKey, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  openNow(key: CipherKey, hi: number, lo: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
 }
 
 function cipherFunctionsOf(
@@ -155,17 +174,17 @@ function cipherFunctionsOf(
       return key;
     },
     encryptNow: paths.sealNow,
-    decryptNow(key, n, ad, ciphertext) {
+    decryptNow(key, hi, lo, ad, ciphertext) {
       try {
-        return paths.openNow(key, n, ad, ciphertext);
+        return paths.openNow(key, hi, lo, ad, ciphertext);
       } catch (err) {
         throw err instanceof DecryptError ? err : new DecryptError(err);
       }
     },
-    encrypt(key, n, ad, plaintext) {
-      const sealed = paths.sealNow(key, n, ad, plaintext, 0);
+    encrypt(key, hi, lo, ad, plaintext) {
+      const sealed = paths.sealNow(key, hi, lo, ad, plaintext, 0);
       if (sealed !== null) return Promise.resolve(sealed);
-      const iv = nonce(n, littleEndian);
+      const iv = nonce(hi, lo, littleEndian);
       const seal = (web: CryptoKey, bytes: Uint8Array, data: Uint8Array) =>
         crypto.subtle.encrypt({ name: algorithm, iv, additionalData: source(data) }, web, source(bytes))
           .then((sealed) => new Uint8Array(sealed));
@@ -174,15 +193,15 @@ function cipherFunctionsOf(
       const [bytes, data] = [plaintext.slice(), ad.slice()];
       return key.webKey().then((web) => seal(web, bytes, data));
     },
-    decrypt(key, n, ad, ciphertext) {
+    decrypt(key, hi, lo, ad, ciphertext) {
       let opened: Uint8Array | null;
       try {
-        opened = functions.decryptNow(key, n, ad, ciphertext);
+        opened = functions.decryptNow(key, hi, lo, ad, ciphertext);
       } catch (err) {
         return Promise.reject(err);
       }
       if (opened !== null) return Promise.resolve(opened);
-      const iv = nonce(n, littleEndian);
+      const iv = nonce(hi, lo, littleEndian);
       const open = (web: CryptoKey, bytes: Uint8Array, data: Uint8Array) =>
         crypto.subtle.decrypt({ name: algorithm, iv, additionalData: source(data) }, web, source(bytes))
           .then((opened) => new Uint8Array(opened), (err) => Promise.reject(new DecryptError(err)));
@@ -233,25 +252,17 @@ function hostOpen(
 
 /** AESGCM's synchronous paths: `node:crypto` for small messages, where there is one. */
 const aesPaths: Paths = {
-  sealNow(key, n, ad, plaintext, headroom) {
+  sealNow(key, hi, lo, ad, plaintext, headroom) {
     const host = plaintext.length > SYNC_CIPHER_LIMIT ? null : hostCrypto();
     return host === null
       ? null
-      : hostSeal(host, "aes-256-gcm", key, nonce(n, false), ad, plaintext, headroom);
+      : hostSeal(host, "aes-256-gcm", key, nonce(hi, lo, false), ad, plaintext, headroom);
   },
-  openNow(key, n, ad, ciphertext) {
+  openNow(key, hi, lo, ad, ciphertext) {
     const host = ciphertext.length > SYNC_CIPHER_LIMIT + TAG_LENGTH ? null : hostCrypto();
-    return host === null ? null : hostOpen(host, "aes-256-gcm", key, nonce(n, false), ad, ciphertext);
+    return host === null ? null : hostOpen(host, "aes-256-gcm", key, nonce(hi, lo, false), ad, ciphertext);
   },
 };
-
-/** The nonce's two words as ChaCha20 reads them, after the four zero bytes. */
-function low(n: bigint): number {
-  return Number(n & 0xffff_ffffn);
-}
-function high(n: bigint): number {
-  return Number(n >> 32n);
-}
 
 /**
  * ChaChaPoly's synchronous paths: plain TypeScript for small messages, and
@@ -261,27 +272,27 @@ function high(n: bigint): number {
  * it has the cipher and `node:crypto` is missing.
  */
 const chachaPaths: Paths = {
-  sealNow(key, n, ad, plaintext, headroom) {
+  sealNow(key, hi, lo, ad, plaintext, headroom) {
     if (plaintext.length > SYNC_CIPHER_LIMIT) {
       const host = hostCrypto();
       if (host !== null) {
-        return hostSeal(host, "chacha20-poly1305", key, nonce(n, true), ad, plaintext, headroom);
+        return hostSeal(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, plaintext, headroom);
       }
       if (webChaCha === true) return null;
     }
     const out = new Uint8Array(headroom + plaintext.length + TAG_LENGTH);
-    chachaSeal(key.chacha!, 0, low(n), high(n), ad, plaintext, out, headroom);
+    chachaSeal(key.chacha!, 0, lo, hi, ad, plaintext, out, headroom);
     return out;
   },
-  openNow(key, n, ad, ciphertext) {
+  openNow(key, hi, lo, ad, ciphertext) {
     if (ciphertext.length > SYNC_CIPHER_LIMIT + TAG_LENGTH) {
       const host = hostCrypto();
-      if (host !== null) return hostOpen(host, "chacha20-poly1305", key, nonce(n, true), ad, ciphertext);
+      if (host !== null) return hostOpen(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, ciphertext);
       if (webChaCha === true) return null;
     }
     if (ciphertext.length < TAG_LENGTH) throw new DecryptError(new Error("shorter than a tag"));
     const out = new Uint8Array(ciphertext.length - TAG_LENGTH);
-    if (!chachaOpen(key.chacha!, 0, low(n), high(n), ad, ciphertext, 0, ciphertext.length, out, 0)) {
+    if (!chachaOpen(key.chacha!, 0, lo, hi, ad, ciphertext, 0, ciphertext.length, out, 0)) {
       throw new DecryptError(new Error("the tag does not match"));
     }
     return out;
@@ -359,7 +370,9 @@ export function cipherFunctions(name: CipherName): Promise<CipherFunctions> {
 export class CipherState {
   readonly #cipher: CipherFunctions;
   #key: CipherKey | null = null;
-  #n = 0n;
+  /** The next nonce's high and low 32 bits (numbers, not a bigint: no allocation per message). */
+  #hi = 0;
+  #lo = 0;
 
   /** Makes an empty cipher state for `cipher`. */
   constructor(cipher: CipherFunctions) {
@@ -380,7 +393,7 @@ export class CipherState {
   /** {@linkcode CipherState.initializeKey}, at once. */
   setKey(raw: Uint8Array): void {
     this.#key = this.#cipher.importKey(raw);
-    this.#n = 0n;
+    this.#hi = this.#lo = 0;
   }
 
   /** HasKey(). */
@@ -390,13 +403,14 @@ export class CipherState {
 
   /** The next nonce. */
   get nonce(): bigint {
-    return this.#n;
+    return (BigInt(this.#hi) << 32n) | BigInt(this.#lo);
   }
 
   /** SetNonce(nonce); tests use it to reach the end of the nonce space. */
   setNonce(n: bigint): void {
     if (n < 0n || n > MAX_NONCE) throw new RangeError(`nonce must be in [0, 2^64-1], got ${n}`);
-    this.#n = n;
+    this.#hi = Number(n >> 32n);
+    this.#lo = Number(n & 0xffff_ffffn);
   }
 
   /**
@@ -409,10 +423,9 @@ export class CipherState {
   encryptNow(ad: Uint8Array, plaintext: Uint8Array, headroom = 0, direction = "send"): Uint8Array | null {
     const key = this.#key;
     if (key === null) return withHeadroom(headroom, plaintext);
-    const n = this.#n;
-    if (n === MAX_NONCE) throw new NonceExhaustedError({ op: direction });
-    const sealed = this.#cipher.encryptNow(key, n, ad, plaintext, headroom);
-    if (sealed !== null) this.#n = n + 1n;
+    if (this.#exhausted()) throw new NonceExhaustedError({ op: direction });
+    const sealed = this.#cipher.encryptNow(key, this.#hi, this.#lo, ad, plaintext, headroom);
+    if (sealed !== null) this.#advance();
     return sealed;
   }
 
@@ -425,43 +438,47 @@ export class CipherState {
   decryptNow(ad: Uint8Array, ciphertext: Uint8Array, direction = "receive"): Uint8Array | null {
     const key = this.#key;
     if (key === null) return ciphertext.slice();
-    const n = this.#n;
-    if (n === MAX_NONCE) throw new NonceExhaustedError({ op: direction });
+    if (this.#exhausted()) throw new NonceExhaustedError({ op: direction });
     let opened: Uint8Array | null;
     try {
-      opened = this.#cipher.decryptNow(key, n, ad, ciphertext);
+      opened = this.#cipher.decryptNow(key, this.#hi, this.#lo, ad, ciphertext);
     } catch (err) {
-      this.#n = n + 1n;
+      this.#advance();
       throw err;
     }
-    if (opened !== null) this.#n = n + 1n;
+    if (opened !== null) this.#advance();
     return opened;
   }
 
   /** EncryptWithAd(ad, plaintext); the plaintext as is while there is no key. */
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, direction = "send"): Promise<Uint8Array> {
     if (this.#key === null) return Promise.resolve(plaintext.slice());
-    const n = this.#take();
-    if (n === null) return Promise.reject(new NonceExhaustedError({ op: direction }));
-    return this.#cipher.encrypt(this.#key, n, ad, plaintext);
+    if (this.#exhausted()) return Promise.reject(new NonceExhaustedError({ op: direction }));
+    const [hi, lo] = [this.#hi, this.#lo];
+    this.#advance();
+    return this.#cipher.encrypt(this.#key, hi, lo, ad, plaintext);
   }
 
   /** DecryptWithAd(ad, ciphertext); rejects with {@linkcode DecryptError}. */
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array, direction = "receive"): Promise<Uint8Array> {
     if (this.#key === null) return Promise.resolve(ciphertext.slice());
-    const n = this.#take();
-    if (n === null) return Promise.reject(new NonceExhaustedError({ op: direction }));
-    return this.#cipher.decrypt(this.#key, n, ad, ciphertext);
+    if (this.#exhausted()) return Promise.reject(new NonceExhaustedError({ op: direction }));
+    const [hi, lo] = [this.#hi, this.#lo];
+    this.#advance();
+    return this.#cipher.decrypt(this.#key, hi, lo, ad, ciphertext);
   }
 
   /**
-   * Takes the next nonce, or `null` once they are used up. Unlike the spec, a failed decryption still used its
-   * nonce: calls run in parallel, and a failure ends the session anyway.
+   * Whether the nonces are used up: the next is 2^64 - 1, which Noise
+   * reserves. Unlike the spec, a failed decryption still used its nonce:
+   * calls run in parallel, and a failure ends the session anyway.
    */
-  #take(): bigint | null {
-    const n = this.#n;
-    if (n === MAX_NONCE) return null;
-    this.#n = n + 1n;
-    return n;
+  #exhausted(): boolean {
+    return this.#hi === 0xffff_ffff && this.#lo === 0xffff_ffff;
+  }
+
+  #advance(): void {
+    this.#lo = (this.#lo + 1) >>> 0;
+    if (this.#lo === 0) this.#hi++;
   }
 }

@@ -177,3 +177,39 @@ Deno.test("poly1305's limb arithmetic gives the BigInt reference's tags, at the 
     );
   }
 });
+
+Deno.test("a cipher state puts its 64-bit nonce in each AEAD's byte order, past 2^32 too", async () => {
+  const { AESGCM, CHACHAPOLY, CipherState } = await import("../crypto/cipher.ts");
+  const key = randomBytes(32), plaintext = randomBytes(40);
+  for (const n of [0n, 1n, 0xffff_ffffn, 0x1_0000_0005n, 0xfedc_ba98_7654_3210n]) {
+    for (
+      const [functions, algorithm, littleEndian] of [[AESGCM, "aes-256-gcm", false], [
+        CHACHAPOLY,
+        "chacha20-poly1305",
+        true,
+      ]] as const
+    ) {
+      const state = new CipherState(functions);
+      await state.initializeKey(key);
+      state.setNonce(n);
+      const iv = new Uint8Array(12);
+      new DataView(iv.buffer).setBigUint64(4, n, littleEndian);
+      const cipher = createCipheriv(algorithm as "aes-256-gcm", key, iv, { authTagLength: 16 });
+      const expected = hex(
+        new Uint8Array([...cipher.update(plaintext), ...cipher.final(), ...cipher.getAuthTag()]),
+      );
+      assert.equal(
+        hex(await state.encryptWithAd(new Uint8Array(0), plaintext)),
+        expected,
+        `${algorithm} at ${n}`,
+      );
+      assert.equal(state.nonce, n + 1n);
+      state.setNonce(n);
+      assert.equal(
+        hex(state.encryptNow(new Uint8Array(0), plaintext)!),
+        expected,
+        `${algorithm} at ${n}, at once`,
+      );
+    }
+  }
+});
