@@ -13,18 +13,23 @@ import { type Frame, headerBytes, LENGTH_BYTES } from "./wire.ts";
 
 /**
  * The read buffer's largest size. It starts at {@linkcode INITIAL_BUFFER},
- * doubles while reads fill it (a stream of messages: fewer, bigger reads)
- * or a small frame needs the room, and goes back to its first size once
- * three reads in a row used little of it and nothing is left unparsed: a
- * conn costs what its traffic needs, and an idle one little.
+ * takes this size once a read fills it (a stream of messages: fewer, bigger
+ * reads), grows to fit a small frame that needs the room, and goes back to
+ * its first size once many reads in a row used little of it and nothing is
+ * left unparsed: a conn costs what its traffic needs, and an idle one little.
  */
 export const READ_BUFFER_SIZE = 64 * 1024;
 /** The read buffer's first size, allocated at the first read. */
 export const INITIAL_BUFFER = 2 * 1024;
 /** Frames up to this size (header included) are gathered in the read buffer; bigger bodies get one of their own. */
 const SMALL_FRAME = READ_BUFFER_SIZE / 2;
-/** Reads in a row that must use under an eighth of the buffer before it shrinks. */
-const SHORT_READS_TO_SHRINK = 3;
+/**
+ * Reads in a row that must use under an eighth of the buffer before it
+ * shrinks: enough that a stream of small records between big ones (as a
+ * writer that sometimes runs ahead sends) does not make it shrink and grow
+ * again and again.
+ */
+const SHORT_READS_TO_SHRINK = 32;
 const EMPTY = new Uint8Array(0);
 
 /** A frame whose body is being read straight into its own buffer. */
@@ -182,7 +187,7 @@ export class FrameDecoder {
     const size = this.#buffer.byteLength;
     if (this.#filled && size < READ_BUFFER_SIZE) {
       this.#filled = false;
-      this.#resize(2 * size);
+      this.#resize(READ_BUFFER_SIZE);
     } else if (size - this.#end < size / 2 && this.#start > 0) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
