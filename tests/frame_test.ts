@@ -639,3 +639,15 @@ Deno.test("the read buffer starts small, takes 64 KiB once reads fill it, and sh
   // Its first read filled the buffer: the full size at once.
   assert.deepEqual([...record.buffers].sort((x, y) => x - y), [2048, 64 * 1024]);
 });
+
+Deno.test("a 10 KiB message trickling in 100 bytes at a time is gathered whole in a buffer grown to fit it", async () => {
+  const message = bytes(10 * 1024, 3);
+  const [a, b] = pipe();
+  const record = recordingReads(b);
+  await using receiver = frames(record.conn);
+  const wire = new Uint8Array([...header(message.length), ...message]);
+  const receiving = receiver.receive();
+  for (let i = 0; i < wire.length; i += 100) await a.write(wire.subarray(i, i + 100));
+  assert.deepEqual(await receiving, message);
+  assert.deepEqual([...record.buffers].sort((x, y) => x - y), [2048, 16 * 1024]);
+});
