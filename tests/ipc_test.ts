@@ -467,3 +467,13 @@ Deno.test("a lost connection reports the resolved writes the peer's application 
     server.close();
   }
 });
+
+Deno.test("over TCP too, a refused client reads the server's hello (its first Noise message is drained, not reset)", async () => {
+  await using server = await serve({ name: "tcp-refusal", transport: "tcp", port: 0, encryption: false });
+  const serverError = nextError(server);
+  await using client = connectClient({ name: "tcp-refusal", transport: "tcp", port: server.addr.port! });
+  const err = await client.ready.catch((e) => e);
+  assert.ok(err instanceof HandshakeError, String(err));
+  assert.match(err.message, /the server speaks version \d+ and wants no encryption/);
+  assert.ok(await serverError instanceof HandshakeError);
+});
