@@ -15,8 +15,16 @@
  *   readers get a `ProtocolError` (after the bytes before it), not a clean EOF.
  * - **Stop reading.** Cancelling `readable` cancels the conn underneath's
  *   `readable`, so the peer's writes fare as they would over that conn.
- * - **Throughput.** WebCrypto is asynchronous, so each direction keeps a few
- *   records in flight and hands them on in order.
+ * - **Latency and batching.** A record the cipher seals at once (see
+ *   `CipherState.encryptNow`) goes straight to the conn underneath: a
+ *   `write` with nothing ahead of it becomes a record there and then,
+ *   without passing through the queue, and a received record is opened and
+ *   handed to readers in the same turn. While a record is being written,
+ *   later writes queue and go out together in the next one, so a writer that
+ *   runs ahead makes few, big records.
+ * - **Throughput through WebCrypto.** WebCrypto is asynchronous: once a
+ *   record needs it (a big AES-GCM one), that direction keeps a few records
+ *   in flight and hands them on in order.
  *
  * @module
  */
