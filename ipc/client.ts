@@ -23,7 +23,7 @@ import { type IpcAddress, resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log, logs } from "./_log.ts";
 import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
-import { retryable, type Session } from "./_session.ts";
+import { deadline, retryable, type Session } from "./_session.ts";
 import { dialTether, type Security } from "./_tether_protocol.ts";
 import { dialGolang, warmGolangKeys } from "./_golang_protocol.ts";
 import {
@@ -403,37 +403,44 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
   /** Dials and handshakes until it works; `null` once the client closed, timed out or failed. */
   async #establish(phase: "connecting" | "reconnecting"): Promise<Session | null> {
     const lifetime = this.#lifetime.signal;
-    const deadline = this.#timeout > 0 ? AbortSignal.timeout(this.#timeout) : undefined;
-    const phaseSignal = deadline === undefined ? lifetime : AbortSignal.any([lifetime, deadline]);
+    const phaseDeadline = this.#timeout > 0 ? deadline(lifetime, this.#timeout) : null;
+    const phaseSignal = phaseDeadline?.signal ?? lifetime;
+    const timedOut = () => phaseSignal.aborted && !lifetime.aborted;
     let last: unknown;
-    for (let attempt = 0;; attempt++) {
-      if (attempt > 0) {
-        const wait = this.#retryDelay * (0.5 + Math.random());
-        await delay(wait, phaseSignal).catch(noop);
-      }
-      if (lifetime.aborted) return null;
-      if (deadline?.aborted) return this.#fail("timeout", this.#timedOut(phase, last));
-      log("debug", this.#who(), `dialing ${this.#where} (attempt ${attempt + 1})`);
-      const attemptSignal = AbortSignal.any([phaseSignal, AbortSignal.timeout(this.#handshakeTimeout)]);
-      try {
-        return await this.#dial(attemptSignal);
-      } catch (err) {
-        if (lifetime.aborted) return null;
-        if (deadline?.aborted) return this.#fail("timeout", this.#timedOut(phase, last ?? err));
-        last = err;
-        if (attemptSignal.aborted || isRetryable(err)) {
-          if (logs("debug") || (attempt === 0 && logs("info"))) {
-            log(
-              attempt === 0 ? "info" : "debug",
-              this.#who(),
-              `no server yet (${describeError(err)}); retrying`,
-            );
-          }
-          continue;
+    try {
+      for (let attempt = 0;; attempt++) {
+        if (attempt > 0) {
+          const wait = this.#retryDelay * (0.5 + Math.random());
+          await delay(wait, phaseSignal).catch(noop);
         }
-        log("error", this.#who(), `giving up: ${describeError(err)}`);
-        return this.#fail("error", err instanceof Error ? err : new Error(String(err)));
+        if (lifetime.aborted) return null;
+        if (timedOut()) return this.#fail("timeout", this.#timedOut(phase, last));
+        log("debug", this.#who(), `dialing ${this.#where} (attempt ${attempt + 1})`);
+        const attemptDeadline = deadline(phaseSignal, this.#handshakeTimeout);
+        try {
+          return await this.#dial(attemptDeadline.signal);
+        } catch (err) {
+          if (lifetime.aborted) return null;
+          if (timedOut()) return this.#fail("timeout", this.#timedOut(phase, last ?? err));
+          last = err;
+          if (attemptDeadline.signal.aborted || isRetryable(err)) {
+            if (logs("debug") || (attempt === 0 && logs("info"))) {
+              log(
+                attempt === 0 ? "info" : "debug",
+                this.#who(),
+                `no server yet (${describeError(err)}); retrying`,
+              );
+            }
+            continue;
+          }
+          log("error", this.#who(), `giving up: ${describeError(err)}`);
+          return this.#fail("error", err instanceof Error ? err : new Error(String(err)));
+        } finally {
+          attemptDeadline.release();
+        }
       }
+    } finally {
+      phaseDeadline?.release();
     }
   }
 
