@@ -89,6 +89,8 @@ interface QueuedWrite {
 }
 
 const DEFAULT_RETRY_DELAY = 1000;
+/** A timer that never needs to fire: it only keeps the process alive. */
+const HOLD_MS = 2 ** 30;
 /** Why a client's lifetime signal aborted: it was closed. */
 const CLOSING = new ConnClosedError({ op: "close", detail: "the client was closed" });
 const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
@@ -525,7 +527,14 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
           return;
         }
         if (this.#deliver(message, session)) continue;
-        await this.#inbox.room();
+        // Nothing reads the connection while the application catches up, so
+        // a timer keeps the process alive meanwhile, as the read would.
+        const holding = setInterval(noop, HOLD_MS);
+        try {
+          await this.#inbox.room();
+        } finally {
+          clearInterval(holding);
+        }
         if (!this.#current(session)) return;
       }
     } catch (err) {
