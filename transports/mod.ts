@@ -36,6 +36,12 @@ import type {
   UnixListenOptions,
 } from "./socket.ts";
 import type { PipeConnectOptions, PipeListenOptions } from "./npipe.ts";
+import {
+  connectWorker,
+  listenWorker,
+  type WorkerConnectOptions,
+  type WorkerListenOptions,
+} from "./worker.ts";
 
 /**
  * The options of any {@linkcode listen}.
@@ -48,7 +54,12 @@ import type { PipeConnectOptions, PipeListenOptions } from "./npipe.ts";
  * await using _listener = await listen(options);
  * ```
  */
-export type ListenOptions = MemoryListenOptions | UnixListenOptions | TcpListenOptions | PipeListenOptions;
+export type ListenOptions =
+  | MemoryListenOptions
+  | UnixListenOptions
+  | TcpListenOptions
+  | PipeListenOptions
+  | WorkerListenOptions;
 
 /**
  * The options of any {@linkcode connect}.
@@ -65,7 +76,8 @@ export type ConnectOptions =
   | MemoryConnectOptions
   | UnixConnectOptions
   | TcpConnectOptions
-  | PipeConnectOptions;
+  | PipeConnectOptions
+  | WorkerConnectOptions;
 
 /**
  * Listens in memory: by `name` in this isolate, or privately (no name),
@@ -120,6 +132,29 @@ export function listen(options: TcpListenOptions): Promise<TcpListener>;
  */
 export function listen(options: PipeListenOptions): Promise<Listener>;
 /**
+ * Listens for worker conns: inside a worker, from its parent (or from the
+ * `worker` named); in the main isolate, from the `Worker` named.
+ *
+ * @example Inside a worker
+ * ```ts ignore
+ * import { listen } from "@tether/tether";
+ *
+ * using listener = listen({ transport: "worker", name: "echo" });
+ * for await (const conn of listener) conn.readable.pipeTo(conn.writable).catch(() => conn.close());
+ * ```
+ *
+ * @example In the main isolate, for connects from one worker
+ * ```ts
+ * import { listen } from "@tether/tether";
+ *
+ * const worker = new Worker(`data:text/javascript,`, { type: "module" });
+ * using listener = listen({ transport: "worker", worker, name: "cache" });
+ * console.log(listener.addr); // { transport: "worker", address: "cache" }
+ * worker.terminate();
+ * ```
+ */
+export function listen(options: WorkerListenOptions): Listener;
+/**
  * Listens on whichever transport the options name.
  *
  * @example
@@ -131,8 +166,8 @@ export function listen(options: PipeListenOptions): Promise<Listener>;
  * console.log(listener.addr.transport); // "memory"
  * ```
  */
-export function listen(options: ListenOptions): MemoryListener | Promise<Listener>;
-export function listen(options: ListenOptions): MemoryListener | Promise<Listener> {
+export function listen(options: ListenOptions): Listener | Promise<Listener>;
+export function listen(options: ListenOptions): Listener | Promise<Listener> {
   const transport = transportOf(options, "listen");
   switch (transport) {
     case "memory":
@@ -143,6 +178,8 @@ export function listen(options: ListenOptions): MemoryListener | Promise<Listene
       return import("./socket.ts").then((m) => m.listenTcp(options as TcpListenOptions));
     case "pipe":
       return import("./npipe.ts").then((m) => m.listenPipe(options as PipeListenOptions));
+    case "worker":
+      return listenWorker(options as WorkerListenOptions);
   }
   throw unknownTransport(transport);
 }
@@ -202,6 +239,28 @@ export function connect(options: TcpConnectOptions): Promise<SocketConn>;
  */
 export function connect(options: PipeConnectOptions): Promise<Conn>;
 /**
+ * Connects to a worker listener: `worker` is the `Worker` it runs in, or
+ * `"parent"` from inside a worker. A worker that has not started listening
+ * yet is waited for, within the signal.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@tether/tether";
+ *
+ * const url = import.meta.resolve("@tether/tether");
+ * const code = `const { listen } = await import(${JSON.stringify(url)});
+ *   for await (const conn of listen({ transport: "worker", name: "echo" })) conn.readable.pipeTo(conn.writable);`;
+ * const worker = new Worker(`data:text/javascript,${encodeURIComponent(code)}`, { type: "module" });
+ * const conn = await connect({ transport: "worker", worker, name: "echo", signal: AbortSignal.timeout(5000) });
+ * await conn.write(new TextEncoder().encode("ping"));
+ * await conn.closeWrite();
+ * console.log(await new Response(conn.readable).text()); // "ping"
+ * await conn.closed;
+ * worker.terminate();
+ * ```
+ */
+export function connect(options: WorkerConnectOptions): Promise<Conn>;
+/**
  * Connects over whichever transport the options name.
  *
  * @example
@@ -225,6 +284,8 @@ export function connect(options: ConnectOptions): Promise<Conn> {
         return import("./socket.ts").then((m) => m.connectTcp(options as TcpConnectOptions));
       case "pipe":
         return import("./npipe.ts").then((m) => m.connectPipe(options as PipeConnectOptions));
+      case "worker":
+        return connectWorker(options as WorkerConnectOptions);
     }
     throw unknownTransport(transport);
   } catch (err) {
@@ -261,6 +322,6 @@ function transportOf(options: unknown, fn: string): unknown {
 
 function unknownTransport(transport: unknown): TypeError {
   return new TypeError(
-    `unknown transport ${describe(transport)}: expected "memory", "unix", "tcp" or "pipe"`,
+    `unknown transport ${describe(transport)}: expected "memory", "unix", "tcp", "pipe" or "worker"`,
   );
 }
