@@ -288,7 +288,11 @@ export class PortConn extends QueueConn {
   async #sendSome(): Promise<boolean> {
     const budget = this.#credit + (this.#sending === "closing" ? this.#flushAllowance : 0);
     if (budget === 0) {
-      if (this.#sending === "closing") this.#outbound.closeRead(this.#closedError());
+      if (this.#sending === "closing") {
+        // Closing, and the flush allowance is spent: what is left is dropped, and FIN goes out.
+        this.#outbound.closeRead(this.#closedError());
+        return false;
+      }
       const wake = this.#wake = waiter<void>();
       await wake.promise;
       return true;
