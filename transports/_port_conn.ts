@@ -392,7 +392,8 @@ export class PortConn extends QueueConn {
     if (this.#phase === "done") return;
     this.#post(wire.abort(detail));
     const error = new ProtocolError({ op: "receive", addr: this.#addr, detail });
-    if (this.#receiving === "open") {
+    if (this.#receiving !== "stopped") {
+      // Even after the peer's FIN: a reader that has not reached EOF yet gets the error.
       this.#inbound.abortWrite(new ConnClosedError({ op: "read", addr: this.#addr, cause: error }), error);
       this.#receiving = "ended";
     }

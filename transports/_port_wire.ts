@@ -70,7 +70,9 @@ export type Framed = { kind: "hello"; hello: Hello } | { kind: "abort"; reason: 
 
 /** Reads HELLO or ABORT; a string saying what is wrong with anything else. */
 export function readObject(value: unknown): Framed | string {
-  if (value === null || typeof value !== "object") return `unexpected ${describeValue(value)}`;
+  if (value === null || typeof value !== "object") {
+    return `unexpected ${describeValue(value)}: the other end of the port is not a tether conn`;
+  }
   const tag = (value as { tether?: unknown }).tether;
   if (tag === "abort") {
     const reason = (value as { reason?: unknown }).reason;
