@@ -164,7 +164,11 @@ const GARBAGE: [string, unknown[], RegExp][] = [
   ["data before hello", [new Uint8Array(3)], /data before hello/],
   ["credit before hello", [100], /credit before hello/],
   ["a second hello", [hello(10), hello(10)], /second hello/],
-  ["data beyond the window granted", [hello(10), new Uint8Array(65_537)], /65537 bytes of data with 65536 bytes of credit/],
+  [
+    "data beyond the window granted",
+    [hello(10), new Uint8Array(65_537)],
+    /65537 bytes of data with 65536 bytes of credit/,
+  ],
   ["an array holding something else", [hello(10), [new Uint8Array(1), "x"]], /data holding/],
   ["an unknown number", [hello(10), -9], /unexpected number/],
   ["a second end of stream", [hello(10), FIN, FIN], /second end of stream/],
