@@ -21,14 +21,11 @@ export function abortable<T>(
 ): Promise<T> {
   if (signal === undefined) return work;
   let abandoned = false;
+  // An already-aborted signal rejects at once, in here.
   const w = waiter<T>(signal, (reason) => {
     abandoned = true;
     return abortError?.(reason);
   });
-  if (signal.aborted) {
-    abandoned = true;
-    w.reject(abortError ? abortError(signal.reason) : signal.reason);
-  }
   work.then((value) => abandoned ? late(value) : w.resolve(value), (err) => w.reject(err));
   return w.promise;
 }

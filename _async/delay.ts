@@ -16,14 +16,14 @@ export function delay(
   signal?: AbortSignal,
   abortError?: (reason: unknown) => unknown,
 ): Promise<void> {
+  if (signal?.aborted) {
+    return Promise.reject(abortError ? abortError(signal.reason) : signal.reason);
+  }
+  // The signal has not aborted, so `onAbort` runs only once `timer` is set.
   const w = waiter<void>(signal, (reason) => {
     clearTimeout(timer);
     return abortError?.(reason);
   });
   const timer = setTimeout(() => w.resolve(), ms);
-  if (signal?.aborted) {
-    clearTimeout(timer);
-    w.reject(abortError ? abortError(signal.reason) : signal.reason);
-  }
   return w.promise;
 }

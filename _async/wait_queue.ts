@@ -30,6 +30,11 @@ export class WaitQueue<T, D = undefined> {
    * reason (or with what `onAbort` returns, if not `undefined`).
    */
   wait(data: D, signal?: AbortSignal, onAbort?: (reason: unknown) => unknown): Promise<T> {
+    if (signal?.aborted) {
+      // Never joins the line: a value served to it would be lost.
+      const replaced = onAbort?.(signal.reason);
+      return Promise.reject(replaced === undefined ? signal.reason : replaced);
+    }
     const w = signal === undefined ? waiter<T>() : waiter<T>(signal, (reason) => {
       const i = this.#line.indexOf(entry);
       if (i >= 0) this.#line.removeAt(i);

@@ -23,7 +23,8 @@ export interface Waiter<T> {
  * Makes a waiter. Should `signal` abort first, `onAbort` runs (to take the
  * waiter out of whatever line it stands in) and the promise rejects with
  * the signal's reason, or with what `onAbort` returns if that is not
- * `undefined`. Settling detaches the abort listener.
+ * `undefined`. A signal that has already aborted does so at once, before
+ * this returns. Settling detaches the abort listener.
  */
 export function waiter<T>(signal?: AbortSignal, onAbort?: (reason: unknown) => unknown): Waiter<T> {
   let settle!: (value: T) => void;
@@ -34,6 +35,11 @@ export function waiter<T>(signal?: AbortSignal, onAbort?: (reason: unknown) => u
   });
   // Without a signal there is nothing to detach: a promise settles once anyway.
   if (signal === undefined) return { promise, resolve: settle, reject: fail };
+  if (signal.aborted) {
+    const replaced = onAbort?.(signal.reason);
+    fail(replaced === undefined ? signal.reason : replaced);
+    return { promise, resolve: noop, reject: noop };
+  }
   const abort = () => {
     signal.removeEventListener("abort", abort);
     const reason = signal.reason;

@@ -2,9 +2,9 @@
  * Secure channels: `secure(conn)` turns any `Conn` into an
  * authenticated, encrypted one with a Noise Protocol Framework handshake
  * (revision 34), on WebCrypto alone: X25519, AES-256-GCM or
- * ChaCha20-Poly1305, SHA-256 or SHA-512. Failures are the errors of the
- * main module: `HandshakeError`, `ProtocolError`, `NonceExhaustedError`,
- * `UnsupportedAlgorithmError`.
+ * ChaCha20-Poly1305, SHA-256 or SHA-512. Failures are typed errors, exported
+ * here as from the main module: `HandshakeError`, `ProtocolError`,
+ * `NonceExhaustedError`, `UnsupportedAlgorithmError`, `ConnClosedError`.
  *
  * @example A PSK shared by both ends (NNpsk0)
  * ```ts
@@ -26,6 +26,15 @@
  */
 
 export { secure, type SecureOptions } from "./secure.ts";
+// The errors a secure conn raises, so `@tether/tether/crypto` alone is enough to handle them.
+export {
+  ConnClosedError,
+  ConnError,
+  HandshakeError,
+  NonceExhaustedError,
+  ProtocolError,
+  UnsupportedAlgorithmError,
+} from "../errors.ts";
 export type { SecureConn } from "./records.ts";
 export {
   exportPrivateKey,

@@ -24,10 +24,11 @@
 import { type Conn, formatAddr } from "../conn.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
-import { ConnClosedError, ConnError, ProtocolError } from "../errors.ts";
+import { ConnClosedError, ConnError, HandshakeError, ProtocolError } from "../errors.ts";
 import { type CipherState, DecryptError, TAG_LENGTH } from "./cipher.ts";
 import { InFlight } from "./in_flight.ts";
 import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
+import { isRefusal, refusalText } from "./refusal.ts";
 
 /** The most plaintext one record carries. */
 export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
@@ -281,6 +282,17 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         queue.push(Promise.resolve(END));
         return;
       }
+      if (body.length === 1) {
+        // The peer gave up on a handshake that had completed on this side
+        // (say, the responder of XX refused our key): it says why, then
+        // closes. Any other byte is not a record at all.
+        queue.push(Promise.reject(
+          isRefusal(body[0])
+            ? new HandshakeError({ op: "receive", addr: this.#addr, detail: refusalText(body[0]) })
+            : this.#protocolError(`a 1-byte record cannot hold its ${TAG_LENGTH}-byte tag`),
+        ));
+        return;
+      }
       // WebCrypto copies `body` before decrypt() returns; the reader may reuse it.
       queue.push(this.#receiveCipher.decryptWithAd(EMPTY, body, "receive"));
     }
@@ -403,7 +415,8 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
 }
 
 function checkRecordLength(length: number): void {
-  if (length < TAG_LENGTH) {
+  // One byte is a handshake refusal (see refusal.ts), read as such.
+  if (length < TAG_LENGTH && length !== 1) {
     throw new ProtocolError({
       op: "receive",
       detail: `a ${length}-byte record cannot hold its ${TAG_LENGTH}-byte tag`,

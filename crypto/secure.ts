@@ -43,6 +43,7 @@ import { checkKey, checkKeyPair, type KeyPair } from "./keys.ts";
 import { type HandshakePattern, parsePattern, type PatternName, pskCount, staticKeyUse } from "./patterns.ts";
 import { type SecureConn, SecureQueueConn } from "./records.ts";
 import { encodeFrame, FrameReader } from "./wire.ts";
+import { REFUSAL, REFUSAL_TIMEOUT_MS, refusalText } from "./refusal.ts";
 
 /**
  * Options of {@linkcode secure}.
@@ -195,29 +196,6 @@ export async function secure(conn: Conn, options: SecureOptions): Promise<Secure
   }
 }
 
-/**
- * Why this side gave up on a handshake, told to the peer in a one-byte
- * frame before closing, so that it learns more than "the connection
- * ended". No handshake message is that short, so the two can't be confused.
- */
-const REFUSAL = {
-  /** `verifyRemote` refused the static key the peer sent. */
-  keyRefused: 1,
-  /** The peer's handshake message failed authentication: the PSK or the keys differ. */
-  notAuthenticated: 2,
-} as const;
-
-/** What each refusal byte tells the side that receives it. */
-const REFUSAL_TEXT: Record<number, string> = {
-  [REFUSAL.keyRefused]: "the peer refused this side's static key (its verifyRemote said no): " +
-    "give the peer this key, or use the key it expects",
-  [REFUSAL.notAuthenticated]: "the peer could not authenticate this side's handshake message: " +
-    "the two sides use different PSKs or keys",
-};
-
-/** How long a refusal may take to write before the conn is closed anyway. */
-const REFUSAL_TIMEOUT_MS = 1000;
-
 /** Errors that this side should tell the peer about, with the refusal byte to send. */
 const refusals = new WeakMap<object, number>();
 
@@ -283,7 +261,7 @@ async function handshake(
     if (message.length === 1) {
       throw new HandshakeError({
         ...context,
-        detail: REFUSAL_TEXT[message[0]] ?? `the peer gave up on the handshake (reason ${message[0]})`,
+        detail: refusalText(message[0]),
       });
     }
     try {

@@ -535,3 +535,28 @@ Deno.test("send lets the caller reuse its buffer once it resolves", async () => 
   assert.deepEqual(await receiver.receive(), bytes(100, 1));
   assert.deepEqual(await receiver.receive(), new Uint8Array(100));
 });
+
+Deno.test("for await over a framed conn yields each message until the peer half-closes", async () => {
+  const [a, b] = pipe();
+  const sender = frames(a), receiver = frames(b);
+  const sending = (async () => {
+    for (const word of ["one", "two", "three"]) await sender.send(new TextEncoder().encode(word));
+    await sender.closeWrite();
+  })();
+  const got: string[] = [];
+  for await (const message of receiver) got.push(new TextDecoder().decode(message));
+  await sending;
+  assert.deepEqual(got, ["one", "two", "three"]);
+  sender.close();
+  receiver.close();
+});
+
+Deno.test("for await over a framed conn ends by throwing the ProtocolError of bad input", async () => {
+  const [a, b] = pipe();
+  const receiver = typedFrames(b);
+  await a.write(new Uint8Array(8)); // length 0, type 0: the reserved type
+  await assert.rejects(async () => {
+    for await (const _ of receiver) throw new Error("no message should come");
+  }, ProtocolError);
+  a.close();
+});
