@@ -1,5 +1,5 @@
-import { portConn } from "../mod.ts";
-import { testConn } from "../testing/mod.ts";
+import { connect, listen, portConn } from "../mod.ts";
+import { testConn, testListener } from "../testing/mod.ts";
 import { localPair, startPeer } from "./worker_helpers.ts";
 
 Deno.test("portConn() over a MessageChannel in one isolate keeps the Conn contract", async (t) => {
@@ -18,5 +18,19 @@ Deno.test("portConn() across a worker keeps the Conn contract (every byte crosse
     const one = new MessageChannel(), two = new MessageChannel();
     peer.send({ cmd: "relay", a: one.port2, b: two.port2 }, [one.port2, two.port2]);
     return [portConn(one.port1), portConn(two.port1)];
+  });
+});
+
+Deno.test("worker listeners keep the Listener contract (listener and dialer on the two ends of a MessageChannel)", async (t) => {
+  let n = 0;
+  await testListener(t, () => {
+    // A link over a MessageChannel: what a worker and its parent do, in one isolate.
+    const { port1, port2 } = new MessageChannel();
+    const name = `conformance-${++n}`;
+    const listener = listen({ transport: "worker", worker: port1, name });
+    return {
+      listener,
+      dialer: { dial: (options) => connect({ transport: "worker", worker: port2, name, ...options }) },
+    };
   });
 });
