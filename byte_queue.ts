@@ -160,8 +160,9 @@ export class ByteQueue {
   #pendingWriters = 0;
   #readers = new WaitQueue<number | Uint8Array | null, ReadRequest>();
   #onRead: ((n: number) => void) | undefined;
-  #readDone = Promise.withResolvers<void>();
-  #writeDone = Promise.withResolvers<void>();
+  // Not Promise.withResolvers: Node 20 lacks it, and this file runs there.
+  #readDone = waiter<void>();
+  #writeDone = waiter<void>();
 
   /** Makes a queue. */
   constructor(options: ByteQueueOptions = {}) {

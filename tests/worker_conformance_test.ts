@@ -22,15 +22,23 @@ Deno.test("portConn() across a worker keeps the Conn contract (every byte crosse
 });
 
 Deno.test("worker listeners keep the Listener contract (listener and dialer on the two ends of a MessageChannel)", async (t) => {
-  let n = 0;
-  await testListener(t, () => {
-    // A link over a MessageChannel: what a worker and its parent do, in one isolate.
-    const { port1, port2 } = new MessageChannel();
-    const name = `conformance-${++n}`;
-    const listener = listen({ transport: "worker", worker: port1, name });
-    return {
-      listener,
-      dialer: { dial: (options) => connect({ transport: "worker", worker: port2, name, ...options }) },
-    };
-  });
+  // A link over a MessageChannel: what a worker and its parent do, in one
+  // isolate. Its ports stay open until closed, once every check is done.
+  const links: MessageChannel[] = [];
+  try {
+    await testListener(t, () => {
+      const link = new MessageChannel();
+      links.push(link);
+      const name = `conformance-${links.length}`;
+      return {
+        listener: listen({ transport: "worker", worker: link.port1, name }),
+        dialer: { dial: (options) => connect({ transport: "worker", worker: link.port2, name, ...options }) },
+      };
+    });
+  } finally {
+    for (const link of links) {
+      link.port1.close();
+      link.port2.close();
+    }
+  }
 });

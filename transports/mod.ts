@@ -239,24 +239,24 @@ export function connect(options: TcpConnectOptions): Promise<SocketConn>;
  */
 export function connect(options: PipeConnectOptions): Promise<Conn>;
 /**
- * Connects to a worker listener: `worker` is the `Worker` it runs in, or
- * `"parent"` from inside a worker. A worker that has not started listening
- * yet is waited for, within the signal.
+ * Connects to a worker listener: `worker` is the `Worker` it runs in,
+ * `"parent"` from inside a worker, or a `MessagePort` the other side
+ * listens on. A side that has not started listening yet is waited for,
+ * within the signal; once it has, a name nobody listens on is refused.
  *
- * @example
+ * @example Both sides in one isolate, over a MessageChannel
  * ```ts
- * import { connect } from "@tether/tether";
+ * import { connect, listen } from "@tether/tether";
  *
- * const url = import.meta.resolve("@tether/tether");
- * const code = `const { listen } = await import(${JSON.stringify(url)});
- *   for await (const conn of listen({ transport: "worker", name: "echo" })) conn.readable.pipeTo(conn.writable);`;
- * const worker = new Worker(`data:text/javascript,${encodeURIComponent(code)}`, { type: "module" });
- * const conn = await connect({ transport: "worker", worker, name: "echo", signal: AbortSignal.timeout(5000) });
+ * // Typically `worker` is a Worker on one side and "parent" on the other.
+ * const { port1, port2 } = new MessageChannel();
+ * using listener = listen({ transport: "worker", worker: port1, name: "echo" });
+ * await using conn = await connect({ transport: "worker", worker: port2, name: "echo" });
+ * await using server = await listener.accept();
  * await conn.write(new TextEncoder().encode("ping"));
- * await conn.closeWrite();
- * console.log(await new Response(conn.readable).text()); // "ping"
- * await conn.closed;
- * worker.terminate();
+ * console.log(await server.read(new Uint8Array(4))); // 4
+ * port1.close();
+ * port2.close();
  * ```
  */
 export function connect(options: WorkerConnectOptions): Promise<Conn>;

@@ -1,0 +1,17 @@
+/**
+ * The layers the runtime suite checks, in order. A new layer (mux,
+ * netchan) adds its module in `layers/` and one line here.
+ */
+
+import type { Layer } from "./suite.ts";
+import { conn } from "./layers/conn.ts";
+import { framesLayer } from "./layers/frames.ts";
+import { secureLayer } from "./layers/secure.ts";
+import { workerLayer } from "./layers/worker.ts";
+
+export const layers: readonly Layer[] = [
+  conn,
+  framesLayer,
+  secureLayer,
+  workerLayer,
+];

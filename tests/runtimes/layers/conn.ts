@@ -1,0 +1,66 @@
+/**
+ * The conformance kit, as a user runs it on any runtime: every Conn check
+ * over `pipe()` and over `portConn()` on the runtime's own MessageChannel,
+ * every Listener check over memory and worker listeners, and every Conn
+ * check again with each byte crossing into a real worker and back.
+ */
+
+import { connect, listen, pipe, portConn } from "../../../mod.ts";
+import { type CheckResult, runConnChecks, runListenerChecks } from "../../../testing/mod.ts";
+import type { Layer, Row } from "../suite.ts";
+import { describeError } from "../suite.ts";
+
+function rows(subject: string, results: CheckResult[]): Row[] {
+  return results.map((r) => ({
+    layer: "conn",
+    id: `${subject}/${r.id}`,
+    outcome: r.outcome,
+    message: r.error ? describeError(r.error) : undefined,
+    ms: Math.round(r.ms),
+  }));
+}
+
+export const conn: Layer = {
+  name: "conn",
+  async run(host, report) {
+    const onResult = (subject: string) => (r: CheckResult) => rows(subject, [r]).forEach(report);
+    await runConnChecks(() => pipe(), { onResult: onResult("pipe") });
+    await runConnChecks(() => {
+      const { port1, port2 } = new MessageChannel();
+      return [portConn(port1), portConn(port2)];
+    }, { onResult: onResult("portConn") });
+    await runListenerChecks(() => {
+      const listener = listen({ transport: "memory" });
+      return { listener, dialer: listener.dialer() };
+    }, { onResult: onResult("memory listener") });
+    // Each listener gets a link of its own over a MessageChannel: what a
+    // worker and its parent do, in one isolate. The ports of a link stay
+    // open (and keep the process alive) until closed, so they are closed
+    // once every check is done.
+    const links: MessageChannel[] = [];
+    await runListenerChecks(() => {
+      const link = new MessageChannel();
+      links.push(link);
+      const name = `kit-${links.length}`;
+      return {
+        listener: listen({ transport: "worker", worker: link.port1, name }),
+        dialer: { dial: (options) => connect({ transport: "worker", worker: link.port2, name, ...options }) },
+      };
+    }, { onResult: onResult("worker listener") }).finally(() => {
+      for (const link of links) {
+        link.port1.close();
+        link.port2.close();
+      }
+    });
+    const worker = await host.startWorker();
+    try {
+      await runConnChecks(() => {
+        const one = new MessageChannel(), two = new MessageChannel();
+        worker.send({ cmd: "relay", a: one.port2, b: two.port2 }, [one.port2, two.port2]);
+        return [portConn(one.port1), portConn(two.port1)];
+      }, { onResult: onResult("portConn across a worker") });
+    } finally {
+      await worker.terminate();
+    }
+  },
+};

@@ -1,0 +1,47 @@
+/** `frames()` round trips, in this isolate and across a real worker. */
+
+import { type Conn, frames, pipe, portConn } from "../../../mod.ts";
+import { check, pattern, sameBytes, simpleLayer } from "../suite.ts";
+
+async function roundTrip(a: Conn, b: Conn | null): Promise<void> {
+  const sender = frames(a);
+  const echoing = b && (async () => {
+    const receiver = frames(b);
+    for await (const message of receiver) await receiver.send(message);
+    receiver.close();
+  })();
+  for (const size of [0, 1, 1000, 300_000]) {
+    const message = pattern(size);
+    await sender.send(message);
+    const back = await sender.receive();
+    check(back !== null && sameBytes(back, message), `a ${size}-byte message came back changed`);
+  }
+  await sender.closeWrite();
+  check((await sender.receive()) === null, "no end of stream after closeWrite");
+  sender.close();
+  await echoing;
+  await sender.closed;
+}
+
+export const framesLayer = simpleLayer("frames", [
+  {
+    id: "round trip over pipe()",
+    async run() {
+      const [a, b] = pipe();
+      await roundTrip(a, b);
+    },
+  },
+  {
+    id: "round trip across a worker",
+    async run(host) {
+      const worker = await host.startWorker();
+      try {
+        const { port1, port2 } = new MessageChannel();
+        worker.send({ cmd: "frames-echo", port: port2 }, [port2]);
+        await roundTrip(portConn(port1), null);
+      } finally {
+        await worker.terminate();
+      }
+    },
+  },
+]);

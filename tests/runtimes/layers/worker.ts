@@ -1,0 +1,88 @@
+/**
+ * The worker transport across a real worker of the runtime: an echo, a
+ * listener the page or process connects to, a refused name, and a worker
+ * terminated in the middle of a transfer.
+ */
+
+import { ConnClosedError, connect, ConnectionRefusedError, portConn } from "../../../mod.ts";
+import { check, pattern, readAll, sameBytes, simpleLayer } from "../suite.ts";
+
+export const workerLayer = simpleLayer("worker", [
+  {
+    id: "1 MiB echoed by a portConn in a worker",
+    async run(host) {
+      const worker = await host.startWorker();
+      try {
+        const { port1, port2 } = new MessageChannel();
+        worker.send({ cmd: "echo", port: port2 }, [port2]);
+        const conn = portConn(port1);
+        const data = pattern(1024 * 1024);
+        const reading = readAll(conn);
+        await conn.write(data);
+        await conn.closeWrite();
+        check(sameBytes(await reading, data), "the echo came back changed");
+        conn.close();
+        await conn.closed;
+      } finally {
+        await worker.terminate();
+      }
+    },
+  },
+  {
+    id: "connect to a listener in a worker; a name nobody listens on is refused",
+    async run(host) {
+      const worker = await host.startWorker();
+      try {
+        const { fields, transfer } = worker.linkCommand();
+        worker.send({ cmd: "listen-echo", name: "echo", ...fields }, transfer);
+        const conns = await Promise.all(
+          Array.from(
+            { length: 10 },
+            () => connect({ transport: "worker", worker: worker.endpoint, name: "echo" }),
+          ),
+        );
+        await Promise.all(conns.map(async (conn, i) => {
+          const data = pattern(10_000 + i);
+          const reading = readAll(conn);
+          await conn.write(data);
+          await conn.closeWrite();
+          check(sameBytes(await reading, data), `echo ${i} came back changed`);
+          conn.close();
+          await conn.closed;
+        }));
+        const err = await connect({ transport: "worker", worker: worker.endpoint, name: "nobody" }).catch((
+          e,
+        ) => e);
+        check(err instanceof ConnectionRefusedError, `expected ConnectionRefusedError, got ${err}`);
+      } finally {
+        await worker.terminate();
+      }
+    },
+  },
+  {
+    id: "terminating the worker mid-transfer ends the conn with ConnClosedError",
+    async run(host) {
+      const worker = await host.startWorker();
+      const { port1, port2 } = new MessageChannel();
+      worker.send({ cmd: "echo", port: port2 }, [port2]);
+      const conn = portConn(port1);
+      const chunk = new Uint8Array(64 * 1024);
+      const writing = (async () => {
+        while (true) await conn.write(chunk);
+      })().catch((e) => e);
+      const reading = (async () => {
+        const buf = new Uint8Array(64 * 1024);
+        while ((await conn.read(buf)) !== null);
+        return null;
+      })().catch((e) => e);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await worker.terminate();
+      const [writeErr, readErr] = await Promise.all([writing, reading]);
+      check(writeErr instanceof ConnClosedError, `write: expected ConnClosedError, got ${writeErr}`);
+      check(readErr instanceof ConnClosedError, `read: expected ConnClosedError, got ${readErr}`);
+      conn.close();
+      await conn.closed;
+      return `ended with: ${readErr.message}`;
+    },
+  },
+]);
