@@ -48,7 +48,7 @@ function assertReport(report: Report): Map<string, string> {
     );
   }
   // The kit ran whole, over every subject: a check that silently did not run is a failure too.
-  for (const subject of ["pipe", "portConn", "portConn across a worker"]) {
+  for (const subject of ["pipe", "QueueConn by hand", "portConn", "portConn across a worker"]) {
     const ran = report.rows.filter((r) => r.layer === "conn" && r.id.startsWith(`${subject}/`)).length;
     assert.ok(ran >= 20, `${report.runtime}: only ${ran} conn checks ran over ${subject}`);
   }
@@ -59,6 +59,7 @@ function assertReport(report: Report): Map<string, string> {
   return new Map(report.rows.filter((r) => r.note).map((r) => [`${r.layer}/${r.id}`, r.note!]));
 }
 
+const SOCKETS = "sockets/unix, tcp and pipe: Deno's sockets, or ENOTSUP";
 const CHACHA = "secure/ChaChaPoly works, or is an UnsupportedAlgorithmError that leaves the conn open";
 
 /** `p`, or a rejection naming `what` once `ms` have passed. */
@@ -105,6 +106,7 @@ Deno.test("the web-only layers pass their checks under Node, which then exits on
       // Node 20's WebCrypto has no ChaCha20-Poly1305: the error path ran for real.
       assert.equal(notes.get(CHACHA), "ChaChaPoly: unsupported");
     }
+    assert.equal(notes.get(SOCKETS), "sockets: ENOTSUP");
     // Node's ports say when their other end is gone; that is how it saw the worker end.
     assert.match(
       notes.get("worker/terminating the worker mid-transfer ends the conn with ConnClosedError")!,
@@ -158,6 +160,7 @@ Deno.test("the web-only layers pass their checks in headless Chromium, in a page
     assert.match(report.runtime, /^chromium \d+/);
     const notes = assertReport(report);
     assert.match(notes.get(CHACHA)!, /^ChaChaPoly: (supported|unsupported)$/);
+    assert.equal(notes.get(SOCKETS), "sockets: ENOTSUP");
   } finally {
     browser.kill("SIGTERM");
     await browserOutput;
@@ -174,4 +177,5 @@ Deno.test("the same suite passes in Deno, the reference runtime", async () => {
   const notes = assertReport({ runtime: host.runtime, rows });
   // Deno's WebCrypto has ChaCha20-Poly1305: the handshake ran with it.
   assert.equal(notes.get(CHACHA), "ChaChaPoly: supported");
+  assert.equal(notes.get(SOCKETS), "sockets: available");
 });

@@ -20,6 +20,7 @@
 import type { CallOptions, Conn } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
 import { checkOptions, describe } from "../_validate.ts";
+import { ConnError } from "../errors.ts";
 import {
   connectMemory,
   listenMemory,
@@ -173,11 +174,17 @@ export function listen(options: ListenOptions): Listener | Promise<Listener> {
     case "memory":
       return listenMemory(options as MemoryListenOptions);
     case "unix":
-      return import("./socket.ts").then((m) => m.listenUnix(options as UnixListenOptions));
+      return denoOnly("unix", "listen", () => import("./socket.ts")).then((m) =>
+        m.listenUnix(options as UnixListenOptions)
+      );
     case "tcp":
-      return import("./socket.ts").then((m) => m.listenTcp(options as TcpListenOptions));
+      return denoOnly("tcp", "listen", () => import("./socket.ts")).then((m) =>
+        m.listenTcp(options as TcpListenOptions)
+      );
     case "pipe":
-      return import("./npipe.ts").then((m) => m.listenPipe(options as PipeListenOptions));
+      return denoOnly("pipe", "listen", () => import("./npipe.ts")).then((m) =>
+        m.listenPipe(options as PipeListenOptions)
+      );
     case "worker":
       return listenWorker(options as WorkerListenOptions);
   }
@@ -279,11 +286,17 @@ export function connect(options: ConnectOptions): Promise<Conn> {
       case "memory":
         return connectMemory(options as MemoryConnectOptions);
       case "unix":
-        return import("./socket.ts").then((m) => m.connectUnix(options as UnixConnectOptions));
+        return denoOnly("unix", "connect", () => import("./socket.ts")).then((m) =>
+          m.connectUnix(options as UnixConnectOptions)
+        );
       case "tcp":
-        return import("./socket.ts").then((m) => m.connectTcp(options as TcpConnectOptions));
+        return denoOnly("tcp", "connect", () => import("./socket.ts")).then((m) =>
+          m.connectTcp(options as TcpConnectOptions)
+        );
       case "pipe":
-        return import("./npipe.ts").then((m) => m.connectPipe(options as PipeConnectOptions));
+        return denoOnly("pipe", "connect", () => import("./npipe.ts")).then((m) =>
+          m.connectPipe(options as PipeConnectOptions)
+        );
       case "worker":
         return connectWorker(options as WorkerConnectOptions);
     }
@@ -313,6 +326,23 @@ export function dialer(options: ConnectOptions): Dialer {
   transportOf(options, "dialer");
   const { signal: _ignored, ...fixed } = options;
   return { dial: (call?: CallOptions) => connect({ ...fixed, signal: call?.signal } as ConnectOptions) };
+}
+
+/**
+ * Loads a socket transport, which runs on Deno's sockets: on another runtime
+ * it is a `ConnError` with code `ENOTSUP` that says so, rather than a
+ * `ReferenceError` about `Deno` from deep inside.
+ */
+function denoOnly<T>(transport: string, op: string, load: () => Promise<T>): Promise<T> {
+  if (typeof (globalThis as { Deno?: unknown }).Deno === "object") return load();
+  return Promise.reject(
+    new ConnError({
+      code: "ENOTSUP",
+      op,
+      summary: `the ${transport} transport is not supported on this runtime`,
+      detail: "it runs on Deno's sockets; memory and worker conns run anywhere",
+    }),
+  );
 }
 
 function transportOf(options: unknown, fn: string): unknown {

@@ -7,6 +7,7 @@ import type { Layer } from "./suite.ts";
 import { conn } from "./layers/conn.ts";
 import { framesLayer } from "./layers/frames.ts";
 import { secureLayer } from "./layers/secure.ts";
+import { socketsLayer } from "./layers/sockets.ts";
 import { workerLayer } from "./layers/worker.ts";
 
 export const layers: readonly Layer[] = [
@@ -14,4 +15,5 @@ export const layers: readonly Layer[] = [
   framesLayer,
   secureLayer,
   workerLayer,
+  socketsLayer,
 ];

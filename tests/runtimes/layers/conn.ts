@@ -1,11 +1,14 @@
 /**
  * The conformance kit, as a user runs it on any runtime: every Conn check
- * over `pipe()` and over `portConn()` on the runtime's own MessageChannel,
- * every Listener check over memory and worker listeners, and every Conn
- * check again with each byte crossing into a real worker and back.
+ * over `pipe()`, over a `QueueConn` pair built by hand (as a transport
+ * author does with `@tether/tether/transport`) and over `portConn()` on the
+ * runtime's own MessageChannel; every Listener check over memory and worker
+ * listeners; and every Conn check again with each byte crossing into a real
+ * worker and back.
  */
 
 import { connect, listen, pipe, portConn } from "../../../mod.ts";
+import { ByteQueue, QueueConn } from "../../../transport.ts";
 import { type CheckResult, runConnChecks, runListenerChecks } from "../../../testing/mod.ts";
 import type { Layer, Row } from "../suite.ts";
 import { describeError } from "../suite.ts";
@@ -25,6 +28,14 @@ export const conn: Layer = {
   async run(host, report) {
     const onResult = (subject: string) => (r: CheckResult) => rows(subject, [r]).forEach(report);
     await runConnChecks(() => pipe(), { onResult: onResult("pipe") });
+    await runConnChecks(() => {
+      const ab = new ByteQueue({ window: 4096 }), ba = new ByteQueue({ window: 4096 });
+      const addr = { transport: "memory", address: "by-hand" };
+      return [
+        new QueueConn({ localAddr: addr, remoteAddr: addr, inbound: ba, outbound: ab }),
+        new QueueConn({ localAddr: addr, remoteAddr: addr, inbound: ab, outbound: ba }),
+      ];
+    }, { onResult: onResult("QueueConn by hand") });
     await runConnChecks(() => {
       const { port1, port2 } = new MessageChannel();
       return [portConn(port1), portConn(port2)];
