@@ -179,3 +179,17 @@ Deno.test("the same suite passes in Deno, the reference runtime", async () => {
   assert.equal(notes.get(CHACHA), "ChaChaPoly: supported");
   assert.equal(notes.get(SOCKETS), "sockets: available");
 });
+
+Deno.test("the runtimes declared supported for JSR are those this file tests, and docs/runtimes.md says so", async () => {
+  const root = new URL("../", import.meta.url);
+  const settings = JSON.parse(await Deno.readTextFile(new URL(".ci/jsr-package.json", root)));
+  assert.deepEqual(settings.runtimeCompat, {
+    deno: true,
+    node: true,
+    browser: true,
+    bun: null,
+    workerd: null,
+  });
+  const doc = await Deno.readTextFile(new URL("docs/runtimes.md", root));
+  assert.match(doc, /Deno, Node\.js and browsers "supported", Bun and\s+Cloudflare Workers "unknown"/);
+});

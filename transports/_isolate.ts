@@ -44,7 +44,9 @@ export function isolateLock(): string | null | Promise<string | null> {
   if (held !== undefined) return held;
   const locks = lockManager();
   if (locks === undefined || !inWorker()) return held = null;
-  const name = `tether-isolate-${crypto.randomUUID()}`;
+  // Not crypto.randomUUID(): it exists only in secure contexts.
+  const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"));
+  const name = `tether-isolate-${id.join("")}`;
   return held = new Promise<string | null>((resolve) => {
     locks.request(name, {}, () => {
       held = name;
