@@ -8,6 +8,7 @@
  * 3. Deadlines and backpressure, as any Conn keeps them.
  * 4. Typed messages over an encrypted channel.
  * 5. The same Conn between two processes, over a Unix socket.
+ * 6. Conns to a worker, which serves them like a socket server.
  */
 
 import { parts } from "./tour/parts.ts";

@@ -6,6 +6,7 @@ import { fixture } from "./fixture.ts";
 import { deadlines } from "./deadlines.ts";
 import { messages } from "./messages.ts";
 import { processes } from "./processes.ts";
+import { worker } from "./worker.ts";
 
 export const parts: TourPart[] = [
   echo,
@@ -13,4 +14,5 @@ export const parts: TourPart[] = [
   deadlines,
   messages,
   processes,
+  worker,
 ];
