@@ -48,6 +48,19 @@ self.onmessage = async (event: MessageEvent) => {
       }
       return conn.close();
     }
+    case "conn-sink-stream": {
+      // The same, reading chunks from `readable` as they come: no copy into a buffer of ours.
+      const conn = portConn(port, { bufferSize });
+      let received = 0;
+      for await (const chunk of conn.readable) {
+        received += chunk.byteLength;
+        if (received >= every) {
+          received -= every;
+          await conn.write(ACK);
+        }
+      }
+      return conn.close();
+    }
     case "conn-echo": {
       const conn = portConn(port, { bufferSize });
       const buf = new Uint8Array(1);

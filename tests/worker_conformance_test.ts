@@ -6,7 +6,7 @@ Deno.test("portConn() over a MessageChannel in one isolate keeps the Conn contra
   await testConn(t, () => localPair());
 });
 
-Deno.test("portConn() with a 1000-byte window keeps the Conn contract (credit granted 250 bytes at a time)", async (t) => {
+Deno.test("portConn() with a 1000-byte window keeps the Conn contract (credit granted 500 bytes at a time)", async (t) => {
   await testConn(t, () => localPair({ bufferSize: 1000 }));
 });
 

@@ -132,19 +132,19 @@ Deno.test("a run of small writes leaves in a few posts", async () => {
   await peer.finish();
 });
 
-Deno.test("the reader's progress is granted back a quarter window at a time, never ahead of it", async () => {
+Deno.test("the reader's progress is granted back half a window at a time, never ahead of it", async () => {
   const peer = rawPeer(4000);
   peer.post(hello(4000));
   peer.post(new Uint8Array(4000));
   const credits = () => peer.got.filter((m): m is number => typeof m === "number" && m > 0);
-  assert.equal(await peer.conn.read(new Uint8Array(999)), 999);
+  assert.equal(await peer.conn.read(new Uint8Array(1999)), 1999);
   await settle();
-  assert.deepEqual(credits(), [], "granted before a quarter window was read");
+  assert.deepEqual(credits(), [], "granted before half a window was read");
   assert.equal(await peer.conn.read(new Uint8Array(1)), 1);
   await peer.until(() => credits().length > 0, "a credit");
-  assert.deepEqual(credits(), [1000]);
-  // The peer may now send 1000 bytes more, and not one more.
-  peer.post(new Uint8Array(1000));
+  assert.deepEqual(credits(), [2000]);
+  // The peer may now send 2000 bytes more, and not one more.
+  peer.post(new Uint8Array(2000));
   peer.post(new Uint8Array(1));
   await peer.until(() => peer.aborted(), "abort");
   const err = await peer.conn.read(new Uint8Array(8000)).then(async () => {

@@ -4,9 +4,10 @@
  * first). Private to `transports/`; `worker.ts` publishes it as `portConn()`.
  *
  * - **Credit.** Each end grants its peer its receive window in HELLO and
- *   more as its reader takes bytes out (batched, a quarter window at a
- *   time); the send pump never posts more than it was granted, so the
- *   port's own queue holds at most one window. The one exception is
+ *   more as its reader takes bytes out (batched, half a window at a time:
+ *   each grant is a message, and messages are what costs); the send pump
+ *   never posts more than it was granted, so the port's own queue holds at
+ *   most one window. The one exception is
  *   `close()`: the bytes already queued (at most this end's window) go out
  *   at once with FIN, so that nothing waits on a peer that does not read.
  * - **Buffers.** A chunk of 32 KiB or more that is all of its buffer (one
@@ -137,7 +138,7 @@ export class PortConn extends QueueConn {
     this.#outbound = outbound;
     this.#window = window;
     this.#allowance = window;
-    this.#grantAt = Math.max(1, Math.floor(window / 4));
+    this.#grantAt = Math.max(1, Math.floor(window / 2));
     this.#addr = formatAddr(init.remoteAddr);
     const queuesDone = this.closed;
     this.closed = Promise.all([queuesDone, this.#done.promise]).then(noop);
