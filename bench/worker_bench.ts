@@ -4,9 +4,11 @@
  *
  * - "worker 64 KiB": one-way throughput in 64 KiB writes. The baseline
  *   posts a copy of the source buffer each time, transferring it (what a
- *   program that keeps its buffer does); the conn `write(p)`s the source
- *   (one copy, then a transfer), or writes fresh chunks to `writable`
- *   (transferred as they are). The far side answers once all bytes are in.
+ *   program that keeps its buffer does), with no flow control at all; the
+ *   conn `write(p)`s the source (one copy, then a transfer) with its default
+ *   window, a fixed 64 KiB one and a 1 MiB one, or writes fresh chunks to
+ *   `writable` (transferred as they are). The far side reads into a 64 KiB
+ *   buffer and answers once all bytes are in.
  * - "worker 64 B": one-way rate of 64-byte writes against 64-byte posts.
  * - "worker ping-pong": one byte there and back.
  *
@@ -71,8 +73,12 @@ Deno.bench({
   },
 });
 
-for (const bufferSize of [undefined, 256 * 1024]) {
-  const window = bufferSize === undefined ? "default 64 KiB window" : `${bufferSize / 1024} KiB window`;
+const WINDOWS: [string, number | undefined][] = [
+  ["default window (64 KiB, growing to 1 MiB)", undefined],
+  ["fixed 64 KiB window", 64 * 1024],
+  ["1 MiB window", 1024 * 1024],
+];
+for (const [window, bufferSize] of WINDOWS) {
   Deno.bench({
     name: `64 KiB: worker conn write(p), ${window}, ${BIG_WRITES} × ${KiB64} B`,
     group: "worker 64 KiB",
@@ -85,7 +91,7 @@ for (const bufferSize of [undefined, 256 * 1024]) {
 }
 
 Deno.bench({
-  name: `64 KiB: worker conn writable (chunks transferred), ${BIG_WRITES} × ${KiB64} B`,
+  name: `64 KiB: worker conn writable (chunks transferred), default window, ${BIG_WRITES} × ${KiB64} B`,
   group: "worker 64 KiB",
   async fn() {
     const conn = sinkConn(BIG_WRITES * KiB64);

@@ -212,3 +212,37 @@ Deno.test("an abort from the peer ends the conn with ConnClosedError, after the 
   peer.conn.close();
   await within(peer.conn.closed, 10_000, "closed");
 });
+
+Deno.test("a default window grows while the reader keeps up; a given one, or one whose reader lags, does not", async () => {
+  const credits = (peer: ReturnType<typeof rawPeer>) =>
+    peer.got.filter((m): m is number => typeof m === "number" && m > 0);
+  // Default: 64 KiB, and the reader waits for data: half a window read, nothing queued: the window doubles.
+  const keeping = rawPeer();
+  keeping.post(hello(1 << 20));
+  const read = keeping.conn.read(new Uint8Array(65_536));
+  keeping.post(new Uint8Array(32_768));
+  assert.equal(await read, 32_768);
+  await keeping.until(() => credits(keeping).length > 0, "a credit");
+  assert.deepEqual(credits(keeping), [32_768 + 65_536], "the read bytes, and the window's growth to 128 KiB");
+  await keeping.finish();
+
+  // The same with bufferSize given: the window is fixed.
+  const fixed = rawPeer(65_536);
+  fixed.post(hello(1 << 20));
+  const fixedRead = fixed.conn.read(new Uint8Array(65_536));
+  fixed.post(new Uint8Array(32_768));
+  assert.equal(await fixedRead, 32_768);
+  await fixed.until(() => credits(fixed).length > 0, "a credit");
+  assert.deepEqual(credits(fixed), [32_768]);
+  await fixed.finish();
+
+  // A reader that lags (bytes still queued when it grants) keeps its window.
+  const lagging = rawPeer();
+  lagging.post(hello(1 << 20));
+  lagging.post(new Uint8Array(65_536));
+  await settle();
+  assert.equal(await lagging.conn.read(new Uint8Array(32_768)), 32_768);
+  await lagging.until(() => credits(lagging).length > 0, "a credit");
+  assert.deepEqual(credits(lagging), [32_768]);
+  await lagging.finish();
+});

@@ -7,9 +7,13 @@
  *   more as its reader takes bytes out (batched, half a window at a time:
  *   each grant is a message, and messages are what costs); the send pump
  *   never posts more than it was granted, so the port's own queue holds at
- *   most one window. The one exception is
- *   `close()`: the bytes already queued (at most this end's window) go out
- *   at once with FIN, so that nothing waits on a peer that does not read.
+ *   most one window. A window left at its default grows (doubling, up to
+ *   `maxWindow`) each time a grant finds the reader caught up, nothing
+ *   queued: a reader that keeps up gets enough in flight to cover the
+ *   message round trip between threads, one that falls behind keeps the
+ *   window it has. The one exception to credit is `close()`: the bytes
+ *   already queued (at most this end's window) go out at once with FIN, so
+ *   that nothing waits on a peer that does not read.
  * - **Buffers.** A chunk of 32 KiB or more that is all of its buffer (one
  *   written to `writable`, or the queue's own copy of a `write(p)`) is
  *   transferred, not copied; a view into a larger buffer is cut out first.
@@ -29,21 +33,40 @@
  * @module
  */
 
-import type { Addr } from "../conn.ts";
-import { formatAddr } from "../conn.ts";
+import { type Addr, DEFAULT_BUFFER_SIZE, formatAddr } from "../conn.ts";
+import { checkBufferSize } from "../_validate.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
-import { noop, type Waiter, waiter } from "../_async/waiter.ts";
+import { noop, waiter } from "../_async/waiter.ts";
 import { isolateLock, watchIsolate } from "./_isolate.ts";
 import * as wire from "./_port_wire.ts";
 
+/** How big a conn's windows are. */
+export interface PortWindow {
+  /** The most bytes queued to send, and the receive window to start with. */
+  bufferSize: number;
+  /**
+   * How far the receive window may grow while the reader keeps up; at most
+   * `bufferSize` (a fixed window) unless given.
+   */
+  maxWindow?: number;
+}
+
+/** The receive window a default window grows to while the reader keeps up. */
+export const MAX_AUTO_WINDOW = 1024 * 1024;
+
+/** The windows of `options.bufferSize`: fixed when given; from 64 KiB up to 1 MiB when not. */
+export function portWindow(bufferSize: number | undefined): PortWindow {
+  return bufferSize === undefined
+    ? { bufferSize: DEFAULT_BUFFER_SIZE, maxWindow: MAX_AUTO_WINDOW }
+    : { bufferSize: checkBufferSize(bufferSize) };
+}
+
 /** What a {@linkcode PortConn} is made of. */
-export interface PortConnInit {
+export interface PortConnInit extends PortWindow {
   /** This end of the channel. */
   port: MessagePort;
-  /** The receive window, and the most bytes queued to send. */
-  bufferSize: number;
   /** This end's address. */
   localAddr: Addr;
   /** The peer's address. */
@@ -92,7 +115,10 @@ export class PortConn extends QueueConn {
   readonly #inbound: ByteQueue;
   readonly #outbound: ByteQueue;
   readonly #window: number;
-  readonly #grantAt: number;
+  /** The receive window: the most bytes the peer may have sent and we not yet read. */
+  #receiveWindow: number;
+  readonly #maxWindow: number;
+  #grantAt: number;
   readonly #addr: string;
   #phase: Phase = "unattached";
   #sending: Sending = "open";
@@ -111,8 +137,8 @@ export class PortConn extends QueueConn {
   #heard = 0;
   /** {@linkcode #heard} when we last posted data. */
   #postedAt = -1;
-  /** The pump, waiting for credit or a change of state. */
-  #wake: Waiter<void> | null = null;
+  /** `gathering` while a writer running ahead is given time to queue more. */
+  #batch: "idle" | "gathering" = "idle";
   /** What waits to be posted until our HELLO is out; `null` once it is. */
   #outbox: (() => void)[] | null = null;
   #unwatch: () => Promise<void> = () => Promise.resolve();
@@ -121,23 +147,26 @@ export class PortConn extends QueueConn {
   /** Starts the conn on `init.port`. */
   constructor(init: PortConnInit) {
     const window = init.bufferSize;
-    const granted = { onRead: noop as (n: number) => void };
-    const inbound = new ByteQueue({ window, onRead: (n) => granted.onRead(n) });
-    const outbound = new ByteQueue({ window });
+    // The queues call back into this conn, which exists only once they do.
+    const hooks = { onRead: noop as (n: number) => void, onWrite: noop };
+    const inbound = new ByteQueue({ window, onRead: (n) => hooks.onRead(n) });
+    const outbound = new ByteQueue({ window, onWrite: () => hooks.onWrite() });
     super({
       localAddr: init.localAddr,
       remoteAddr: init.remoteAddr,
       inbound,
       outbound,
-      onClose: () => this.#closing(),
       onCancelRead: () => this.#stopReading(),
     });
-    granted.onRead = (n) => this.#granted(n);
+    hooks.onRead = (n) => this.#granted(n);
+    hooks.onWrite = () => this.#flush();
     this.#port = init.port;
     this.#inbound = inbound;
     this.#outbound = outbound;
     this.#window = window;
     this.#allowance = window;
+    this.#receiveWindow = window;
+    this.#maxWindow = Math.max(window, init.maxWindow ?? window);
     this.#grantAt = Math.max(1, Math.floor(window / 2));
     this.#addr = formatAddr(init.remoteAddr);
     const queuesDone = this.closed;
@@ -159,7 +188,6 @@ export class PortConn extends QueueConn {
         for (const post of outbox) post();
       });
     }
-    this.#pump();
   }
 
   /** Posts `message`, after our HELLO. */
@@ -197,7 +225,7 @@ export class PortConn extends QueueConn {
         () => this.#gone("the peer's isolate ended: its worker was terminated"),
       );
     }
-    this.#wakePump();
+    this.#flush();
   }
 
   #data(chunk: Uint8Array): void {
@@ -219,7 +247,7 @@ export class PortConn extends QueueConn {
     if (wire.isCredit(value)) {
       if (this.#phase === "unattached") return this.#broken("credit before hello");
       this.#credit += value;
-      return this.#wakePump();
+      return this.#flush();
     }
     switch (value) {
       case wire.FIN:
@@ -239,7 +267,7 @@ export class PortConn extends QueueConn {
             detail: value === wire.CLOSE ? "closed by peer" : "the peer stopped reading",
           }),
         );
-        return this.#wakePump();
+        return this.#endSending();
       case wire.BYE:
         if (this.#phase === "leaving") return this.#finish();
         if (this.#phase !== "attached" || this.#receiving !== "ended") {
@@ -256,8 +284,17 @@ export class PortConn extends QueueConn {
     if (this.#receiving !== "open" || this.#phase === "done") return;
     this.#ungranted += n;
     if (this.#ungranted < this.#grantAt) return;
-    this.#allowance += this.#ungranted;
-    this.#post(this.#ungranted);
+    let grant = this.#ungranted;
+    // The reader keeps up: nothing waits to be read. Widen the window (up to
+    // its maximum), so that more is in flight while a grant crosses over.
+    if (this.#inbound.queued === 0 && this.#receiveWindow < this.#maxWindow) {
+      const more = Math.min(this.#receiveWindow, this.#maxWindow - this.#receiveWindow);
+      this.#receiveWindow += more;
+      this.#grantAt = Math.floor(this.#receiveWindow / 2);
+      grant += more;
+    }
+    this.#allowance += grant;
+    this.#post(grant);
     this.#ungranted = 0;
   }
 
@@ -269,76 +306,52 @@ export class PortConn extends QueueConn {
     this.#maybeLeave();
   }
 
-  /** `close()` was called: the queues are closed; what is queued goes out, then FIN. */
-  #closing(): void {
-    if (this.#phase === "done") return;
-    if (this.#sending === "open") {
-      this.#sending = "closing";
-      this.#flushAllowance = this.#window;
-      this.#post(wire.CLOSE);
-    } else if (this.#receiving === "open") {
-      this.#post(wire.STOP);
-    }
-    if (this.#receiving === "open") this.#receiving = "stopped";
-    this.#wakePump();
-    this.#maybeLeave();
-  }
-
-  #wakePump(): void {
-    this.#wake?.resolve();
-    this.#wake = null;
-  }
-
-  async #pump(): Promise<void> {
-    try {
-      for (let more = true; more;) more = await this.#sendSome();
-    } catch {
-      // The outbound queue was closed for reading: the peer stopped reading, or is gone.
-    }
-    if (this.#phase === "done") return;
-    this.#sending = "finished";
-    this.#post(wire.FIN);
-    this.#maybeLeave();
-  }
-
-  /** Posts what the budget allows; `false` at the end of the stream. */
-  async #sendSome(): Promise<boolean> {
-    const budget = this.#credit + (this.#sending === "closing" ? this.#flushAllowance : 0);
-    if (budget === 0) {
-      if (this.#sending === "closing") {
-        // Closing, and the flush allowance is spent: what is left is dropped, and FIN goes out.
-        this.#outbound.closeRead(this.#closedError());
-        return false;
+  /**
+   * Closes: the peer learns at once that this end reads no more; what is
+   * queued goes out (up to this end's window beyond credit), then FIN, as
+   * the queues close.
+   */
+  override close(): void {
+    if (this.#phase !== "done") {
+      if (this.#sending === "open") {
+        this.#sending = "closing";
+        this.#flushAllowance = this.#window;
+        this.#post(wire.CLOSE);
+      } else if (this.#receiving === "open") {
+        this.#post(wire.STOP);
       }
-      const wake = this.#wake = waiter<void>();
-      await wake.promise;
-      return true;
+      if (this.#receiving === "open") this.#receiving = "stopped";
     }
-    const outbound = this.#outbound;
-    const first = outbound.readChunkNow(budget) ?? await outbound.readChunk({ max: budget });
-    if (first === null) return false;
-    const chunks = [first];
-    let size = first.byteLength;
-    // A reply to what just came in leaves at once; a write after a post with
-    // nothing heard since is a writer running ahead, worth waiting for.
-    if (size < BATCH_BELOW && this.#postedAt === this.#heard) await this.#letWriterRunAhead(budget);
-    while (chunks.length < MAX_CHUNKS && size < budget) {
-      const next = outbound.readChunkNow(budget - size);
-      if (next === undefined || next === null) break;
-      chunks.push(next);
-      size += next.byteLength;
-    }
-    this.#postData(chunks, size);
-    return true;
+    // Closing the outbound queue's writing end flushes it, the end of stream included.
+    super.close();
+    this.#maybeLeave();
   }
 
   /**
-   * Waits while the writer keeps adding to the queue, a microtask turn at a
-   * time, so that a run of small writes leaves in one post.
+   * Sends what the queue holds and the budget allows, now: called when a
+   * writer queued bytes (from inside its `write`), when credit comes, and
+   * when either side closes. A writer running ahead (small writes after a
+   * post of ours, nothing heard from the peer since) is first given a few
+   * microtask turns to queue more, so that its writes leave in one post.
    */
-  async #letWriterRunAhead(room: number): Promise<void> {
+  #flush(gathered = false): void {
+    if (this.#phase === "done" || this.#sending === "finished" || this.#batch === "gathering") return;
+    const queued = this.#outbound.queued;
+    if (this.#sending === "open") {
+      if (this.#credit === 0) return; // the peer's next grant flushes
+      if (!gathered && queued > 0 && queued < BATCH_BELOW && this.#postedAt === this.#heard) {
+        this.#gather();
+        return;
+      }
+    }
+    this.#send();
+  }
+
+  /** Waits while the writer keeps adding to the queue, a microtask turn at a time, then sends. */
+  async #gather(): Promise<void> {
+    this.#batch = "gathering";
     let seen = this.#outbound.queued;
-    for (let turn = 0, quiet = 0; turn < MAX_TURNS && quiet < QUIET_TURNS && seen < room; turn++) {
+    for (let turn = 0, quiet = 0; turn < MAX_TURNS && quiet < QUIET_TURNS && seen < BATCH_BELOW; turn++) {
       await undefined;
       const queued = this.#outbound.queued;
       if (queued > seen) {
@@ -348,6 +361,50 @@ export class PortConn extends QueueConn {
         quiet++;
       }
     }
+    this.#batch = "idle";
+    this.#flush(true);
+  }
+
+  /** Posts queued chunks, several to a post, while the budget lasts; FIN at the end of the stream. */
+  #send(): void {
+    const outbound = this.#outbound;
+    try {
+      while (true) {
+        const budget = this.#credit + (this.#sending === "closing" ? this.#flushAllowance : 0);
+        if (budget === 0) {
+          if (this.#sending === "open") return; // the peer's next grant sends the rest
+          // Closing, and the flush allowance is spent: what is left is dropped.
+          outbound.closeRead(this.#closedError());
+          break;
+        }
+        const chunks: Uint8Array[] = [];
+        let size = 0, end = false;
+        while (chunks.length < MAX_CHUNKS && size < budget) {
+          const chunk = outbound.readChunkNow(budget - size);
+          if (chunk === undefined) break;
+          if (chunk === null) {
+            end = true;
+            break;
+          }
+          chunks.push(chunk);
+          size += chunk.byteLength;
+        }
+        if (chunks.length > 0) this.#postData(chunks, size);
+        if (end) break;
+        if (chunks.length < MAX_CHUNKS && size < budget) return; // all sent; the next write flushes
+      }
+    } catch {
+      // The outbound queue was closed for reading: the peer stopped reading, or is gone.
+    }
+    this.#endSending();
+  }
+
+  /** No more data from this end: FIN, once. */
+  #endSending(): void {
+    if (this.#phase === "done" || this.#sending === "finished") return;
+    this.#sending = "finished";
+    this.#post(wire.FIN);
+    this.#maybeLeave();
   }
 
   #postData(chunks: Uint8Array[], size: number): void {
@@ -369,7 +426,7 @@ export class PortConn extends QueueConn {
       // A chunk whose buffer was transferred elsewhere after it was written, say.
       this.#post(wire.abort("this end could not post its data"));
       this.#gone("the data could not be posted", err);
-      throw err;
+      throw err; // ends #send
     }
   }
 
@@ -429,7 +486,6 @@ export class PortConn extends QueueConn {
   #finish(): void {
     if (this.#phase === "done") return;
     this.#phase = "done";
-    this.#wakePump();
     const port = this.#port;
     const close = () => {
       port.onmessage = null;

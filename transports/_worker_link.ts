@@ -31,7 +31,7 @@ import { WaitQueue } from "../_async/wait_queue.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
 import { refusal } from "../_validate.ts";
 import { isolateLock, watchIsolate } from "./_isolate.ts";
-import { PortConn } from "./_port_conn.ts";
+import { PortConn, type PortWindow } from "./_port_conn.ts";
 import type { MessageEndpoint } from "./worker.ts";
 
 const LINK_PROTOCOL = "link/1";
@@ -85,9 +85,9 @@ class Link {
     this.#endpoint.postMessage({ tether: LINK_PROTOCOL, ...message }, transfer);
   }
 
-  listen(name: string, backlog: number, bufferSize: number): WorkerListenerImpl {
+  listen(name: string, backlog: number, window: PortWindow): WorkerListenerImpl {
     if (this.#listeners.has(name)) throw new AddrInUseError({ op: "listen", addr: `worker:${name}` });
-    const listener = new WorkerListenerImpl(this, name, backlog, bufferSize);
+    const listener = new WorkerListenerImpl(this, name, backlog, window);
     this.#listeners.set(name, listener);
     return listener;
   }
@@ -96,7 +96,7 @@ class Link {
     if (this.#listeners.get(name) === listener) this.#listeners.delete(name);
   }
 
-  async connect(name: string, bufferSize: number, options: CallOptions): Promise<PortConn> {
+  async connect(name: string, window: PortWindow, options: CallOptions): Promise<PortConn> {
     const context = { op: "connect", addr: `worker:${name}` };
     const { signal } = options;
     const refused = refusal(options, context);
@@ -110,7 +110,7 @@ class Link {
     const { port1, port2 } = new MessageChannel();
     const conn = new PortConn({
       port: port1,
-      bufferSize,
+      ...window,
       localAddr: workerAddr(name),
       remoteAddr: workerAddr(name),
     });
@@ -219,14 +219,14 @@ export class WorkerListenerImpl implements Listener {
   readonly #link: Link;
   readonly #name: string;
   readonly #queue: AcceptQueue<PortConn>;
-  readonly #bufferSize: number;
+  readonly #window: PortWindow;
 
-  constructor(link: Link, name: string, backlog: number, bufferSize: number) {
+  constructor(link: Link, name: string, backlog: number, window: PortWindow) {
     this.#link = link;
     this.#name = name;
     this.addr = workerAddr(name);
     this.#queue = new AcceptQueue({ addr: `worker:${name}`, backlog });
-    this.#bufferSize = bufferSize;
+    this.#window = window;
   }
 
   /** How many connects may wait unaccepted. */
@@ -238,7 +238,7 @@ export class WorkerListenerImpl implements Listener {
   admit(port: MessagePort): void {
     const conn = new PortConn({
       port,
-      bufferSize: this.#bufferSize,
+      ...this.#window,
       localAddr: this.addr,
       remoteAddr: this.addr,
     });

@@ -31,10 +31,10 @@
 
 import type { CallOptions, Conn } from "../conn.ts";
 import type { Listener } from "../listener.ts";
-import { checkBufferSize, checkOptions, describe } from "../_validate.ts";
+import { checkOptions, describe } from "../_validate.ts";
 import { DEFAULT_BACKLOG } from "./memory.ts";
 import { inWorker } from "./_isolate.ts";
-import { PortConn } from "./_port_conn.ts";
+import { PortConn, portWindow } from "./_port_conn.ts";
 import { linkFor, type WorkerListenerImpl } from "./_worker_link.ts";
 
 /**
@@ -74,9 +74,12 @@ export interface MessageEndpoint {
  */
 export interface PortConnOptions {
   /**
-   * Bytes this end lets the peer send before it reads them (its receive
-   * window, granted to the peer as credit), and bytes queued to send before
-   * a writer waits; default 64 KiB.
+   * Bytes queued to send before a writer waits, and the bytes this end lets
+   * the peer send before it reads them (its receive window, granted to the
+   * peer as credit). Given, the window is fixed. Left out, both start at
+   * 64 KiB, and the receive window grows up to 1 MiB while the reader keeps
+   * up (nothing queued each time it grants credit), so that enough is in
+   * flight to cover the round trip between threads.
    */
   bufferSize?: number;
 }
@@ -120,7 +123,7 @@ export interface WorkerListenOptions {
   worker?: WorkerEndpoint;
   /** How many connects may wait unaccepted; default 32. */
   backlog?: number;
-  /** Bytes queued per direction of each conn; default 64 KiB. */
+  /** Bytes queued per direction of each conn: see {@linkcode PortConnOptions.bufferSize}. */
   bufferSize?: number;
 }
 
@@ -143,7 +146,7 @@ export interface WorkerConnectOptions extends CallOptions {
   worker: WorkerEndpoint;
   /** The name the other side listens on. */
   name: string;
-  /** Bytes queued per direction; default 64 KiB. */
+  /** Bytes queued per direction: see {@linkcode PortConnOptions.bufferSize}. */
   bufferSize?: number;
 }
 
@@ -181,7 +184,7 @@ export function portConn(port: MessagePort, options: PortConnOptions = {}): Conn
   const addr = { transport: "worker", address: "port" };
   return new PortConn({
     port,
-    bufferSize: checkBufferSize(options.bufferSize),
+    ...portWindow(options.bufferSize),
     localAddr: addr,
     remoteAddr: addr,
   });
@@ -210,14 +213,14 @@ export function listenWorker(options: WorkerListenOptions): Listener {
     throw new TypeError(`backlog must be a whole number of connects, got ${describe(backlog)}`);
   }
   if (backlog < 0) throw new RangeError(`backlog must be 0 or more, got ${backlog}`);
-  const bufferSize = checkBufferSize(options.bufferSize);
+  const window = portWindow(options.bufferSize);
   const endpoint = options.worker ?? (inWorker() ? "parent" : undefined);
   if (endpoint === undefined) {
     throw new TypeError(
       'listen({ transport: "worker" }) in the main isolate needs `worker`: the Worker whose connects to take',
     );
   }
-  return linkFor(resolveEndpoint(endpoint, "worker")).listen(name, backlog, bufferSize) as WorkerListenerImpl;
+  return linkFor(resolveEndpoint(endpoint, "worker")).listen(name, backlog, window) as WorkerListenerImpl;
 }
 
 /**
@@ -240,8 +243,8 @@ export function connectWorker(options: WorkerConnectOptions): Promise<Conn> {
     checkOptions(options, "connect");
     checkName(options.name);
     const endpoint = resolveEndpoint(options.worker, "worker");
-    const bufferSize = checkBufferSize(options.bufferSize);
-    return linkFor(endpoint).connect(options.name, bufferSize, options);
+    const window = portWindow(options.bufferSize);
+    return linkFor(endpoint).connect(options.name, window, options);
   } catch (err) {
     return Promise.reject(err);
   }
