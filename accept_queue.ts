@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Addr, CallOptions, Conn } from "./conn.ts";
+import type { CallOptions, Conn } from "./conn.ts";
 import type { Listener } from "./listener.ts";
 import { abortError, BacklogFullError, ConnError, ListenerClosedError } from "./errors.ts";
 import { delay } from "./_async/delay.ts";
@@ -213,55 +213,5 @@ export async function* acceptLoop<C extends Conn>(listener: Listener<C>): AsyncG
     }
     backoff = 0;
     yield conn;
-  }
-}
-
-/**
- * A listener whose conns wait in an {@linkcode AcceptQueue}: `accept`,
- * `close` (the conns still in the backlog are closed, so their dialers see
- * the peer close, as a socket's do), `for await` and dispose. A transport
- * extends it, feeds `queue`, and says in `onClose` what else closing means
- * (freeing its name). Internal: not exported from `transport.ts`.
- */
-export abstract class QueueListener<C extends Conn> implements Listener<C> {
-  /** The listener's address. */
-  abstract readonly addr: Addr;
-  /** Where connects wait to be accepted. */
-  protected readonly queue: AcceptQueue<C>;
-
-  /** Makes the listener over `queue`. */
-  constructor(queue: AcceptQueue<C>) {
-    this.queue = queue;
-  }
-
-  /** Takes the next conn; see {@linkcode AcceptQueue.accept}. */
-  accept(options?: CallOptions): Promise<C> {
-    return this.queue.accept(options);
-  }
-
-  /** Stops accepting; idempotent. */
-  close(): void {
-    if (this.queue.closed) return;
-    this.onClose();
-    this.queue.close((conn) => conn.close());
-  }
-
-  /** What else closing means, called once, before the backlog is closed. */
-  protected onClose(): void {}
-
-  /** Iterates accepted conns until closed, riding out temporary errors. */
-  [Symbol.asyncIterator](): AsyncIterator<C> {
-    return acceptLoop(this);
-  }
-
-  /** Closes the listener; `await using` calls it. */
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-
-  /** Closes the listener; `using` calls it. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

@@ -24,7 +24,8 @@
  */
 
 import type { Addr, CallOptions } from "../conn.ts";
-import { AcceptQueue, QueueListener } from "../accept_queue.ts";
+import type { Listener } from "../listener.ts";
+import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
 import { abortError, AddrInUseError, BacklogFullError, ConnectionRefusedError } from "../errors.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
@@ -213,38 +214,64 @@ class Link {
 }
 
 /** A listener on one link. */
-export class WorkerListenerImpl extends QueueListener<PortConn> {
+export class WorkerListenerImpl implements Listener {
   readonly addr: Addr;
   readonly #link: Link;
   readonly #name: string;
+  readonly #queue: AcceptQueue<PortConn>;
   readonly #window: PortWindow;
 
   constructor(link: Link, name: string, backlog: number, window: PortWindow) {
-    super(new AcceptQueue({ addr: `worker:${name}`, backlog }));
     this.#link = link;
     this.#name = name;
     this.addr = workerAddr(name);
+    this.#queue = new AcceptQueue({ addr: `worker:${name}`, backlog });
     this.#window = window;
   }
 
   /** How many connects may wait unaccepted. */
   get backlog(): number {
-    return this.queue.backlog;
+    return this.#queue.backlog;
   }
 
   /** Takes a connect's port into the backlog; throws `BacklogFullError` when full. */
   admit(port: MessagePort): void {
-    const conn = new PortConn({ port, ...this.#window, localAddr: this.addr, remoteAddr: this.addr });
+    const conn = new PortConn({
+      port,
+      ...this.#window,
+      localAddr: this.addr,
+      remoteAddr: this.addr,
+    });
     try {
-      this.queue.enqueue(conn);
+      this.#queue.enqueue(conn);
     } catch (err) {
       conn.close();
       throw err;
     }
   }
 
-  protected override onClose(): void {
+  accept(options?: CallOptions): Promise<PortConn> {
+    return this.#queue.accept(options);
+  }
+
+  close(): void {
+    if (this.#queue.closed) return;
     this.#link.unlisten(this.#name, this);
+    // Conns still in the backlog are closed: their dialers read EOF, and their writes fail.
+    this.#queue.close((conn) => conn.close());
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<PortConn> {
+    return acceptLoop(this);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

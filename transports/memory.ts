@@ -20,7 +20,7 @@
 
 import type { Addr, CallOptions } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
-import { AcceptQueue, QueueListener } from "../accept_queue.ts";
+import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { AddrInUseError, ConnectionRefusedError, ListenerClosedError } from "../errors.ts";
@@ -153,16 +153,16 @@ export function pipe(options: PipeOptions = {}): [QueueConn, QueueConn] {
 const registry = new Map<string, MemoryListenerImpl>();
 let privateCount = 0;
 
-class MemoryListenerImpl extends QueueListener<QueueConn> implements MemoryListener {
+class MemoryListenerImpl implements MemoryListener {
   readonly addr: Addr;
+  readonly #queue: AcceptQueue<QueueConn>;
   readonly #bufferSize: number;
   readonly #name: string | undefined;
 
   constructor(name: string | undefined, backlog: number, bufferSize: number) {
-    const address = name ?? `private-${++privateCount}`;
-    super(new AcceptQueue({ addr: `memory:${address}`, backlog }));
     this.#name = name;
-    this.addr = { transport: "memory", address };
+    this.addr = { transport: "memory", address: name ?? `private-${++privateCount}` };
+    this.#queue = new AcceptQueue({ addr: `memory:${this.addr.address}`, backlog });
     this.#bufferSize = bufferSize;
   }
 
@@ -171,27 +171,47 @@ class MemoryListenerImpl extends QueueListener<QueueConn> implements MemoryListe
    * anyone accepts it. `refused` is the error once the listener is closed.
    */
   connect(options: CallOptions | undefined, refused: () => Error): Promise<QueueConn> {
-    const refusedNow = refusal(options, { op: "connect", addr: this.queue.addr });
+    const refusedNow = refusal(options, { op: "connect", addr: this.#queue.addr });
     if (refusedNow !== undefined) return Promise.reject(refusedNow);
-    if (this.queue.closed) return Promise.reject(refused());
+    if (this.#queue.closed) return Promise.reject(refused());
     const [server, client] = pair(this.addr, this.addr, this.#bufferSize);
     try {
-      this.queue.enqueue(server);
+      this.#queue.enqueue(server);
     } catch (err) {
       return Promise.reject(err);
     }
     return Promise.resolve(client);
   }
 
+  accept(options?: CallOptions): Promise<QueueConn> {
+    return this.#queue.accept(options);
+  }
+
   dialer(): Dialer {
-    const addr = this.queue.addr;
+    const addr = this.#queue.addr;
     return {
       dial: (options) => this.connect(options, () => new ListenerClosedError({ op: "connect", addr })),
     };
   }
 
-  protected override onClose(): void {
+  close(): void {
+    if (this.#queue.closed) return;
     if (this.#name !== undefined && registry.get(this.#name) === this) registry.delete(this.#name);
+    // Conns still in the backlog are closed: their dialers read EOF, and their writes fail.
+    this.#queue.close((conn) => conn.close());
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<QueueConn> {
+    return acceptLoop(this);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 
