@@ -19,7 +19,7 @@ import { type CallOptions, DEFAULT_BUFFER_SIZE } from "./conn.ts";
 import { ConnClosedError } from "./errors.ts";
 import { Fifo } from "./_async/fifo.ts";
 import { WaitQueue } from "./_async/wait_queue.ts";
-import { type Waiter, waiter } from "./_async/waiter.ts";
+import { noop, type Waiter, waiter } from "./_async/waiter.ts";
 import { CopyBuffers, SMALL_WRITE } from "./_copy_buffers.ts";
 import { checkBufferSize, refusal } from "./_validate.ts";
 
@@ -115,7 +115,11 @@ interface Segment {
   copy: boolean;
 }
 
-/** What a waiting reader brought: a buffer to copy into, or `null` to take a chunk of at most `max`. */
+/**
+ * What a waiting reader brought: a buffer to copy into, or `null` to take a
+ * chunk of at most `max`; `max` 0 with no buffer only waits for something
+ * to read ({@linkcode ByteQueue.whenReadable}).
+ */
 interface ReadRequest {
   into: Uint8Array | null;
   max: number;
@@ -285,6 +289,50 @@ export class ByteQueue {
   }
 
   /**
+   * Copies queued bytes into `p` without waiting: the count, `null` at EOF,
+   * `undefined` when the queue is empty and open (or readers wait). The
+   * sync twin of {@linkcode ByteQueue.read}, for a pump that fills a frame
+   * of its own.
+   */
+  readNow(p: Uint8Array): number | null | undefined {
+    const state = this.#state;
+    if (state.kind === "readClosed") throw state.readError;
+    if (this.#readers.length > 0) return undefined;
+    if (this.#segments.length > 0) {
+      if (p.byteLength === 0) return 0;
+      const n = this.#take(p, Infinity) as number;
+      this.#settleWriters();
+      return n;
+    }
+    if (state.kind === "writeClosed") {
+      this.#readDone.resolve();
+      if (state.endError) throw state.endError;
+      return null;
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves, taking nothing, once a read would not wait: bytes are queued
+   * or the writing end closed. Rejects as a read would (the reading end
+   * closed, the stream broke, the signal aborted). How a pump waits for work
+   * before it claims a buffer to read into.
+   */
+  whenReadable(options?: CallOptions): Promise<void> {
+    const refused = refusal(options);
+    if (refused !== undefined) return Promise.reject(refused);
+    const state = this.#state;
+    if (state.kind === "readClosed") return Promise.reject(state.readError);
+    if (this.#readers.length === 0) {
+      if (this.#segments.length > 0) return Promise.resolve();
+      if (state.kind === "writeClosed") {
+        return state.endError ? Promise.reject(state.endError) : Promise.resolve();
+      }
+    }
+    return this.#readers.wait({ into: null, max: 0 }, options?.signal).then(noop);
+  }
+
+  /**
    * No more writes: the reader sees EOF after the bytes queued and those of
    * the writes still pending, which finish first; later writes reject with
    * `error`. Resolves once the pending writes are done.
@@ -383,7 +431,9 @@ export class ByteQueue {
     while (readers.length > 0) {
       if (this.#segments.length > 0) {
         const reader = readers.shift();
-        reader.resolve(this.#take(reader.data.into, reader.data.max));
+        const { into, max } = reader.data;
+        // A reader that only waits for something to read takes nothing.
+        reader.resolve(into === null && max === 0 ? 0 : this.#take(into, max));
         continue;
       }
       const state = this.#state;

@@ -4,7 +4,7 @@
  * group's baseline, as a Markdown table for bench/RESULTS.md.
  *
  * A bench names its work per iteration as `N × S B` (N items of S bytes) or
- * `N round trips`, which turns a time per iteration into items/s and MB/s.
+ * `N round trips` (or `N connects`), which turns a time per iteration into items/s and MB/s.
  *
  *     deno run -A bench/summary.ts [bench/memory_bench.ts ...]
  */
@@ -34,7 +34,7 @@ function work(name: string): { items: number; bytes: number } | null {
     const items = Number(sized[1].replaceAll("_", ""));
     return { items, bytes: items * Number(sized[2].replaceAll("_", "")) };
   }
-  const trips = name.match(/([\d_]+) round trips/);
+  const trips = name.match(/([\d_]+) (?:round trips|connects)/);
   return trips ? { items: Number(trips[1].replaceAll("_", "")), bytes: 0 } : null;
 }
 

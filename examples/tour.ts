@@ -9,6 +9,10 @@
  * 4. Typed messages over an encrypted channel.
  * 5. The same Conn between two processes, over a Unix socket.
  * 6. Conns to a worker, which serves them like a socket server.
+ * 7. Many streams over one conn, speaking yamux.
+ * 8. Typed channels by name over the mux (netchan).
+ * 9. An HTTP fixture: a `Deno.serve`-style handler served on a memory
+ *    listener and fetched with no port opened.
  */
 
 import { parts } from "./tour/parts.ts";

@@ -205,8 +205,8 @@ export const listenerChecks: readonly Check<ListenerSubject>[] = [
   },
   {
     id: "dialSignal",
-    title:
-      "a dial with an aborted signal fails at once with a ConnError naming the connect, and connects nothing",
+    title: "a dial with an aborted signal fails at once with a ConnError naming the connect, one with a " +
+      "signal that is not an AbortSignal with a TypeError, and neither connects anything",
     async run({ listener, dial, accept }, context) {
       context.step("dial with an already-aborted signal");
       const reason = new Error("no time");
@@ -217,6 +217,12 @@ export const listenerChecks: readonly Check<ListenerSubject>[] = [
           test: (err) => err instanceof ConnError && err.cause === reason && err.message.includes("connect"),
         },
         "a dial with an aborted signal",
+      );
+      context.step("dial with a signal that is not an AbortSignal");
+      await rejects(
+        dial({ signal: "soon" as unknown as AbortSignal }),
+        { description: "a TypeError", test: (err) => err instanceof TypeError },
+        "a dial whose signal is not an AbortSignal",
       );
       context.step("dial, accept: the accepted conn is the new dial's");
       const client = await dial();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connect, ConnError, listen, pipeSocketPath } from "../mod.ts";
+import { ConnClosedError, connect, ConnError, listen, pipeSocketPath } from "../mod.ts";
 import { parsePipeAddress } from "../transports/npipe.ts";
 
 /** A pipe address no other test uses. */
@@ -146,4 +146,51 @@ Deno.test("bad maxInstances gets a RangeError", async () => {
   for (const maxInstances of [0, 256, 1.5, -1]) {
     await assert.rejects(listen({ transport: "pipe", path: uniquePipe("bad"), maxInstances }), RangeError);
   }
+});
+
+Deno.test("pipes: connect, connect, then accept, accept, in sequence: connects complete before anyone accepts", async () => {
+  const path = uniquePipe("ahead");
+  await using listener = await listen({ transport: "pipe", path });
+  const signal = AbortSignal.timeout(10_000);
+  await using first = await connect({ transport: "pipe", path, signal });
+  await using second = await connect({ transport: "pipe", path, signal });
+  await first.write(new Uint8Array([1])); // writes go through before the accept, too
+  await second.write(new Uint8Array([2]));
+  await using a = await listener.accept({ signal });
+  await using b = await listener.accept({ signal });
+  const got = new Uint8Array(1);
+  assert.equal(await a.read(got), 1);
+  assert.equal(got[0], 1, "accepted in the order they connected");
+  assert.equal(await b.read(got), 1);
+  assert.equal(got[0], 2);
+});
+
+Deno.test("pipes: 32 connects complete ahead of accept(); the 33rd waits for room, within its signal", async () => {
+  const path = uniquePipe("backlog32");
+  await using listener = await listen({ transport: "pipe", path });
+  const signal = AbortSignal.timeout(20_000);
+  const clients = [];
+  for (let i = 0; i < 32; i++) clients.push(await connect({ transport: "pipe", path, signal }));
+  const late = await connect({ transport: "pipe", path, signal: AbortSignal.timeout(200) }).catch((e) => e);
+  assert.ok(late instanceof ConnError && late.timeout, `the 33rd waits: ${late}`);
+  const waiting = connect({ transport: "pipe", path, signal });
+  const servers = [await listener.accept({ signal })]; // room for one more
+  clients.push(await waiting);
+  while (servers.length < clients.length) servers.push(await listener.accept({ signal }));
+  for (const conn of [...clients, ...servers]) conn.close();
+});
+
+Deno.test("pipes: a connect admitted but not accepted when the listener closes sees its peer close", async () => {
+  const path = uniquePipe("orphan");
+  const listener = await listen({ transport: "pipe", path });
+  await using client = await connect({ transport: "pipe", path, signal: AbortSignal.timeout(10_000) });
+  listener.close();
+  assert.equal(await client.read(new Uint8Array(1), { signal: AbortSignal.timeout(10_000) }), null, "EOF");
+  // Writes then fail, as to any closed peer (the first may still land in the kernel's buffer).
+  let err: unknown;
+  for (let i = 0; i < 100 && err === undefined; i++) {
+    await client.write(new Uint8Array(1024)).catch((e) => err = e);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  assert.ok(err instanceof ConnClosedError, String(err));
 });

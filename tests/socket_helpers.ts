@@ -81,3 +81,119 @@ export async function assertReachable(listener: Listener<SocketConn>, path: stri
   await client.write(new Uint8Array([7]));
   assert.equal(await server.read(new Uint8Array(1)), 1);
 }
+
+/** Leaves a socket file behind the way a killed process does. */
+export async function leaveStaleSocket(path: string): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const l = Deno.listen({ transport: "unix", path: ${
+        JSON.stringify(path)
+      } }); console.log("up"); await l.accept();`,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  reader.releaseLock();
+  child.kill("SIGKILL");
+  await child.status;
+  await child.stdout.cancel();
+  assert.ok((await Deno.lstat(path)).isSocket, "the killed process left its socket file");
+}
+
+/** A Deno process running a snippet, spoken to in lines over its stdin and stdout. */
+export interface Child {
+  /** Writes `line` to its stdin. */
+  send(line: string): Promise<void>;
+  /** Its next line of output; fails naming `what` after `ms`. */
+  next(what: string, ms?: number): Promise<string>;
+  /** Closes its stdin and waits for it to exit. */
+  end(): Promise<Deno.CommandStatus>;
+  /** Kills it (if still running) and waits for it to exit. */
+  kill(): Promise<void>;
+}
+
+/** The prologue of a child snippet: `t` is the library, `lines()` its stdin's lines, `say()` prints one. */
+const CHILD_PROLOGUE = `
+const say = (...values) => console.log(values.map((v) => typeof v === "string" ? v : JSON.stringify(v)).join(" "));
+async function* lines() {
+  let rest = "";
+  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    rest += text;
+    for (let i; (i = rest.indexOf("\\n")) !== -1; rest = rest.slice(i + 1)) yield rest.slice(0, i);
+  }
+}
+`;
+
+/**
+ * Spawns a Deno process running `code` (see `CHILD_PROLOGUE` for what it
+ * may use) with only `flags`; `shell`, if given, is a shell command run
+ * first (such as `ulimit -n 64`), in the same process.
+ */
+export async function spawnChild(
+  dir: string,
+  flags: string[],
+  code: string,
+  options: { shell?: string } = {},
+): Promise<Child> {
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const script = `${dir}/child-${crypto.randomUUID()}.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import * as t from ${JSON.stringify(mod)};\n${CHILD_PROLOGUE}\n${code}\n`,
+  );
+  const args = ["run", "--no-prompt", ...flags, script];
+  const command = options.shell === undefined
+    ? new Deno.Command(Deno.execPath(), { args, stdin: "piped", stdout: "piped", stderr: "inherit" })
+    : new Deno.Command("bash", {
+      args: ["-c", `${options.shell} && exec "$@"`, "bash", Deno.execPath(), ...args],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    });
+  const process = command.spawn();
+  const writer = process.stdin.getWriter();
+  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const encoder = new TextEncoder();
+  let stdinOpen = true;
+  return {
+    send: (line) => writer.write(encoder.encode(`${line}\n`)),
+    async next(what, ms = 30_000) {
+      for (;;) {
+        const newline = buffered.indexOf("\n");
+        if (newline !== -1) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          return line;
+        }
+        const { value, done } = await within(reader.read(), ms, what);
+        if (done) throw new Error(`${what}: the child exited first (after ${JSON.stringify(buffered)})`);
+        buffered += value;
+      }
+    },
+    async end() {
+      if (stdinOpen) {
+        stdinOpen = false;
+        await writer.close().catch(() => {});
+      }
+      const status = await process.status;
+      await reader.cancel().catch(() => {});
+      return status;
+    },
+    async kill() {
+      try {
+        process.kill("SIGKILL");
+      } catch {
+        // Exited already.
+      }
+      if (stdinOpen) {
+        stdinOpen = false;
+        await writer.abort().catch(() => {});
+      }
+      await process.status;
+      await reader.cancel().catch(() => {});
+    },
+  };
+}

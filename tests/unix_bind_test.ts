@@ -4,15 +4,8 @@
  * and never deleting a file that is not its own.
  */
 import assert from "node:assert/strict";
-import {
-  AddrInUseError,
-  connect,
-  listen,
-  type Listener,
-  ListenerClosedError,
-  pipeSocketPath,
-} from "../mod.ts";
-import { assertReachable, exists, inTempDir, runWith } from "./socket_helpers.ts";
+import { AddrInUseError, connect, listen, ListenerClosedError, pipeSocketPath } from "../mod.ts";
+import { assertReachable, exists, inTempDir, leaveStaleSocket, runWith, within } from "./socket_helpers.ts";
 
 Deno.test("close() with an accept pending, then listen at once on the path, 20 times: each listener keeps its file and is reachable", async () => {
   await inTempDir(async (dir) => {
@@ -219,37 +212,59 @@ Deno.test("bound in place (narrow --allow-net) with --allow-sys, no step of list
   });
 });
 
-Deno.test("clearing a stale socket never removes a live one a listener put there after the probe", async () => {
+/**
+ * Listens on `path`, which holds a stale socket, while another program (no
+ * tether, so it takes no turn) replaces that socket with a live one right
+ * after the listen's first probe finds it dead: the window an unguarded
+ * remove would fall into. Returns the listen's error; checks the other
+ * program's socket still answers.
+ */
+async function listenWhileReplaced(path: string): Promise<unknown> {
+  const realConnect = Deno.connect;
+  let theirs: Deno.UnixListener | undefined;
+  const patched = async (options: Deno.UnixConnectOptions) => {
+    try {
+      return await realConnect(options);
+    } catch (err) {
+      Object.assign(Deno, { connect: realConnect });
+      await Deno.remove(path);
+      theirs = Deno.listen({ transport: "unix", path });
+      throw err;
+    }
+  };
+  Object.assign(Deno, { connect: patched });
+  let err: unknown;
+  try {
+    err = await listen({ transport: "unix", path }).catch((e) => e);
+  } finally {
+    Object.assign(Deno, { connect: realConnect });
+  }
+  assert.ok(theirs, "the race was set up");
+  using listener = theirs;
+  const accepting = listener.accept();
+  using _client = await Deno.connect({ transport: "unix", path });
+  using _server = await within(accepting, 5000, "the other program's accept");
+  return err;
+}
+
+Deno.test("clearing an old stale socket never removes a live one another program put there after the probe", async () => {
   await inTempDir(async (dir) => {
     const path = `${dir}/raced.sock`;
-    // A stale socket file: bound by a process that is gone.
-    await new Deno.Command("python3", {
-      args: ["-c", `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path)})`],
-    }).output();
-    // When B's probe finds the file stale, listener A comes up at the path before B goes on: the race window.
-    const realConnect = Deno.connect;
-    let first: Listener | undefined;
-    const patched = async (options: Deno.UnixConnectOptions) => {
-      try {
-        return await realConnect(options);
-      } catch (err) {
-        Object.assign(Deno, { connect: realConnect });
-        first = await listen({ transport: "unix", path });
-        throw err;
-      }
-    };
-    Object.assign(Deno, { connect: patched });
-    try {
-      await assert.rejects(listen({ transport: "unix", path }), AddrInUseError);
-    } finally {
-      Object.assign(Deno, { connect: realConnect });
-    }
-    assert.ok(first, "the race was set up");
-    await using a = first;
-    const accepting = a.accept({ signal: AbortSignal.timeout(5000) });
-    await using client = await connect({ transport: "unix", path });
-    await using server = await accepting;
-    await client.write(new Uint8Array([1]));
-    assert.equal(await server.read(new Uint8Array(1)), 1, "the first listener still owns the path");
+    await leaveStaleSocket(path);
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await Deno.utime(path, hourAgo, hourAgo);
+    const err = await listenWhileReplaced(path);
+    assert.ok(err instanceof AddrInUseError, String(err));
+    assert.match(err.message, /another program replaced the file as it was probed/);
+  });
+});
+
+Deno.test("a young socket nobody answers on is probed again before it counts as stale", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/young.sock`;
+    await leaveStaleSocket(path); // just made: it may be a listen caught between bind and listen
+    const err = await listenWhileReplaced(path);
+    assert.ok(err instanceof AddrInUseError, String(err));
+    assert.match(err.message, /a live listener answered on it\)$/);
   });
 });

@@ -174,13 +174,9 @@ export function listen(options: ListenOptions): Listener | Promise<Listener> {
     case "memory":
       return listenMemory(options as MemoryListenOptions);
     case "unix":
-      return denoOnly("unix", "listen", () => import("./socket.ts")).then((m) =>
-        m.listenUnix(options as UnixListenOptions)
-      );
+      return withSockets("unix", "listen", (m) => m.listenUnix(options as UnixListenOptions));
     case "tcp":
-      return denoOnly("tcp", "listen", () => import("./socket.ts")).then((m) =>
-        m.listenTcp(options as TcpListenOptions)
-      );
+      return withSockets("tcp", "listen", (m) => m.listenTcp(options as TcpListenOptions));
     case "pipe":
       return denoOnly("pipe", "listen", () => import("./npipe.ts")).then((m) =>
         m.listenPipe(options as PipeListenOptions)
@@ -286,13 +282,9 @@ export function connect(options: ConnectOptions): Promise<Conn> {
       case "memory":
         return connectMemory(options as MemoryConnectOptions);
       case "unix":
-        return denoOnly("unix", "connect", () => import("./socket.ts")).then((m) =>
-          m.connectUnix(options as UnixConnectOptions)
-        );
+        return withSockets("unix", "connect", (m) => m.connectUnix(options as UnixConnectOptions));
       case "tcp":
-        return denoOnly("tcp", "connect", () => import("./socket.ts")).then((m) =>
-          m.connectTcp(options as TcpConnectOptions)
-        );
+        return withSockets("tcp", "connect", (m) => m.connectTcp(options as TcpConnectOptions));
       case "pipe":
         return denoOnly("pipe", "connect", () => import("./npipe.ts")).then((m) =>
           m.connectPipe(options as PipeConnectOptions)
@@ -323,9 +315,24 @@ export function connect(options: ConnectOptions): Promise<Conn> {
  * ```
  */
 export function dialer(options: ConnectOptions): Dialer {
-  transportOf(options, "dialer");
+  const transport = transportOf(options, "dialer");
+  if (!KNOWN.includes(transport as string)) throw unknownTransport(transport);
   const { signal: _ignored, ...fixed } = options;
   return { dial: (call?: CallOptions) => connect({ ...fixed, signal: call?.signal } as ConnectOptions) };
+}
+
+const KNOWN = ["memory", "unix", "tcp", "pipe", "worker"];
+
+type SocketModule = typeof import("./socket.ts");
+let sockets: SocketModule | undefined;
+
+/**
+ * Runs `use` with the socket transports, loading them on first use; once
+ * loaded, without a detour through `import()` on every connect.
+ */
+function withSockets<T>(transport: string, op: string, use: (m: SocketModule) => Promise<T>): Promise<T> {
+  if (sockets !== undefined) return use(sockets);
+  return denoOnly(transport, op, () => import("./socket.ts")).then((m) => use(sockets = m));
 }
 
 /**

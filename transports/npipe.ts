@@ -209,7 +209,7 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
   }
   const where = `pipe:${addr.address}`;
   const path = pipeSocketPath(options.path);
-  const { native, removeFile } = await openUnixListener(path, 0o600, where, path);
+  const native = await openUnixListener(path, 0o600, where, path);
   let open = 0;
   // A client waits for its greeting, so connects are admitted ahead of
   // accept(), up to a backlog, as a kernel completes a socket's connect.
@@ -227,7 +227,6 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
       socket.closed.then(() => open--);
       return socket;
     },
-    onClose: removeFile,
     admitAhead: PIPE_BACKLOG,
   });
 }

@@ -6,7 +6,9 @@
  * (`mode` widens it), a socket file left by a dead process is replaced, a
  * live one gives `AddrInUseError`, a path that is not a socket is never
  * deleted, and `close()` removes the file while it is still the listener's.
- * See `unix_bind.ts` for how.
+ * Of any number of listens racing for one path, in one process or many,
+ * exactly one wins and is reachable; the others get `AddrInUseError`. See
+ * `unix_bind.ts` for how, and `docs/sockets.md` for the whole story.
  *
  * Permissions: a Unix connect needs `--allow-read` and `--allow-write` for
  * the path, plus `--allow-net=unix:<path>` (or a bare `--allow-net`). A Unix
@@ -38,13 +40,16 @@ import type { Addr, CallOptions, NetAddr } from "../conn.ts";
 import type { Listener } from "../listener.ts";
 import { abortError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
-import { checkBufferSize, checkOptions, describe } from "../_validate.ts";
+import { checkBufferSize, checkOptions, describe, refusal } from "../_validate.ts";
 import { SocketConn } from "./socket_conn.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
 import { byteLength, maxSocketPath, openUnixListener } from "./unix_bind.ts";
 
 export { SocketConn };
+
+/** The address of a Unix socket's unnamed end: a client's own, a server's peer. */
+const UNNAMED: Addr = Object.freeze({ transport: "unix", address: "" });
 
 /**
  * A TCP listener: its `addr` has the `hostname` and `port` it listens on.
@@ -175,12 +180,10 @@ export async function listenUnix(options: UnixListenOptions): Promise<SocketList
   }
   const bufferSize = checkBufferSize(options.bufferSize);
   const where = `unix:${path}`;
-  const { native, removeFile } = await openUnixListener(path, mode, where);
+  const native = await openUnixListener(path, mode, where);
   const addr: Addr = { transport: "unix", address: path };
-  const remote: Addr = { transport: "unix", address: "" };
   return new SocketListener(native, addr, {
-    admit: (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: remote, where, bufferSize }),
-    onClose: removeFile,
+    admit: (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: UNNAMED, where, bufferSize }),
   });
 }
 
@@ -202,8 +205,9 @@ export async function connectUnix(options: UnixConnectOptions): Promise<SocketCo
   const where = `unix:${path}`;
   const native = await dial(() => Deno.connect({ transport: "unix", path }), options.signal, where);
   return new SocketConn(native, {
-    localAddr: { transport: "unix", address: "" },
+    localAddr: UNNAMED,
     remoteAddr: { transport: "unix", address: path },
+    where,
     bufferSize,
   });
 }
@@ -235,14 +239,13 @@ export function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
     }
     const addr = netAddr(hostname, native.addr.port);
     const listener = new SocketListener(native, addr, {
-      admit: (conn) => {
-        const remote = conn.remoteAddr as Deno.NetAddr;
-        return new SocketConn(conn, {
-          localAddr: addr,
-          remoteAddr: netAddr(remote.hostname, remote.port),
+      admit: (conn) =>
+        new SocketConn(conn, {
+          // The conn's own: on a listener for every interface ("0.0.0.0"), the one it came in on.
+          localAddr: fromNative(conn.localAddr),
+          remoteAddr: fromNative(conn.remoteAddr),
           bufferSize,
-        });
-      },
+        }),
     });
     return Promise.resolve(listener as SocketListener & { readonly addr: NetAddr });
   } catch (err) {
@@ -275,12 +278,19 @@ export async function connectTcp(options: TcpConnectOptions): Promise<SocketConn
   const bufferSize = checkBufferSize(options.bufferSize);
   const where = `tcp:${hostPort(hostname, port)}`;
   const native = await dial(() => Deno.connect({ transport: "tcp", hostname, port }), options.signal, where);
-  const local = native.localAddr as Deno.NetAddr;
+  // The addresses the socket has (a host name resolved), as Deno's own; errors name the host as given.
   return new SocketConn(native, {
-    localAddr: netAddr(local.hostname, local.port),
-    remoteAddr: netAddr(hostname, port),
+    localAddr: fromNative(native.localAddr),
+    remoteAddr: fromNative(native.remoteAddr),
+    where,
     bufferSize,
   });
+}
+
+/** A Deno TCP address as tether's. */
+function fromNative(addr: Deno.Addr): NetAddr {
+  const { hostname, port } = addr as Deno.NetAddr;
+  return netAddr(hostname, port);
 }
 
 /** A TCP address with its host (brackets stripped) and port apart. */
@@ -302,8 +312,10 @@ export function dial<C extends Deno.Conn>(
   where: string,
   socketPath?: string,
 ): Promise<C> {
-  const early = signal?.aborted ? abortError(signal.reason, { op: "connect", addr: where }) : undefined;
-  if (early !== undefined) return Promise.reject(early);
+  if (signal === undefined) return connectMapped(connect, where, socketPath);
+  // A signal that is not an AbortSignal is refused before anything connects.
+  const refused = refusal({ signal }, { op: "connect", addr: where });
+  if (refused !== undefined) return Promise.reject(refused);
   let connecting: Promise<C>;
   try {
     connecting = connect();
@@ -319,10 +331,25 @@ export function dial<C extends Deno.Conn>(
   );
 }
 
+/** A connect with nothing to abort it: its errors mapped, and nothing else in the way. */
+async function connectMapped<C extends Deno.Conn>(
+  connect: () => Promise<C>,
+  where: string,
+  socketPath: string | undefined,
+): Promise<C> {
+  try {
+    return await connect();
+  } catch (err) {
+    throw socketError(err, "connect", where, socketPath);
+  }
+}
+
 /** Formats `host:port`, bracketing IPv6 hosts. */
 export function hostPort(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
+
+const ASCII = /^[ -~]*$/; // printable ASCII: one byte a character
 
 /**
  * Checks a Unix socket path: a non-empty string without NUL or lone
@@ -335,8 +362,10 @@ export function checkPath(path: unknown): string {
   if (!path.isWellFormed()) {
     throw new TypeError(`path must be well-formed Unicode (no lone surrogates), got ${describe(path)}`);
   }
-  const bytes = byteLength(path);
   const max = maxSocketPath();
+  // A UTF-16 code unit takes at most 3 bytes in UTF-8, an ASCII one 1: most paths need no encoding to be measured.
+  if (path.length * 3 <= max || (path.length <= max && ASCII.test(path))) return path;
+  const bytes = byteLength(path);
   if (bytes > max) {
     throw new RangeError(
       `unix socket path ${JSON.stringify(path)} is ${bytes} bytes; a Unix socket path takes at most ` +

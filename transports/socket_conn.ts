@@ -26,6 +26,7 @@ import { checkBytes, rejection } from "../_validate.ts";
 import { SocketInbound } from "./socket_inbound.ts";
 import { SocketOutbound } from "./socket_outbound.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
+import { type LazyError, lazyError } from "./_lazy.ts";
 
 /**
  * What a {@linkcode SocketConn} is made of, besides the native conn.
@@ -73,11 +74,11 @@ export class SocketConn implements Conn {
   readonly localAddr: Addr;
   /** The peer's address. */
   readonly remoteAddr: Addr;
-  /** Settles once both directions are done; the socket is closed then. */
-  readonly closed: Promise<void>;
   #native: Deno.Conn;
   #where: string;
-  #inbound: SocketInbound;
+  /** Made at the first read: a conn that is only written, or closed at once, never needs it. */
+  #inbound: SocketInbound | null = null;
+  #bufferSize: number;
   #outbound: SocketOutbound;
   /**
    * `open`; `released` once both directions are done and the native socket
@@ -86,6 +87,10 @@ export class SocketConn implements Conn {
   #state: "open" | "closed" | "released" = "open";
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
+  /** How many of the two directions are done. */
+  #directionsDone = 0;
+  /** Made when someone asks for `closed`. */
+  #closed: PromiseWithResolvers<void> | null = null;
 
   /** Adapts `native`; the conn owns it from now on. */
   constructor(native: Deno.Conn, init: SocketConnInit) {
@@ -93,15 +98,27 @@ export class SocketConn implements Conn {
     this.localAddr = init.localAddr;
     this.remoteAddr = init.remoteAddr;
     const where = this.#where = init.where ?? formatAddr(init.remoteAddr);
-    this.#inbound = new SocketInbound(native, init.bufferSize, (err) => socketError(err, "read", where));
-    this.#outbound = new SocketOutbound(native, (err) => socketError(err, "write", where));
-    this.closed = Promise.all([this.#inbound.readDone, this.#outbound.writeDone]).then(() => this.#release());
+    this.#bufferSize = init.bufferSize;
+    this.#outbound = new SocketOutbound(
+      native,
+      (err) => socketError(err, "write", where),
+      () => this.#directionDone(),
+    );
+  }
+
+  /** Settles once both directions are done; the socket is closed then. */
+  get closed(): Promise<void> {
+    if (this.#closed === null) {
+      this.#closed = Promise.withResolvers<void>();
+      if (this.#directionsDone === 2) this.#closed.resolve();
+    }
+    return this.#closed.promise;
   }
 
   /** Reads into `p`; `null` at EOF. See {@linkcode Conn.read}. */
   read(p: Uint8Array, options?: CallOptions): Promise<number | null> {
     if (!(p instanceof Uint8Array)) return rejection(() => checkBytes(p))!;
-    return this.#inbound.read(p, options);
+    return this.#in().read(p, options);
   }
 
   /** Writes all of `p`. See {@linkcode Conn.write}. */
@@ -112,8 +129,9 @@ export class SocketConn implements Conn {
 
   /** Half-closes once the writes pending before it are written. */
   closeWrite(): Promise<void> {
+    const addr = this.#where;
     return this.#outbound.closeWrite(
-      new ConnClosedError({ op: "write", addr: this.#where, detail: "after closeWrite" }),
+      lazyError(() => new ConnClosedError({ op: "write", addr, detail: "after closeWrite" })),
     );
   }
 
@@ -122,12 +140,12 @@ export class SocketConn implements Conn {
     if (this.#state === "closed") return;
     this.#release();
     this.#state = "closed";
-    const addr = this.#where;
-    this.#inbound.closeRead(
-      new ConnClosedError({ op: "read", addr, detail: "the conn was closed" }),
-      new ConnClosedError({ op: "write", addr, detail: "the conn was closed" }),
-    );
-    this.#outbound.abort(new ConnClosedError({ op: "write", addr, detail: "the conn was closed" }));
+    if (this.#inbound === null) {
+      this.#directionDone(); // never read: nothing to close but the socket
+    } else {
+      this.#inbound.close(this.#closedError("read"));
+    }
+    this.#outbound.abort(this.#closedError("write"));
   }
 
   /**
@@ -174,7 +192,7 @@ export class SocketConn implements Conn {
    * of closing). Writing goes on.
    */
   get readable(): ReadableStream<Uint8Array> {
-    return this.#readable ??= queueReadable(this.#inbound, () => this.#readCancelled());
+    return this.#readable ??= queueReadable(this.#in(), () => this.#readCancelled());
   }
 
   /** The outbound bytes, written with {@linkcode SocketConn.write}. */
@@ -193,9 +211,37 @@ export class SocketConn implements Conn {
    * closing).
    */
   #readCancelled(): void {
-    this.#inbound.discard(
+    this.#in().discard(
       new ConnClosedError({ op: "read", addr: this.#where, detail: "readable was cancelled" }),
     );
+  }
+
+  /** The reading direction, made on first use; made after `close()`, it is closed from the start. */
+  #in(): SocketInbound {
+    if (this.#inbound !== null) return this.#inbound;
+    const where = this.#where;
+    const closed = this.#state === "closed";
+    const inbound = this.#inbound = new SocketInbound(
+      this.#native,
+      this.#bufferSize,
+      (err) => socketError(err, "read", where),
+      closed ? noop : () => this.#directionDone(), // counted done by close() already
+    );
+    if (closed) inbound.close(this.#closedError("read"));
+    return inbound;
+  }
+
+  /** The error calls on a closed conn get, made when one does. */
+  #closedError(op: "read" | "write"): LazyError {
+    const addr = this.#where;
+    return lazyError(() => new ConnClosedError({ op, addr, detail: "the conn was closed" }));
+  }
+
+  /** One direction is done; once both are, the socket is closed and `closed` settles. */
+  #directionDone(): void {
+    if (++this.#directionsDone < 2) return;
+    this.#release();
+    this.#closed?.resolve();
   }
 
   /** Closes the native socket, once. */

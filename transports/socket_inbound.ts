@@ -20,7 +20,9 @@
 
 import type { CallOptions } from "../conn.ts";
 import { ByteQueue, type ReadChunkOptions } from "../byte_queue.ts";
+import { ConnClosedError } from "../errors.ts";
 import { noop } from "../_async/waiter.ts";
+import type { LazyError } from "./_lazy.ts";
 
 /** The native side: `Deno.Conn`'s `read`. */
 export interface NativeSource {
@@ -28,7 +30,22 @@ export interface NativeSource {
 }
 
 /** The most a pump read asks for at once. */
-const PUMP_SIZE = 64 * 1024;
+const PUMP_MAX = 64 * 1024;
+/**
+ * The least. A pump read asks for about twice what the last ones got, so
+ * a conn that goes quiet after small messages waits with a small buffer,
+ * and one that streams reads in 64 KiB.
+ */
+const PUMP_MIN = 2 * 1024;
+/** Pump reads in a row that must come back short before the buffer shrinks. */
+const SHORT_READS_TO_SHRINK = 3;
+
+/**
+ * What the queue's writing end says to a write after EOF. Only the pump
+ * writes, and never then, so one error serves every conn (making one per
+ * conn at EOF would cost more than the rest of the EOF).
+ */
+let afterEof: ConnClosedError | undefined;
 
 /** A {@linkcode ByteQueue} filled from a native socket on demand. */
 export class SocketInbound extends ByteQueue {
@@ -44,19 +61,35 @@ export class SocketInbound extends ByteQueue {
   #reading = false;
   /** Queue reads that found the queue empty and have not settled yet. */
   #waiting = 0;
-  /** Settles once nothing more is read from the socket: EOF, failure, or close. */
-  #socketDone = Promise.withResolvers<void>();
+  /** Nothing more is read from the socket: EOF, failure, or close. */
+  #socketDone = false;
+  /** Readers are done: they took the end, or the reading end was closed. */
+  #readersDone = false;
+  #onDone: (() => void) | null;
+  /** Closed while nobody read: the error later reads get, made when the first comes. */
+  #closedQuietly: LazyError | null = null;
   #scratch: Uint8Array | null = null;
+  /** What the last pump read got. */
+  #lastGot = 0;
+  /** How many pump reads in a row got under an eighth of the buffer. */
+  #shortReads = 0;
 
-  /** Reads from `source`; `mapError` turns its errors into the contract's. */
-  constructor(source: NativeSource, window: number, mapError: (err: unknown) => Error) {
+  /**
+   * Reads from `source`; `mapError` turns its errors into the contract's;
+   * `onDone` runs once readers are done and so is the socket (a discarding
+   * reading end is done only once the socket is drained to its end, so that
+   * closing the socket meanwhile doesn't reset what the peer sends).
+   */
+  constructor(source: NativeSource, window: number, mapError: (err: unknown) => Error, onDone: () => void) {
     super({ window });
     this.#source = source;
     this.#mapError = mapError;
+    this.#onDone = onDone;
   }
 
   /** Reads into `p`: natively when nothing can come before it, else from the queue. */
   override read(p: Uint8Array, options?: CallOptions): Promise<number | null> {
+    if (this.#closedQuietly !== null) this.#closeNow();
     if (p.byteLength > 0 && this.#canReadDirect(options)) {
       return this.#readDirect(p, (n) => n, () => super.read(p));
     }
@@ -65,23 +98,36 @@ export class SocketInbound extends ByteQueue {
 
   /** Takes the next chunk, pumping one from the socket if none is queued. */
   override readChunk(options?: ReadChunkOptions): Promise<Uint8Array | null> {
+    if (this.#closedQuietly !== null) this.#closeNow();
     return this.#demand(this.queued === 0, super.readChunk(options));
   }
 
-  /**
-   * Resolves once readers are done and so is the socket: a discarding
-   * reading end is done only once the socket is drained to its end, so
-   * that closing the socket meanwhile doesn't reset what the peer sends.
-   */
-  override get readDone(): Promise<void> {
-    return Promise.all([super.readDone, this.#socketDone.promise]).then(noop);
+  /** Takes a queued chunk now, if there is one (see {@linkcode ByteQueue.readChunkNow}). */
+  override readChunkNow(max?: number): Uint8Array | null | undefined {
+    if (this.#closedQuietly !== null) this.#closeNow();
+    return super.readChunkNow(max);
   }
 
   /** Closes the reading end; the outstanding native read, if any, is ignored. */
   override closeRead(readError: Error, writeError: Error = readError): void {
     this.#state = "ended";
-    this.#socketDone.resolve();
     super.closeRead(readError, writeError);
+    this.#done({ socket: true, readers: true });
+  }
+
+  /**
+   * Closes the reading end as {@linkcode SocketInbound.closeRead} does, but
+   * makes the error only when a read sees it: readers waiting now get it at
+   * once, later ones when they come.
+   */
+  close(readError: LazyError): void {
+    this.#state = "ended";
+    if (this.#waiting > 0) {
+      super.closeRead(readError());
+    } else {
+      this.#closedQuietly = readError;
+    }
+    this.#done({ socket: true, readers: true });
   }
 
   /**
@@ -93,7 +139,24 @@ export class SocketInbound extends ByteQueue {
     if (this.#state !== "open") return;
     this.#state = "discarding";
     super.closeRead(readError);
+    this.#done({ readers: true });
     this.#pump();
+  }
+
+  #closeNow(): void {
+    const readError = this.#closedQuietly!;
+    this.#closedQuietly = null;
+    super.closeRead(readError());
+  }
+
+  /** Records what is done; reports once both readers and the socket are. */
+  #done(done: { socket?: boolean; readers?: boolean }): void {
+    if (done.socket) this.#socketDone = true;
+    if (done.readers) this.#readersDone = true;
+    if (!this.#socketDone || !this.#readersDone || this.#onDone === null) return;
+    const onDone = this.#onDone;
+    this.#onDone = null;
+    onDone();
   }
 
   /** Whether a read may go straight to the socket: it can't be aborted and nothing comes before it. */
@@ -109,19 +172,43 @@ export class SocketInbound extends ByteQueue {
       this.#reading = false;
       if (n === null) {
         this.#end();
-        return viaQueue(); // EOF, marking the reading end done
+        return this.#viaQueue(viaQueue); // EOF, marking the reading end done
       }
       this.#pump();
       return got(n);
     }, (err) => {
       this.#reading = false;
       this.#fail(err);
-      return viaQueue(); // rejects with the read error
+      return this.#viaQueue(viaQueue); // rejects with the read error, or the close's
     });
   }
 
+  #viaQueue<T>(viaQueue: () => Promise<T>): Promise<T> {
+    if (this.#closedQuietly !== null) this.#closeNow();
+    return viaQueue();
+  }
+
+  /**
+   * The pump's buffer, fit to what the last pump reads got: grown to twice
+   * the last read when that filled it, shrunk once three reads in a row got
+   * under an eighth of it (a conn gone quiet: one short read while streaming
+   * is the reader catching up). A steady stream reads into one buffer.
+   */
   #scratchBuffer(): Uint8Array {
-    return this.#scratch ??= new Uint8Array(Math.min(this.window, PUMP_SIZE));
+    const max = Math.min(this.window, PUMP_MAX);
+    const wanted = Math.min(max, Math.max(PUMP_MIN, 2 ** Math.ceil(Math.log2(2 * this.#lastGot))));
+    const scratch = this.#scratch;
+    if (scratch !== null && scratch.byteLength >= wanted && this.#shortReads < SHORT_READS_TO_SHRINK) {
+      return scratch;
+    }
+    this.#shortReads = 0;
+    return this.#scratch = new Uint8Array(wanted);
+  }
+
+  /** Records what a pump read into `buf` got. */
+  #got(n: number, buf: Uint8Array): void {
+    this.#lastGot = n;
+    this.#shortReads = n * 8 < buf.byteLength && buf.byteLength > PUMP_MIN ? this.#shortReads + 1 : 0;
   }
 
   /** Counts a read that may wait, and pumps for it. */
@@ -149,6 +236,7 @@ export class SocketInbound extends ByteQueue {
         this.#reading = false;
         return this.#end();
       }
+      this.#got(n, buf);
       // Copies what it keeps, so the scratch buffer is free once it resolves;
       // it waits while the window is full. The write fails once the reading
       // end is closed; a discarding pump reads on regardless.
@@ -162,18 +250,28 @@ export class SocketInbound extends ByteQueue {
   }
 
   #end(): void {
-    this.#socketDone.resolve();
-    if (this.#state === "ended") return;
+    if (this.#state === "ended") return this.#done({ socket: true });
+    const discarding = this.#state === "discarding";
     this.#state = "ended";
-    this.closeWrite();
+    this.closeWrite(afterEof ??= new ConnClosedError({ op: "write", detail: "the socket reached its end" }));
+    if (discarding) return this.#done({ socket: true });
+    this.#done({ socket: true });
+    this.#whenReadersDone();
   }
 
   /** The socket broke: readers get what is queued, then the error. */
   #fail(err: unknown): void {
-    this.#socketDone.resolve();
-    if (this.#state === "ended") return; // closed on purpose: the error is the cancellation
+    if (this.#state === "ended") return this.#done({ socket: true }); // closed on purpose: the error is the cancellation
+    const discarding = this.#state === "discarding";
     this.#state = "ended";
     const error = this.#mapError(err);
     this.abortWrite(error, error);
+    this.#done({ socket: true });
+    if (!discarding) this.#whenReadersDone();
+  }
+
+  /** Readers take the end (or the error) in their own time. */
+  #whenReadersDone(): void {
+    super.readDone.then(() => this.#done({ readers: true }));
   }
 }

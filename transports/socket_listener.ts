@@ -15,11 +15,20 @@
  */
 
 import type { Addr, CallOptions } from "../conn.ts";
-import type { Listener } from "../listener.ts";
-import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
+import { AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { formatAddr } from "../conn.ts";
-import type { SocketConn } from "./socket_conn.ts";
+import { SocketConn } from "./socket_conn.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
+
+/**
+ * A native accept's failure, numbered by the `accept()` calls made before
+ * it: news only to those calls. One a later call finds queued (the pump
+ * runs one accept ahead) is stale, and is dropped for a fresh try.
+ */
+interface AcceptFailure {
+  readonly error: Error;
+  readonly calls: number;
+}
 
 /** Turns an accepted native conn into a {@linkcode SocketConn}, or `null` to turn it away. */
 export type Admit = (native: Deno.Conn) => SocketConn | null | Promise<SocketConn | null>;
@@ -28,8 +37,6 @@ export type Admit = (native: Deno.Conn) => SocketConn | null | Promise<SocketCon
 export interface SocketListenerOptions {
   /** Turns each accepted native conn into a conn, or turns it away (the listener closes it then). */
   admit: Admit;
-  /** Runs once, after the native listener is closed. */
-  onClose?: () => void;
   /**
    * Admit conns ahead of `accept()` from the start, up to this many; by
    * default none: the pump starts with the first `accept()`.
@@ -38,22 +45,23 @@ export interface SocketListenerOptions {
 }
 
 /** A listener on a Unix socket, TCP port or named pipe. Made by `listen()`. */
-export class SocketListener implements Listener<SocketConn> {
+export class SocketListener extends ListenerBase<SocketConn> {
   /** The address the listener listens on. */
   readonly addr: Addr;
   #native: Pick<Deno.Listener, "accept" | "close">;
   #admit: Admit;
-  #queue: AcceptQueue<SocketConn | Error>;
+  #queue: AcceptQueue<SocketConn | AcceptFailure>;
   #eager: boolean;
   #pumping = false;
-  #onClose: () => void;
+  /** How many `accept()` calls were made. */
+  #calls = 0;
 
   /** Adapts `native`, which it owns from now on. */
   constructor(native: Pick<Deno.Listener, "accept" | "close">, addr: Addr, options: SocketListenerOptions) {
+    super();
     this.#native = native;
     this.addr = addr;
     this.#admit = options.admit;
-    this.#onClose = options.onClose ?? (() => {});
     this.#eager = (options.admitAhead ?? 0) > 0;
     this.#queue = new AcceptQueue({ addr: formatAddr(addr), backlog: options.admitAhead ?? 1 });
     if (this.#eager) this.#pump();
@@ -61,34 +69,21 @@ export class SocketListener implements Listener<SocketConn> {
 
   /** Waits for the next connection; rejects with `ListenerClosedError` once closed. */
   async accept(options?: CallOptions): Promise<SocketConn> {
+    const call = ++this.#calls;
     this.#pump();
-    const next = await this.#queue.accept(options);
-    if (next instanceof Error) throw next;
-    return next;
+    for (;;) {
+      const next = await this.#queue.accept(options);
+      if (next instanceof SocketConn) return next;
+      // Out of descriptors a moment ago says nothing about now: only a failure since this call counts.
+      if (next.calls >= call) throw next.error;
+    }
   }
 
   /** Stops accepting; pending accepts reject, accepted conns stay open. Idempotent. */
   close(): void {
     if (this.#queue.closed) return;
-    this.#queue.close((next) => next instanceof Error || next.close());
+    this.#queue.close((next) => next instanceof SocketConn && next.close());
     closeQuietly(this.#native);
-    this.#onClose();
-  }
-
-  /** Iterates accepted conns until closed, riding out temporary errors. */
-  [Symbol.asyncIterator](): AsyncIterator<SocketConn> {
-    return acceptLoop(this);
-  }
-
-  /** Closes the listener; `await using` calls it. */
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-
-  /** Closes the listener; `using` calls it. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 
   /** Accepts natively, one at a time, handing each conn (or error) on. */
@@ -99,20 +94,20 @@ export class SocketListener implements Listener<SocketConn> {
     while (!queue.closed) {
       if (this.#eager) await queue.room();
       if (queue.closed) break;
-      let next: SocketConn | Error | null;
+      let next: SocketConn | AcceptFailure | null;
       try {
         const native = await this.#native.accept();
         next = await this.#admitted(native);
       } catch (err) {
         if (queue.closed) break;
-        next = socketError(err, "accept", queue.addr);
+        next = { error: socketError(err, "accept", queue.addr), calls: this.#calls };
       }
       if (next === null) continue;
       if (queue.closed) {
-        if (!(next instanceof Error)) next.close();
+        if (next instanceof SocketConn) next.close();
         break;
       }
-      if (this.#eager && !(next instanceof Error)) {
+      if (this.#eager && next instanceof SocketConn) {
         queue.enqueue(next);
       } else {
         // Waits until an accept takes it; on close the queue discards it.

@@ -1,33 +1,48 @@
 /**
  * Binding a Unix listener's socket file: with its mode from the moment it
- * appears, replacing a stale file, never anything else, and removed on
- * close only while it is still the listener's. Internal to the socket
- * transports.
+ * appears, replacing a stale socket file and nothing else, with exactly one
+ * winner among listens racing for a path, and removed on close only while
+ * it is still the listener's. Internal to the socket transports.
  *
  * Deno's `listen` creates the file under the umask (anyone the umask lets
  * in may connect before a chmod), and deletes it *by path* once the native
  * listener is dropped, which with an accept pending is after `close()`
  * returned: by then a later listener, of this process or another, may have
  * the path. So where the permissions allow it (read and write for the
- * directory and a bare `--allow-net`, see `mayBindPrivately`),
- * the native listener is bound at a private name, `s` in a fresh mode-0700
- * directory next to the path (only this user can reach it), chmodded, then
+ * directory and a bare `--allow-net`, see `mayBindPrivately`), the native
+ * listener is bound at a private name, `s` in a fresh mode-0700 directory
+ * next to the path (only this user can reach it), chmodded, then
  * hard-linked onto the path (a link fails rather than replace whatever got
  * there meanwhile), and the private name removed: Deno's late delete then
  * hits a name that is gone.
  *
  * With a narrower `--allow-net=unix:<path>` Deno lets only the path itself
  * be bound, so it is bound in place: the file has the umask's mode until the
- * chmod (unless `--allow-sys` lets the bind run under a narrowed
- * umask), and Deno deletes the path when its listener is dropped; a later
- * listen on that path in this process waits for that first.
+ * chmod (unless `--allow-sys` lets the bind run under a narrowed umask), and
+ * Deno deletes the path when its listener is dropped; a later listen on that
+ * path in this process waits for that first.
+ *
+ * Taking the path, either way, is one protocol: put the socket there with a
+ * call that fails rather than replace anything (`link`, or `bind` in
+ * place); if something is there, probe it. Anything but a socket, or a
+ * socket a listener answers on, is an `AddrInUseError` and is left alone; a
+ * socket nobody answers on is stale: it is removed and the call tried once
+ * more. Removing is the one step that goes wrong when listens race (one
+ * removes the socket another has just put there), so the whole protocol
+ * runs holding an exclusive lock on the directory (`unix_lock.ts`): from
+ * the probe to the publication, no other listen touches the path. A listen
+ * that can't take the lock (bound in place without `--allow-read` for the
+ * directory) never removes anything: a stale socket is then an
+ * `AddrInUseError` naming the flag that would let it be replaced.
  *
  * @module
  */
 
 import { AddrInUseError } from "../errors.ts";
+import { delay } from "../_async/delay.ts";
 import { noop } from "../_async/waiter.ts";
-import { closeQuietly, socketError } from "./socket_errors.ts";
+import { closeQuietly, dirOf, socketError } from "./socket_errors.ts";
+import { type DirTurn, takeTurn } from "./unix_lock.ts";
 
 /**
  * The longest Unix socket path in bytes: `sun_path` less its NUL (108 bytes
@@ -38,21 +53,18 @@ export function maxSocketPath(): number {
   return Deno.build.os === "linux" || Deno.build.os === "android" ? 107 : 103;
 }
 
-/** What a socket listener needs of a native listener. */
+/**
+ * What a socket listener needs of a native listener. A Unix listener's
+ * `close()` also removes its socket file, first, while it is still its own.
+ */
 export type NativeListener = Pick<Deno.Listener, "accept" | "close">;
-
-/** A bound Unix listener and how to remove its socket file. */
-export interface UnixBinding {
-  /** The native listener. */
-  native: NativeListener;
-  /** Removes the socket file if it is still this listener's; call after closing `native`. */
-  removeFile: () => void;
-}
 
 type Fail = (err: unknown) => Error;
 
-/** How many times a listen tries to link its socket onto a path that keeps getting taken. */
-const PUBLISH_ATTEMPTS = 3;
+/** A socket file younger than this that nobody answers on may be a listen caught between bind and listen. */
+const YOUNG_MS = 1000;
+/** How long to give such a socket before probing it again. */
+const REPROBE_MS = 20;
 
 /** Paths bound in place whose dropped native listener has yet to delete the file. */
 const windingDown = new Map<string, Promise<unknown>>();
@@ -67,7 +79,7 @@ export async function openUnixListener(
   mode: number,
   where: string,
   socketPath: string = path,
-): Promise<UnixBinding> {
+): Promise<NativeListener> {
   const fail: Fail = (err) => socketError(err, "listen", where, socketPath);
   const privateDir = privateDirName(path);
   if (privateDir !== null && mayBindPrivately(privateDir)) {
@@ -107,7 +119,7 @@ async function bindPrivately(
   mode: number,
   where: string,
   fail: Fail,
-): Promise<UnixBinding> {
+): Promise<NativeListener> {
   let dir = firstDir;
   for (;;) {
     try {
@@ -120,41 +132,18 @@ async function bindPrivately(
   }
   const privatePath = `${dir}/s`;
   let native: Deno.UnixListener | null = null;
-  let created: Deno.FileInfo;
   try {
     native = Deno.listen({ transport: "unix", path: privatePath });
     await Deno.chmod(privatePath, mode);
-    created = await Deno.lstat(privatePath);
-    await publish(privatePath, path, where, fail, dir);
+    const created = await Deno.lstat(privatePath);
+    // The socket answers already: a racing listen that probes the path once it is linked sees it live.
+    await takePath(path, () => Deno.link(privatePath, path), where);
+    return removingOnClose(native, path, created);
   } catch (err) {
     if (native !== null) closeQuietly(native);
     throw fail(err);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(noop);
-  }
-  return { native, removeFile: () => removeIfStill(path, created) };
-}
-
-/**
- * Links the socket at `from` onto `path`. Something already at `path` is
- * never replaced: a stale socket file is removed first, anything else is an
- * {@linkcode AddrInUseError}.
- */
-async function publish(from: string, path: string, where: string, fail: Fail, dir: string): Promise<void> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await Deno.link(from, path);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw fail(err);
-      if (attempt === PUBLISH_ATTEMPTS) {
-        throw new AddrInUseError({
-          addr: where,
-          cause: err,
-          detail: "the path keeps being taken as it is cleared",
-        });
-      }
-    }
-    await clearStale(path, where, fail, dir);
   }
 }
 
@@ -175,26 +164,28 @@ function listenUnderUmask(path: string, mode: number): Deno.UnixListener {
   }
 }
 
-async function bindInPlace(path: string, mode: number, where: string, fail: Fail): Promise<UnixBinding> {
+async function bindInPlace(path: string, mode: number, where: string, fail: Fail): Promise<NativeListener> {
   await windingDown.get(path);
-  await clearStale(path, where, fail);
   let native: Deno.UnixListener;
   try {
-    native = listenUnderUmask(path, mode);
+    native = await takePath(path, () => Promise.resolve().then(() => listenUnderUmask(path, mode)), where);
   } catch (err) {
     throw fail(err);
   }
-  let created: Deno.FileInfo;
   try {
     await Deno.chmod(path, mode);
-    created = await Deno.lstat(path);
   } catch (err) {
     native.close();
     throw fail(err);
   }
-  // Deno deletes the path once no accept holds the native listener: track them.
+  // Deno deletes the path (by path) when it drops the native listener, and
+  // only then closes the socket: it answers until its file is gone, so no
+  // racing listen takes it for stale. Removing the file here first would
+  // free the path while a drop that an accept holds up is still to come, and
+  // that drop would then delete the next listener's file. So Deno removes it;
+  // a later listen on the path in this process waits for the drop.
   const accepts = new Set<Promise<unknown>>();
-  const tracked: NativeListener = {
+  return {
     accept() {
       const accepting = native.accept();
       accepts.add(accepting);
@@ -202,105 +193,162 @@ async function bindInPlace(path: string, mode: number, where: string, fail: Fail
       accepting.then(settled, settled);
       return accepting;
     },
-    close: () => native.close(),
+    close() {
+      native.close();
+      if (accepts.size === 0) return;
+      const done = Promise.allSettled([...accepts]);
+      windingDown.set(path, done);
+      done.then(() => {
+        if (windingDown.get(path) === done) windingDown.delete(path);
+      });
+    },
   };
-  const removeFile = () => {
-    removeIfStill(path, created);
-    if (accepts.size === 0) return;
-    const done = Promise.allSettled([...accepts]);
-    windingDown.set(path, done);
-    done.then(() => {
-      if (windingDown.get(path) === done) windingDown.delete(path);
-    });
-  };
-  return { native: tracked, removeFile };
-}
-
-/** Removes `path` if it is still the file `created` (same inode). */
-function removeIfStill(path: string, created: Deno.FileInfo): void {
-  try {
-    const now = Deno.lstatSync(path);
-    if (now.ino === created.ino && now.dev === created.dev) Deno.removeSync(path);
-  } catch {
-    // Gone already: nothing to remove.
-  }
 }
 
 /**
- * Removes a stale socket file at `path` (one nobody answers on). A live
- * listener, or a path that is not a socket, is an {@linkcode AddrInUseError}
- * and is left alone.
+ * `native`, whose `close()` first removes the socket file at `path` if it
+ * is still the file `created`, while the socket still answers: a
+ * racing listen sees it live until it is gone, and never takes it for a
+ * stale one it may replace.
  */
-async function clearStale(path: string, where: string, fail: Fail, privateDir?: string): Promise<void> {
+function removingOnClose(native: NativeListener, path: string, created: Deno.FileInfo): NativeListener {
+  return {
+    accept: () => native.accept(),
+    close() {
+      try {
+        if (sameFile(Deno.lstatSync(path), created)) Deno.removeSync(path);
+      } catch {
+        // Gone already: nothing to remove.
+      }
+      native.close();
+    },
+  };
+}
+
+/**
+ * Puts a socket at `path` with `put`, which fails rather than replace what
+ * is there, holding this directory's turn (see the module doc). If the path
+ * is taken, a stale socket file there is removed and `put` tried once more;
+ * anything else is an {@linkcode AddrInUseError}.
+ */
+async function takePath<T>(path: string, put: () => Promise<T>, where: string): Promise<T> {
+  const turn = await takeTurn(dirOf(path));
+  try {
+    try {
+      return await put();
+    } catch (err) {
+      if (!isTaken(err)) throw err;
+    }
+    await clearStale(path, where, turn);
+    try {
+      return await put();
+    } catch (err) {
+      if (!isTaken(err)) throw err;
+      throw new AddrInUseError({
+        addr: where,
+        cause: err,
+        detail: "another program put a file there as it was cleared",
+      });
+    }
+  } finally {
+    turn.release();
+  }
+}
+
+/** Whether `err` says the path is taken: `link`'s EEXIST, or `bind`'s EADDRINUSE. */
+function isTaken(err: unknown): boolean {
+  return err instanceof Deno.errors.AlreadyExists || err instanceof Deno.errors.AddrInUse;
+}
+
+/**
+ * Removes a stale socket file at `path` (one nobody answers on), holding
+ * `turn`. A live listener, or a path that is not a socket, is an
+ * {@linkcode AddrInUseError} and is left alone; so is a stale socket when
+ * the turn does not keep other processes out.
+ */
+async function clearStale(path: string, where: string, turn: DirTurn): Promise<void> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return;
-    throw fail(err);
+    throw err;
   }
   if (!info.isSocket) {
     throw new AddrInUseError({
       addr: where,
-      detail:
-        "the path exists and is not a socket, and was left untouched: remove it, or choose another path",
+      detail: `${kindOf(info)} is at the path, not a socket, and was left untouched: ` +
+        "remove it, or choose another path",
     });
   }
-  let probe: Deno.UnixConn;
-  try {
-    probe = await Deno.connect({ transport: "unix", path });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    if (err instanceof Deno.errors.WouldBlock) {
-      throw new AddrInUseError({
-        addr: where,
-        cause: err,
-        detail: "a live listener answered: its backlog is full",
-      });
-    }
-    // Refused: nobody listens. Reset: the listener is closing as we probe.
-    const stale = err instanceof Deno.errors.ConnectionRefused || err instanceof Deno.errors.ConnectionReset;
-    if (!stale) throw fail(err);
-    await removeStale(path, info, where, fail, privateDir);
-    return;
+  const answer = await probe(path, info);
+  if (answer === "gone") return;
+  if (answer !== "stale") throw new AddrInUseError({ addr: where, detail: answer });
+  if (!turn.exclusive) {
+    throw new AddrInUseError({
+      addr: where,
+      detail: `a stale socket file is at the path (its listener is gone); replacing it safely ` +
+        `takes a lock on ${dirOf(path)}, which needs ${turn.missing}: add that, or remove the file`,
+    });
   }
-  probe.close();
-  throw new AddrInUseError({ addr: where, detail: "a live listener answered on it" });
+  // The turn keeps other listens out; this checks for anything else that replaced the file since.
+  try {
+    if (!sameFile(await Deno.lstat(path), info)) {
+      throw new AddrInUseError({ addr: where, detail: "another program replaced the file as it was probed" });
+    }
+    await Deno.remove(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
 }
 
 /**
- * Removes the stale socket file `probed` at `path`, and only that file: a
- * listener may have put its own there since the probe. With a private
- * directory the file is first moved into it, which is atomic, and checked
- * there; without one, it is checked just before it is removed.
+ * Whether a listener answers on the socket `info` at `path`: `"stale"` if
+ * none does, `"gone"` if the file went meanwhile, else why the path is in
+ * use. A young socket nobody answers on may be another listen's caught
+ * between `bind` and `listen` (one that does not take turns: bound in
+ * place, or another program): it gets a moment, then a second probe.
  */
-async function removeStale(
-  path: string,
-  probed: Deno.FileInfo,
-  where: string,
-  fail: Fail,
-  privateDir: string | undefined,
-): Promise<void> {
-  const same = (info: Deno.FileInfo) => info.ino === probed.ino && info.dev === probed.dev;
-  const taken = () =>
-    new AddrInUseError({ addr: where, detail: "another listener took the path as it was cleared" });
-  try {
-    if (privateDir === undefined) {
-      if (!same(await Deno.lstat(path))) throw taken();
-      await Deno.remove(path);
-      return;
+async function probe(path: string, info: Deno.FileInfo): Promise<"stale" | "gone" | string> {
+  for (let attempt = 1;; attempt++) {
+    let conn: Deno.UnixConn;
+    try {
+      conn = await Deno.connect({ transport: "unix", path });
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return "gone";
+      if (err instanceof Deno.errors.WouldBlock) return "a live listener answered on it: its backlog is full";
+      // Refused: nobody listens. Reset: the listener is closing as we probe.
+      const stale = err instanceof Deno.errors.ConnectionRefused ||
+        err instanceof Deno.errors.ConnectionReset;
+      if (!stale) throw err;
+      const age = Date.now() - (info.mtime?.getTime() ?? 0);
+      if (attempt > 1 || age >= YOUNG_MS || age < 0) return "stale";
+      await delay(REPROBE_MS);
+      continue;
     }
-    const moved = `${privateDir}/stale`;
-    await Deno.rename(path, moved);
-    if (same(await Deno.lstat(moved))) return await Deno.remove(moved);
-    // Someone else's live socket: put it back where it was.
-    await Deno.link(moved, path);
-    await Deno.remove(moved);
-    throw taken();
-  } catch (err) {
-    if (err instanceof AddrInUseError) throw err;
-    if (!(err instanceof Deno.errors.NotFound)) throw fail(err);
+    conn.close();
+    return "a live listener answered on it";
   }
+}
+
+/** What kind of file `info` is, for a message: "a directory", say. */
+function kindOf(info: Deno.FileInfo): string {
+  if (info.isDirectory) return "a directory";
+  if (info.isSymlink) return "a symbolic link";
+  if (info.isFile) return "a regular file";
+  if (info.isFifo) return "a FIFO";
+  if (info.isCharDevice || info.isBlockDevice) return "a device";
+  return "a file";
+}
+
+/**
+ * Whether two looks at a path saw the same file. The inode alone won't do:
+ * a file system may hand a removed file's inode number straight to the next
+ * file made (ext4 does), so the times it was made and changed must match too.
+ */
+function sameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.mtime?.getTime() === b.mtime?.getTime() &&
+    a.birthtime?.getTime() === b.birthtime?.getTime();
 }
 
 /** `length` random characters from `[0-9a-z]`. */

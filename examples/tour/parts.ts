@@ -7,6 +7,10 @@ import { deadlines } from "./deadlines.ts";
 import { messages } from "./messages.ts";
 import { processes } from "./processes.ts";
 import { worker } from "./worker.ts";
+import { muxed } from "./mux.ts";
+import { netchan } from "./netchan.ts";
+import { http } from "./http.ts";
+import { vnet } from "./vnet.ts";
 
 export const parts: TourPart[] = [
   echo,
@@ -15,4 +19,8 @@ export const parts: TourPart[] = [
   messages,
   processes,
   worker,
+  muxed,
+  netchan,
+  http,
+  vnet,
 ];

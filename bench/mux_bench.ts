@@ -1,0 +1,248 @@
+/**
+ * mux/ against the raw conn underneath it, and against js-libp2p's yamux on
+ * the same memory pipe, in the same run (issue 8):
+ *
+ * - throughput of one stream at 64 KiB writes, over pipe() and a Unix socket;
+ * - the total throughput of 100 concurrent streams;
+ * - stream open + 1 KiB exchange + close, against @chainsafe/libp2p-yamux;
+ * - 1-byte ping-pong latency on a stream;
+ * - fast streams beside a stalled one, against the same streams alone.
+ *
+ * `deno run -A bench/summary.ts bench/mux_bench.ts` prints the ratios.
+ */
+
+import { type Conn, connect, listen, pipe } from "../mod.ts";
+import { mux, type Session } from "../mux/mod.ts";
+import { libp2pYamux } from "./_libp2p_yamux.ts";
+
+const KiB = 1024;
+const WRITES = 2000;
+const CHUNK = 64 * KiB;
+
+/** Writes `writes` chunks on `w` while `r` reads them all. */
+async function stream(w: Conn, r: Conn, writes: number, chunk = new Uint8Array(CHUNK)): Promise<void> {
+  const buf = new Uint8Array(CHUNK);
+  const total = writes * chunk.length;
+  const reading = (async () => {
+    for (let got = 0; got < total;) got += (await r.read(buf))!;
+  })();
+  for (let i = 0; i < writes; i++) await w.write(chunk);
+  await reading;
+}
+
+/** `trips` 1-byte round trips from `a` through an echo on `b`. */
+async function pingPong(a: Conn, b: Conn, trips: number): Promise<void> {
+  const there = new Uint8Array(1), back = new Uint8Array(1);
+  const echo = (async () => {
+    for (let i = 0; i < trips; i++) {
+      await b.read(back);
+      await b.write(back);
+    }
+  })();
+  for (let i = 0; i < trips; i++) {
+    await a.write(there);
+    await a.read(there);
+  }
+  await echo;
+}
+
+/** A client and a server session over `[a, b]`, and one stream between them. */
+async function sessionPair(
+  a: Conn,
+  b: Conn,
+): Promise<{ client: Session; server: Session; x: Conn; y: Conn }> {
+  const client = mux(a, { role: "client" }), server = mux(b, { role: "server" });
+  const x = await client.open();
+  await x.write(new Uint8Array(1));
+  const y = await server.accept();
+  await y.read(new Uint8Array(1));
+  return { client, server, x, y };
+}
+
+// ---- over pipe() ----
+
+const [rawA, rawB] = pipe();
+const overPipe = await sessionPair(...pipe());
+
+// ---- over a Unix socket ----
+
+const dir = await Deno.makeTempDir();
+const listener = await listen({ transport: "unix", path: `${dir}/bench.sock` });
+async function unixPair(): Promise<[Conn, Conn]> {
+  const dialing = connect({ transport: "unix", path: `${dir}/bench.sock` });
+  const accepted = await listener.accept();
+  return [await dialing, accepted];
+}
+const [unixA, unixB] = await unixPair();
+const overUnix = await sessionPair(...await unixPair());
+
+for (
+  const [where, raw, muxed] of [
+    ["pipe()", [rawA, rawB], overPipe],
+    ["unix", [unixA, unixB], overUnix],
+  ] as const
+) {
+  Deno.bench({
+    name: `${where} raw conn, ${WRITES} × ${CHUNK} B`,
+    group: `one stream over ${where}, 64 KiB writes`,
+    baseline: true,
+    async fn() {
+      await stream(raw[0], raw[1], WRITES);
+    },
+  });
+  Deno.bench({
+    name: `${where} mux stream, ${WRITES} × ${CHUNK} B`,
+    group: `one stream over ${where}, 64 KiB writes`,
+    async fn() {
+      await stream(muxed.x, muxed.y, WRITES);
+    },
+  });
+  Deno.bench({
+    name: `${where} raw conn ping-pong, 2000 round trips`,
+    group: `1-byte ping-pong over ${where}`,
+    baseline: true,
+    async fn() {
+      await pingPong(raw[0], raw[1], 2000);
+    },
+  });
+  Deno.bench({
+    name: `${where} mux stream ping-pong, 2000 round trips`,
+    group: `1-byte ping-pong over ${where}`,
+    async fn() {
+      await pingPong(muxed.x, muxed.y, 2000);
+    },
+  });
+}
+
+// ---- 100 concurrent streams ----
+
+const STREAMS = 100;
+const PER_STREAM = WRITES / STREAMS;
+const many = await (async () => {
+  const pairs: [Conn, Conn][] = [];
+  for (let i = 0; i < STREAMS; i++) {
+    const x = await overPipe.client.open();
+    await x.write(new Uint8Array(1));
+    const y = await overPipe.server.accept();
+    await y.read(new Uint8Array(1));
+    pairs.push([x, y]);
+  }
+  return pairs;
+})();
+
+Deno.bench({
+  name: `raw pipe(), one conn, ${WRITES} × ${CHUNK} B`,
+  group: "100 concurrent streams over pipe(), total throughput",
+  baseline: true,
+  async fn() {
+    await stream(rawA, rawB, WRITES);
+  },
+});
+Deno.bench({
+  name: `mux over pipe(), ${WRITES} × ${CHUNK} B in ${STREAMS} streams at once`,
+  group: "100 concurrent streams over pipe(), total throughput",
+  async fn() {
+    await Promise.all(many.map(([x, y]) => stream(x, y, PER_STREAM)));
+  },
+});
+
+// ---- open + 1 KiB exchange + close, against libp2p's yamux ----
+
+const OPENS = 200;
+const message = new Uint8Array(KiB);
+
+const [lpA, lpB] = pipe();
+const lpClient = libp2pYamux(lpA, "client");
+const lpServer = libp2pYamux(lpB, "server");
+lpServer.addEventListener("stream", (evt) => {
+  const s = evt.detail;
+  s.addEventListener("message", (e) => s.send(e.data));
+  s.addEventListener("remoteCloseWrite", () => s.close());
+});
+
+const echoing = await sessionPair(...pipe());
+(async () => {
+  for await (const s of echoing.server) {
+    (async () => {
+      const buf = new Uint8Array(2 * KiB);
+      for (let n; (n = await s.read(buf)) !== null;) await s.write(buf.subarray(0, n));
+      s.close();
+    })().catch(() => s.close());
+  }
+})();
+
+Deno.bench({
+  name: `libp2p-yamux open + 1 KiB echo + close, ${OPENS} round trips`,
+  group: "stream open + 1 KiB exchange + close, same memory pipe",
+  baseline: true,
+  async fn() {
+    for (let i = 0; i < OPENS; i++) {
+      const s = await lpClient.createStream();
+      const done = Promise.withResolvers<void>();
+      let got = 0;
+      s.addEventListener("message", (e) => {
+        if ((got += e.data.byteLength) >= KiB) done.resolve();
+      });
+      s.send(message);
+      await done.promise;
+      await s.close();
+    }
+  },
+});
+Deno.bench({
+  name: `tether mux open + 1 KiB echo + close, ${OPENS} round trips`,
+  group: "stream open + 1 KiB exchange + close, same memory pipe",
+  async fn() {
+    const back = new Uint8Array(KiB);
+    for (let i = 0; i < OPENS; i++) {
+      const s = await echoing.client.open();
+      await s.write(message);
+      for (let got = 0; got < KiB;) got += (await s.read(back.subarray(got)))!;
+      s.close();
+    }
+  },
+});
+
+// ---- fast streams beside a stalled one ----
+
+const FAST = 4, FAST_WRITES = 64;
+const fast = await Promise.all(Array.from({ length: FAST }, () => sessionPair(...pipe())));
+const besideStalled = await (async () => {
+  const [a, b] = pipe();
+  const { client, server } = await sessionPair(a, b);
+  // One stream nobody reads, filled to its window...
+  const stalled = await client.open();
+  await stalled.write(new Uint8Array(1));
+  await server.accept();
+  for (;;) {
+    const ok = await stalled.write(new Uint8Array(CHUNK), { signal: AbortSignal.timeout(100) })
+      .then(() => true, () => false);
+    if (!ok) break;
+  }
+  // ...beside the fast ones, on the same session.
+  const pairs: [Conn, Conn][] = [];
+  for (let i = 0; i < FAST; i++) {
+    const x = await client.open();
+    await x.write(new Uint8Array(1));
+    const y = await server.accept();
+    await y.read(new Uint8Array(1));
+    pairs.push([x, y]);
+  }
+  return pairs;
+})();
+
+Deno.bench({
+  name: `${FAST} fast streams alone, ${FAST * FAST_WRITES} × ${CHUNK} B`,
+  group: "fast streams beside a stalled one",
+  baseline: true,
+  async fn() {
+    await Promise.all(fast.map(({ x, y }) => stream(x, y, FAST_WRITES)));
+  },
+});
+Deno.bench({
+  name: `${FAST} fast streams beside a stalled one, ${FAST * FAST_WRITES} × ${CHUNK} B`,
+  group: "fast streams beside a stalled one",
+  async fn() {
+    await Promise.all(besideStalled.map(([x, y]) => stream(x, y, FAST_WRITES)));
+  },
+});
