@@ -52,6 +52,8 @@ function assertReport(report: Report): Map<string, string> {
     const ran = report.rows.filter((r) => r.layer === "conn" && r.id.startsWith(`${subject}/`)).length;
     assert.ok(ran >= 20, `${report.runtime}: only ${ran} conn checks ran over ${subject}`);
   }
+  const muxed = report.rows.filter((r) => r.layer === "mux" && r.id.startsWith("streams over pipe()/")).length;
+  assert.ok(muxed >= 20, `${report.runtime}: only ${muxed} conn checks ran over mux streams`);
   for (const subject of ["memory listener", "worker listener"]) {
     const ran = report.rows.filter((r) => r.layer === "conn" && r.id.startsWith(`${subject}/`)).length;
     assert.ok(ran >= 10, `${report.runtime}: only ${ran} listener checks ran over ${subject}`);

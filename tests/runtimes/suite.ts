@@ -3,9 +3,9 @@
  * Node and a real browser run this suite from a bundle (see
  * `tests/runtimes_test.ts`), and so does Deno itself, as the reference.
  *
- * A layer is one module exporting a {@linkcode Layer}, listed in
- * `layers.ts`: adding a layer's checks (mux, netchan) is one module and one
- * line there. Nothing here touches `Deno` or `node:*`: what differs between
+ * A layer is one module exporting a {@linkcode Layer} (its checks, and the
+ * commands its checks send workers), listed in `layers.ts`: adding a
+ * layer's checks is one module and one line there. Nothing here touches `Deno` or `node:*`: what differs between
  * runtimes (how a worker is started) comes from the {@linkcode Host}.
  *
  * @module
@@ -55,11 +55,19 @@ export interface Row {
   ms: number;
 }
 
-/** A layer's checks. */
+/**
+ * What a worker does for one command of a layer's: `message` is the
+ * command, `reply` posts a message back to the host.
+ */
+export type PeerCommand = (message: Record<string, unknown>, reply: (message: unknown) => void) => unknown;
+
+/** A layer's checks, and what workers do for them. */
 export interface Layer {
   readonly name: string;
   /** Runs every check, reporting each row as it is done. */
   run(host: Host, report: (row: Row) => void): Promise<void>;
+  /** The commands this layer's checks send workers (`peer.ts` runs them), by name. */
+  readonly peer?: Readonly<Record<string, PeerCommand>>;
 }
 
 /** A check of a layer of simple checks: may return a note. */
@@ -72,9 +80,14 @@ export interface SimpleCheck {
 const CHECK_TIMEOUT_MS = 60_000;
 
 /** A layer made of simple checks, each run within a timeout. */
-export function simpleLayer(name: string, checks: readonly SimpleCheck[]): Layer {
+export function simpleLayer(
+  name: string,
+  checks: readonly SimpleCheck[],
+  peer?: Record<string, PeerCommand>,
+): Layer {
   return {
     name,
+    peer,
     async run(host, report) {
       for (const check of checks) {
         const start = performance.now();
@@ -162,4 +175,11 @@ export function pattern(n: number): Uint8Array {
 /** Whether two byte arrays are equal. */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Echoes `conn` until the peer half-closes; closes it if the echo fails. */
+export function echo(
+  conn: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array>; close(): void },
+): void {
+  conn.readable.pipeTo(conn.writable).catch(() => conn.close());
 }

@@ -25,6 +25,15 @@ function rows(subject: string, results: CheckResult[]): Row[] {
 
 export const conn: Layer = {
   name: "conn",
+  peer: {
+    /** `{ cmd: "relay", a, b }`: joins `portConn(a)` and `portConn(b)` both ways. */
+    async relay(m) {
+      const x = portConn(m.a as MessagePort), y = portConn(m.b as MessagePort);
+      await Promise.allSettled([x.readable.pipeTo(y.writable), y.readable.pipeTo(x.writable)]);
+      x.close();
+      y.close();
+    },
+  },
   async run(host, report) {
     const onResult = (subject: string) => (r: CheckResult) => rows(subject, [r]).forEach(report);
     await runConnChecks(() => pipe(), { onResult: onResult("pipe") });

@@ -44,4 +44,11 @@ export const framesLayer = simpleLayer("frames", [
       }
     },
   },
-]);
+], {
+  /** `{ cmd: "frames-echo", port }`: echoes each `frames()` message. */
+  async "frames-echo"(m) {
+    const framed = frames(portConn(m.port as MessagePort));
+    for await (const message of framed) await framed.send(message);
+    framed.close();
+  },
+});

@@ -7,7 +7,7 @@
 
 import { type Conn, pipe, portConn, UnsupportedAlgorithmError } from "../../../mod.ts";
 import { secure } from "../../../crypto/mod.ts";
-import { check, pattern, readAll, sameBytes, simpleLayer } from "../suite.ts";
+import { check, echo, pattern, readAll, sameBytes, simpleLayer } from "../suite.ts";
 
 async function transfer(a: Conn, b: Conn | null, size: number): Promise<void> {
   const data = pattern(size);
@@ -66,4 +66,9 @@ export const secureLayer = simpleLayer("secure", [
       return "ChaChaPoly: unsupported";
     },
   },
-]);
+], {
+  /** `{ cmd: "secure-echo", port }`: a `secure()` responder that echoes. */
+  async "secure-echo"(m) {
+    echo(await secure(portConn(m.port as MessagePort), { role: "responder" }));
+  },
+});

@@ -4,8 +4,15 @@
  * terminated in the middle of a transfer.
  */
 
-import { ConnClosedError, connect, ConnectionRefusedError, portConn } from "../../../mod.ts";
-import { check, pattern, readAll, sameBytes, simpleLayer } from "../suite.ts";
+import {
+  ConnClosedError,
+  connect,
+  ConnectionRefusedError,
+  listen,
+  portConn,
+  type WorkerEndpoint,
+} from "../../../mod.ts";
+import { check, echo, pattern, readAll, sameBytes, simpleLayer } from "../suite.ts";
 
 export const workerLayer = simpleLayer("worker", [
   {
@@ -85,4 +92,20 @@ export const workerLayer = simpleLayer("worker", [
       return `ended with: ${readErr.message}`;
     },
   },
-]);
+], {
+  /** `{ cmd: "echo", port }`: echoes over `portConn(port)`. */
+  echo(m) {
+    echo(portConn(m.port as MessagePort));
+  },
+  /**
+   * `{ cmd: "listen-echo", name, link? }`: listens on `name` (for the
+   * parent, or on the port `link`), answers `{ listening: name }`, echoes
+   * every conn.
+   */
+  async "listen-echo"(m, reply) {
+    const worker = (m.link ?? "parent") as WorkerEndpoint;
+    const listener = listen({ transport: "worker", worker, name: m.name as string });
+    reply({ listening: m.name });
+    for await (const conn of listener) echo(conn);
+  },
+});
