@@ -52,7 +52,8 @@ function assertReport(report: Report): Map<string, string> {
     const ran = report.rows.filter((r) => r.layer === "conn" && r.id.startsWith(`${subject}/`)).length;
     assert.ok(ran >= 20, `${report.runtime}: only ${ran} conn checks ran over ${subject}`);
   }
-  const muxed = report.rows.filter((r) => r.layer === "mux" && r.id.startsWith("streams over pipe()/")).length;
+  const muxed =
+    report.rows.filter((r) => r.layer === "mux" && r.id.startsWith("streams over pipe()/")).length;
   assert.ok(muxed >= 20, `${report.runtime}: only ${muxed} conn checks ran over mux streams`);
   for (const subject of ["memory listener", "worker listener"]) {
     const ran = report.rows.filter((r) => r.layer === "conn" && r.id.startsWith(`${subject}/`)).length;
@@ -182,7 +183,7 @@ Deno.test("the same suite passes in Deno, the reference runtime", async () => {
   assert.equal(notes.get(SOCKETS), "sockets: available");
 });
 
-Deno.test("the runtimes declared supported for JSR are those this file tests, and docs/runtimes.md says so", async () => {
+Deno.test("the runtimes declared for JSR are those tested here, and every entry point says where it runs", async () => {
   const root = new URL("../", import.meta.url);
   const settings = JSON.parse(await Deno.readTextFile(new URL(".ci/jsr-package.json", root)));
   assert.deepEqual(settings.runtimeCompat, {
@@ -194,4 +195,24 @@ Deno.test("the runtimes declared supported for JSR are those this file tests, an
   });
   const doc = await Deno.readTextFile(new URL("docs/runtimes.md", root));
   assert.match(doc, /Deno, Node\.js and browsers "supported", Bun and\s+Cloudflare Workers "unknown"/);
+  // Every entry point says where it runs; those that claim every runtime are those the suite loads.
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  const suite = await Deno.readTextFile(new URL("runtimes/layers.ts", import.meta.url));
+  for (const entry of Object.keys(config.exports)) {
+    const name = `@tether/tether${entry === "." ? "" : entry.slice(1)}`;
+    const row = doc.split("\n").find((line) => line.startsWith(`| \`${name}\` `));
+    assert.ok(row, `docs/runtimes.md does not say where ${name} runs`);
+    if (row.includes("web-only")) {
+      const module = entry === "." ? "mod.ts" : config.exports[entry].replace(/^\.\//, "");
+      const layers = await Promise.all(
+        [...suite.matchAll(/from "\.\/layers\/(\w+)\.ts"/g)].map(([, f]) =>
+          Deno.readTextFile(new URL(`runtimes/layers/${f}.ts`, import.meta.url))
+        ),
+      );
+      assert.ok(
+        layers.some((code) => code.includes(`"../../../${module}"`)),
+        `${name} is declared web-only, but no layer of the runtime suite imports ${module}`,
+      );
+    }
+  }
 });
