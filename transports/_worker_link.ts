@@ -24,8 +24,7 @@
  */
 
 import type { Addr, CallOptions } from "../conn.ts";
-import type { Listener } from "../listener.ts";
-import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
+import { AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { abortError, AddrInUseError, BacklogFullError, ConnectionRefusedError } from "../errors.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
@@ -214,7 +213,7 @@ class Link {
 }
 
 /** A listener on one link. */
-export class WorkerListenerImpl implements Listener {
+export class WorkerListenerImpl extends ListenerBase<PortConn> {
   readonly addr: Addr;
   readonly #link: Link;
   readonly #name: string;
@@ -222,6 +221,7 @@ export class WorkerListenerImpl implements Listener {
   readonly #window: PortWindow;
 
   constructor(link: Link, name: string, backlog: number, window: PortWindow) {
+    super();
     this.#link = link;
     this.#name = name;
     this.addr = workerAddr(name);
@@ -236,12 +236,7 @@ export class WorkerListenerImpl implements Listener {
 
   /** Takes a connect's port into the backlog; throws `BacklogFullError` when full. */
   admit(port: MessagePort): void {
-    const conn = new PortConn({
-      port,
-      ...this.#window,
-      localAddr: this.addr,
-      remoteAddr: this.addr,
-    });
+    const conn = new PortConn({ port, ...this.#window, localAddr: this.addr, remoteAddr: this.addr });
     try {
       this.#queue.enqueue(conn);
     } catch (err) {
@@ -259,19 +254,6 @@ export class WorkerListenerImpl implements Listener {
     this.#link.unlisten(this.#name, this);
     // Conns still in the backlog are closed: their dialers read EOF, and their writes fail.
     this.#queue.close((conn) => conn.close());
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<PortConn> {
-    return acceptLoop(this);
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

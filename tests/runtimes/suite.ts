@@ -12,6 +12,7 @@
  */
 
 import type { MessageEndpoint } from "../../mod.ts";
+import type { CheckResult } from "../../testing/mod.ts";
 
 /** A worker running `peer.ts`, started by the host. */
 export interface RemoteWorker {
@@ -182,4 +183,37 @@ export function echo(
   conn: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array>; close(): void },
 ): void {
   conn.readable.pipeTo(conn.writable).catch(() => conn.close());
+}
+
+/** Runs `use` with a fresh worker, terminated afterwards whatever happens. */
+export async function withWorker<T>(host: Host, use: (worker: RemoteWorker) => Promise<T>): Promise<T> {
+  const worker = await host.startWorker();
+  try {
+    return await use(worker);
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** Sends `worker` the command `cmd` with the far end of a fresh channel; returns the near end. */
+export function peerPort(worker: RemoteWorker, cmd: string): MessagePort {
+  const { port1, port2 } = new MessageChannel();
+  worker.send({ cmd, port: port2 }, [port2]);
+  return port1;
+}
+
+/** Reports each result of a kit run (`runConnChecks`...) as a row `subject/id` of `layer`. */
+export function kitRows(
+  layer: string,
+  subject: string,
+  report: (row: Row) => void,
+): (r: CheckResult) => void {
+  return (r) =>
+    report({
+      layer,
+      id: `${subject}/${r.id}`,
+      outcome: r.outcome,
+      message: r.error ? describeError(r.error) : undefined,
+      ms: Math.round(r.ms),
+    });
 }

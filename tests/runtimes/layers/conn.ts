@@ -9,19 +9,8 @@
 
 import { connect, listen, pipe, portConn } from "../../../mod.ts";
 import { ByteQueue, QueueConn } from "../../../transport.ts";
-import { type CheckResult, runConnChecks, runListenerChecks } from "../../../testing/mod.ts";
-import type { Layer, Row } from "../suite.ts";
-import { describeError } from "../suite.ts";
-
-function rows(subject: string, results: CheckResult[]): Row[] {
-  return results.map((r) => ({
-    layer: "conn",
-    id: `${subject}/${r.id}`,
-    outcome: r.outcome,
-    message: r.error ? describeError(r.error) : undefined,
-    ms: Math.round(r.ms),
-  }));
-}
+import { runConnChecks, runListenerChecks } from "../../../testing/mod.ts";
+import { kitRows, type Layer, withWorker } from "../suite.ts";
 
 export const conn: Layer = {
   name: "conn",
@@ -35,7 +24,7 @@ export const conn: Layer = {
     },
   },
   async run(host, report) {
-    const onResult = (subject: string) => (r: CheckResult) => rows(subject, [r]).forEach(report);
+    const onResult = (subject: string) => kitRows("conn", subject, report);
     await runConnChecks(() => pipe(), { onResult: onResult("pipe") });
     await runConnChecks(() => {
       const ab = new ByteQueue({ window: 4096 }), ba = new ByteQueue({ window: 4096 });
@@ -72,15 +61,11 @@ export const conn: Layer = {
         link.port2.close();
       }
     });
-    const worker = await host.startWorker();
-    try {
-      await runConnChecks(() => {
+    await withWorker(host, (worker) =>
+      runConnChecks(() => {
         const one = new MessageChannel(), two = new MessageChannel();
         worker.send({ cmd: "relay", a: one.port2, b: two.port2 }, [one.port2, two.port2]);
         return [portConn(one.port1), portConn(two.port1)];
-      }, { onResult: onResult("portConn across a worker") });
-    } finally {
-      await worker.terminate();
-    }
+      }, { onResult: onResult("portConn across a worker") }));
   },
 };

@@ -1,7 +1,7 @@
 /** `frames()` round trips, in this isolate and across a real worker. */
 
 import { type Conn, frames, pipe, portConn } from "../../../mod.ts";
-import { check, pattern, sameBytes, simpleLayer } from "../suite.ts";
+import { check, pattern, peerPort, sameBytes, simpleLayer, withWorker } from "../suite.ts";
 
 async function roundTrip(a: Conn, b: Conn | null): Promise<void> {
   const sender = frames(a);
@@ -33,16 +33,7 @@ export const framesLayer = simpleLayer("frames", [
   },
   {
     id: "round trip across a worker",
-    async run(host) {
-      const worker = await host.startWorker();
-      try {
-        const { port1, port2 } = new MessageChannel();
-        worker.send({ cmd: "frames-echo", port: port2 }, [port2]);
-        await roundTrip(portConn(port1), null);
-      } finally {
-        await worker.terminate();
-      }
-    },
+    run: (host) => withWorker(host, (worker) => roundTrip(portConn(peerPort(worker, "frames-echo")), null)),
   },
 ], {
   /** `{ cmd: "frames-echo", port }`: echoes each `frames()` message. */

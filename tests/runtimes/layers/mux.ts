@@ -6,8 +6,19 @@
 
 import { pipe, portConn } from "../../../mod.ts";
 import { mux } from "../../../mux/mod.ts";
-import { type CheckResult, runConnChecks } from "../../../testing/mod.ts";
-import { check, describeError, echo, type Layer, pattern, readAll, sameBytes } from "../suite.ts";
+import { runConnChecks } from "../../../testing/mod.ts";
+import {
+  check,
+  echo,
+  kitRows,
+  type Layer,
+  pattern,
+  peerPort,
+  readAll,
+  sameBytes,
+  simpleLayer,
+  withWorker,
+} from "../suite.ts";
 
 export const muxLayer: Layer = {
   name: "mux",
@@ -21,28 +32,24 @@ export const muxLayer: Layer = {
   async run(host, report) {
     const [a, b] = pipe();
     const client = mux(a, { role: "client" }), server = mux(b, { role: "server" });
-    const toRow = (r: CheckResult) =>
-      report({
-        layer: "mux",
-        id: `streams over pipe()/${r.id}`,
-        outcome: r.outcome,
-        message: r.error ? describeError(r.error) : undefined,
-        ms: Math.round(r.ms),
-      });
     await runConnChecks(async () => {
       const opened = await client.open();
       return [opened, await server.accept({ signal: AbortSignal.timeout(10_000) })];
-    }, { onResult: toRow });
+    }, { onResult: kitRows("mux", "streams over pipe()", report) });
     client.close();
     server.close();
     await Promise.all([client.closed, server.closed]);
 
-    const start = performance.now();
-    const worker = await host.startWorker();
-    try {
-      const { port1, port2 } = new MessageChannel();
-      worker.send({ cmd: "mux-echo", port: port2 }, [port2]);
-      const session = mux(portConn(port1), { role: "client" });
+    await workerCheck.run(host, report);
+  },
+};
+
+/** Eight streams of a session over a worker conn, echoed by a mux server in the worker. */
+const workerCheck = simpleLayer("mux", [{
+  id: "8 streams echoed by a mux server in a worker",
+  run: (host) =>
+    withWorker(host, async (worker) => {
+      const session = mux(portConn(peerPort(worker, "mux-echo")), { role: "client" });
       await Promise.all(Array.from({ length: 8 }, async (_, i) => {
         const stream = await session.open();
         const data = pattern(50_000 + i);
@@ -54,26 +61,5 @@ export const muxLayer: Layer = {
       }));
       session.close();
       await session.closed;
-      report({
-        layer: "mux",
-        id: "8 streams echoed by a mux server in a worker",
-        outcome: "passed",
-        ms: ms(start),
-      });
-    } catch (err) {
-      report({
-        layer: "mux",
-        id: "8 streams echoed by a mux server in a worker",
-        outcome: "failed",
-        message: describeError(err),
-        ms: ms(start),
-      });
-    } finally {
-      await worker.terminate();
-    }
-  },
-};
-
-function ms(start: number): number {
-  return Math.round(performance.now() - start);
-}
+    }),
+}]);

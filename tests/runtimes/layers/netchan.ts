@@ -7,7 +7,7 @@
 
 import { listen, type WorkerEndpoint } from "../../../mod.ts";
 import { Exporter, Importer } from "../../../netchan/mod.ts";
-import { check, type RemoteWorker, simpleLayer } from "../suite.ts";
+import { check, simpleLayer, withWorker } from "../suite.ts";
 
 interface Price {
   sku: string;
@@ -60,19 +60,15 @@ export const netchanLayer = simpleLayer("netchan", [
   },
   {
     id: "a channel a worker exports, imported over a worker conn",
-    async run(host) {
-      const worker: RemoteWorker = await host.startWorker();
-      try {
+    run: (host) =>
+      withWorker(host, async (worker) => {
         const { fields, transfer } = worker.linkCommand();
         worker.send({ cmd: "netchan-export", name: "prices", ...fields }, transfer);
         check((await worker.next()).exporting === "prices", "the worker did not export");
         const imp = await Importer.connect({ transport: "worker", worker: worker.endpoint, name: "prices" });
         checkPrices(await receiveAll(imp));
         imp.close();
-      } finally {
-        await worker.terminate();
-      }
-    },
+      }),
   },
 ], {
   /**

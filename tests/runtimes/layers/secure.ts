@@ -7,7 +7,7 @@
 
 import { type Conn, pipe, portConn, UnsupportedAlgorithmError } from "../../../mod.ts";
 import { secure } from "../../../crypto/mod.ts";
-import { check, echo, pattern, readAll, sameBytes, simpleLayer } from "../suite.ts";
+import { check, echo, pattern, peerPort, readAll, sameBytes, simpleLayer, withWorker } from "../suite.ts";
 
 async function transfer(a: Conn, b: Conn | null, size: number): Promise<void> {
   const data = pattern(size);
@@ -36,16 +36,11 @@ export const secureLayer = simpleLayer("secure", [
   },
   {
     id: "AESGCM handshake and 300 KB across a worker",
-    async run(host) {
-      const worker = await host.startWorker();
-      try {
-        const { port1, port2 } = new MessageChannel();
-        worker.send({ cmd: "secure-echo", port: port2 }, [port2]);
-        await transfer(await secure(portConn(port1), { role: "initiator" }), null, 300_000);
-      } finally {
-        await worker.terminate();
-      }
-    },
+    run: (host) =>
+      withWorker(host, async (worker) => {
+        const conn = await secure(portConn(peerPort(worker, "secure-echo")), { role: "initiator" });
+        await transfer(conn, null, 300_000);
+      }),
   },
   {
     id: "ChaChaPoly works, or is an UnsupportedAlgorithmError that leaves the conn open",

@@ -12,17 +12,14 @@ import {
   portConn,
   type WorkerEndpoint,
 } from "../../../mod.ts";
-import { check, echo, pattern, readAll, sameBytes, simpleLayer } from "../suite.ts";
+import { check, echo, pattern, peerPort, readAll, sameBytes, simpleLayer, withWorker } from "../suite.ts";
 
 export const workerLayer = simpleLayer("worker", [
   {
     id: "1 MiB echoed by a portConn in a worker",
-    async run(host) {
-      const worker = await host.startWorker();
-      try {
-        const { port1, port2 } = new MessageChannel();
-        worker.send({ cmd: "echo", port: port2 }, [port2]);
-        const conn = portConn(port1);
+    run: (host) =>
+      withWorker(host, async (worker) => {
+        const conn = portConn(peerPort(worker, "echo"));
         const data = pattern(1024 * 1024);
         const reading = readAll(conn);
         await conn.write(data);
@@ -30,16 +27,12 @@ export const workerLayer = simpleLayer("worker", [
         check(sameBytes(await reading, data), "the echo came back changed");
         conn.close();
         await conn.closed;
-      } finally {
-        await worker.terminate();
-      }
-    },
+      }),
   },
   {
     id: "connect to a listener in a worker; a name nobody listens on is refused",
-    async run(host) {
-      const worker = await host.startWorker();
-      try {
+    run: (host) =>
+      withWorker(host, async (worker) => {
         const { fields, transfer } = worker.linkCommand();
         worker.send({ cmd: "listen-echo", name: "echo", ...fields }, transfer);
         const conns = await Promise.all(
@@ -57,22 +50,16 @@ export const workerLayer = simpleLayer("worker", [
           conn.close();
           await conn.closed;
         }));
-        const err = await connect({ transport: "worker", worker: worker.endpoint, name: "nobody" }).catch((
-          e,
-        ) => e);
+        const refused = connect({ transport: "worker", worker: worker.endpoint, name: "nobody" });
+        const err = await refused.catch((e) => e);
         check(err instanceof ConnectionRefusedError, `expected ConnectionRefusedError, got ${err}`);
-      } finally {
-        await worker.terminate();
-      }
-    },
+      }),
   },
   {
     id: "terminating the worker mid-transfer ends the conn with ConnClosedError",
     async run(host) {
       const worker = await host.startWorker();
-      const { port1, port2 } = new MessageChannel();
-      worker.send({ cmd: "echo", port: port2 }, [port2]);
-      const conn = portConn(port1);
+      const conn = portConn(peerPort(worker, "echo"));
       const chunk = new Uint8Array(64 * 1024);
       const writing = (async () => {
         while (true) await conn.write(chunk);
