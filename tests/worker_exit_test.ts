@@ -1,12 +1,21 @@
 import assert from "node:assert/strict";
 
-const SCENARIOS = ["echo", "connect-timeout", "refused", "unattached", "terminated", "listener", "local"];
+const SCENARIOS = [
+  "echo",
+  "connect-timeout",
+  "refused",
+  "unattached",
+  "terminated",
+  "listener",
+  "local",
+  "late-attach-node-compat",
+];
 const fixture = new URL("./fixtures/worker_exit.ts", import.meta.url).pathname;
 
 for (const scenario of SCENARIOS) {
   Deno.test(`a process that used worker conns (${scenario}) exits on its own once it is done`, async () => {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", fixture, scenario],
+      args: ["run", "--allow-read", "--allow-env", fixture, scenario],
       stdout: "piped",
       stderr: "piped",
     }).spawn();

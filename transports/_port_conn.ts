@@ -438,7 +438,7 @@ export class PortConn extends QueueConn {
       // leave without waiting for it; it reads everything when it attaches.
       if (this.#receiving !== "stopped") return;
       this.#post(wire.BYE);
-      return this.#finish();
+      return this.#finish(true);
     }
     if (this.#receiving !== "ended") return;
     if (this.#phase === "attached") {
@@ -482,8 +482,15 @@ export class PortConn extends QueueConn {
     return new ConnClosedError({ op: "write", addr: this.#addr, detail: "the conn was closed" });
   }
 
-  /** Closes the port (after anything still waiting for our HELLO) and stops watching the peer. */
-  #finish(): void {
+  /**
+   * Closes the port (after anything still waiting for our HELLO) and stops
+   * watching the peer. With `linger`, for an end that leaves before its peer
+   * attached, the port stays open until the peer's first message or `close`
+   * event: Deno, once its Node compatibility is loaded (any npm import does
+   * it), drops what was posted on a port closed before its other end started
+   * listening.
+   */
+  #finish(linger = false): void {
     if (this.#phase === "done") return;
     this.#phase = "done";
     const port = this.#port;
@@ -491,9 +498,19 @@ export class PortConn extends QueueConn {
       port.onmessage = null;
       port.onmessageerror = null;
       port.close();
+    };
+    const settle = () => {
+      if (linger) {
+        port.onmessage = close;
+        port.onmessageerror = close;
+        port.addEventListener("close", close);
+      } else {
+        close();
+      }
       this.#unwatch().then(() => this.#done.resolve());
     };
-    if (this.#outbox !== null) this.#outbox.push(close);
-    else close();
+    if (this.#outbox !== null) this.#outbox.push(settle);
+    else settle();
   }
+
 }
