@@ -222,7 +222,7 @@ export class PortConn extends QueueConn {
     if (lock !== null) {
       this.#unwatch = watchIsolate(
         lock,
-        () => this.#gone("the peer's isolate ended: its worker was terminated"),
+        () => this.#gone("the peer's worker ended: terminated, crashed or closed"),
       );
     }
     this.#flush();
@@ -512,5 +512,4 @@ export class PortConn extends QueueConn {
     if (this.#outbox !== null) this.#outbox.push(settle);
     else settle();
   }
-
 }
