@@ -13,8 +13,8 @@
  * 8. Typed channels by name over the mux (netchan).
  * 9. An HTTP fixture: a `Deno.serve`-style handler served on a memory
  *    listener and fetched with no port opened.
- * 9. A virtual network in front of unmodified networking code.
- * 10. ipc: a named server and a client that reconnects by itself.
+ * 10. A virtual network in front of unmodified networking code.
+ * 11. ipc: a named server and a client that reconnects by itself.
  */
 
 import { parts } from "./tour/parts.ts";
