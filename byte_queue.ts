@@ -46,6 +46,15 @@ export interface ByteQueueOptions {
    * transport's cue to grant its peer that much more credit.
    */
   onRead?: (n: number) => void;
+  /**
+   * Called each time a writer has queued bytes, and when the writing end
+   * closes: a pump's cue to take what is there with
+   * {@linkcode ByteQueue.readChunkNow}, at once and in the same call, rather
+   * than waiting in `readChunk()`. Bytes taken before `write` returns are
+   * copied once, straight from the writer's buffer. It must not write to
+   * the queue.
+   */
+  onWrite?: () => void;
 }
 
 /**
@@ -162,13 +171,16 @@ export class ByteQueue {
   #pendingWriters = 0;
   #readers = new WaitQueue<number | Uint8Array | null, ReadRequest>();
   #onRead: ((n: number) => void) | undefined;
-  #readDone = Promise.withResolvers<void>();
-  #writeDone = Promise.withResolvers<void>();
+  #onWrite: (() => void) | undefined;
+  // Not Promise.withResolvers: Node 20 lacks it, and this file runs there.
+  #readDone = waiter<void>();
+  #writeDone = waiter<void>();
 
   /** Makes a queue. */
   constructor(options: ByteQueueOptions = {}) {
     this.window = checkBufferSize(options.window ?? DEFAULT_BUFFER_SIZE, "window");
     this.#onRead = options.onRead;
+    this.#onWrite = options.onWrite;
   }
 
   /** How many bytes are queued and not yet read. */
@@ -205,11 +217,16 @@ export class ByteQueue {
     const length = data.byteLength;
     if (length === 0) return 0;
     const owned = options?.owned === true;
-    if (!owned && length <= SMALL_WRITE && this.#appendSmall(data)) return length;
+    if (!owned && length <= SMALL_WRITE && this.#appendSmall(data)) {
+      this.#onWrite?.();
+      return length;
+    }
     const segment: Segment = { bytes: data, owned, writer: null, length, copy: false };
     this.#segments.push(segment);
     this.#queued += length;
     if (this.#readers.length > 0) this.#feed();
+    // Before the queue copies the bytes: a pump that takes them now copies them once.
+    this.#onWrite?.();
     if (segment.bytes.byteLength === 0) return length;
     if (this.#pendingWriters === 0 && this.#queued <= this.window) {
       if (!owned) {
@@ -323,6 +340,7 @@ export class ByteQueue {
       this.#state = { kind: "writeClosed", writeError: error, endError: null };
       this.#feed();
       this.#checkWriteDone();
+      this.#onWrite?.();
     }
     return this.#writeDone.promise;
   }
@@ -353,6 +371,7 @@ export class ByteQueue {
     }
     this.#feed();
     this.#checkWriteDone();
+    this.#onWrite?.();
   }
 
   /**

@@ -62,7 +62,8 @@ export class FrameWriter {
   #state: State = "open";
   /** Whether a batch is being written: the next one is filled once it is. */
   #writing = false;
-  readonly #done = Promise.withResolvers<void>();
+  // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
+  readonly #done = waiter<void>();
 
   /** Starts writing to `conn`; a failed write goes to `onError`, once. */
   constructor(conn: Conn, onError: (err: unknown) => void) {

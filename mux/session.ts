@@ -245,7 +245,8 @@ export class Session implements AsyncDisposable, Disposable {
   #keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlivePending = false;
   readonly #detachSignal: () => void;
-  readonly #wireDone = Promise.withResolvers<void>();
+  // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
+  readonly #wireDone = waiter<void>();
 
   /** Starts a session over `conn`; see {@linkcode mux}. */
   constructor(conn: Conn, options: MuxOptions) {
