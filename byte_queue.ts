@@ -187,6 +187,14 @@ export class ByteQueue {
     return this.#queued;
   }
 
+  /**
+   * `open` while writes are taken; `writeClosed` once the writing end
+   * closed (reads go on to EOF); `readClosed` once the reading end did.
+   */
+  get state(): "open" | "writeClosed" | "readClosed" {
+    return this.#state.kind;
+  }
+
   /** Resolves once the reading end saw EOF or was closed. */
   get readDone(): Promise<void> {
     return this.#readDone.promise;

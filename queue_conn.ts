@@ -24,6 +24,7 @@ import { ConnClosedError } from "./errors.ts";
 import type { ByteQueue } from "./byte_queue.ts";
 import { noop } from "./_async/waiter.ts";
 import { checkBytes, rejection } from "./_validate.ts";
+import { provideQueueAccess } from "./_queue_access.ts";
 
 /**
  * What a {@linkcode QueueConn} is made of.
@@ -95,6 +96,12 @@ export class QueueConn implements Conn {
   #state: "open" | "closed" = "open";
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
+
+  static {
+    provideQueueAccess((conn) =>
+      #inbound in conn ? { inbound: conn.#inbound, outbound: conn.#outbound } : undefined
+    );
+  }
 
   /** Joins two queues into a conn. */
   constructor(init: QueueConnInit) {

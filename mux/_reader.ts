@@ -1,14 +1,25 @@
 /**
- * Reads yamux frames from a conn through one reused buffer: many small
- * frames per conn read, and payloads handed on in pieces as they arrive. The
- * session checks each header before it takes the payload, so a peer can make
- * it buffer no more than the windows it granted. Private to `mux/`.
+ * Reads yamux frames from a conn through one reused buffer, handing
+ * payloads on in pieces as they arrive. The session checks each header
+ * before it takes the payload, so a peer can make it buffer no more than the
+ * windows it granted. Private to `mux/`.
+ *
+ * Two ways to read, by what the conn is:
+ * - `queue`: a `QueueConn` (a memory pipe, `secure()`, another mux's
+ *   stream). Its inbound queue is read without waiting whenever it holds
+ *   bytes, and exactly as many as the frame needs: a header alone, then a
+ *   payload that can go straight into the stream reader's own buffer
+ *   ({@linkcode FrameReader.readInto}), one copy from the sender's bytes.
+ * - `conn`: any other conn, read with `read()` in big gulps (many small
+ *   frames per call; a socket's read is a system call).
  *
  * @module
  */
 
 import type { Conn } from "../conn.ts";
+import type { ByteQueue } from "../byte_queue.ts";
 import { ProtocolError } from "../errors.ts";
+import { queuesOf } from "../_queue_access.ts";
 import { decodeHeader, type Header, HEADER_SIZE } from "./const.ts";
 
 /** The reused read buffer's size. */
@@ -20,22 +31,40 @@ const MIN_ROOM = READ_BUFFER_SIZE / 4;
 export class FrameReader {
   readonly #conn: Conn;
   readonly #addr: string;
+  /** The conn's inbound queue, read in place, or `null` to read through `conn.read()`. */
+  readonly #queue: ByteQueue | null;
   readonly #buffer = new Uint8Array(READ_BUFFER_SIZE);
   /** Unparsed bytes are `#buffer[#start..#end)`. */
   #start = 0;
   #end = 0;
+  /** Whether the conn reached EOF (queue mode: seen by a read that could not wait). */
+  #eof = false;
 
   /** Reads from `conn`, whose peer `addr` names in errors. */
   constructor(conn: Conn, addr: string) {
     this.#conn = conn;
     this.#addr = addr;
+    this.#queue = queuesOf(conn)?.inbound ?? null;
   }
 
-  /** The next header if it is buffered already, else `undefined`. */
+  /** Whether payloads can be read straight into another buffer with {@linkcode FrameReader.readInto}. */
+  get direct(): boolean {
+    return this.#queue !== null;
+  }
+
+  /** The next header if it can be had without waiting, else `undefined`. */
   headerNow(): Header | undefined {
-    if (this.#end - this.#start < HEADER_SIZE) return undefined;
+    let buffered = this.#end - this.#start;
+    if (buffered < HEADER_SIZE && this.#queue !== null) {
+      // Exactly the header: the payload behind it stays where it is until
+      // the session knows where it goes.
+      this.#readNow(HEADER_SIZE - buffered);
+      buffered = this.#end - this.#start;
+    }
+    if (buffered < HEADER_SIZE) return undefined;
     const header = decodeHeader(this.#buffer, this.#start);
     this.#start += HEADER_SIZE;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
     return header;
   }
 
@@ -44,53 +73,92 @@ export class FrameReader {
    * a {@linkcode ProtocolError}.
    */
   async header(): Promise<Header | null> {
-    while (this.#end - this.#start < HEADER_SIZE) {
-      if (!await this.#fill()) {
+    for (;;) {
+      const header = this.headerNow();
+      if (header !== undefined) return header;
+      if (!await this.more()) {
         const left = this.#end - this.#start;
         if (left === 0) return null;
-        throw this.#truncated(`${left} of ${HEADER_SIZE} header bytes arrived`);
+        throw this.truncated(`${left} of ${HEADER_SIZE} header bytes arrived`);
       }
     }
-    return this.headerNow()!;
   }
 
   /**
-   * Up to `max` bytes of payload that are buffered already, as a view into
-   * the read buffer valid until the next call; `undefined` when none are.
-   * Payload is handed on in pieces as it arrives, never gathered whole, so
-   * a frame costs no buffer of its own.
+   * Up to `max` bytes of payload that can be had without waiting, as a view
+   * into the read buffer valid until the next call; `undefined` when none
+   * can. Payload is handed on in pieces as it arrives, never gathered whole,
+   * so a frame costs no buffer of its own.
    */
   pieceNow(max: number): Uint8Array | undefined {
+    if (this.#start === this.#end && this.#queue !== null) this.#readNow(max);
     const n = Math.min(max, this.#end - this.#start);
     if (n === 0) return undefined;
     const start = this.#start;
     this.#start += n;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
     return this.#buffer.subarray(start, start + n);
   }
 
-  /** Up to `max` bytes of the payload, waiting for them if none are buffered. */
-  async piece(max: number): Promise<Uint8Array> {
-    for (;;) {
-      const now = this.pieceNow(max);
-      if (now !== undefined) return now;
-      if (!await this.#fill()) throw this.#truncated(`${max} payload bytes were still to come`);
+  /**
+   * Waits until more bytes can be had: `false` at EOF. What the conn
+   * delivered is then read by the calls that do not wait.
+   */
+  more(): Promise<boolean> {
+    return this.#eof ? Promise.resolve(false) : this.#fill();
+  }
+
+  /**
+   * Queue mode: copies payload bytes that are there now into `into`, from
+   * the read buffer if it holds some, else straight from the conn's queue;
+   * returns how many (0 if none are).
+   */
+  readInto(into: Uint8Array): number {
+    const buffered = this.#end - this.#start;
+    if (buffered > 0) {
+      const n = Math.min(buffered, into.byteLength);
+      into.set(this.#buffer.subarray(this.#start, this.#start + n));
+      this.#start += n;
+      if (this.#start === this.#end) this.#start = this.#end = 0;
+      return n;
     }
+    if (this.#eof) return 0;
+    const n = this.#queue!.readNow(into);
+    if (n === null) this.#eof = true;
+    return n ?? 0;
   }
 
   /** Reads past `length` bytes of payload, keeping none of them. */
   async skip(length: number): Promise<void> {
-    let left = length;
-    for (;;) {
-      const buffered = Math.min(left, this.#end - this.#start);
-      this.#start += buffered;
-      left -= buffered;
-      if (left === 0) return;
-      if (!await this.#fill()) throw this.#truncated(`${length - left} of ${length} payload bytes arrived`);
+    for (let left = length; left > 0;) {
+      const piece = this.pieceNow(left);
+      if (piece !== undefined) left -= piece.byteLength;
+      else if (!await this.more()) {
+        throw this.truncated(`${length - left} of ${length} payload bytes arrived`);
+      }
     }
   }
 
-  /** Reads more bytes into the free end of the buffer; `false` at EOF. */
+  /** Queue mode: reads up to `max` bytes into the buffer's free end, if there are any now. */
+  #readNow(max: number): void {
+    if (this.#eof) return;
+    const buffer = this.#buffer;
+    if (buffer.byteLength - this.#end < max && this.#start > 0) {
+      buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    const n = this.#queue!.readNow(buffer.subarray(this.#end, Math.min(this.#end + max, buffer.byteLength)));
+    if (n === null) this.#eof = true;
+    else if (n !== undefined) this.#end += n;
+  }
+
+  /** Waits for more bytes: `false` at EOF. Conn mode reads them into the free end of the buffer. */
   async #fill(): Promise<boolean> {
+    if (this.#queue !== null) {
+      await this.#queue.waitReadable();
+      return true; // the next read that can't wait finds out about EOF
+    }
     const buffer = this.#buffer;
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
@@ -100,12 +168,16 @@ export class FrameReader {
       this.#start = 0;
     }
     const n = await this.#conn.read(buffer.subarray(this.#end));
-    if (n === null) return false;
+    if (n === null) {
+      this.#eof = true;
+      return false;
+    }
     this.#end += n;
     return true;
   }
 
-  #truncated(detail: string): ProtocolError {
+  /** The error for EOF inside a frame; `detail` says where. */
+  truncated(detail: string): ProtocolError {
     return new ProtocolError({
       op: "receive",
       addr: this.#addr,

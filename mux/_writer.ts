@@ -1,11 +1,15 @@
 /**
- * The session's one writer: frames from every stream gathered into one
- * batch buffer and written to the conn underneath in one write per round.
- * Control frames (window updates, pings, opens, resets, GoAway) go first;
- * then the streams that have something to send take turns, each filling
- * one frame straight from its queue into the batch, so a busy stream can't
- * starve the others and no payload is copied or allocated on the way but
- * once. Private to `mux/`.
+ * The session's one writer. A stream's write goes to the conn underneath
+ * at once when nothing waits before it (see {@linkcode FrameWriter.data}):
+ * its header, then the caller's own bytes, which the conn copies or holds
+ * as its contract says, so the payload is copied once at most on this side.
+ * Whatever has to wait (control frames queued behind a busy conn, bytes
+ * written past a stream's credit, writes with a signal) is gathered into one
+ * batch buffer and written in one conn write per round: control frames
+ * (window updates, pings, opens, resets, GoAway) first, then the streams
+ * that have something to send take turns, each filling one frame straight
+ * from its queue into the batch, so a busy stream can't starve the others.
+ * Private to `mux/`.
  *
  * @module
  */
@@ -14,12 +18,18 @@ import type { Conn } from "../conn.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
-import { encodeHeader, HEADER_SIZE } from "./const.ts";
+import { queuesOf } from "../_queue_access.ts";
+import { encodeHeader, HEADER_SIZE, Type } from "./const.ts";
 
 /** The batch buffer: one conn write per round at most this big. */
 export const BATCH_SIZE = 128 * 1024;
 /** Control frames queued before the session stops reading from a peer that makes it answer but does not read. */
 const CONTROL_LIMIT = 4096;
+/**
+ * A payload up to this size goes out copied behind its header in one conn
+ * write; a bigger one as a write of its own, from the caller's buffer.
+ */
+const COPY_UP_TO = 4096;
 
 /** A stream with frames to send, as the writer sees it. */
 export interface FrameSource {
@@ -45,6 +55,12 @@ interface Turn {
 }
 
 /**
+ * Puts bytes on the conn: with its outbound queue when it is a QueueConn
+ * (a number when the queue took them at once), else with `write()`.
+ */
+type Wire = (bytes: Uint8Array) => number | Promise<number>;
+
+/**
  * `open` while writing; `finishing` once no more frames are taken and the
  * queued ones go out; `done` when the queue is empty after that, or writing
  * failed.
@@ -53,21 +69,51 @@ type State = "open" | "finishing" | "done";
 
 /** Writes the frames of one session to its conn. */
 export class FrameWriter {
-  readonly #conn: Conn;
+  readonly #wire: Wire;
   readonly #onError: (err: unknown) => void;
   readonly #control = new Fifo<Control>();
   readonly #ready = new Fifo<Turn>();
   readonly #controlRoom = new WaitQueue<void>();
   readonly #batch = new Uint8Array(BATCH_SIZE);
   #state: State = "open";
-  /** Whether a batch is being written: the next one is filled once it is. */
-  #writing = false;
+  /** Whether the conn still holds the batch buffer: the next batch is filled once it lets go. */
+  #batchHeld = false;
+  /** Conn writes not yet settled, the batch's and data written directly. */
+  #pending = 0;
   readonly #done = Promise.withResolvers<void>();
 
   /** Starts writing to `conn`; a failed write goes to `onError`, once. */
   constructor(conn: Conn, onError: (err: unknown) => void) {
-    this.#conn = conn;
+    const outbound = queuesOf(conn)?.outbound;
+    this.#wire = outbound !== undefined ? (bytes) => outbound.writeNow(bytes) : (bytes) => conn.write(bytes);
     this.#onError = onError;
+  }
+
+  /** Whether a stream's write may go out at once, with nothing queued here to go before it. */
+  get idle(): boolean {
+    return this.#state === "open" && this.#control.length === 0 && this.#ready.length === 0;
+  }
+
+  /**
+   * Writes a Data frame of `bytes` on `streamId` now; the writer must be
+   * {@linkcode FrameWriter.idle}, and the stream must hold the credit. A
+   * small payload is copied behind its header and the write is done at once
+   * (a number); a bigger one is written from `bytes`, and the promise
+   * settles once the conn let go of them, rejecting if it failed.
+   */
+  data(streamId: number, bytes: Uint8Array): number | Promise<number> {
+    const n = bytes.byteLength;
+    if (n <= COPY_UP_TO) {
+      const frame = this.#batchHeld ? new Uint8Array(HEADER_SIZE + n) : this.#batch;
+      encodeHeader(frame, 0, Type.Data, 0, streamId, n);
+      frame.set(bytes, HEADER_SIZE);
+      this.#put(frame.subarray(0, HEADER_SIZE + n), frame === this.#batch);
+      return n;
+    }
+    const header = this.#batchHeld ? new Uint8Array(HEADER_SIZE) : this.#batch;
+    encodeHeader(header, 0, Type.Data, 0, streamId, n);
+    this.#put(header.subarray(0, HEADER_SIZE), header === this.#batch);
+    return this.#put(bytes, false);
   }
 
   /** Queues a header-only frame ahead of the streams' frames. */
@@ -116,27 +162,50 @@ export class FrameWriter {
     if (this.#state !== "done") this.#end();
   }
 
-  #kick(): void {
-    if (this.#writing || this.#state === "done") return;
-    if (this.#control.length === 0 && this.#ready.length === 0) {
-      if (this.#state === "finishing") this.#end();
-      return;
+  /**
+   * Hands `bytes` to the conn; `batch` says they are in the batch buffer,
+   * which is then held until the conn lets go. Returns what the wire did,
+   * a failure going to `onError` (the caller's promise rejects too).
+   */
+  #put(bytes: Uint8Array, batch: boolean): number | Promise<number> {
+    let written: number | Promise<number>;
+    try {
+      written = this.#wire(bytes);
+    } catch (err) {
+      written = Promise.reject(err);
     }
-    const at = this.#fillBatch();
-    if (at === 0) return this.#kick();
-    // Written as soon as there is something to write, in the same tick as
-    // the write or window update that made it: no loop to wake first.
-    this.#writing = true;
-    this.#conn.write(this.#batch.subarray(0, at)).then(this.#written, this.#failed);
+    if (typeof written === "number") return written;
+    this.#pending++;
+    if (batch) this.#batchHeld = true;
+    written.then(batch ? this.#batchWritten : this.#written, this.#failed);
+    return written;
+  }
+
+  #kick(): void {
+    while (!this.#batchHeld && this.#state !== "done") {
+      if (this.#control.length === 0 && this.#ready.length === 0) {
+        if (this.#state === "finishing" && this.#pending === 0) this.#end();
+        return;
+      }
+      // Written as soon as there is something to write, in the same tick as
+      // the write or window update that made it: no loop to wake first.
+      const at = this.#fillBatch();
+      if (at > 0) this.#put(this.#batch.subarray(0, at), true);
+    }
   }
 
   readonly #written = (): void => {
-    this.#writing = false;
+    this.#pending--;
     this.#kick();
   };
 
+  readonly #batchWritten = (): void => {
+    this.#batchHeld = false;
+    this.#written();
+  };
+
   readonly #failed = (err: unknown): void => {
-    this.#writing = false;
+    this.#pending--;
     if (this.#state === "done") return;
     this.#end();
     this.#onError(err);

@@ -536,22 +536,41 @@ export class Session implements AsyncDisposable, Disposable {
         return this.#reader.skip(length);
       }
       stream.expect(length);
-      // Pieces already read are handed on at once; the rest as it arrives.
-      let left = length;
-      for (let piece; left > 0 && (piece = this.#reader.pieceNow(left)) !== undefined;) {
-        stream.deliver(piece);
-        left -= piece.byteLength;
-      }
+      // What of the payload is there is handed on at once; the rest as it arrives.
+      const left = this.#deliverNow(stream, length);
       if (left > 0) return this.#deliverRest(stream, left, flags);
     }
     stream.flags(flags);
   }
 
-  async #deliverRest(stream: Stream, left: number, flags: number): Promise<void> {
+  /**
+   * Hands on as much of a payload as can be had without waiting, returning
+   * how much is still to come: straight into the stream reader's buffer
+   * when one waits and the conn allows (one copy from the sender's bytes),
+   * else through the read buffer into the stream's queue.
+   */
+  #deliverNow(stream: Stream, left: number): number {
+    const reader = this.#reader;
     while (left > 0) {
-      const piece = await this.#reader.piece(left);
-      stream.deliver(piece);
-      left -= piece.byteLength;
+      let n = reader.direct ? stream.deliverFrom(left, this.#readInto) : 0;
+      if (n === 0) {
+        const piece = reader.pieceNow(left);
+        if (piece === undefined) break;
+        stream.deliver(piece);
+        n = piece.byteLength;
+      }
+      left -= n;
+    }
+    return left;
+  }
+
+  readonly #readInto = (into: Uint8Array): number => this.#reader.readInto(into);
+
+  async #deliverRest(stream: Stream, length: number, flags: number): Promise<void> {
+    for (let left = length; (left = this.#deliverNow(stream, left)) > 0;) {
+      if (!await this.#reader.more()) {
+        throw this.#reader.truncated(`${left} payload bytes were still to come`);
+      }
     }
     stream.flags(flags);
   }

@@ -6,11 +6,11 @@
  * @module
  */
 
-import type { Addr, Conn } from "../conn.ts";
+import type { Addr, CallOptions, Conn } from "../conn.ts";
 import { ConnClosedError, ConnectionRefusedError, ProtocolError } from "../errors.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
-import { type Waiter, waiter } from "../_async/waiter.ts";
+import { noop, type Waiter, waiter } from "../_async/waiter.ts";
 import { encodeHeader, Flag, HEADER_SIZE, INITIAL_WINDOW, MAX_UINT32, Type } from "./const.ts";
 import type { FrameSource, FrameWriter } from "./_writer.ts";
 
@@ -115,6 +115,10 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
 
   /** What this side may still send. */
   #sendCredit = INITIAL_WINDOW;
+  /** The last write that went to the session's writer directly, until closeWrite() has waited for it. */
+  #direct: Promise<number> | null = null;
+  /** What writes get once the stream was reset or the session ended. */
+  #writeError: Error | null = null;
   #creditWaiter: Waiter<void> | null = null;
   /** The pump: `open`, then `done` once our FIN (and what follows it) is in a batch, or the stream was reset. */
   #sending: "open" | "done" = "open";
@@ -149,6 +153,42 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     // that the session sends tells it about the rest of ours.
     this.#window = this.#credit = host.window;
     this.#pump();
+  }
+
+  /**
+   * Writes all of `p`. When nothing waits before it (no bytes queued here,
+   * nothing queued in the session's writer), the stream holds the credit
+   * and the caller brought no signal, `p` goes to the conn underneath at
+   * once, as the session's writer says (`FrameWriter.data`); otherwise it
+   * goes through the stream's queue, as on any QueueConn. A write with a
+   * signal always does: the queue is what lets it leave the line when the
+   * signal aborts.
+   */
+  override write(p: Uint8Array, options?: CallOptions): Promise<number> {
+    const n = p?.byteLength;
+    const writer = this.#host.writer;
+    if (
+      options?.signal !== undefined || !(p instanceof Uint8Array) || n === 0 || n > this.#sendCredit ||
+      this.#sending !== "open" || this.#outbound.state !== "open" || this.#outbound.queued > 0 || !writer.idle
+    ) {
+      return super.write(p, options);
+    }
+    this.#sendCredit -= n;
+    const sent = writer.data(this.id, p);
+    if (typeof sent === "number") return Promise.resolve(sent);
+    // The session fails when its conn does, and resets this stream first.
+    return this.#direct = sent.catch((err) => {
+      throw this.#writeError ?? err;
+    });
+  }
+
+  /** Half-closes: FIN goes out after every byte written; resolves once the writes before it are done. */
+  override closeWrite(): Promise<void> {
+    const closing = super.closeWrite();
+    const direct = this.#direct;
+    if (direct === null) return closing;
+    this.#direct = null;
+    return Promise.all([closing, direct.catch(noop)]).then(noop);
   }
 
   /** Whether it has more to send right now: bytes queued and credit to send them. */
@@ -186,6 +226,16 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     // piece within the credit is always taken, and copied, at once.
     const done = this.#inbound.writeNow(piece);
     if (typeof done !== "number") done.catch(() => {});
+  }
+
+  /**
+   * Hands up to `max` payload bytes straight from `source` to this stream's
+   * waiting reader, if one waits (see `ByteQueue.fillReader`); returns how
+   * many it took, 0 if it took none and the bytes must be delivered.
+   */
+  deliverFrom(max: number, source: (into: Uint8Array) => number): number {
+    if (this.#state === "reset" || this.#reading !== "open") return 0;
+    return this.#inbound.fillReader(max, source);
   }
 
   /** Handles the flags of a frame on this stream, after its payload (if any) was delivered. */
@@ -410,6 +460,7 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     if (this.#state === "reset" || this.#state === "closed") return;
     const eof = this.#state === "remoteEnded";
     this.#state = "reset";
+    this.#writeError = writeError;
     this.#inbound.abortWrite(readError, eof ? undefined : readError);
     this.#outbound.closeRead(readError, writeError);
     this.#wakePump();
