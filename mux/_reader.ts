@@ -69,19 +69,12 @@ export class FrameReader {
   }
 
   /**
-   * The next header, or `null` at EOF between frames. EOF inside a header is
-   * a {@linkcode ProtocolError}.
+   * At EOF: throws a
+   * {@linkcode ProtocolError} if it cut a header short.
    */
-  async header(): Promise<Header | null> {
-    for (;;) {
-      const header = this.headerNow();
-      if (header !== undefined) return header;
-      if (!await this.more()) {
-        const left = this.#end - this.#start;
-        if (left === 0) return null;
-        throw this.truncated(`${left} of ${HEADER_SIZE} header bytes arrived`);
-      }
-    }
+  checkEnd(): void {
+    const left = this.#end - this.#start;
+    if (left > 0) throw this.truncated(`${left} of ${HEADER_SIZE} header bytes arrived`);
   }
 
   /**
@@ -100,12 +93,20 @@ export class FrameReader {
     return this.#buffer.subarray(start, start + n);
   }
 
+  /** Whether the conn reached its end: nothing more will come. */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
   /**
-   * Waits until more bytes can be had: `false` at EOF. What the conn
-   * delivered is then read by the calls that do not wait.
+   * Waits until more bytes can be had, or EOF (see
+   * {@linkcode FrameReader.eof}); the calls that do not wait then read them.
+   * Queue mode waits on the queue itself: one promise hop.
    */
-  more(): Promise<boolean> {
-    return this.#eof ? Promise.resolve(false) : this.#fill();
+  more(): Promise<unknown> {
+    if (this.#eof) return Promise.resolve();
+    if (this.#queue !== null) return this.#queue.waitReadable();
+    return this.#fill();
   }
 
   /**
@@ -133,9 +134,8 @@ export class FrameReader {
     for (let left = length; left > 0;) {
       const piece = this.pieceNow(left);
       if (piece !== undefined) left -= piece.byteLength;
-      else if (!await this.more()) {
-        throw this.truncated(`${length - left} of ${length} payload bytes arrived`);
-      }
+      else if (this.#eof) throw this.truncated(`${length - left} of ${length} payload bytes arrived`);
+      else await this.more();
     }
   }
 
@@ -153,12 +153,8 @@ export class FrameReader {
     else if (n !== undefined) this.#end += n;
   }
 
-  /** Waits for more bytes: `false` at EOF. Conn mode reads them into the free end of the buffer. */
-  async #fill(): Promise<boolean> {
-    if (this.#queue !== null) {
-      await this.#queue.waitReadable();
-      return true; // the next read that can't wait finds out about EOF
-    }
+  /** Conn mode: reads more bytes into the free end of the buffer. */
+  async #fill(): Promise<void> {
     const buffer = this.#buffer;
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
@@ -168,12 +164,8 @@ export class FrameReader {
       this.#start = 0;
     }
     const n = await this.#conn.read(buffer.subarray(this.#end));
-    if (n === null) {
-      this.#eof = true;
-      return false;
-    }
-    this.#end += n;
-    return true;
+    if (n === null) this.#eof = true;
+    else this.#end += n;
   }
 
   /** The error for EOF inside a frame; `detail` says where. */

@@ -124,12 +124,13 @@ export class FrameWriter {
   }
 
   /**
-   * Resolves once few enough control frames are queued, or writing ended: a
+   * `undefined` while few enough control frames are queued, else a promise
+   * that resolves once they are, or writing ended: a
    * peer that makes the session answer (pings, resets) and does not read the
    * answers is not read from either until it does.
    */
-  controlRoom(): Promise<void> {
-    if (this.#control.length < CONTROL_LIMIT || this.#state === "done") return Promise.resolve();
+  controlRoom(): Promise<void> | undefined {
+    if (this.#control.length < CONTROL_LIMIT || this.#state === "done") return undefined;
     return this.#controlRoom.wait(undefined);
   }
 

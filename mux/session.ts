@@ -453,15 +453,23 @@ export class Session implements AsyncDisposable, Disposable {
     const reader = this.#reader;
     try {
       for (;;) {
-        const header = reader.headerNow() ?? await reader.header();
-        if (this.#over) return;
-        if (header === null) {
-          return this.#end({ error: null, local: false, detail: "the peer closed the session" });
+        // Frames that are there already are handled without a promise hop
+        // each; the loop waits only when the conn has nothing more.
+        const header = reader.headerNow();
+        if (header === undefined) {
+          if (reader.eof) {
+            reader.checkEnd();
+            return this.#end({ error: null, local: false, detail: "the peer closed the session" });
+          }
+          await reader.more();
+          if (this.#over) return;
+          continue;
         }
         const handling = this.#frame(header);
         if (handling !== undefined) await handling;
         if (this.#over) return;
-        await this.#writer.controlRoom();
+        const room = this.#writer.controlRoom();
+        if (room !== undefined) await room;
       }
     } catch (err) {
       if (this.#over) return;
@@ -568,9 +576,8 @@ export class Session implements AsyncDisposable, Disposable {
 
   async #deliverRest(stream: Stream, length: number, flags: number): Promise<void> {
     for (let left = length; (left = this.#deliverNow(stream, left)) > 0;) {
-      if (!await this.#reader.more()) {
-        throw this.#reader.truncated(`${left} payload bytes were still to come`);
-      }
+      if (this.#reader.eof) throw this.#reader.truncated(`${left} payload bytes were still to come`);
+      await this.#reader.more();
     }
     stream.flags(flags);
   }
