@@ -30,7 +30,9 @@ export class Fifo<T> {
     const item = this.#items[this.#head] as T;
     this.#items[this.#head++] = undefined;
     if (this.#head === this.#items.length) {
-      this.#items = [];
+      // Emptied: start over in the same array, so a queue that fills and
+      // drains once per message allocates nothing.
+      this.#items.length = 0;
       this.#head = 0;
     } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);

@@ -37,6 +37,8 @@ export class FrameReader {
   /** Unparsed bytes are `#buffer[#start..#end)`. */
   #start = 0;
   #end = 0;
+  /** The header last read, reused for the next. */
+  readonly #header: Header = { version: 0, type: 0, flags: 0, streamId: 0, length: 0 };
   /** Whether the conn reached EOF (queue mode: seen by a read that could not wait). */
   #eof = false;
 
@@ -52,7 +54,10 @@ export class FrameReader {
     return this.#queue !== null;
   }
 
-  /** The next header if it can be had without waiting, else `undefined`. */
+  /**
+   * The next header if it can be had without waiting, else `undefined`.
+   * The object is the reader's own, valid until the next call.
+   */
   headerNow(): Header | undefined {
     let buffered = this.#end - this.#start;
     if (buffered < HEADER_SIZE && this.#queue !== null) {
@@ -62,7 +67,7 @@ export class FrameReader {
       buffered = this.#end - this.#start;
     }
     if (buffered < HEADER_SIZE) return undefined;
-    const header = decodeHeader(this.#buffer, this.#start);
+    const header = decodeHeader(this.#buffer, this.#start, this.#header);
     this.#start += HEADER_SIZE;
     if (this.#start === this.#end) this.#start = this.#end = 0;
     return header;

@@ -70,7 +70,7 @@ type State = "open" | "finishing" | "done";
 /** Writes the frames of one session to its conn. */
 export class FrameWriter {
   readonly #wire: Wire;
-  readonly #onError: (err: unknown) => void;
+  readonly #onError: (err: unknown) => Error;
   readonly #control = new Fifo<Control>();
   readonly #ready = new Fifo<Turn>();
   readonly #controlRoom = new WaitQueue<void>();
@@ -82,8 +82,11 @@ export class FrameWriter {
   #pending = 0;
   readonly #done = Promise.withResolvers<void>();
 
-  /** Starts writing to `conn`; a failed write goes to `onError`, once. */
-  constructor(conn: Conn, onError: (err: unknown) => void) {
+  /**
+   * Starts writing to `conn`. A failed write goes to `onError`, which
+   * returns what a stream's write whose bytes it lost rejects with.
+   */
+  constructor(conn: Conn, onError: (err: unknown) => Error) {
     const outbound = queuesOf(conn)?.outbound;
     this.#wire = outbound !== undefined ? (bytes) => outbound.writeNow(bytes) : (bytes) => conn.write(bytes);
     this.#onError = onError;
@@ -99,7 +102,8 @@ export class FrameWriter {
    * {@linkcode FrameWriter.idle}, and the stream must hold the credit. A
    * small payload is copied behind its header and the write is done at once
    * (a number); a bigger one is written from `bytes`, and the promise
-   * settles once the conn let go of them, rejecting if it failed.
+   * settles once the conn let go of them, rejecting with what `onError`
+   * says if it failed.
    */
   data(streamId: number, bytes: Uint8Array): number | Promise<number> {
     const n = bytes.byteLength;
@@ -113,7 +117,11 @@ export class FrameWriter {
     const header = this.#batchHeld ? new Uint8Array(HEADER_SIZE) : this.#batch;
     encodeHeader(header, 0, Type.Data, 0, streamId, n);
     this.#put(header.subarray(0, HEADER_SIZE), header === this.#batch);
-    return this.#put(bytes, false);
+    const written = this.#wire(bytes);
+    if (typeof written === "number") return written;
+    this.#pending++;
+    // One promise for the caller and the bookkeeping both.
+    return written.then(this.#dataWritten, this.#dataFailed);
   }
 
   /** Queues a header-only frame ahead of the streams' frames. */
@@ -164,22 +172,16 @@ export class FrameWriter {
   }
 
   /**
-   * Hands `bytes` to the conn; `batch` says they are in the batch buffer,
-   * which is then held until the conn lets go. Returns what the wire did,
-   * a failure going to `onError` (the caller's promise rejects too).
+   * Hands frames of the writer's own to the conn; `batch` says they are in
+   * the batch buffer, which is then held until the conn lets go. A failure
+   * goes to `onError`.
    */
-  #put(bytes: Uint8Array, batch: boolean): number | Promise<number> {
-    let written: number | Promise<number>;
-    try {
-      written = this.#wire(bytes);
-    } catch (err) {
-      written = Promise.reject(err);
-    }
-    if (typeof written === "number") return written;
+  #put(bytes: Uint8Array, batch: boolean): void {
+    const written = this.#wire(bytes);
+    if (typeof written === "number") return;
     this.#pending++;
     if (batch) this.#batchHeld = true;
     written.then(batch ? this.#batchWritten : this.#written, this.#failed);
-    return written;
   }
 
   #kick(): void {
@@ -210,6 +212,16 @@ export class FrameWriter {
     if (this.#state === "done") return;
     this.#end();
     this.#onError(err);
+  };
+
+  readonly #dataWritten = (n: number): number => {
+    this.#written();
+    return n;
+  };
+
+  readonly #dataFailed = (err: unknown): never => {
+    this.#failed(err);
+    throw this.#onError(err);
   };
 
   #end(): void {

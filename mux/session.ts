@@ -246,6 +246,8 @@ export class Session implements AsyncDisposable, Disposable {
   #keepAlivePending = false;
   readonly #detachSignal: () => void;
   readonly #wireDone = Promise.withResolvers<void>();
+  /** What streams' writes reject with once the session is over. */
+  #writeError: Error | null = null;
 
   /** Starts a session over `conn`; see {@linkcode mux}. */
   constructor(conn: Conn, options: MuxOptions) {
@@ -740,8 +742,10 @@ export class Session implements AsyncDisposable, Disposable {
     }
   }
 
-  #sendFailed(err: unknown): void {
+  /** Writing to the conn failed: the session ends; returns what writes whose bytes were lost reject with. */
+  #sendFailed(err: unknown): Error {
     if (!this.#over) this.#connFailed(err, "send");
+    return this.#writeError!;
   }
 
   /**
@@ -772,7 +776,7 @@ export class Session implements AsyncDisposable, Disposable {
     clearTimeout(this.#keepAliveTimer);
     const { error, detail, local } = ending;
     const readError = error ?? new ConnClosedError({ op: "read", addr: this.#where, detail });
-    const writeError = new ConnClosedError({
+    const writeError = this.#writeError = new ConnClosedError({
       op: "write",
       addr: this.#where,
       detail,

@@ -117,8 +117,6 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
   #sendCredit = INITIAL_WINDOW;
   /** The last write that went to the session's writer directly, until closeWrite() has waited for it. */
   #direct: Promise<number> | null = null;
-  /** What writes get once the stream was reset or the session ended. */
-  #writeError: Error | null = null;
   #creditWaiter: Waiter<void> | null = null;
   /** The pump: `open`, then `done` once our FIN (and what follows it) is in a batch, or the stream was reset. */
   #sending: "open" | "done" = "open";
@@ -175,11 +173,7 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     }
     this.#sendCredit -= n;
     const sent = writer.data(this.id, p);
-    if (typeof sent === "number") return Promise.resolve(sent);
-    // The session fails when its conn does, and resets this stream first.
-    return this.#direct = sent.catch((err) => {
-      throw this.#writeError ?? err;
-    });
+    return typeof sent === "number" ? Promise.resolve(sent) : this.#direct = sent;
   }
 
   /** Half-closes: FIN goes out after every byte written; resolves once the writes before it are done. */
@@ -460,7 +454,6 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     if (this.#state === "reset" || this.#state === "closed") return;
     const eof = this.#state === "remoteEnded";
     this.#state = "reset";
-    this.#writeError = writeError;
     this.#inbound.abortWrite(readError, eof ? undefined : readError);
     this.#outbound.closeRead(readError, writeError);
     this.#wakePump();
