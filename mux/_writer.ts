@@ -30,6 +30,8 @@ const CONTROL_LIMIT = 4096;
  * write; a bigger one as a write of its own, from the caller's buffer.
  */
 const COPY_UP_TO = 4096;
+/** A batch is not begun in less room than this while the conn holds the rest of the buffer. */
+const MIN_BATCH = 16 * 1024;
 
 /** A stream with frames to send, as the writer sees it. */
 export interface FrameSource {
@@ -74,11 +76,19 @@ export class FrameWriter {
   readonly #control = new Fifo<Control>();
   readonly #ready = new Fifo<Turn>();
   readonly #controlRoom = new WaitQueue<void>();
+  /**
+   * Where the writer's own bytes are written (batches, headers), as an
+   * arena: each write takes the next free bytes from `#used` on, a region
+   * the conn holds stays put until it lets go, and once the conn holds none,
+   * writing starts over from the top. So a header costs no allocation even
+   * while the conn holds the bytes before it.
+   */
   readonly #batch = new Uint8Array(BATCH_SIZE);
+  #used = 0;
+  /** Regions of the batch buffer the conn holds. */
+  #held = 0;
   #state: State = "open";
-  /** Whether the conn still holds the batch buffer: the next batch is filled once it lets go. */
-  #batchHeld = false;
-  /** Conn writes not yet settled, the batch's and data written directly. */
+  /** Conn writes not yet settled, the batch buffer's and data written directly. */
   #pending = 0;
   readonly #done = Promise.withResolvers<void>();
 
@@ -107,16 +117,22 @@ export class FrameWriter {
    */
   data(streamId: number, bytes: Uint8Array): number | Promise<number> {
     const n = bytes.byteLength;
-    if (n <= COPY_UP_TO) {
-      const frame = this.#batchHeld ? new Uint8Array(HEADER_SIZE + n) : this.#batch;
+    const copied = n <= COPY_UP_TO;
+    const start = this.#used;
+    const end = start + HEADER_SIZE + (copied ? n : 0);
+    if (end <= BATCH_SIZE) {
+      encodeHeader(this.#batch, start, Type.Data, 0, streamId, n);
+      if (copied) this.#batch.set(bytes, start + HEADER_SIZE);
+      this.#put(start, end);
+    } else {
+      // The conn holds nearly all of the batch buffer: a frame of its own.
+      const frame = new Uint8Array(end - start);
       encodeHeader(frame, 0, Type.Data, 0, streamId, n);
-      frame.set(bytes, HEADER_SIZE);
-      this.#put(frame.subarray(0, HEADER_SIZE + n), frame === this.#batch);
-      return n;
+      if (copied) frame.set(bytes, HEADER_SIZE);
+      const written = this.#wire(frame);
+      if (typeof written !== "number") this.#track(written);
     }
-    const header = this.#batchHeld ? new Uint8Array(HEADER_SIZE) : this.#batch;
-    encodeHeader(header, 0, Type.Data, 0, streamId, n);
-    this.#put(header.subarray(0, HEADER_SIZE), header === this.#batch);
+    if (copied) return n;
     const written = this.#wire(bytes);
     if (typeof written === "number") return written;
     this.#pending++;
@@ -172,28 +188,42 @@ export class FrameWriter {
   }
 
   /**
-   * Hands frames of the writer's own to the conn; `batch` says they are in
-   * the batch buffer, which is then held until the conn lets go. A failure
-   * goes to `onError`.
+   * Writes `#batch[start..end)`, the top of the arena, to the conn: taken at
+   * once, the region is free again; held, it stays until the conn lets go.
+   * A failure goes to `onError`.
    */
-  #put(bytes: Uint8Array, batch: boolean): void {
-    const written = this.#wire(bytes);
-    if (typeof written === "number") return;
+  #put(start: number, end: number): void {
+    this.#used = end;
+    const written = this.#wire(this.#batch.subarray(start, end));
+    if (typeof written === "number") {
+      this.#used = start;
+      return;
+    }
+    this.#held++;
     this.#pending++;
-    if (batch) this.#batchHeld = true;
-    written.then(batch ? this.#batchWritten : this.#written, this.#failed);
+    written.then(this.#released, this.#failed);
+  }
+
+  /** Counts a conn write of the writer's own outside the batch buffer. */
+  #track(written: Promise<number>): void {
+    this.#pending++;
+    written.then(this.#written, this.#failed);
   }
 
   #kick(): void {
-    while (!this.#batchHeld && this.#state !== "done") {
+    while (this.#state !== "done") {
       if (this.#control.length === 0 && this.#ready.length === 0) {
         if (this.#state === "finishing" && this.#pending === 0) this.#end();
         return;
       }
+      // The rest of the buffer, unless the conn holds so much of it that a
+      // batch would be small: then the next one waits for the conn.
+      if (this.#held > 0 && BATCH_SIZE - this.#used < MIN_BATCH) return;
       // Written as soon as there is something to write, in the same tick as
       // the write or window update that made it: no loop to wake first.
-      const at = this.#fillBatch();
-      if (at > 0) this.#put(this.#batch.subarray(0, at), true);
+      const start = this.#used;
+      const end = this.#fillBatch(start);
+      if (end > start) this.#put(start, end);
     }
   }
 
@@ -202,13 +232,14 @@ export class FrameWriter {
     this.#kick();
   };
 
-  readonly #batchWritten = (): void => {
-    this.#batchHeld = false;
+  readonly #released = (): void => {
+    if (--this.#held === 0) this.#used = 0;
     this.#written();
   };
 
   readonly #failed = (err: unknown): void => {
     this.#pending--;
+    this.#held = 0;
     if (this.#state === "done") return;
     this.#end();
     this.#onError(err);
@@ -232,10 +263,10 @@ export class FrameWriter {
     this.#done.resolve();
   }
 
-  /** Fills the batch: control frames, then stream frames in turn while they fit. Returns its length. */
-  #fillBatch(): number {
+  /** Fills a batch from `start`: control frames, then stream frames in turn while they fit. Returns its end. */
+  #fillBatch(start: number): number {
     const batch = this.#batch;
-    let at = 0;
+    let at = start;
     const control = this.#control;
     while (control.length > 0 && at + HEADER_SIZE <= BATCH_SIZE) {
       const frame = control.shift();

@@ -106,8 +106,10 @@ export function decodeHeader(
   into.version = bytes[at];
   into.type = bytes[at + 1];
   into.flags = (bytes[at + 2] << 8) | bytes[at + 3];
-  into.streamId = ((bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7]) >>> 0;
-  into.length = ((bytes[at + 8] << 24) | (bytes[at + 9] << 16) | (bytes[at + 10] << 8) | bytes[at + 11]) >>> 0;
+  into.streamId = ((bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7]) >>>
+    0;
+  into.length = ((bytes[at + 8] << 24) | (bytes[at + 9] << 16) | (bytes[at + 10] << 8) | bytes[at + 11]) >>>
+    0;
   return into;
 }
 
