@@ -21,8 +21,12 @@ import { type Waiter, waiter } from "../_async/waiter.ts";
 import { queuesOf } from "../_queue_access.ts";
 import { encodeHeader, HEADER_SIZE, Type } from "./const.ts";
 
-/** The batch buffer: one conn write per round at most this big. */
-export const BATCH_SIZE = 128 * 1024;
+/**
+ * The batch buffer: one conn write per round at most this big. Two 64 KiB
+ * frames and their headers fit, so over a conn written with `write()` one
+ * 64 KiB write is copied in while the last one is under way.
+ */
+export const BATCH_SIZE = 132 * 1024;
 /** Control frames queued before the session stops reading from a peer that makes it answer but does not read. */
 const CONTROL_LIMIT = 4096;
 /**
@@ -72,6 +76,13 @@ type State = "open" | "finishing" | "done";
 /** Writes the frames of one session to its conn. */
 export class FrameWriter {
   readonly #wire: Wire;
+  /**
+   * Whether a payload that fits in the free end of the batch buffer is
+   * copied there behind its header, whatever its size: for a conn without
+   * queues, where each write is a call of its own (a system call, for a
+   * socket), which costs more than the copy.
+   */
+  readonly #copyWhatFits: boolean;
   readonly #onError: (err: unknown) => Error;
   readonly #control = new Fifo<Control>();
   readonly #ready = new Fifo<Turn>();
@@ -99,6 +110,7 @@ export class FrameWriter {
   constructor(conn: Conn, onError: (err: unknown) => Error) {
     const outbound = queuesOf(conn)?.outbound;
     this.#wire = outbound !== undefined ? (bytes) => outbound.writeNow(bytes) : (bytes) => conn.write(bytes);
+    this.#copyWhatFits = outbound === undefined;
     this.#onError = onError;
   }
 
@@ -110,15 +122,19 @@ export class FrameWriter {
   /**
    * Writes a Data frame of `bytes` on `streamId` now; the writer must be
    * {@linkcode FrameWriter.idle}, and the stream must hold the credit. A
-   * small payload is copied behind its header and the write is done at once
-   * (a number); a bigger one is written from `bytes`, and the promise
-   * settles once the conn let go of them, rejecting with what `onError`
-   * says if it failed.
+   * payload that is copied behind its header (a small one; over a conn
+   * without queues, any that fits) is done at once: a number. Over a
+   * QueueConn, a bigger one is written from `bytes`, and the promise settles
+   * once the conn let go of them, rejecting with what `onError` says if it
+   * failed. `undefined`: it could not go now (no room to copy it into), and
+   * the stream queues it.
    */
-  data(streamId: number, bytes: Uint8Array): number | Promise<number> {
+  data(streamId: number, bytes: Uint8Array): number | Promise<number> | undefined {
     const n = bytes.byteLength;
-    const copied = n <= COPY_UP_TO;
     const start = this.#used;
+    const fits = start + HEADER_SIZE + n <= BATCH_SIZE;
+    if (this.#copyWhatFits && !fits && n > COPY_UP_TO) return undefined;
+    const copied = n <= COPY_UP_TO || this.#copyWhatFits;
     const end = start + HEADER_SIZE + (copied ? n : 0);
     if (end <= BATCH_SIZE) {
       encodeHeader(this.#batch, start, Type.Data, 0, streamId, n);

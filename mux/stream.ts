@@ -61,6 +61,15 @@ export interface StreamHost {
   ended(stream: Stream, grown: number): void;
 }
 
+/**
+ * The window of a stream's outbound queue: writes that must wait (for
+ * credit, for a busy conn, or because they carry a signal) are copied there
+ * up to this much; a bigger one waits holding the caller's buffer and is
+ * copied once, straight into the session's batch, when its turn comes. The
+ * buffering a stream's writer sees is the peer's window, not this queue.
+ */
+const SEND_QUEUE = 4096;
+
 /** The error for writes into a stream's inbound queue after the peer's FIN: the session makes none. */
 const UNSEEN = new ConnClosedError({ op: "deliver", detail: "after the peer's FIN" });
 
@@ -132,7 +141,7 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     // deno-lint-ignore prefer-const
     let stream: Stream | undefined;
     const inbound = new ByteQueue({ window: host.maxWindow, onRead: (n) => stream!.#onRead(n) });
-    const outbound = new ByteQueue();
+    const outbound = new ByteQueue({ window: SEND_QUEUE });
     super({
       ...addrs,
       inbound,
@@ -171,8 +180,9 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     ) {
       return super.write(p, options);
     }
-    this.#sendCredit -= n;
     const sent = writer.data(this.id, p);
+    if (sent === undefined) return super.write(p, options);
+    this.#sendCredit -= n;
     return typeof sent === "number" ? Promise.resolve(sent) : this.#direct = sent;
   }
 
