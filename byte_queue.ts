@@ -173,6 +173,7 @@ export class ByteQueue {
   #pendingWriters = 0;
   #readers = new WaitQueue<number | Uint8Array | null, ReadRequest>();
   #onRead: ((n: number) => void) | undefined;
+  #listener: (() => void) | null = null;
   #readDone = Promise.withResolvers<void>();
   #writeDone = Promise.withResolvers<void>();
 
@@ -224,11 +225,16 @@ export class ByteQueue {
     const length = data.byteLength;
     if (length === 0) return 0;
     const owned = options?.owned === true;
-    if (!owned && length <= SMALL_WRITE && this.#appendSmall(data)) return length;
+    if (!owned && length <= SMALL_WRITE && this.#appendSmall(data)) {
+      this.#listener?.();
+      return length;
+    }
     const segment: Segment = { bytes: data, owned, writer: null, length, copy: false };
     this.#segments.push(segment);
     this.#queued += length;
     if (this.#readers.length > 0) this.#feed();
+    // A listening pump may take the bytes straight from `data`, before the queue copies them.
+    if (this.#listener !== null && segment.bytes.byteLength > 0) this.#listener();
     if (segment.bytes.byteLength === 0) return length;
     if (this.#pendingWriters === 0 && this.#queued <= this.window) {
       if (!owned) {
@@ -340,6 +346,19 @@ export class ByteQueue {
   }
 
   /**
+   * Has `listener` called, synchronously, each time a write queues bytes
+   * (before the queue copies them: what the listener reads with
+   * {@linkcode ByteQueue.readNow} then comes straight from the writer's
+   * buffer) and when the writing end closes; `null` stops it. How a pump
+   * that drives a protocol from this queue hears of bytes without a promise
+   * per write. One listener at a time. It runs inside the writer's call, so
+   * one that can cause writes into this queue must guard against reentry.
+   */
+  listen(listener: (() => void) | null): void {
+    this.#listener = listener;
+  }
+
+  /**
    * Hands bytes to the first waiting reader straight from their source,
    * never queueing them: a transport that reads its peer's bytes in place
    * fills the reader's own buffer, saving the copy in and out of the queue.
@@ -378,6 +397,7 @@ export class ByteQueue {
       this.#state = { kind: "writeClosed", writeError: asLazy(error), endError: null };
       this.#feed();
       this.#checkWriteDone();
+      this.#listener?.();
     }
     return this.#writeDone.promise;
   }
@@ -409,6 +429,7 @@ export class ByteQueue {
     }
     this.#feed();
     this.#checkWriteDone();
+    this.#listener?.();
   }
 
   /**
@@ -419,6 +440,7 @@ export class ByteQueue {
   closeRead(readError: Error | (() => Error), writeError: Error | (() => Error) = readError): void {
     const state = this.#state;
     if (state.kind === "readClosed") return;
+    this.#listener = null;
     const lazyRead = asLazy(readError);
     const lazyWrite = writeError === readError ? lazyRead : asLazy(writeError);
     this.#state = {

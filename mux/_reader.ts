@@ -104,14 +104,12 @@ export class FrameReader {
   }
 
   /**
-   * Waits until more bytes can be had, or EOF (see
-   * {@linkcode FrameReader.eof}); the calls that do not wait then read them.
-   * Queue mode waits on the queue itself: one promise hop.
+   * Conn mode: reads more bytes, or EOF (see {@linkcode FrameReader.eof});
+   * the calls that do not wait then hand them on. (A queue tells its
+   * listener when bytes come instead.)
    */
-  more(): Promise<unknown> {
-    if (this.#eof) return Promise.resolve();
-    if (this.#queue !== null) return this.#queue.waitReadable();
-    return this.#fill();
+  more(): Promise<void> {
+    return this.#eof ? Promise.resolve() : this.#fill();
   }
 
   /**
@@ -132,16 +130,6 @@ export class FrameReader {
     const n = this.#queue!.readNow(into);
     if (n === null) this.#eof = true;
     return n ?? 0;
-  }
-
-  /** Reads past `length` bytes of payload, keeping none of them. */
-  async skip(length: number): Promise<void> {
-    for (let left = length; left > 0;) {
-      const piece = this.pieceNow(left);
-      if (piece !== undefined) left -= piece.byteLength;
-      else if (this.#eof) throw this.truncated(`${length - left} of ${length} payload bytes arrived`);
-      else await this.more();
-    }
   }
 
   /** Queue mode: reads up to `max` bytes into the buffer's free end, if there are any now. */

@@ -33,7 +33,7 @@ import {
   Type,
   VERSION,
 } from "./const.ts";
-import { FrameReader } from "./_reader.ts";
+import { type Payload, Receiver } from "./_receiver.ts";
 import { FrameWriter } from "./_writer.ts";
 import { type MuxStream, Stream, type StreamHost } from "./stream.ts";
 
@@ -222,7 +222,7 @@ export class Session implements AsyncDisposable, Disposable {
   readonly #conn: Conn;
   readonly #where: string;
   readonly #writer: FrameWriter;
-  readonly #reader: FrameReader;
+  readonly #receiver: Receiver;
   readonly #streams = new Map<number, Stream>();
   readonly #accepts: AcceptQueue<Stream>;
   readonly #host: StreamHost;
@@ -252,6 +252,8 @@ export class Session implements AsyncDisposable, Disposable {
   /** Starts a session over `conn`; see {@linkcode mux}. */
   constructor(conn: Conn, options: MuxOptions) {
     const checked = checkOptions(conn, options);
+    // deno-lint-ignore no-this-alias
+    const session = this;
     this.#conn = conn;
     this.addr = this.localAddr = conn.localAddr;
     this.remoteAddr = conn.remoteAddr;
@@ -265,10 +267,16 @@ export class Session implements AsyncDisposable, Disposable {
     this.#nextId = options.role === "client" ? 1 : 2;
     this.#accepts = new AcceptQueue({ addr: this.#where, backlog: checked.acceptBacklog });
     this.#writer = new FrameWriter(conn, (err) => this.#sendFailed(err));
-    this.#reader = new FrameReader(conn, this.#where);
     this.#host = this.#makeHost();
-    const receiving = this.#receive();
-    this.closed = Promise.all([receiving, this.#wireDone.promise]).then(() => conn.closed);
+    this.#receiver = new Receiver(conn, this.#where, {
+      frame: (header) => this.#frame(header),
+      get over() {
+        return session.#over;
+      },
+      controlRoom: () => this.#writer.controlRoom(),
+      ended: (error) => this.#receiveEnded(error),
+    });
+    this.closed = Promise.all([this.#receiver.done, this.#wireDone.promise]).then(() => conn.closed);
     this.#detachSignal = onAbort(options.signal, () => this.close());
     if (this.#keepAlive !== undefined) this.#scheduleKeepAlive();
   }
@@ -451,44 +459,25 @@ export class Session implements AsyncDisposable, Disposable {
 
   // ---- receiving ----
 
-  async #receive(): Promise<void> {
-    const reader = this.#reader;
-    try {
-      for (;;) {
-        // Frames that are there already are handled without a promise hop
-        // each; the loop waits only when the conn has nothing more.
-        const header = reader.headerNow();
-        if (header === undefined) {
-          if (reader.eof) {
-            reader.checkEnd();
-            return this.#end({ error: null, local: false, detail: "the peer closed the session" });
-          }
-          await reader.more();
-          if (this.#over) return;
-          continue;
-        }
-        const handling = this.#frame(header);
-        if (handling !== undefined) await handling;
-        if (this.#over) return;
-        const room = this.#writer.controlRoom();
-        if (room !== undefined) await room;
-      }
-    } catch (err) {
-      if (this.#over) return;
-      if (err instanceof ProtocolError) {
-        return this.#end({
-          error: err,
-          goAway: GoAwayCode.ProtocolError,
-          local: false,
-          detail: "the peer broke the protocol",
-        });
-      }
-      this.#connFailed(err, "receive");
+  /** Reading ended: at EOF (`null`), or with `error`, a `ProtocolError` or the conn's. */
+  #receiveEnded(error: unknown): void {
+    if (this.#over) return;
+    if (error === null) {
+      return this.#end({ error: null, local: false, detail: "the peer closed the session" });
     }
+    if (error instanceof ProtocolError) {
+      return this.#end({
+        error,
+        goAway: GoAwayCode.ProtocolError,
+        local: false,
+        detail: "the peer broke the protocol",
+      });
+    }
+    this.#connFailed(error, "receive");
   }
 
-  /** Handles one frame; returns a promise while its payload is still to be read. */
-  #frame(header: Header): Promise<void> | void {
+  /** Handles one frame's header; returns where its payload goes, if it has one. */
+  #frame(header: Header): Payload | undefined {
     if (header.version !== VERSION) {
       throw this.#protocolError(`unknown protocol version ${header.version}: yamux has version 0 only`);
     }
@@ -502,15 +491,17 @@ export class Session implements AsyncDisposable, Disposable {
       case Type.WindowUpdate:
         return this.#streamFrame(header);
       case Type.Ping:
-        return this.#pingFrame(header);
+        this.#pingFrame(header);
+        return undefined;
       case Type.GoAway:
-        return this.#goAwayFrame(header);
+        this.#goAwayFrame(header);
+        return undefined;
       default:
         throw this.#protocolError(`unknown frame type ${header.type}: yamux defines types 0 to 3`);
     }
   }
 
-  #streamFrame(header: Header): Promise<void> | void {
+  #streamFrame(header: Header): Payload | undefined {
     const { streamId: id, flags, length } = header;
     const data = header.type === Type.Data;
     if (id === 0) {
@@ -529,11 +520,11 @@ export class Session implements AsyncDisposable, Disposable {
       throw this.#protocolError(`a frame for stream ${id}, which was never opened`);
     }
     // A stream refused or already done here: what is still in flight is dropped.
-    if (stream === undefined) return data && length > 0 ? this.#reader.skip(length) : undefined;
+    if (stream === undefined) return data && length > 0 ? { sink: null, length, flags: 0 } : undefined;
     if (!data) {
       stream.grant(length);
       stream.flags(flags);
-      return;
+      return undefined;
     }
     if (length > 0) {
       let refusal: string | null = null;
@@ -543,45 +534,13 @@ export class Session implements AsyncDisposable, Disposable {
       }
       if (refusal !== null) {
         stream.fail(refusal);
-        return this.#reader.skip(length);
+        return { sink: null, length, flags: 0 };
       }
       stream.expect(length);
-      // What of the payload is there is handed on at once; the rest as it arrives.
-      const left = this.#deliverNow(stream, length);
-      if (left > 0) return this.#deliverRest(stream, left, flags);
+      return { sink: stream, length, flags };
     }
     stream.flags(flags);
-  }
-
-  /**
-   * Hands on as much of a payload as can be had without waiting, returning
-   * how much is still to come: straight into the stream reader's buffer
-   * when one waits and the conn allows (one copy from the sender's bytes),
-   * else through the read buffer into the stream's queue.
-   */
-  #deliverNow(stream: Stream, left: number): number {
-    const reader = this.#reader;
-    while (left > 0) {
-      let n = reader.direct ? stream.deliverFrom(left, this.#readInto) : 0;
-      if (n === 0) {
-        const piece = reader.pieceNow(left);
-        if (piece === undefined) break;
-        stream.deliver(piece);
-        n = piece.byteLength;
-      }
-      left -= n;
-    }
-    return left;
-  }
-
-  readonly #readInto = (into: Uint8Array): number => this.#reader.readInto(into);
-
-  async #deliverRest(stream: Stream, length: number, flags: number): Promise<void> {
-    for (let left = length; (left = this.#deliverNow(stream, left)) > 0;) {
-      if (this.#reader.eof) throw this.#reader.truncated(`${left} payload bytes were still to come`);
-      await this.#reader.more();
-    }
-    stream.flags(flags);
+    return undefined;
   }
 
   /** The peer opens stream `id`: a new stream, or `undefined` if refused (reset). */
@@ -772,6 +731,7 @@ export class Session implements AsyncDisposable, Disposable {
   #end(ending: Ending): void {
     if (this.#over) return;
     this.#state = { kind: "closed", error: ending.error };
+    this.#receiver.stop();
     this.#detachSignal();
     clearTimeout(this.#keepAliveTimer);
     const { error, detail, local } = ending;
