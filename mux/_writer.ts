@@ -1,14 +1,12 @@
 /**
- * The session's one writer. A stream's write goes to the conn underneath
- * at once when nothing waits before it (see {@linkcode FrameWriter.data}):
- * its header, then the caller's own bytes, which the conn copies or holds
- * as its contract says, so the payload is copied once at most on this side.
- * Whatever has to wait (control frames queued behind a busy conn, bytes
- * written past a stream's credit, writes with a signal) is gathered into one
- * batch buffer and written in one conn write per round: control frames
+ * The session's one writer. A stream's write goes to the conn at once when
+ * nothing waits before it (see {@linkcode FrameWriter.data}). Whatever has to
+ * wait (control frames behind a busy conn, bytes written past a stream's
+ * credit, writes with a signal) is gathered into batches: control frames
  * (window updates, pings, opens, resets, GoAway) first, then the streams
  * that have something to send take turns, each filling one frame straight
  * from its queue into the batch, so a busy stream can't starve the others.
+ * How bytes reach the conn is the outbox's business (`_outbox.ts`).
  * Private to `mux/`.
  *
  * @module
@@ -20,21 +18,13 @@ import { WaitQueue } from "../_async/wait_queue.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
 import { queuesOf } from "../_queue_access.ts";
 import { encodeHeader, HEADER_SIZE, Type } from "./const.ts";
+import { ConnOutbox, type Outbox, QueueOutbox } from "./_outbox.ts";
 
-/**
- * The batch buffer: one conn write per round at most this big. Two 64 KiB
- * frames and their headers fit, so over a conn written with `write()` one
- * 64 KiB write is copied in while the last one is under way.
- */
-export const BATCH_SIZE = 132 * 1024;
 /** Control frames queued before the session stops reading from a peer that makes it answer but does not read. */
 const CONTROL_LIMIT = 4096;
-/**
- * A payload up to this size goes out copied behind its header in one conn
- * write; a bigger one as a write of its own, from the caller's buffer.
- */
+/** A payload up to this size is copied behind its header; a bigger one goes as the caller's bytes, if the outbox can. */
 const COPY_UP_TO = 4096;
-/** A batch is not begun in less room than this while the conn holds the rest of the buffer. */
+/** A batch is not begun in less room than this while the conn holds the rest of the outbox. */
 const MIN_BATCH = 16 * 1024;
 
 /** A stream with frames to send, as the writer sees it. */
@@ -61,46 +51,20 @@ interface Turn {
 }
 
 /**
- * Puts bytes on the conn: with its outbound queue when it is a QueueConn
- * (a number when the queue took them at once), else with `write()`.
- */
-type Wire = (bytes: Uint8Array) => number | Promise<number>;
-
-/**
  * `open` while writing; `finishing` once no more frames are taken and the
- * queued ones go out; `done` when the queue is empty after that, or writing
+ * queued ones go out; `done` when everything is out after that, or writing
  * failed.
  */
 type State = "open" | "finishing" | "done";
 
 /** Writes the frames of one session to its conn. */
 export class FrameWriter {
-  readonly #wire: Wire;
-  /**
-   * Whether a payload that fits in the free end of the batch buffer is
-   * copied there behind its header, whatever its size: for a conn without
-   * queues, where each write is a call of its own (a system call, for a
-   * socket), which costs more than the copy.
-   */
-  readonly #copyWhatFits: boolean;
+  readonly #out: Outbox;
   readonly #onError: (err: unknown) => Error;
   readonly #control = new Fifo<Control>();
   readonly #ready = new Fifo<Turn>();
   readonly #controlRoom = new WaitQueue<void>();
-  /**
-   * Where the writer's own bytes are written (batches, headers), as an
-   * arena: each write takes the next free bytes from `#used` on, a region
-   * the conn holds stays put until it lets go, and once the conn holds none,
-   * writing starts over from the top. So a header costs no allocation even
-   * while the conn holds the bytes before it.
-   */
-  readonly #batch = new Uint8Array(BATCH_SIZE);
-  #used = 0;
-  /** Regions of the batch buffer the conn holds. */
-  #held = 0;
   #state: State = "open";
-  /** Conn writes not yet settled, the batch buffer's and data written directly. */
-  #pending = 0;
   readonly #done = Promise.withResolvers<void>();
 
   /**
@@ -108,10 +72,10 @@ export class FrameWriter {
    * returns what a stream's write whose bytes it lost rejects with.
    */
   constructor(conn: Conn, onError: (err: unknown) => Error) {
-    const outbound = queuesOf(conn)?.outbound;
-    this.#wire = outbound !== undefined ? (bytes) => outbound.writeNow(bytes) : (bytes) => conn.write(bytes);
-    this.#copyWhatFits = outbound === undefined;
     this.#onError = onError;
+    const events = { onRoom: () => this.#kick(), onError: (err: unknown) => this.#failed(err) };
+    const outbound = queuesOf(conn)?.outbound;
+    this.#out = outbound !== undefined ? new QueueOutbox(outbound, events) : new ConnOutbox(conn, events);
   }
 
   /** Whether a stream's write may go out at once, with nothing queued here to go before it. */
@@ -122,38 +86,23 @@ export class FrameWriter {
   /**
    * Writes a Data frame of `bytes` on `streamId` now; the writer must be
    * {@linkcode FrameWriter.idle}, and the stream must hold the credit. A
-   * payload that is copied behind its header (a small one; over a conn
-   * without queues, any that fits) is done at once: a number. Over a
-   * QueueConn, a bigger one is written from `bytes`, and the promise settles
-   * once the conn let go of them, rejecting with what `onError` says if it
-   * failed. `undefined`: it could not go now (no room to copy it into), and
-   * the stream queues it.
+   * payload copied behind its header (a small one; any, over a conn without
+   * queues) is done at once: a number. A bigger one over a QueueConn goes as
+   * the caller's own bytes, and the promise settles once the conn let go of
+   * them, rejecting with what `onError` says if it failed. `undefined`: no
+   * room for it now; the stream queues it.
    */
   data(streamId: number, bytes: Uint8Array): number | Promise<number> | undefined {
+    const out = this.#out;
     const n = bytes.byteLength;
-    const start = this.#used;
-    const fits = start + HEADER_SIZE + n <= BATCH_SIZE;
-    if (this.#copyWhatFits && !fits && n > COPY_UP_TO) return undefined;
-    const copied = n <= COPY_UP_TO || this.#copyWhatFits;
-    const end = start + HEADER_SIZE + (copied ? n : 0);
-    if (end <= BATCH_SIZE) {
-      encodeHeader(this.#batch, start, Type.Data, 0, streamId, n);
-      if (copied) this.#batch.set(bytes, start + HEADER_SIZE);
-      this.#put(start, end);
-    } else {
-      // The conn holds nearly all of the batch buffer: a frame of its own.
-      const frame = new Uint8Array(end - start);
-      encodeHeader(frame, 0, Type.Data, 0, streamId, n);
-      if (copied) frame.set(bytes, HEADER_SIZE);
-      const written = this.#wire(frame);
-      if (typeof written !== "number") this.#track(written);
-    }
-    if (copied) return n;
-    const written = this.#wire(bytes);
-    if (typeof written === "number") return written;
-    this.#pending++;
-    // One promise for the caller and the bookkeeping both.
-    return written.then(this.#dataWritten, this.#dataFailed);
+    const copied = n <= COPY_UP_TO || !(out instanceof QueueOutbox);
+    const end = out.at + HEADER_SIZE + (copied ? n : 0);
+    if (end - out.at > out.room) return undefined;
+    const buffer = out.buffer;
+    encodeHeader(buffer, out.at, Type.Data, 0, streamId, n);
+    if (copied) buffer.set(bytes, out.at + HEADER_SIZE);
+    out.commit(end);
+    return copied ? n : out.direct(bytes);
   }
 
   /** Queues a header-only frame ahead of the streams' frames. */
@@ -165,9 +114,9 @@ export class FrameWriter {
 
   /**
    * `undefined` while few enough control frames are queued, else a promise
-   * that resolves once they are, or writing ended: a
-   * peer that makes the session answer (pings, resets) and does not read the
-   * answers is not read from either until it does.
+   * that resolves once they are, or writing ended: a peer that makes the
+   * session answer (pings, resets) and does not read the answers is not read
+   * from either until it does.
    */
   controlRoom(): Promise<void> | undefined {
     if (this.#control.length < CONTROL_LIMIT || this.#state === "done") return undefined;
@@ -203,73 +152,28 @@ export class FrameWriter {
     if (this.#state !== "done") this.#end();
   }
 
-  /**
-   * Writes `#batch[start..end)`, the top of the arena, to the conn: taken at
-   * once, the region is free again; held, it stays until the conn lets go.
-   * A failure goes to `onError`.
-   */
-  #put(start: number, end: number): void {
-    this.#used = end;
-    const written = this.#wire(this.#batch.subarray(start, end));
-    if (typeof written === "number") {
-      this.#used = start;
-      return;
-    }
-    this.#held++;
-    this.#pending++;
-    written.then(this.#released, this.#failed);
-  }
-
-  /** Counts a conn write of the writer's own outside the batch buffer. */
-  #track(written: Promise<number>): void {
-    this.#pending++;
-    written.then(this.#written, this.#failed);
-  }
-
   #kick(): void {
+    const out = this.#out;
     while (this.#state !== "done") {
       if (this.#control.length === 0 && this.#ready.length === 0) {
-        if (this.#state === "finishing" && this.#pending === 0) this.#end();
+        if (this.#state === "finishing" && out.idle) this.#end();
         return;
       }
-      // The rest of the buffer, unless the conn holds so much of it that a
-      // batch would be small: then the next one waits for the conn.
-      if (this.#held > 0 && BATCH_SIZE - this.#used < MIN_BATCH) return;
+      // Unless the conn holds so much of the outbox that a batch would be
+      // small: then the next one waits for the conn to take more.
+      if (out.room < MIN_BATCH && !out.idle) return;
       // Written as soon as there is something to write, in the same tick as
       // the write or window update that made it: no loop to wake first.
-      const start = this.#used;
-      const end = this.#fillBatch(start);
-      if (end > start) this.#put(start, end);
+      const start = out.at;
+      const end = this.#fillBatch(out.buffer, start, start + out.room);
+      if (end > start) out.commit(end);
     }
   }
 
-  readonly #written = (): void => {
-    this.#pending--;
-    this.#kick();
-  };
-
-  readonly #released = (): void => {
-    if (--this.#held === 0) this.#used = 0;
-    this.#written();
-  };
-
-  readonly #failed = (err: unknown): void => {
-    this.#pending--;
-    this.#held = 0;
-    if (this.#state === "done") return;
-    this.#end();
-    this.#onError(err);
-  };
-
-  readonly #dataWritten = (n: number): number => {
-    this.#written();
-    return n;
-  };
-
-  readonly #dataFailed = (err: unknown): never => {
-    this.#failed(err);
-    throw this.#onError(err);
-  };
+  #failed(err: unknown): Error {
+    if (this.#state !== "done") this.#end();
+    return this.#onError(err);
+  }
 
   #end(): void {
     this.#state = "done";
@@ -279,21 +183,20 @@ export class FrameWriter {
     this.#done.resolve();
   }
 
-  /** Fills a batch from `start`: control frames, then stream frames in turn while they fit. Returns its end. */
-  #fillBatch(start: number): number {
-    const batch = this.#batch;
+  /** Fills a batch into `batch[start..end)`: control frames, then stream frames in turn while they fit. Returns its end. */
+  #fillBatch(batch: Uint8Array, start: number, end: number): number {
     let at = start;
     const control = this.#control;
-    while (control.length > 0 && at + HEADER_SIZE <= BATCH_SIZE) {
+    while (control.length > 0 && at + HEADER_SIZE <= end) {
       const frame = control.shift();
       encodeHeader(batch, at, frame.type, frame.flags, frame.streamId, frame.length);
       at += HEADER_SIZE;
     }
     if (control.length < CONTROL_LIMIT) { for (const w of this.#controlRoom.drain()) w.resolve(); }
     const ready = this.#ready;
-    while (ready.length > 0 && at + 2 * HEADER_SIZE < BATCH_SIZE) {
+    while (ready.length > 0 && at + 2 * HEADER_SIZE < end) {
       const turn = ready.shift();
-      const next = turn.source.fill(batch, at, BATCH_SIZE);
+      const next = turn.source.fill(batch, at, end);
       if (next > at && turn.source.wantsMore) {
         ready.push(turn);
       } else {
