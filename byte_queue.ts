@@ -349,7 +349,8 @@ export class ByteQueue {
    * Has `listener` called, synchronously, each time a write queues bytes
    * (before the queue copies them: what the listener reads with
    * {@linkcode ByteQueue.readNow} then comes straight from the writer's
-   * buffer) and when the writing end closes; `null` stops it. How a pump
+   * buffer), when the writing end closes, and a last time when the reading
+   * end is closed (its next read throws); `null` stops it. How a pump
    * that drives a protocol from this queue hears of bytes without a promise
    * per write. One listener at a time. It runs inside the writer's call, so
    * one that can cause writes into this queue must guard against reentry.
@@ -440,6 +441,7 @@ export class ByteQueue {
   closeRead(readError: Error | (() => Error), writeError: Error | (() => Error) = readError): void {
     const state = this.#state;
     if (state.kind === "readClosed") return;
+    const listener = this.#listener;
     this.#listener = null;
     const lazyRead = asLazy(readError);
     const lazyWrite = writeError === readError ? lazyRead : asLazy(writeError);
@@ -454,6 +456,7 @@ export class ByteQueue {
     this.#buffers.emptied();
     this.#readDone.resolve();
     this.#writeDone.resolve();
+    listener?.();
   }
 
   #read(into: Uint8Array | null, max: number, options: CallOptions | undefined): Promise<unknown> {

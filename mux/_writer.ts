@@ -15,7 +15,6 @@
 import type { Conn } from "../conn.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
-import { type Waiter, waiter } from "../_async/waiter.ts";
 import { queuesOf } from "../_queue_access.ts";
 import { encodeHeader, HEADER_SIZE, Type } from "./const.ts";
 import { ConnOutbox, type Outbox, QueueOutbox } from "./_outbox.ts";
@@ -36,6 +35,8 @@ export interface FrameSource {
   fill(batch: Uint8Array, at: number, end: number): number;
   /** Whether it has more to send right now (another turn in the same round). */
   readonly wantsMore: boolean;
+  /** It was taken out of the line, wanting no more turns for now. */
+  turnsEnded(): void;
 }
 
 interface Control {
@@ -43,11 +44,6 @@ interface Control {
   flags: number;
   streamId: number;
   length: number;
-}
-
-interface Turn {
-  source: FrameSource;
-  done: Waiter<void>;
 }
 
 /**
@@ -62,7 +58,8 @@ export class FrameWriter {
   readonly #out: Outbox;
   readonly #onError: (err: unknown) => Error;
   readonly #control = new Fifo<Control>();
-  readonly #ready = new Fifo<Turn>();
+  /** Sources waiting for turns, in line. */
+  readonly #ready = new Fifo<FrameSource>();
   readonly #controlRoom = new WaitQueue<void>();
   #state: State = "open";
   readonly #done = Promise.withResolvers<void>();
@@ -124,15 +121,14 @@ export class FrameWriter {
   }
 
   /**
-   * Gives `source` turns until it has nothing more to send; resolves then,
-   * or once writing ended.
+   * Puts `source` in line for turns, which it takes until it has nothing
+   * more to send: then {@linkcode FrameSource.turnsEnded}. The first may
+   * come before this returns.
    */
-  turn(source: FrameSource): Promise<void> {
-    if (this.#state === "done") return Promise.resolve();
-    const done = waiter<void>();
-    this.#ready.push({ source, done });
+  ready(source: FrameSource): void {
+    if (this.#state === "done") return;
+    this.#ready.push(source);
     this.#kick();
-    return done.promise;
   }
 
   /**
@@ -178,7 +174,7 @@ export class FrameWriter {
   #end(): void {
     this.#state = "done";
     this.#control.removeFrom(0);
-    for (const turn of this.#ready.removeFrom(0)) turn.done.resolve();
+    this.#ready.removeFrom(0);
     for (const w of this.#controlRoom.drain()) w.resolve();
     this.#done.resolve();
   }
@@ -194,15 +190,13 @@ export class FrameWriter {
     }
     if (control.length < CONTROL_LIMIT) { for (const w of this.#controlRoom.drain()) w.resolve(); }
     const ready = this.#ready;
+    // A source with more to send and credit for it always fills some of
+    // the room there is, so the line empties or the batch fills.
     while (ready.length > 0 && at + 2 * HEADER_SIZE < end) {
-      const turn = ready.shift();
-      const next = turn.source.fill(batch, at, end);
-      if (next > at && turn.source.wantsMore) {
-        ready.push(turn);
-      } else {
-        turn.done.resolve();
-      }
-      at = next;
+      const source = ready.shift();
+      at = source.fill(batch, at, end);
+      if (source.wantsMore) ready.push(source);
+      else source.turnsEnded();
     }
     return at;
   }

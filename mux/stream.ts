@@ -10,7 +10,7 @@ import type { Addr, CallOptions, Conn } from "../conn.ts";
 import { ConnClosedError, ConnectionRefusedError, ProtocolError } from "../errors.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
-import { noop, type Waiter, waiter } from "../_async/waiter.ts";
+import { noop } from "../_async/waiter.ts";
 import { encodeHeader, Flag, HEADER_SIZE, INITIAL_WINDOW, MAX_UINT32, Type } from "./const.ts";
 import type { FrameSource, FrameWriter } from "./_writer.ts";
 
@@ -126,9 +126,10 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
   #sendCredit = INITIAL_WINDOW;
   /** The last write that went to the session's writer directly, until closeWrite() has waited for it. */
   #direct: Promise<number> | null = null;
-  #creditWaiter: Waiter<void> | null = null;
-  /** The pump: `open`, then `done` once our FIN (and what follows it) is in a batch, or the stream was reset. */
+  /** Sending: `open`, then `done` once our FIN (and what follows it) is in a batch, or the stream was reset. */
   #sending: "open" | "done" = "open";
+  /** Whether this stream stands in the writer's line for turns. */
+  #turns: "none" | "waiting" = "none";
 
   /** Makes a stream; `opened` says which side opened it. */
   constructor(
@@ -159,7 +160,9 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     // The peer starts from the spec's initial window; the SYN or ACK frame
     // that the session sends tells it about the rest of ours.
     this.#window = this.#credit = host.window;
-    this.#pump();
+    // What is written to the queue (and its end) is offered to the writer
+    // in the same call: no pump to wake.
+    outbound.listen(() => this.#wantTurns());
   }
 
   /**
@@ -195,9 +198,13 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     return Promise.all([closing, direct.catch(noop)]).then(noop);
   }
 
-  /** Whether it has more to send right now: bytes queued and credit to send them. */
+  /** Whether it has something to send right now: bytes queued and credit for them, or its FIN. */
   get wantsMore(): boolean {
-    return this.#sending === "open" && this.#sendCredit > 0 && this.#outbound.queued > 0;
+    if (this.#sending !== "open") return false;
+    const outbound = this.#outbound;
+    const state = outbound.state;
+    if (state === "readClosed") return false;
+    return outbound.queued > 0 ? this.#sendCredit > 0 : state === "writeClosed";
   }
 
   /** Whether the peer may still send Data on this stream. */
@@ -261,7 +268,7 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
       );
     }
     this.#sendCredit += delta;
-    this.#wakePump();
+    this.#wantTurns();
   }
 
   /**
@@ -382,25 +389,19 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
   // ---- sending ----
 
   /**
-   * Waits for bytes (or EOF) to send and for credit, then takes turns at
-   * the session's writer, which has this stream fill frames straight from
-   * its queue into the batch.
+   * Stands in the writer's line when there is something to send: bytes and
+   * the credit for them, or the end of writing (FIN). Called when bytes are
+   * queued or writing ends (the queue's listener) and when credit comes.
    */
-  async #pump(): Promise<void> {
-    const outbound = this.#outbound;
-    const writer = this.#host.writer;
-    try {
-      while (this.#sending === "open") {
-        await outbound.whenReadable();
-        if (outbound.queued > 0 && this.#sendCredit === 0) {
-          await (this.#creditWaiter = waiter<void>()).promise;
-          continue;
-        }
-        await writer.turn(this);
-      }
-    } catch {
-      // The outbound queue was closed for reading: the stream was reset.
-    }
+  #wantTurns(): void {
+    if (this.#turns === "waiting" || !this.wantsMore) return;
+    this.#turns = "waiting";
+    this.#host.writer.ready(this);
+  }
+
+  /** The writer took this stream out of its line: it wants no more turns for now. */
+  turnsEnded(): void {
+    this.#turns = "none";
   }
 
   /** Fills this stream's next frame into the session's batch; see {@linkcode FrameSource.fill}. */
@@ -424,14 +425,6 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     encodeHeader(batch, at, Type.Data, 0, this.id, n);
     this.#sendCredit -= n;
     return at + HEADER_SIZE + n;
-  }
-
-  #wakePump(): void {
-    const w = this.#creditWaiter;
-    if (w !== null) {
-      this.#creditWaiter = null;
-      w.resolve();
-    }
   }
 
   /** Our writing ended and everything before it is in the batch: FIN, maybe a reset after it. */
@@ -466,7 +459,6 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     this.#state = "reset";
     this.#inbound.abortWrite(readError, eof ? undefined : readError);
     this.#outbound.closeRead(readError, writeError);
-    this.#wakePump();
     this.#forget();
   }
 
