@@ -379,7 +379,11 @@ export class ByteQueue {
     if (into === null && most === 0) return 0; // it only waits for bytes to be queued
     const size = into === null ? Math.min(max, most, JOIN_UP_TO) : Math.min(max, into.byteLength);
     if (!(size >= 1)) return 0;
-    const target = into === null ? new Uint8Array(size) : into.subarray(0, size);
+    const target = into === null
+      ? new Uint8Array(size)
+      : size === into.byteLength
+      ? into
+      : into.subarray(0, size);
     const n = source(target);
     if (!(n > 0)) return 0;
     this.#readers.shift();

@@ -34,6 +34,7 @@ export class FrameReader {
   /** The conn's inbound queue, read in place, or `null` to read through `conn.read()`. */
   readonly #queue: ByteQueue | null;
   readonly #buffer = new Uint8Array(READ_BUFFER_SIZE);
+  readonly #headerView = this.#buffer.subarray(0, HEADER_SIZE);
   /** Unparsed bytes are `#buffer[#start..#end)`. */
   #start = 0;
   #end = 0;
@@ -141,7 +142,11 @@ export class FrameReader {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    const n = this.#queue!.readNow(buffer.subarray(this.#end, Math.min(this.#end + max, buffer.byteLength)));
+    // The common read, a whole header into an empty buffer, has a view of its own.
+    const into = this.#end === 0 && max === HEADER_SIZE
+      ? this.#headerView
+      : buffer.subarray(this.#end, Math.min(this.#end + max, buffer.byteLength));
+    const n = this.#queue!.readNow(into);
     if (n === null) this.#eof = true;
     else if (n !== undefined) this.#end += n;
   }

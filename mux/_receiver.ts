@@ -40,10 +40,11 @@ export interface Payload {
 /** What the receiver needs from its session. */
 export interface ReceiveHost {
   /**
-   * Handles a frame's header; returns where its payload goes, if it has
-   * one. Throws a `ProtocolError` for input the session can't trust.
+   * Handles a frame's header; if a payload follows, says where it goes in
+   * `payload` (the receiver's own, reused) and returns `true`. Throws a
+   * `ProtocolError` for input the session can't trust.
    */
-  frame(header: Header): Payload | undefined;
+  frame(header: Header, payload: Payload): boolean;
   /** Whether the session is over: nothing more is handled. */
   readonly over: boolean;
   /** `undefined` while the writer has room for the answers frames need (pings, resets), else when it will. */
@@ -72,8 +73,9 @@ export class Receiver {
   readonly #reader: FrameReader;
   /** The conn's inbound queue, which calls on writes, or `null` for a conn read in a loop. */
   readonly #queue: ByteQueue | null;
-  /** The payload of the frame being read, until it is all delivered. */
-  #payload: Payload | null = null;
+  /** The payload of the frame being read, while `#inPayload`; one object, reused. */
+  readonly #payload: Payload = { sink: null, length: 0, flags: 0 };
+  #inPayload = false;
   /** `listening` for the queue; `deferred` while a sweep waits for a microtask or for control room; `stopped`. */
   #state: "listening" | "deferred" | "stopped" = "listening";
   readonly #stopped = Promise.withResolvers<void>();
@@ -160,15 +162,17 @@ export class Receiver {
     const host = this.#host;
     for (;;) {
       if (host.over) return "over";
-      const payload = this.#payload;
-      if (payload !== null) {
+      if (this.#inPayload) {
+        const payload = this.#payload;
         payload.length = this.#deliver(payload.sink, payload.length);
         if (payload.length > 0) {
           if (reader.eof) throw reader.truncated(`${payload.length} payload bytes were still to come`);
           return "bytes";
         }
-        this.#payload = null;
-        payload.sink?.flags(payload.flags);
+        this.#inPayload = false;
+        const sink = payload.sink;
+        payload.sink = null;
+        sink?.flags(payload.flags);
         continue;
       }
       if (host.controlRoom() !== undefined) return "room";
@@ -179,7 +183,7 @@ export class Receiver {
         host.ended(null);
         return "over";
       }
-      this.#payload = host.frame(header) ?? null;
+      this.#inPayload = host.frame(header, this.#payload);
     }
   }
 

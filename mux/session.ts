@@ -269,7 +269,7 @@ export class Session implements AsyncDisposable, Disposable {
     this.#writer = new FrameWriter(conn, (err) => this.#sendFailed(err));
     this.#host = this.#makeHost();
     this.#receiver = new Receiver(conn, this.#where, {
-      frame: (header) => this.#frame(header),
+      frame: (header, payload) => this.#frame(header, payload),
       get over() {
         return session.#over;
       },
@@ -476,8 +476,8 @@ export class Session implements AsyncDisposable, Disposable {
     this.#connFailed(error, "receive");
   }
 
-  /** Handles one frame's header; returns where its payload goes, if it has one. */
-  #frame(header: Header): Payload | undefined {
+  /** Handles one frame's header; if a payload follows, says where it goes in `payload` and returns `true`. */
+  #frame(header: Header, payload: Payload): boolean {
     if (header.version !== VERSION) {
       throw this.#protocolError(`unknown protocol version ${header.version}: yamux has version 0 only`);
     }
@@ -489,19 +489,19 @@ export class Session implements AsyncDisposable, Disposable {
     switch (header.type) {
       case Type.Data:
       case Type.WindowUpdate:
-        return this.#streamFrame(header);
+        return this.#streamFrame(header, payload);
       case Type.Ping:
         this.#pingFrame(header);
-        return undefined;
+        return false;
       case Type.GoAway:
         this.#goAwayFrame(header);
-        return undefined;
+        return false;
       default:
         throw this.#protocolError(`unknown frame type ${header.type}: yamux defines types 0 to 3`);
     }
   }
 
-  #streamFrame(header: Header): Payload | undefined {
+  #streamFrame(header: Header, payload: Payload): boolean {
     const { streamId: id, flags, length } = header;
     const data = header.type === Type.Data;
     if (id === 0) {
@@ -520,11 +520,11 @@ export class Session implements AsyncDisposable, Disposable {
       throw this.#protocolError(`a frame for stream ${id}, which was never opened`);
     }
     // A stream refused or already done here: what is still in flight is dropped.
-    if (stream === undefined) return data && length > 0 ? { sink: null, length, flags: 0 } : undefined;
+    if (stream === undefined) return data && length > 0 && drop(payload, length);
     if (!data) {
       stream.grant(length);
       stream.flags(flags);
-      return undefined;
+      return false;
     }
     if (length > 0) {
       let refusal: string | null = null;
@@ -534,13 +534,16 @@ export class Session implements AsyncDisposable, Disposable {
       }
       if (refusal !== null) {
         stream.fail(refusal);
-        return { sink: null, length, flags: 0 };
+        return drop(payload, length);
       }
       stream.expect(length);
-      return { sink: stream, length, flags };
+      payload.sink = stream;
+      payload.length = length;
+      payload.flags = flags;
+      return true;
     }
     stream.flags(flags);
-    return undefined;
+    return false;
   }
 
   /** The peer opens stream `id`: a new stream, or `undefined` if refused (reset). */
@@ -852,6 +855,14 @@ function checkOptions(conn: Conn, options: MuxOptions): Checked {
   const refused = refusal(options, { op: "mux", addr: formatAddr(conn.remoteAddr) });
   if (refused !== undefined) throw refused;
   return checked;
+}
+
+/** A payload of `length` bytes to read and drop; returns `true`. */
+function drop(payload: Payload, length: number): true {
+  payload.sink = null;
+  payload.length = length;
+  payload.flags = 0;
+  return true;
 }
 
 /** Checks a whole-number option in `[min, max]`, naming it. */
