@@ -19,6 +19,7 @@
 import type { Conn } from "../conn.ts";
 import type { ByteQueue } from "../byte_queue.ts";
 import { giveBuffer, takeBuffer } from "../_copy_buffers.ts";
+import { HEADER_SIZE } from "./const.ts";
 
 /** What an outbox tells its writer. */
 export interface OutboxEvents {
@@ -64,6 +65,8 @@ export class QueueOutbox implements Outbox {
   readonly #queue: ByteQueue;
   readonly #events: OutboxEvents;
   #buffer: Uint8Array | null = null;
+  /** The arena's first header-sized bytes, as a view made once per arena: most commits are a header there. */
+  #head: Uint8Array | null = null;
   #used = 0;
   /** Arena regions the queue holds. */
   #held = 0;
@@ -100,7 +103,10 @@ export class QueueOutbox implements Outbox {
   commit(end: number): void {
     const start = this.#used;
     this.#used = end;
-    const written = this.#queue.writeNow(this.#buffer!.subarray(start, end));
+    const bytes = start === 0 && end === HEADER_SIZE
+      ? this.#head ??= this.#buffer!.subarray(0, HEADER_SIZE)
+      : this.#buffer!.subarray(start, end);
+    const written = this.#queue.writeNow(bytes);
     if (typeof written !== "number") {
       this.#held++;
       written.then(this.#released, this.#failed);
@@ -121,7 +127,7 @@ export class QueueOutbox implements Outbox {
   #giveBack(): void {
     if (this.#buffer === null || this.#held > 0) return;
     giveBuffer(this.#buffer);
-    this.#buffer = null;
+    this.#buffer = this.#head = null;
   }
 
   readonly #released = (): void => {

@@ -99,6 +99,16 @@ export class FrameReader {
     return this.#buffer.subarray(start, start + n);
   }
 
+  /**
+   * Whether a read that does not wait could get anything (bytes, or news
+   * of the end): `false` means don't bother. Conn mode: bytes buffered.
+   */
+  get ready(): boolean {
+    if (this.#end > this.#start) return true;
+    const queue = this.#queue;
+    return queue !== null && !this.#eof && (queue.queued > 0 || queue.state !== "open");
+  }
+
   /** Whether the conn reached its end: nothing more will come. */
   get eof(): boolean {
     return this.#eof;
@@ -135,7 +145,9 @@ export class FrameReader {
 
   /** Queue mode: reads up to `max` bytes into the buffer's free end, if there are any now. */
   #readNow(max: number): void {
-    if (this.#eof) return;
+    const queue = this.#queue!;
+    // Nothing there (the usual answer after a frame): no view made to learn it.
+    if (this.#eof || (queue.queued === 0 && queue.state === "open")) return;
     const buffer = this.#buffer;
     if (buffer.byteLength - this.#end < max && this.#start > 0) {
       buffer.copyWithin(0, this.#start, this.#end);
@@ -146,7 +158,7 @@ export class FrameReader {
     const into = this.#end === 0 && max === HEADER_SIZE
       ? this.#headerView
       : buffer.subarray(this.#end, Math.min(this.#end + max, buffer.byteLength));
-    const n = this.#queue!.readNow(into);
+    const n = queue.readNow(into);
     if (n === null) this.#eof = true;
     else if (n !== undefined) this.#end += n;
   }

@@ -195,7 +195,7 @@ export class Receiver {
    */
   #deliver(sink: PayloadSink | null, left: number): number {
     const reader = this.#reader;
-    while (left > 0) {
+    while (left > 0 && reader.ready) {
       let n = sink !== null && reader.direct ? sink.deliverFrom(left, this.#readInto) : 0;
       if (n === 0) {
         const piece = reader.pieceNow(left);
