@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { CallOptions, Conn } from "./conn.ts";
+import type { Addr, CallOptions, Conn } from "./conn.ts";
 import type { Listener } from "./listener.ts";
 import { abortError, BacklogFullError, ConnError, ListenerClosedError } from "./errors.ts";
 import { delay } from "./_async/delay.ts";
@@ -213,5 +213,60 @@ export async function* acceptLoop<C extends Conn>(listener: Listener<C>): AsyncG
     }
     backoff = 0;
     yield conn;
+  }
+}
+
+/**
+ * What every listener shares, for a listener class to extend: `for await`
+ * over it is {@linkcode acceptLoop} over its `accept()`, and disposing of it
+ * is `close()`. A subclass gives `addr`, `accept` and `close`.
+ *
+ * @example
+ * ```ts
+ * import { AcceptQueue, ListenerBase } from "@tether/tether/transport";
+ * import { type Addr, type CallOptions, type Conn, pipe } from "@tether/tether";
+ *
+ * class LoopbackListener extends ListenerBase<Conn> {
+ *   readonly addr: Addr = { transport: "loopback", address: "here" };
+ *   readonly queue = new AcceptQueue<Conn>({ addr: "loopback:here" });
+ *   accept(options?: CallOptions): Promise<Conn> {
+ *     return this.queue.accept(options);
+ *   }
+ *   close(): void {
+ *     this.queue.close((conn) => conn.close());
+ *   }
+ * }
+ * await using listener = new LoopbackListener();
+ * const [client, server] = pipe();
+ * listener.queue.enqueue(server);
+ * for await (const conn of listener) {
+ *   console.log(conn === server); // true
+ *   break;
+ * }
+ * client.close();
+ * ```
+ */
+export abstract class ListenerBase<C extends Conn> implements Listener<C> {
+  /** The address the listener listens on. */
+  abstract readonly addr: Addr;
+  /** Waits for the next connection. */
+  abstract accept(options?: CallOptions): Promise<C>;
+  /** Stops accepting; idempotent. */
+  abstract close(): void;
+
+  /** Iterates accepted conns until closed, riding out temporary errors. */
+  [Symbol.asyncIterator](): AsyncIterator<C> {
+    return acceptLoop(this);
+  }
+
+  /** Closes the listener; `await using` calls it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /** Closes the listener; `using` calls it. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }

@@ -35,5 +35,5 @@ export {
   type ReadChunkOptions,
 } from "./byte_queue.ts";
 export { QueueConn, type QueueConnInit, queueReadable, queueWritable } from "./queue_conn.ts";
-export { acceptLoop, AcceptQueue, type AcceptQueueOptions } from "./accept_queue.ts";
+export { acceptLoop, AcceptQueue, type AcceptQueueOptions, ListenerBase } from "./accept_queue.ts";
 export { checkBufferSize } from "./_validate.ts";

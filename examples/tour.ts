@@ -8,6 +8,10 @@
  * 3. Deadlines and backpressure, as any Conn keeps them.
  * 4. Typed messages over an encrypted channel.
  * 5. The same Conn between two processes, over a Unix socket.
+ * 6. Many streams over one conn, speaking yamux.
+ * 7. Typed channels by name over the mux (netchan).
+ * 8. An HTTP fixture: a `Deno.serve`-style handler served on a memory
+ *    listener and fetched with no port opened.
  */
 
 import { parts } from "./tour/parts.ts";

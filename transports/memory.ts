@@ -20,7 +20,7 @@
 
 import type { Addr, CallOptions } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
-import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
+import { AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { AddrInUseError, ConnectionRefusedError, ListenerClosedError } from "../errors.ts";
@@ -153,13 +153,14 @@ export function pipe(options: PipeOptions = {}): [QueueConn, QueueConn] {
 const registry = new Map<string, MemoryListenerImpl>();
 let privateCount = 0;
 
-class MemoryListenerImpl implements MemoryListener {
+class MemoryListenerImpl extends ListenerBase<QueueConn> implements MemoryListener {
   readonly addr: Addr;
   readonly #queue: AcceptQueue<QueueConn>;
   readonly #bufferSize: number;
   readonly #name: string | undefined;
 
   constructor(name: string | undefined, backlog: number, bufferSize: number) {
+    super();
     this.#name = name;
     this.addr = { transport: "memory", address: name ?? `private-${++privateCount}` };
     this.#queue = new AcceptQueue({ addr: `memory:${this.addr.address}`, backlog });
@@ -199,19 +200,6 @@ class MemoryListenerImpl implements MemoryListener {
     if (this.#name !== undefined && registry.get(this.#name) === this) registry.delete(this.#name);
     // Conns still in the backlog are closed: their dialers read EOF, and their writes fail.
     this.#queue.close((conn) => conn.close());
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<QueueConn> {
-    return acceptLoop(this);
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

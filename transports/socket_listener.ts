@@ -15,8 +15,7 @@
  */
 
 import type { Addr, CallOptions } from "../conn.ts";
-import type { Listener } from "../listener.ts";
-import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
+import { AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { formatAddr } from "../conn.ts";
 import { SocketConn } from "./socket_conn.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
@@ -46,7 +45,7 @@ export interface SocketListenerOptions {
 }
 
 /** A listener on a Unix socket, TCP port or named pipe. Made by `listen()`. */
-export class SocketListener implements Listener<SocketConn> {
+export class SocketListener extends ListenerBase<SocketConn> {
   /** The address the listener listens on. */
   readonly addr: Addr;
   #native: Pick<Deno.Listener, "accept" | "close">;
@@ -59,6 +58,7 @@ export class SocketListener implements Listener<SocketConn> {
 
   /** Adapts `native`, which it owns from now on. */
   constructor(native: Pick<Deno.Listener, "accept" | "close">, addr: Addr, options: SocketListenerOptions) {
+    super();
     this.#native = native;
     this.addr = addr;
     this.#admit = options.admit;
@@ -84,22 +84,6 @@ export class SocketListener implements Listener<SocketConn> {
     if (this.#queue.closed) return;
     this.#queue.close((next) => next instanceof SocketConn && next.close());
     closeQuietly(this.#native);
-  }
-
-  /** Iterates accepted conns until closed, riding out temporary errors. */
-  [Symbol.asyncIterator](): AsyncIterator<SocketConn> {
-    return acceptLoop(this);
-  }
-
-  /** Closes the listener; `await using` calls it. */
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-
-  /** Closes the listener; `using` calls it. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 
   /** Accepts natively, one at a time, handing each conn (or error) on. */

@@ -8,6 +8,8 @@ import { messages } from "./messages.ts";
 import { processes } from "./processes.ts";
 import { muxed } from "./mux.ts";
 import { netchan } from "./netchan.ts";
+import { http } from "./http.ts";
+import { vnet } from "./vnet.ts";
 
 export const parts: TourPart[] = [
   echo,
@@ -17,4 +19,6 @@ export const parts: TourPart[] = [
   processes,
   muxed,
   netchan,
+  http,
+  vnet,
 ];

@@ -1,0 +1,326 @@
+/**
+ * {@linkcode createFetch}: a function with `fetch`'s shape whose requests go
+ * over tether conns (memory, Unix, TCP, named pipes, `secure()` conns, a
+ * mux session), with HTTP/1.1 spoken by Node's own `http` client.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@tether/tether";
+ * import { createFetch, serveHttp } from "@tether/tether/http";
+ *
+ * const listener = listen({ transport: "memory", name: "api" });
+ * await using _server = serveHttp(listener, (req) => new Response(`you asked for ${new URL(req.url).pathname}`));
+ * await using fetch = createFetch({ transport: "memory", name: "api" });
+ * console.log(await (await fetch("http://api/users")).text()); // "you asked for /users"
+ * ```
+ *
+ * @module
+ */
+
+import http from "node:http";
+import type { Dialer } from "../listener.ts";
+import { type ConnectOptions, dialer as dialerFor } from "../transports/mod.ts";
+import { ConnClosedError } from "../errors.ts";
+import { onAbort } from "../_async/waiter.ts";
+import { checkOptions, describe } from "../_validate.ts";
+import { toDuplex } from "../node/socket.ts";
+import { fromNodeError } from "../node/_errors.ts";
+import { arrived, bodyStream, pumpBody, settled } from "./_body.ts";
+import { follow, hasHeader, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
+
+/**
+ * A function with `fetch`'s shape over tether conns, made by
+ * {@linkcode createFetch}; `close()` (or `await using`) closes its pooled
+ * conns.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@tether/tether";
+ * import { createFetch, type Fetcher, serveHttp } from "@tether/tether/http";
+ *
+ * const listener = listen({ transport: "memory" });
+ * await using _server = serveHttp(listener, () => new Response("pong"));
+ * const fetch: Fetcher = createFetch(listener.dialer());
+ * console.log(await (await fetch("http://svc/ping")).text()); // "pong"
+ * fetch.close();
+ * ```
+ */
+export interface Fetcher extends AsyncDisposable, Disposable {
+  /** Sends a request, as `fetch` does; see {@linkcode createFetch}. */
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** Closes every pooled conn and fails the requests in flight; later calls reject. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Options of {@linkcode createFetch}.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "@tether/tether";
+ * import { createFetch, type CreateFetchOptions } from "@tether/tether/http";
+ *
+ * const controller = new AbortController();
+ * const options: CreateFetchOptions = { signal: controller.signal };
+ * const fetch = createFetch(listen({ transport: "memory" }).dialer(), options);
+ * controller.abort(); // as fetch.close(), with the reason for requests in flight
+ * await fetch("http://x/").catch((err) => console.log(err.name)); // "AbortError"
+ * ```
+ */
+export interface CreateFetchOptions {
+  /** Aborting it closes the fetch: requests in flight reject with its reason, pooled conns close. */
+  signal?: AbortSignal;
+}
+
+/** How many redirects one request follows, as browsers and Deno do. */
+const MAX_REDIRECTS = 20;
+
+/**
+ * Makes a `fetch` that sends every request over a conn from `dial`: a
+ * {@linkcode Dialer} (such as a memory listener's `dialer()`), or connect
+ * options (`{ transport: "unix", path }`...). The URL's host does not choose
+ * where the request goes, `dial` does; the host only fills the Host header.
+ * URLs must be `http:`; for encryption, dial `secure()` conns.
+ *
+ * What it keeps of `fetch`: `Request`/`init` handling (bad input is the
+ * same `TypeError`); keep-alive: idle conns are pooled and reused, and a
+ * request that meets a pooled conn the server just closed is sent again on
+ * a new one; streamed request bodies (chunked) and response bodies, each at
+ * the pace the other side reads; a body given in memory (a string, bytes, a
+ * Blob, FormData, URLSearchParams) goes with a `Content-Length`;
+ * `AbortSignal` (the request rejects with the signal's
+ * reason, and a body being read errors with it); redirects (`follow`, up to
+ * 20, 303 and POST-on-301/302 become GET; `manual`; `error`); `response.url`
+ * and `response.redirected`. A failure to connect or a conn that breaks
+ * before the response is a `TypeError`, as with `fetch`, whose `cause` is
+ * the tether error (`ConnectionRefusedError`, `ConnClosedError`...).
+ *
+ * What it leaves out: no cookies, caches or CORS (as Deno's own `fetch`);
+ * it does not ask for compressed bodies, nor undo a `Content-Encoding`.
+ *
+ * @example A fetch over a Unix socket
+ * ```ts
+ * import { listen } from "@tether/tether";
+ * import { createFetch, serveHttp } from "@tether/tether/http";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/app.sock`;
+ * await using _server = serveHttp(await listen({ transport: "unix", path }), async (req) =>
+ *   Response.json({ got: await req.json() })
+ * );
+ * await using fetch = createFetch({ transport: "unix", path });
+ * const res = await fetch("http://app/echo", { method: "POST", body: JSON.stringify({ n: 1 }) });
+ * console.log(await res.json()); // { got: { n: 1 } }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function createFetch(dial: Dialer | ConnectOptions, options: CreateFetchOptions = {}): Fetcher {
+  checkOptions(options, "createFetch");
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  let source: Dialer;
+  if (typeof dial === "object" && dial !== null && typeof (dial as Dialer).dial === "function") {
+    source = dial as Dialer;
+  } else if (typeof dial === "object" && dial !== null && "transport" in dial) {
+    source = dialerFor(dial);
+  } else {
+    throw new TypeError(`createFetch() takes a Dialer or connect options, got ${describe(dial)}`);
+  }
+  const client = new Client(source, signal);
+  const fetcher =
+    ((input: string | URL | Request, init?: RequestInit) => client.fetch(input, init)) as Fetcher;
+  fetcher.close = () => client.close();
+  fetcher[Symbol.asyncDispose] = () => Promise.resolve(client.close());
+  fetcher[Symbol.dispose] = () => client.close();
+  return fetcher;
+}
+
+/** Node's pool, with every conn from the dialer: one pool whatever the host. */
+class ConnAgent extends http.Agent {
+  #dialer: Dialer;
+  #signal: AbortSignal | undefined;
+
+  constructor(dialer: Dialer, signal: AbortSignal | undefined) {
+    super({ keepAlive: true, scheduling: "lifo" });
+    this.#dialer = dialer;
+    this.#signal = signal;
+  }
+
+  /** Dials for the request whose options these are: within its signal (`dialSignal`) and the fetch's. */
+  override createConnection(options: http.ClientRequestArgs): ReturnType<http.Agent["createConnection"]> {
+    const { dialSignal } = options as { dialSignal?: AbortSignal };
+    const signal = dialSignal && this.#signal
+      ? AbortSignal.any([dialSignal, this.#signal])
+      : dialSignal ?? this.#signal;
+    return toDuplex(this.#dialer.dial({ signal })) as unknown as ReturnType<http.Agent["createConnection"]>;
+  }
+
+  override getName(): string {
+    return "tether";
+  }
+}
+
+class Client {
+  #agent: ConnAgent;
+  #signal: AbortSignal | undefined;
+  #state: "open" | "closed" = "open";
+
+  constructor(dialer: Dialer, signal: AbortSignal | undefined) {
+    this.#agent = new ConnAgent(dialer, signal);
+    this.#signal = signal;
+    if (signal?.aborted) this.close();
+    else onAbort(signal, () => this.close());
+  }
+
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = await outgoing(input, init, this.#signal);
+    if (request.signal?.aborted) throw request.signal.reason;
+    if (this.#state === "closed") {
+      throw new TypeError("this fetch was closed; make another with createFetch()");
+    }
+    checkUrl(request.url);
+    for (let hops = 0;; hops++) {
+      const message = await this.#send(request);
+      const status = message.statusCode!;
+      const location = message.headers.location;
+      if (!isRedirect(status) || location === undefined || request.redirect === "manual") {
+        return this.#response(message, request, hops > 0);
+      }
+      message.resume(); // Drop the redirect's body; the conn goes back to the pool.
+      if (request.redirect === "error") {
+        throw new TypeError(`${request.url.href} redirects, and redirect is "error"`);
+      }
+      if (hops === MAX_REDIRECTS) {
+        throw new TypeError(`${request.url.href}: more than ${MAX_REDIRECTS} redirects`);
+      }
+      follow(request, status, location);
+      checkUrl(request.url);
+    }
+  }
+
+  /**
+   * Sends one request. (A request that meets a pooled conn the server has
+   * just closed is sent again on a new conn by Node's client itself, which
+   * keeps what it wrote for that.)
+   */
+  #send({ url, method, headers, body, signal }: Outgoing): Promise<http.IncomingMessage> {
+    if (this.#state === "closed") return Promise.reject(new TypeError("this fetch was closed"));
+    // Raw name/value pairs: the Headers object checked them already, so Node need not again.
+    const out: string[] = ["host", url.host];
+    for (let i = 0; i < headers.length; i++) out.push(headers[i]);
+    if (!hasHeader(headers, "content-length")) {
+      if (body.kind === "whole") out.push("content-length", String(body.bytes.byteLength));
+      else if (body.kind === "empty" && method !== "GET" && method !== "HEAD") {
+        out.push("content-length", "0");
+      }
+    }
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        agent: this.#agent,
+        method,
+        path: url.pathname + url.search,
+        headers: out as unknown as http.OutgoingHttpHeaders,
+        setHost: false,
+        // Node's agent hands the request's options to createConnection: a dial gives up with its request.
+        dialSignal: signal,
+      } as http.RequestOptions);
+      let state: "sending" | "answered" | "failed" = "sending";
+      const detach = onAbort(signal, () => {
+        if (state === "sending") reject(signal!.reason);
+        state = "failed";
+        req.destroy(signal!.reason);
+      });
+      req.on("response", (message: http.IncomingMessage) => {
+        if (state !== "sending") return void message.destroy();
+        state = "answered";
+        message.once("close", detach);
+        resolve(message);
+      });
+      req.on("error", (err: Error) => {
+        if (state !== "sending") return;
+        state = "failed";
+        detach();
+        const cause = fromNodeError(err, "fetch");
+        reject(new TypeError(`error sending request for ${url.href}: ${cause.message}`, { cause }));
+      });
+      if (body.kind === "empty") req.end();
+      else if (body.kind === "whole") req.end(body.bytes);
+      else pumpBody(body.head, body.reader, req).catch((err) => req.destroy(err));
+    });
+  }
+
+  async #response(
+    message: http.IncomingMessage,
+    { url, method, signal }: Outgoing,
+    redirected: boolean,
+  ): Promise<Response> {
+    const status = message.statusCode!;
+    const nullBody = method === "HEAD" || status === 204 || status === 205 || status === 304;
+    if (nullBody) message.resume();
+    const whole = nullBody ? null : await arrived(message);
+    if (nullBody || whole !== undefined) {
+      // All of the response is in: Node hands its conn back to the pool once the request says 'close', a
+      // tick or two from now. Waiting for that lets a request made right after this one reuse the conn.
+      const req = (message as unknown as { req: http.ClientRequest }).req;
+      await settled(req, "close", () => req.closed);
+    }
+    const body = nullBody ? null : whole ?? bodyStream(
+      message,
+      (cause) =>
+        signal?.aborted
+          ? signal.reason
+          : new TypeError(`the connection to ${url.host} broke while reading the body`, {
+            cause: new ConnClosedError({
+              op: "read",
+              detail: "the server closed before the body was complete",
+              cause,
+            }),
+          }),
+      () => message.destroy(),
+    );
+    let response: Response;
+    try {
+      response = new Response(body, { status, statusText: validReason(message.statusMessage) });
+    } catch (err) {
+      message.destroy();
+      throw new TypeError(`${url.href} answered with status ${status}, which fetch cannot return`, {
+        cause: err,
+      });
+    }
+    // Appended here rather than passed in: a Headers given to Response would be copied, header by header.
+    const headers = response.headers;
+    const raw = message.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      try {
+        headers.append(raw[i], raw[i + 1]);
+      } catch {
+        // A header value the Fetch API cannot hold is left out, as browsers do.
+      }
+    }
+    Object.defineProperty(response, "url", { value: url.href });
+    Object.defineProperty(response, "redirected", { value: redirected });
+    return response;
+  }
+
+  close(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#agent.destroy();
+  }
+}
+
+function checkUrl(url: URL): void {
+  if (url.protocol !== "http:") {
+    throw new TypeError(
+      `${url.href}: createFetch speaks plain HTTP/1.1 over the conns it dials, so the URL must be http: ` +
+        "(for encryption, dial secure() conns)",
+    );
+  }
+}
+
+/** A reason phrase `Response` takes, or none. */
+function validReason(text: string | undefined): string {
+  return text !== undefined && /^[\t\x20-\x7e\x80-\xff]*$/.test(text) ? text : "";
+}
