@@ -1,8 +1,7 @@
 /**
  * Where the session's writer puts the bytes of its own (frames, headers,
  * payloads it copies) on their way to the conn, one way per kind of conn.
- * Either takes its buffers from the package's pool while busy and gives
- * them back when idle: an idle session holds none. Private to `mux/`.
+ * Private to `mux/`.
  *
  * - {@linkcode QueueOutbox}, over a `QueueConn`: bytes go to the conn's
  *   outbound queue the moment they are committed, and a big payload goes
@@ -12,6 +11,8 @@
  *   committed while a write is under way is gathered into a second buffer
  *   and written in one call when it ends: a system call costs more than the
  *   copy, and several 64 KiB frames in one write cost less than as many writes.
+ *   Its buffers come from the package's pool while it is busy and go back
+ *   when it is idle: an idle session over a socket holds none.
  *
  * @module
  */
@@ -49,8 +50,13 @@ export interface Outbox {
   direct(bytes: Uint8Array): number | Promise<number> | undefined;
 }
 
-/** The arena of a {@linkcode QueueOutbox}. */
-const ARENA_SIZE = 128 * 1024;
+/**
+ * The arena of a {@linkcode QueueOutbox}: headers, small frames and the
+ * batches of writes that waited. Its own for the session's life: most
+ * commits are done in the same call, and taking it from the pool and giving
+ * it back around each one cost more than keeping it.
+ */
+const ARENA_SIZE = 16 * 1024;
 /**
  * Each buffer of a {@linkcode ConnOutbox}: seven 64 KiB frames and their
  * headers fit. Measured over a Unix socket: 64 KiB writes gathered into
@@ -68,9 +74,9 @@ const GATHER_SIZE = 512 * 1024;
 export class QueueOutbox implements Outbox {
   readonly #queue: ByteQueue;
   readonly #events: OutboxEvents;
-  #buffer: Uint8Array | null = null;
-  /** The arena's first header-sized bytes, as a view made once per arena: most commits are a header there. */
-  #head: Uint8Array | null = null;
+  readonly #buffer = new Uint8Array(ARENA_SIZE);
+  /** The arena's first header-sized bytes, as a view made once: most commits are a header there. */
+  readonly #head = this.#buffer.subarray(0, HEADER_SIZE);
   #used = 0;
   /** Arena regions the queue holds. */
   #held = 0;
@@ -83,9 +89,9 @@ export class QueueOutbox implements Outbox {
     this.#events = events;
   }
 
-  /** The arena, from the pool once there is something to write. */
+  /** The arena. */
   get buffer(): Uint8Array {
-    return this.#buffer ??= takeBuffer(ARENA_SIZE);
+    return this.#buffer;
   }
 
   /** Where the arena's free bytes start. */
@@ -107,16 +113,13 @@ export class QueueOutbox implements Outbox {
   commit(end: number): void {
     const start = this.#used;
     this.#used = end;
-    const bytes = start === 0 && end === HEADER_SIZE
-      ? this.#head ??= this.#buffer!.subarray(0, HEADER_SIZE)
-      : this.#buffer!.subarray(start, end);
+    const bytes = start === 0 && end === HEADER_SIZE ? this.#head : this.#buffer.subarray(start, end);
     const written = this.#queue.writeNow(bytes);
     if (typeof written !== "number") {
       this.#held++;
       written.then(this.#released, this.#failed);
     } else if (this.#used === end) {
       this.#used = start;
-      if (start === 0) this.#giveBack();
     }
   }
 
@@ -128,17 +131,8 @@ export class QueueOutbox implements Outbox {
     return written.then(this.#directDone, this.#directFailed);
   }
 
-  #giveBack(): void {
-    if (this.#buffer === null || this.#held > 0) return;
-    giveBuffer(this.#buffer);
-    this.#buffer = this.#head = null;
-  }
-
   readonly #released = (): void => {
-    if (--this.#held === 0) {
-      this.#used = 0;
-      this.#giveBack();
-    }
+    if (--this.#held === 0) this.#used = 0;
     this.#events.onRoom();
   };
 
