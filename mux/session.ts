@@ -1,10 +1,11 @@
 /**
  * `mux(conn, options)`: many {@linkcode MuxStream}s over one
- * {@linkcode Conn}, speaking yamux. The session reads frames in one loop
- * that never waits on a stream (a stream's peer may only send within the
- * window granted, so its bytes always fit its queue), and writes them
- * through one writer. `PROTOCOL.md` beside this file is the wire format and
- * state machine in full.
+ * {@linkcode Conn}, speaking yamux. The session judges each frame its
+ * receiver (`_receiver.ts`) reads, and never waits on a stream to take one
+ * (a stream's peer may only send within the window granted, so its bytes
+ * always fit its queue); it writes through one writer (`_writer.ts`).
+ * `PROTOCOL.md` beside this file is the wire format and state machine in
+ * full.
  *
  * @module
  */

@@ -1,7 +1,10 @@
 /**
  * One yamux stream: a {@linkcode QueueConn} whose inbound queue the
- * session's receive loop feeds with Data frames, and whose outbound queue a
- * pump drains into Data frames, never past the window the peer granted.
+ * session's receiver feeds with Data frames (or fills a waiting reader's
+ * buffer from), and whose writes become Data frames, never past the window
+ * the peer granted: at once when nothing waits before them, else through
+ * its outbound queue, whose listener puts the stream in the session writer's
+ * line.
  *
  * @module
  */
