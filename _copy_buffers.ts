@@ -7,10 +7,15 @@
  *   over from the top once everything in it was read.
  * - A bigger write is copied into a spare buffer (the last copy a reader
  *   finished with) when it fits, else into a new one sized to a power of two.
- * - Once a queue holds nothing, its tail and spare go back to a pool shared
- *   by every queue, bounded at {@linkcode POOL_LIMIT} bytes: an idle conn
- *   holds no buffer (as Go's `net.Pipe` holds none between writes), while a
- *   busy one takes the same buffers back at once, allocating nothing.
+ * - Once a queue holds nothing, its spare goes back to a pool shared by every
+ *   queue, bounded at {@linkcode POOL_LIMIT} bytes, and so does its tail,
+ *   though not at once: a queue that keeps being filled and read empty would
+ *   hand its tail back and take it again at every turn. Its tail starts over
+ *   from the top, and the queue is put on a short list that is swept every
+ *   {@linkcode SWEEP_EVERY} times any queue is read empty: those still empty
+ *   then give their tail back. So an idle conn holds no buffer (as Go's
+ *   `net.Pipe` holds none between writes), but for the few read empty last
+ *   (at most 64 tails, 1 MiB), and a busy one allocates nothing.
  *
  * Buffers only ever come back to the pool from a queue that copied them out
  * itself: a chunk handed to a reader whole is the reader's, never reused.
@@ -73,6 +78,18 @@ function give(buffer: Uint8Array): void {
   pooledBytes += size;
 }
 
+/** How many times queues are read empty between two sweeps of {@linkcode drained}. */
+export const SWEEP_EVERY = 64;
+/** Queues read empty since the last sweep that still hold a tail. */
+let drained: CopyBuffers[] = [];
+
+/** Takes back the tails of the queues on the list that are still empty; empties the list. */
+function sweep(): void {
+  const list = drained;
+  drained = [];
+  for (const buffers of list) buffers.swept();
+}
+
 /** The size of the copy buffer for `length` bytes. */
 function copySize(length: number): number {
   if (length > MAX_POOLED) return length;
@@ -91,6 +108,11 @@ export class CopyBuffers {
   #tail: Uint8Array | null = null;
   #tailUsed = 0;
   #spare: Uint8Array | null = null;
+  /**
+   * Whether this queue is on the sweep list (`unlisted` otherwise), and if
+   * so whether it is still `empty` or was `filled` again since.
+   */
+  #standing: "unlisted" | "empty" | "filled" = "unlisted";
 
   /**
    * Appends a small write to `last`, the queue's last chunk, when `last` is a
@@ -112,6 +134,7 @@ export class CopyBuffers {
 
   /** A copy of a small write in the tail buffer, starting a new one when it is full. */
   copySmall(data: Uint8Array): Uint8Array {
+    if (this.#standing === "empty") this.#standing = "filled";
     if (this.#tail === null || this.#tailUsed + data.byteLength > this.#tail.byteLength) {
       this.#tail = take(TAIL_SIZE);
       this.#tailUsed = 0;
@@ -150,16 +173,29 @@ export class CopyBuffers {
     this.#spare = new Uint8Array(buffer);
   }
 
-  /** The queue holds no bytes: its buffers go back to the shared pool. */
+  /**
+   * The queue holds no bytes: its spare goes back to the shared pool, its
+   * tail starts over and goes back at the next sweep if it is still unused.
+   */
   emptied(): void {
-    if (this.#tail !== null) {
-      give(this.#tail);
-      this.#tail = null;
-      this.#tailUsed = 0;
-    }
     if (this.#spare !== null) {
       give(this.#spare);
       this.#spare = null;
     }
+    if (this.#tail === null) return;
+    this.#tailUsed = 0;
+    if (this.#standing === "unlisted") drained.push(this);
+    this.#standing = "empty";
+    if (drained.length >= SWEEP_EVERY) sweep();
+  }
+
+  /** The sweep came by: a tail still unused since the queue was read empty goes back to the pool. */
+  swept(): void {
+    if (this.#standing === "empty" && this.#tail !== null) {
+      give(this.#tail);
+      this.#tail = null;
+      this.#tailUsed = 0;
+    }
+    this.#standing = "unlisted";
   }
 }

@@ -138,6 +138,13 @@ export interface FrameOptions {
    * use the same value.
    */
   maxMessageSize?: number;
+  /**
+   * Typed frames only: let type 0 through in both directions, for a protocol
+   * on top that keeps it for its own control messages (as `ipc/` does);
+   * default `false`, where sending type 0 is a `RangeError` and receiving it
+   * a `ProtocolError`.
+   */
+  allowTypeZero?: boolean;
 }
 
 /**
@@ -212,6 +219,7 @@ export class FramedConn<M extends Message = Uint8Array>
   /** The largest message, in data bytes, this side sends or accepts. */
   readonly maxMessageSize: number;
   readonly #typed: boolean;
+  readonly #minType: number;
   readonly #encoder: FrameEncoder;
   readonly #decoder: FrameDecoder;
   readonly #addr: string;
@@ -246,9 +254,10 @@ export class FramedConn<M extends Message = Uint8Array>
     this.maxMessageSize = checkMaxMessageSize(options.maxMessageSize);
     const typed = options.typed === true;
     this.#typed = typed;
+    this.#minType = typed && options.allowTypeZero === true ? 0 : 1;
     this.#addr = formatAddr(conn.remoteAddr ?? { transport: "unknown", address: "" });
     this.#encoder = new FrameEncoder(conn, typed);
-    this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize, this.#addr);
+    this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize, this.#addr, this.#minType);
   }
 
   /** Settles once both directions of the conn are done. */
@@ -267,7 +276,7 @@ export class FramedConn<M extends Message = Uint8Array>
   send(message: M, options?: CallOptions): Promise<void> {
     let frame: Frame;
     try {
-      frame = this.#typed ? toTypedFrame(message) : toFrame(message);
+      frame = this.#typed ? toTypedFrame(message, this.#minType) : toFrame(message);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -284,7 +293,15 @@ export class FramedConn<M extends Message = Uint8Array>
     const refused = refusal(options);
     if (refused !== undefined) return Promise.reject(refused);
     if (this.#send.kind !== "open") return Promise.reject(this.#send.error);
-    return this.#sendFrame(frame, options?.signal, this.#sendLock.tryAcquire());
+    const signal = options?.signal;
+    // A writer running ahead of the conn: its small frames go out together
+    // once the write in flight is done. Only sends that cannot be aborted
+    // join a batch, so an aborted send is still whole or nothing.
+    if (signal === undefined && this.#sendLock.held && this.#sendLock.waiting === 0) {
+      const batched = this.#encoder.append(frame);
+      if (batched !== null) return batched;
+    }
+    return this.#sendFrame(frame, signal, this.#sendLock.tryAcquire());
   }
 
   async #sendFrame(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
@@ -298,14 +315,34 @@ export class FramedConn<M extends Message = Uint8Array>
     // The frame is written whole even if the signal aborts: the lock is held
     // until it is, so later frames follow it on the wire.
     const written = this.#encoder.write(frame, signal).then(
-      () => this.#sendLock.release(),
+      () => this.#written(),
       (err) => {
-        this.#sendFailed(err);
-        this.#sendLock.release();
+        this.#writeFailed(err);
         throw err;
       },
     );
     return signal === undefined ? written : untilAborted(written, signal);
+  }
+
+  /** A write is done: the frames batched meanwhile go next, still holding the lock; then the lock goes on. */
+  #written(): void {
+    const batch = this.#encoder.takeBatch();
+    if (batch === null) return this.#sendLock.release();
+    this.conn.write(batch.bytes).then(() => {
+      this.#encoder.recycle(batch.bytes);
+      batch.done.resolve();
+      this.#written();
+    }, (err) => {
+      batch.done.reject(err);
+      this.#writeFailed(err);
+    });
+  }
+
+  /** A write failed, maybe part way: no frame may follow, batched ones included. */
+  #writeFailed(err: unknown): void {
+    this.#sendFailed(err);
+    this.#encoder.takeBatch()?.done.reject(err);
+    this.#sendLock.release();
   }
 
   /**
@@ -526,7 +563,7 @@ function toFrame(message: unknown): Frame {
   return { type: 0, data: message };
 }
 
-function toTypedFrame(message: unknown): Frame {
+function toTypedFrame(message: unknown, minType: number): Frame {
   if (typeof message !== "object" || message === null) {
     throw new TypeError(`message must be an object { type, data }, got ${describe(message)}`);
   }
@@ -534,7 +571,7 @@ function toTypedFrame(message: unknown): Frame {
   if (typeof type !== "number") {
     throw new TypeError(`message type must be a number, got ${describe(type)}`);
   }
-  if (!Number.isInteger(type) || type < 1 || type > MAX_UINT32) {
+  if (!Number.isInteger(type) || type < minType || type > MAX_UINT32) {
     throw new RangeError(
       `message type must be a whole number from 1 to ${MAX_UINT32} (0 is reserved), got ${type}`,
     );

@@ -16,6 +16,16 @@ export class OrderedLock {
   #held = false;
   #line = new WaitQueue<void>();
 
+  /** Whether someone holds the lock. */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /** How many callers wait in line for it. */
+  get waiting(): number {
+    return this.#line.length;
+  }
+
   /** Takes the lock if it is free, without waiting; `true` if taken. */
   tryAcquire(): boolean {
     if (this.#held) return false;

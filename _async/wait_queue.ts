@@ -12,7 +12,7 @@ import { type Waiter, waiter } from "./waiter.ts";
 /** A waiting caller and what it brought (a buffer to fill, a conn to hand over...). */
 export interface Waiting<T, D> extends Waiter<T> {
   /** What the caller brought. */
-  readonly data: D;
+  data: D;
 }
 
 /** A FIFO of waiting callers. */
@@ -35,14 +35,16 @@ export class WaitQueue<T, D = undefined> {
       const replaced = onAbort?.(signal.reason);
       return Promise.reject(replaced === undefined ? signal.reason : replaced);
     }
-    const w = signal === undefined ? waiter<T>() : waiter<T>(signal, (reason) => {
+    // The waiter itself stands in line, carrying the data: one object less per
+    // wait, on the path of every read that finds its queue empty.
+    const entry = (signal === undefined ? waiter<T>() : waiter<T>(signal, (reason) => {
       const i = this.#line.indexOf(entry);
       if (i >= 0) this.#line.removeAt(i);
       return onAbort?.(reason);
-    });
-    const entry: Waiting<T, D> = { promise: w.promise, resolve: w.resolve, reject: w.reject, data };
+    })) as Waiting<T, D>;
+    entry.data = data;
     this.#line.push(entry);
-    return w.promise;
+    return entry.promise;
   }
 
   /** The first caller in line; the line must not be empty. */

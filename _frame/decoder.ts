@@ -29,6 +29,8 @@ export class FrameDecoder {
   readonly #maxMessageSize: number;
   /** The peer's address, named in errors. */
   readonly #addr: string;
+  /** The lowest type accepted: 1, or 0 where the layer above uses type 0. */
+  readonly #minType: number;
   readonly #buffer = new Uint8Array(READ_BUFFER_SIZE);
   readonly #view = new DataView(this.#buffer.buffer);
   /** Frames no bigger than this are gathered in the read buffer. */
@@ -39,8 +41,9 @@ export class FrameDecoder {
   #partial: PartialBody | null = null;
 
   /** A decoder for `conn`, refusing bodies over `maxMessageSize`. */
-  constructor(conn: Conn, typed: boolean, maxMessageSize: number, addr: string) {
+  constructor(conn: Conn, typed: boolean, maxMessageSize: number, addr: string, minType = 1) {
     this.#addr = addr;
+    this.#minType = minType;
     this.#conn = conn;
     this.#typed = typed;
     this.#headerBytes = headerBytes(typed);
@@ -102,7 +105,7 @@ export class FrameDecoder {
       });
     }
     const type = this.#typed ? this.#view.getUint32(start + LENGTH_BYTES) : 0;
-    if (this.#typed && type === 0) {
+    if (this.#typed && type < this.#minType) {
       throw this.#protocolError("incoming frame has the reserved message type 0");
     }
     const bodyStart = start + header;

@@ -8,7 +8,7 @@
  */
 
 import type { Conn } from "../conn.ts";
-import { onAbort } from "../_async/waiter.ts";
+import { onAbort, type Waiter, waiter } from "../_async/waiter.ts";
 import { type Frame, headerBytes, LENGTH_BYTES } from "./wire.ts";
 
 /**
@@ -25,6 +25,21 @@ export const COALESCE_LIMIT = 16 * 1024;
  */
 export const STAGE_SIZE = 64 * 1024;
 
+/**
+ * Small frames sent while a write is in flight wait in a batch of up to
+ * this many bytes, to go out together in one conn write once it is done:
+ * one syscall for many messages when the writer runs ahead of the conn.
+ */
+export const BATCH_SIZE = 64 * 1024;
+
+/** Frames gathered for one conn write, and the promise their sends share. */
+export interface Batch {
+  /** The frames, back to back. */
+  bytes: Uint8Array;
+  /** Settles the sends whose frames are in it. */
+  done: Waiter<void>;
+}
+
 /** Encodes and writes frames; one caller at a time (the framed conn's send lock). */
 export class FrameEncoder {
   readonly #conn: Conn;
@@ -37,6 +52,12 @@ export class FrameEncoder {
    */
   #scratch: Uint8Array | null = null;
   #view: DataView | null = null;
+  /** The batch being filled, its length, and the promise of its sends. */
+  #batch: Uint8Array | null = null;
+  #batchLength = 0;
+  #batchDone: Waiter<void> | null = null;
+  /** The other batch buffer, free once the batch written from it is done. */
+  #spare: Uint8Array | null = null;
 
   /** An encoder for `conn`, with typed headers or not. */
   constructor(conn: Conn, typed: boolean) {
@@ -67,6 +88,41 @@ export class FrameEncoder {
       return this.#conn.write(header).then(() => this.#conn.write(frame.data));
     }
     return this.#writeStaged(frame, signal);
+  }
+
+  /**
+   * Copies a small frame into the batch, if it fits, and returns the promise
+   * its send shares with the others there (settled by whoever writes the
+   * batch); `null` if it does not fit. The caller holds no lock: it must
+   * only call this while another write is in flight, with nobody in line.
+   */
+  append(frame: Frame): Promise<void> | null {
+    const size = this.#headerBytes + frame.data.byteLength;
+    if (size > COALESCE_LIMIT || this.#batchLength + size > BATCH_SIZE) return null;
+    const batch = this.#batch ??= this.#spare ?? new Uint8Array(BATCH_SIZE);
+    if (batch === this.#spare) this.#spare = null;
+    const at = this.#batchLength;
+    const view = new DataView(batch.buffer, at);
+    view.setUint32(0, frame.data.byteLength);
+    if (this.#typed) view.setUint32(LENGTH_BYTES, frame.type);
+    batch.set(frame.data, at + this.#headerBytes);
+    this.#batchLength = at + size;
+    return (this.#batchDone ??= waiter<void>()).promise;
+  }
+
+  /** Takes the batch to write, if any frames wait in it; hand its bytes back with `recycle`. */
+  takeBatch(): Batch | null {
+    if (this.#batchLength === 0) return null;
+    const batch = { bytes: this.#batch!.subarray(0, this.#batchLength), done: this.#batchDone! };
+    this.#batch = null;
+    this.#batchLength = 0;
+    this.#batchDone = null;
+    return batch;
+  }
+
+  /** A batch's buffer, written: it may hold the next batch. */
+  recycle(bytes: Uint8Array): void {
+    this.#spare = new Uint8Array(bytes.buffer);
   }
 
   /**

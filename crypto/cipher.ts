@@ -7,6 +7,7 @@
 
 import { NonceExhaustedError, UnsupportedAlgorithmError } from "../errors.ts";
 import { source } from "./bytes.ts";
+import { hostCrypto, type HostKey, own } from "./_host.ts";
 
 /**
  * The cipher names of a Noise protocol name: AES-256-GCM or ChaCha20-Poly1305.
@@ -39,17 +40,42 @@ export class DecryptError extends Error {
   }
 }
 
+/**
+ * A key of an AEAD: WebCrypto's, and the runtime's synchronous one where it
+ * has `node:crypto` (see `_host.ts`); neither keeps the raw bytes in reach.
+ */
+export interface CipherKey {
+  /** The key as a `node:crypto` KeyObject, or `null` where there is none. */
+  readonly host: HostKey | null;
+  /**
+   * The WebCrypto key (non-extractable) once imported, else `null`: where
+   * `host` is set, it is imported only when a record too big for the host
+   * path first needs it, as a handshake's keys never do.
+   */
+  readonly web: CryptoKey | null;
+  /** The WebCrypto key, imported on first use. */
+  webKey(): Promise<CryptoKey>;
+}
+
 /** One AEAD as Noise uses it: a 32-byte key and a 64-bit counter nonce. */
 export interface CipherFunctions {
   /** Its name in a Noise protocol name. */
   readonly name: CipherName;
   /** Turns 32 raw key bytes into a key for this AEAD. */
-  importKey(raw: Uint8Array): Promise<CryptoKey>;
+  importKey(raw: Uint8Array): Promise<CipherKey>;
   /** ENCRYPT(k, n, ad, plaintext). */
-  encrypt(key: CryptoKey, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  encrypt(key: CipherKey, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
   /** DECRYPT(k, n, ad, ciphertext); rejects with {@linkcode DecryptError}. */
-  decrypt(key: CryptoKey, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+  decrypt(key: CipherKey, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
 }
+
+/**
+ * Messages up to this size are sealed and opened synchronously where the
+ * runtime can (a few microseconds instead of a WebCrypto round trip); bigger
+ * ones go to WebCrypto, which runs them off the main thread and is faster
+ * per byte.
+ */
+export const HOST_CIPHER_LIMIT = 1024;
 
 /** A 12-byte nonce: 4 zero bytes, then the counter in the AEAD's byte order. */
 function nonce(n: bigint, littleEndian: boolean): Uint8Array<ArrayBuffer> {
@@ -63,46 +89,106 @@ function webCryptoCipher(
   algorithm: string,
   format: "raw" | "raw-secret",
   littleEndian: boolean,
+  hostAlgorithm: string,
 ): CipherFunctions {
+  const hostOptions = { authTagLength: TAG_LENGTH };
   return {
     name,
-    importKey: (raw) =>
-      crypto.subtle.importKey(format as "raw", source(raw), { name: algorithm }, false, [
-        "encrypt",
-        "decrypt",
-      ]),
-    async encrypt(key, n, ad, plaintext) {
-      const iv = nonce(n, littleEndian);
-      return new Uint8Array(
-        await crypto.subtle.encrypt(
-          { name: algorithm, iv, additionalData: source(ad) },
-          key,
-          source(plaintext),
-        ),
-      );
-    },
-    async decrypt(key, n, ad, ciphertext) {
-      const iv = nonce(n, littleEndian);
-      try {
-        return new Uint8Array(
-          await crypto.subtle.decrypt(
-            { name: algorithm, iv, additionalData: source(ad) },
-            key,
-            source(ciphertext),
-          ),
-        );
-      } catch (err) {
-        throw new DecryptError(err);
+    importKey(raw) {
+      const importWeb = (bytes: Uint8Array) =>
+        crypto.subtle.importKey(format as "raw", source(bytes), { name: algorithm }, false, [
+          "encrypt",
+          "decrypt",
+        ]);
+      const host = hostCrypto();
+      if (host === null) {
+        return importWeb(raw).then((web) => ({ host: null, web, webKey: () => Promise.resolve(web) }));
       }
+      // WebCrypto's import is a round trip through its thread pool; a
+      // handshake makes several keys and seals only tiny messages with them.
+      const hostKey = host.createSecretKey(raw.slice());
+      let importing: Promise<CryptoKey> | undefined;
+      const key: { host: HostKey; web: CryptoKey | null; webKey(): Promise<CryptoKey> } = {
+        host: hostKey,
+        web: null,
+        webKey: () =>
+          importing ??= (() => {
+            const bytes = own(hostKey.export());
+            const imported = importWeb(bytes);
+            bytes.fill(0);
+            return imported.then((web) => key.web = web);
+          })(),
+      };
+      return Promise.resolve(key);
+    },
+    encrypt(key, n, ad, plaintext) {
+      const iv = nonce(n, littleEndian);
+      const host = key.host === null || plaintext.length > HOST_CIPHER_LIMIT ? null : hostCrypto();
+      if (host !== null) {
+        const cipher = host.createCipheriv(hostAlgorithm, key.host!, iv, hostOptions);
+        cipher.setAAD(ad);
+        const head = cipher.update(plaintext);
+        const tail = cipher.final();
+        const tag = cipher.getAuthTag();
+        const out = new Uint8Array(head.length + tail.length + tag.length);
+        out.set(head);
+        out.set(tail, head.length);
+        out.set(tag, head.length + tail.length);
+        return Promise.resolve(out);
+      }
+      const seal = (web: CryptoKey, bytes: Uint8Array, data: Uint8Array) =>
+        crypto.subtle.encrypt({ name: algorithm, iv, additionalData: source(data) }, web, source(bytes))
+          .then((sealed) => new Uint8Array(sealed));
+      if (key.web !== null) return seal(key.web, plaintext, ad);
+      // Callers may refill their buffers once this returns: copy them while the key is imported.
+      const [bytes, data] = [plaintext.slice(), ad.slice()];
+      return key.webKey().then((web) => seal(web, bytes, data));
+    },
+    decrypt(key, n, ad, ciphertext) {
+      const iv = nonce(n, littleEndian);
+      const host = key.host === null || ciphertext.length > HOST_CIPHER_LIMIT + TAG_LENGTH
+        ? null
+        : hostCrypto();
+      if (host !== null) {
+        if (ciphertext.length < TAG_LENGTH) {
+          return Promise.reject(new DecryptError(new Error("shorter than a tag")));
+        }
+        try {
+          const decipher = host.createDecipheriv(hostAlgorithm, key.host!, iv, hostOptions);
+          decipher.setAAD(ad);
+          decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LENGTH));
+          const head = decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_LENGTH));
+          const tail = decipher.final(); // throws on a bad tag
+          if (tail.length === 0) return Promise.resolve(own(head));
+          const out = new Uint8Array(head.length + tail.length);
+          out.set(head);
+          out.set(tail, head.length);
+          return Promise.resolve(out);
+        } catch (err) {
+          return Promise.reject(new DecryptError(err));
+        }
+      }
+      const open = (web: CryptoKey, bytes: Uint8Array, data: Uint8Array) =>
+        crypto.subtle.decrypt({ name: algorithm, iv, additionalData: source(data) }, web, source(bytes))
+          .then((opened) => new Uint8Array(opened), (err) => Promise.reject(new DecryptError(err)));
+      if (key.web !== null) return open(key.web, ciphertext, ad);
+      const [bytes, data] = [ciphertext.slice(), ad.slice()];
+      return key.webKey().then((web) => open(web, bytes, data));
     },
   };
 }
 
 /** AES-256-GCM; the nonce counter is big-endian. */
-export const AESGCM: CipherFunctions = webCryptoCipher("AESGCM", "AES-GCM", "raw", false);
+export const AESGCM: CipherFunctions = webCryptoCipher("AESGCM", "AES-GCM", "raw", false, "aes-256-gcm");
 
 const CHACHA_ALGORITHM = "ChaCha20-Poly1305";
-const chachaFunctions = webCryptoCipher("ChaChaPoly", CHACHA_ALGORITHM, "raw-secret", true);
+const chachaFunctions = webCryptoCipher(
+  "ChaChaPoly",
+  CHACHA_ALGORITHM,
+  "raw-secret",
+  true,
+  "chacha20-poly1305",
+);
 let chachaSupport: Promise<boolean> | undefined;
 
 /**
@@ -118,7 +204,15 @@ let chachaSupport: Promise<boolean> | undefined;
  * ```
  */
 export function hasChaChaPoly(): Promise<boolean> {
-  return chachaSupport ??= chachaFunctions.importKey(new Uint8Array(32)).then(() => true, () => false);
+  return chachaSupport ??= crypto.subtle.importKey(
+    "raw-secret" as "raw",
+    new Uint8Array(32),
+    {
+      name: CHACHA_ALGORITHM,
+    },
+    false,
+    ["encrypt", "decrypt"],
+  ).then(() => true, () => false);
 }
 
 /**
@@ -143,7 +237,7 @@ export function cipherFunctions(name: CipherName): Promise<CipherFunctions> {
  */
 export class CipherState {
   readonly #cipher: CipherFunctions;
-  #key: CryptoKey | null = null;
+  #key: CipherKey | null = null;
   #n = 0n;
 
   /** Makes an empty cipher state for `cipher`. */

@@ -6,7 +6,8 @@
 
 import { HandshakeError } from "../errors.ts";
 import { source } from "./bytes.ts";
-import { KEY_LENGTH, type KeyPair } from "./keys.ts";
+import { type DhKeyPair, KEY_LENGTH } from "./keys.ts";
+import { hostCrypto, own, toBase64Url } from "./_host.ts";
 
 /** DHLEN: the length of a public key and of a shared secret. */
 export const DH_LENGTH = KEY_LENGTH;
@@ -16,11 +17,29 @@ export const DH_LENGTH = KEY_LENGTH;
  * low-order public key (an all-zero result); that is the peer's fault, so it
  * becomes a {@linkcode HandshakeError}.
  */
-export async function dh(keyPair: KeyPair, publicKey: Uint8Array): Promise<Uint8Array> {
+export async function dh(keyPair: DhKeyPair, publicKey: Uint8Array): Promise<Uint8Array> {
+  const host = keyPair.hostKey === undefined ? null : hostCrypto();
+  if (host !== null) {
+    let secret: Uint8Array;
+    try {
+      const remote = host.createPublicKey({
+        key: { kty: "OKP", crv: "X25519", x: toBase64Url(publicKey) },
+        format: "jwk",
+      });
+      secret = own(host.diffieHellman({ privateKey: keyPair.hostKey!, publicKey: remote }));
+    } catch (err) {
+      throw new HandshakeError({ detail: "the peer's public key is invalid for X25519", cause: err });
+    }
+    // As WebCrypto does: a low-order public key gives all zeros.
+    if (secret.length !== DH_LENGTH || secret.every((b) => b === 0)) {
+      throw new HandshakeError({ detail: "the peer's public key is invalid for X25519 (a low-order point)" });
+    }
+    return secret;
+  }
   let secret: ArrayBuffer;
   try {
     const remote = await crypto.subtle.importKey("raw", source(publicKey), { name: "X25519" }, false, []);
-    secret = await crypto.subtle.deriveBits({ name: "X25519", public: remote }, keyPair.privateKey, 256);
+    secret = await crypto.subtle.deriveBits({ name: "X25519", public: remote }, keyPair.privateKey!, 256);
   } catch (err) {
     throw new HandshakeError({ detail: "the peer's public key is invalid for X25519", cause: err });
   }

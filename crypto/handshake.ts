@@ -10,7 +10,7 @@ import { concat } from "./bytes.ts";
 import { type CipherFunctions, type CipherState, DecryptError, TAG_LENGTH } from "./cipher.ts";
 import { dh, DH_LENGTH } from "./dh.ts";
 import type { HashFunctions } from "./hash.ts";
-import { generateKeyPair, type KeyPair } from "./keys.ts";
+import { type DhKeyPair, generateEphemeral, type KeyPair } from "./keys.ts";
 import { type HandshakePattern, pskCount, staticKeyUse, type Token } from "./patterns.ts";
 import { SymmetricState } from "./symmetric.ts";
 
@@ -66,7 +66,7 @@ export class HandshakeState {
   readonly #initiator: boolean;
   readonly #symmetric: SymmetricState;
   readonly #s: KeyPair | undefined;
-  #e: KeyPair | undefined;
+  #e: DhKeyPair | undefined;
   #rs: Uint8Array | undefined;
   /** Whether `#rs` came in a handshake message rather than beforehand. */
   #rsReceived = false;
@@ -171,7 +171,7 @@ export class HandshakeState {
     try {
       for (const token of this.#pattern.messages[this.#index]) {
         if (token === "e") {
-          this.#e ??= await generateKeyPair({ extractable: false });
+          this.#e ??= await generateEphemeral();
           parts.push(this.#e.publicKey);
           await sym.mixHash(this.#e.publicKey);
           if (this.#pattern.usesPsk) await sym.mixKey(this.#e.publicKey);

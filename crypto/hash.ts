@@ -31,18 +31,31 @@ export interface HashFunctions {
 }
 
 import { source } from "./bytes.ts";
+import { hostCrypto, own } from "./_host.ts";
+import { hmacSha256, sha256 } from "./_sha256.ts";
 
 function webCryptoHash(name: HashName, algorithm: string, hashLength: number): HashFunctions {
   const hmacParams = { name: "HMAC", hash: algorithm };
-  async function hmac(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+  const hostName = algorithm.replace("-", "").toLowerCase(); // "sha256", "sha512"
+  async function webHmac(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
     const k = await crypto.subtle.importKey("raw", source(key), hmacParams, false, ["sign"]);
     return new Uint8Array(await crypto.subtle.sign("HMAC", k, source(data)));
+  }
+  // Where the runtime has synchronous hashing, a handshake's dozens of
+  // hashes and HMACs cost microseconds instead of a WebCrypto round each.
+  function hmac(key: Uint8Array, data: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    if (name === "SHA256") return hmacSha256(key, data);
+    const host = hostCrypto();
+    return host === null ? webHmac(key, data) : own(host.createHmac(hostName, key).update(data).digest());
   }
   return {
     name,
     hashLength,
-    async hash(data) {
-      return new Uint8Array(await crypto.subtle.digest(algorithm, source(data)));
+    hash(data) {
+      if (name === "SHA256") return Promise.resolve(sha256(data));
+      const host = hostCrypto();
+      if (host !== null) return Promise.resolve(own(host.createHash(hostName).update(data).digest()));
+      return crypto.subtle.digest(algorithm, source(data)).then((digest) => new Uint8Array(digest));
     },
     async hkdf(chainingKey, ikm, outputs) {
       const tempKey = await hmac(chainingKey, ikm);

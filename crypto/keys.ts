@@ -21,6 +21,7 @@
 
 import { describe } from "../_validate.ts";
 import { source } from "./bytes.ts";
+import { hostCrypto, type HostKey } from "./_host.ts";
 
 /** The length of an X25519 key, public or private, in bytes. */
 export const KEY_LENGTH = 32;
@@ -100,6 +101,51 @@ export async function generateKeyPair(options: KeyPairOptions = {}): Promise<Key
   const pair = await crypto.subtle.generateKey(X25519, extractable, ["deriveBits"]) as CryptoKeyPair;
   const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
   return { publicKey, privateKey: pair.privateKey };
+}
+
+/**
+ * A key pair a Diffie-Hellman can use: a {@linkcode KeyPair}, or an
+ * ephemeral one made by the runtime's synchronous crypto (`hostKey`).
+ * Internal to `crypto/`.
+ */
+export interface DhKeyPair {
+  /** The raw 32-byte public key. */
+  readonly publicKey: Uint8Array;
+  /** The WebCrypto private key, unless `hostKey` stands in for it. */
+  readonly privateKey?: CryptoKey;
+  /** The private key as a `node:crypto` KeyObject. */
+  readonly hostKey?: HostKey;
+}
+
+/**
+ * A fresh key pair for one handshake's `e`: made synchronously where the
+ * runtime can (tens of microseconds, against hundreds through WebCrypto),
+ * else by WebCrypto, non-extractable. Internal to `crypto/`.
+ */
+export function generateEphemeral(): Promise<DhKeyPair> {
+  const host = hostCrypto();
+  if (host === null) return generateKeyPair({ extractable: false });
+  const pair = spare ?? hostKeyPair();
+  spare = null;
+  return Promise.resolve(pair);
+}
+
+/** A key pair made ahead by {@linkcode prepareEphemeral}, for the next handshake. */
+let spare: DhKeyPair | null = null;
+
+/**
+ * Makes the next handshake's ephemeral key pair now, if none is ready: a
+ * handshake calls it once it has sent a message and waits for the peer, so
+ * the work is off the critical path of the next one. The pair is as fresh as
+ * one made then, and used once. Internal to `crypto/`.
+ */
+export function prepareEphemeral(): void {
+  if (spare === null && hostCrypto() !== null) spare = hostKeyPair();
+}
+
+function hostKeyPair(): DhKeyPair {
+  const { publicKey, privateKey } = hostCrypto()!.generateKeyPairSync("x25519");
+  return { publicKey: fromBase64Url(publicKey.export({ format: "jwk" }).x!), hostKey: privateKey };
 }
 
 /**

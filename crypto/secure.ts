@@ -39,7 +39,7 @@ import { type TestHooks, testHooksFor } from "./_internal.ts";
 import { cipherFunctions, type CipherName } from "./cipher.ts";
 import { HandshakeState, PSK_LENGTH } from "./handshake.ts";
 import { hashFunctions, type HashName } from "./hash.ts";
-import { checkKey, checkKeyPair, type KeyPair } from "./keys.ts";
+import { checkKey, checkKeyPair, type KeyPair, prepareEphemeral } from "./keys.ts";
 import { type HandshakePattern, parsePattern, type PatternName, pskCount, staticKeyUse } from "./patterns.ts";
 import { type SecureConn, SecureQueueConn } from "./records.ts";
 import { encodeFrame, FrameReader } from "./wire.ts";
@@ -239,7 +239,9 @@ async function handshake(
     if (state.myTurn) {
       const message = await state.writeMessage(EMPTY);
       signal?.throwIfAborted();
-      await conn.write(encodeFrame(message), { signal });
+      const sending = conn.write(encodeFrame(message), { signal });
+      prepareEphemeral(); // while the peer works on its answer
+      await sending;
       continue;
     }
     const expected = state.messageLength(0);

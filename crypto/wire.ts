@@ -12,6 +12,10 @@ import { ProtocolError } from "../errors.ts";
 /** The largest body a length prefix can announce. */
 export const MAX_BODY_LENGTH = 0xffff;
 
+/** A frame reader's buffer until a bigger frame needs the full one. */
+const INITIAL_BUFFER = 4096;
+const FULL_BUFFER = 2 * (2 + MAX_BODY_LENGTH);
+
 /** Prefixes `body` with its length. */
 export function encodeFrame(body: Uint8Array): Uint8Array {
   if (body.length > MAX_BODY_LENGTH) {
@@ -36,9 +40,11 @@ export interface NextFrameOptions extends CallOptions {
  */
 export class FrameReader {
   readonly #conn: Conn;
-  // Room for two whole frames, so that a partial one can always be completed
-  // after moving it to the front.
-  readonly #buf = new Uint8Array(2 * (2 + MAX_BODY_LENGTH));
+  // Small at first (a handshake's messages are tiny, and a conn that carries
+  // little never needs more); once a bigger frame comes, room for two whole
+  // frames of the largest size, so that a partial one can always be
+  // completed after moving it to the front.
+  #buf: Uint8Array = new Uint8Array(INITIAL_BUFFER);
   #start = 0;
   #end = 0;
 
@@ -63,9 +69,10 @@ export class FrameReader {
         });
       }
     }
-    const buf = this.#buf;
+    let buf: Uint8Array = this.#buf;
     const length = (buf[this.#start] << 8) | buf[this.#start + 1];
     check?.(length);
+    if (2 + length > buf.length - this.#start && buf.length < FULL_BUFFER) buf = this.#grow();
     while (this.#end - this.#start < 2 + length) {
       if (!await this.#fill(signal)) {
         throw new ProtocolError({
@@ -81,16 +88,26 @@ export class FrameReader {
     return body;
   }
 
+  /** Moves the unread bytes to the front of the full-size buffer. */
+  #grow(): Uint8Array {
+    const grown = new Uint8Array(FULL_BUFFER);
+    grown.set(this.#buf.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    return this.#buf = grown;
+  }
+
   /** Reads more bytes; false at EOF. */
   async #fill(signal: AbortSignal | undefined): Promise<boolean> {
-    const buf = this.#buf;
+    let buf: Uint8Array = this.#buf;
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
-    } else if (buf.length - this.#end < 2 + MAX_BODY_LENGTH) {
+    } else if (buf.length - this.#end < Math.min(2 + MAX_BODY_LENGTH, buf.length / 2)) {
       buf.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
     }
+    if (this.#end === buf.length) buf = this.#grow();
     const n = await this.#conn.read(buf.subarray(this.#end), { signal });
     if (n === null) return false;
     this.#end += n;

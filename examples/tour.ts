@@ -12,6 +12,8 @@
  * 7. Typed channels by name over the mux (netchan).
  * 8. An HTTP fixture: a `Deno.serve`-style handler served on a memory
  *    listener and fetched with no port opened.
+ * 9. A virtual network in front of unmodified networking code.
+ * 10. ipc: a named server and a client that reconnects by itself.
  */
 
 import { parts } from "./tour/parts.ts";

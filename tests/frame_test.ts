@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  type CallOptions,
   type Conn,
   ConnClosedError,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -534,6 +535,51 @@ Deno.test("send lets the caller reuse its buffer once it resolves", async () => 
   await sender.send(buffer);
   assert.deepEqual(await receiver.receive(), bytes(100, 1));
   assert.deepEqual(await receiver.receive(), new Uint8Array(100));
+});
+
+Deno.test("a writer running ahead has its small frames coalesced into few conn writes, in order and whole", async () => {
+  const [a, b] = pipe({ bufferSize: 1024 * 1024 });
+  let writes = 0;
+  const counting = Object.create(a, {
+    write: { value: (p: Uint8Array, o?: CallOptions) => (writes++, a.write(p, o)) },
+  }) as Conn;
+  const sender = typedFrames(counting);
+  const receiver = typedFrames(b);
+  const sends: Promise<void>[] = [];
+  for (let i = 1; i <= 1000; i++) {
+    sends.push(sender.send({ type: i, data: new Uint8Array(i % 50).fill(i & 255) }));
+  }
+  await Promise.all(sends);
+  assert.ok(writes < 50, `${writes} conn writes for 1000 messages`);
+  for (let i = 1; i <= 1000; i++) {
+    const message = await receiver.receive();
+    assert.equal(message!.type, i);
+    assert.deepEqual(message!.data, new Uint8Array(i % 50).fill(i & 255));
+  }
+  a.close(); // the wrapper has none of the pipe's private state
+  receiver.close();
+});
+
+Deno.test("coalesced sends reject with the conn's error when it closes under them, and none is half delivered", async () => {
+  const [a, b] = pipe({ bufferSize: 64 });
+  const sender = frames(a);
+  const sends = Array.from(
+    { length: 20 },
+    (_, i) => sender.send(new Uint8Array(40).fill(i)).then(() => "sent", (e) => e),
+  );
+  await new Promise((r) => setTimeout(r, 10));
+  a.close();
+  const outcomes = await Promise.all(sends);
+  assert.ok(outcomes.some((o) => o instanceof ConnClosedError), "some sends were still waiting");
+  const receiver = frames(b);
+  let whole = 0;
+  for (;;) {
+    const message = await receiver.receive().catch((e) => e);
+    if (message === null || message instanceof ProtocolError) break;
+    assert.deepEqual(message, new Uint8Array(40).fill(whole));
+    whole++;
+  }
+  assert.ok(whole <= outcomes.filter((o) => o === "sent").length + 1);
 });
 
 Deno.test("for await over a framed conn yields each message until the peer half-closes", async () => {

@@ -10,6 +10,7 @@ import { muxed } from "./mux.ts";
 import { netchan } from "./netchan.ts";
 import { http } from "./http.ts";
 import { vnet } from "./vnet.ts";
+import { ipc } from "./ipc.ts";
 
 export const parts: TourPart[] = [
   echo,
@@ -21,4 +22,5 @@ export const parts: TourPart[] = [
   netchan,
   http,
   vnet,
+  ipc,
 ];

@@ -1,0 +1,98 @@
+/**
+ * A session: one connection between a client and a server once its
+ * handshake is done, whichever protocol it speaks. The client and server
+ * classes drive sessions; the protocol files make them. Private to `ipc/`.
+ *
+ * @module
+ */
+
+import type { Conn } from "../conn.ts";
+import { ConnClosedError, HandshakeError } from "../errors.ts";
+import type { IpcMessage } from "./types.ts";
+
+/** One established connection. */
+export interface Session {
+  /** The conn underneath (secured, where encrypted). */
+  readonly conn: Conn;
+  /** The peer's address, as errors name it. */
+  readonly addr: string;
+  /** The largest message data this connection carries, in bytes. */
+  readonly maxMessageSize: number;
+  /** The peer's static public key, where the handshake authenticated one. */
+  readonly remoteStaticKey: Uint8Array | null;
+  /** Sends one message; resolves once the conn has taken it. */
+  send(type: number, data: Uint8Array, signal: AbortSignal | undefined): Promise<void>;
+  /** The next message, or `null` once the peer ended the connection cleanly. */
+  receive(): Promise<IpcMessage | null>;
+  /** The application read one message of this session (it is confirmed to the peer). */
+  delivered(): void;
+  /** Messages sent that the peer has not confirmed reading; `undefined` without confirmations. */
+  readonly unconfirmed: number | undefined;
+  /** Closes the connection; idempotent. */
+  close(): void;
+}
+
+/** What makes a session, per protocol and side. */
+export interface HandshakeContext {
+  /** The peer's address, as errors name it. */
+  addr: string;
+  /** Aborts the handshake: its deadline, and the owner's close. */
+  signal: AbortSignal;
+}
+
+/**
+ * Reads exactly `n` bytes, or `null` if the conn ends first (with the bytes
+ * that came in `got`).
+ */
+export async function readFull(
+  conn: Conn,
+  n: number,
+  signal: AbortSignal,
+): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  const bytes = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const k = await conn.read(bytes.subarray(got), { signal });
+    if (k === null) return { bytes: bytes.subarray(0, got), complete: false };
+    got += k;
+  }
+  return { bytes, complete: true };
+}
+
+/**
+ * A handshake the connection cut short: the peer closed, reset or vanished.
+ * A client redials after one (a server restarting, a dying listener), where
+ * a mismatch would only fail again.
+ */
+export class HandshakeCutOff extends ConnClosedError {}
+
+/** The error for a handshake the conn ended in the middle of. */
+export function cutOff(addr: string, during: string, got?: Uint8Array): HandshakeCutOff {
+  const bytes = got !== undefined && got.length > 0 ? ` after ${hex(got)}` : "";
+  return new HandshakeCutOff({
+    op: "handshake",
+    addr,
+    detail: `the connection ended during ${during}${bytes}`,
+  });
+}
+
+/** Whether a failed handshake is worth another dial: cut off, reset, or timed out. */
+export function retryable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof HandshakeCutOff) return true;
+    if (e instanceof HandshakeError) {
+      if (e.detail?.includes("ended before the handshake finished")) return true;
+      continue;
+    }
+    if (e instanceof ConnClosedError) return true;
+    const code = (e as { code?: unknown }).code;
+    if (code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT" || code === "EBUSY") return true;
+  }
+  return false;
+}
+
+/** Bytes as hex, for error messages (at most 16 of them). */
+export function hex(bytes: Uint8Array): string {
+  const shown = Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join(" ");
+  return bytes.length > 16 ? `${shown} …` : shown;
+}
