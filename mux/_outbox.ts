@@ -12,7 +12,7 @@
  *   and written in one call when it ends: a system call costs more than the
  *   copy, and several 64 KiB frames in one write cost less than as many writes.
  *   Its buffers come from the package's pool while it is busy and go back
- *   when it is idle: an idle session over a socket holds none.
+ *   when it is idle: an idle session over a socket holds none of them.
  *
  * @module
  */
