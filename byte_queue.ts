@@ -47,6 +47,15 @@ export interface ByteQueueOptions {
    * transport's cue to grant its peer that much more credit.
    */
   onRead?: (n: number) => void;
+  /**
+   * Called each time a writer has queued bytes, and when the writing end
+   * closes: a pump's cue to take what is there with
+   * {@linkcode ByteQueue.readChunkNow}, at once and in the same call, rather
+   * than waiting in `readChunk()`. Bytes taken before `write` returns are
+   * copied once, straight from the writer's buffer. It must not write to
+   * the queue.
+   */
+  onWrite?: () => void;
 }
 
 /**
@@ -169,14 +178,16 @@ export class ByteQueue {
   #pendingWriters = 0;
   #readers = new WaitQueue<number | Uint8Array | null, ReadRequest>();
   #onRead: ((n: number) => void) | undefined;
-  #listener: (() => void) | null = null;
-  #readDone = Promise.withResolvers<void>();
-  #writeDone = Promise.withResolvers<void>();
+  #onWrite: (() => void) | undefined;
+  // Not Promise.withResolvers: Node 20 lacks it, and this file runs there.
+  #readDone = waiter<void>();
+  #writeDone = waiter<void>();
 
   /** Makes a queue. */
   constructor(options: ByteQueueOptions = {}) {
     this.window = checkBufferSize(options.window ?? DEFAULT_BUFFER_SIZE, "window");
     this.#onRead = options.onRead;
+    this.#onWrite = options.onWrite;
   }
 
   /** How many bytes are queued and not yet read. */
@@ -222,15 +233,15 @@ export class ByteQueue {
     if (length === 0) return 0;
     const owned = options?.owned === true;
     if (!owned && length <= SMALL_WRITE && this.#appendSmall(data)) {
-      this.#listener?.();
+      this.#onWrite?.();
       return length;
     }
     const segment: Segment = { bytes: data, owned, writer: null, length, copy: false };
     this.#segments.push(segment);
     this.#queued += length;
     if (this.#readers.length > 0) this.#feed();
-    // A listening pump may take the bytes straight from `data`, before the queue copies them.
-    if (this.#listener !== null && segment.bytes.byteLength > 0) this.#listener();
+    // Before the queue copies the bytes: a pump that takes them now copies them once.
+    this.#onWrite?.();
     if (segment.bytes.byteLength === 0) return length;
     if (this.#pendingWriters === 0 && this.#queued <= this.window) {
       if (!owned) {
@@ -342,17 +353,14 @@ export class ByteQueue {
   }
 
   /**
-   * Has `listener` called, synchronously, each time a write queues bytes
-   * (before the queue copies them: what the listener reads with
-   * {@linkcode ByteQueue.readNow} then comes straight from the writer's
-   * buffer), when the writing end closes, and a last time when the reading
-   * end is closed (its next read throws); `null` stops it. How a pump
-   * that drives a protocol from this queue hears of bytes without a promise
-   * per write. One listener at a time. It runs inside the writer's call, so
-   * one that can cause writes into this queue must guard against reentry.
+   * Sets the {@linkcode ByteQueueOptions.onWrite} hook after the queue was
+   * made, or removes it (`null`): for a pump that takes over the reading end
+   * of a queue it did not make (a session over a conn). The hook runs inside
+   * the writer's call: one that can cause writes into this queue, even
+   * through others, must guard against reentry.
    */
-  listen(listener: (() => void) | null): void {
-    this.#listener = listener;
+  setOnWrite(onWrite: (() => void) | null): void {
+    this.#onWrite = onWrite ?? undefined;
   }
 
   /**
@@ -400,7 +408,7 @@ export class ByteQueue {
       this.#state = { kind: "writeClosed", writeError: asLazy(error), endError: null };
       this.#feed();
       this.#checkWriteDone();
-      this.#listener?.();
+      this.#onWrite?.();
     }
     return this.#writeDone.promise;
   }
@@ -432,7 +440,7 @@ export class ByteQueue {
     }
     this.#feed();
     this.#checkWriteDone();
-    this.#listener?.();
+    this.#onWrite?.();
   }
 
   /**
@@ -443,8 +451,6 @@ export class ByteQueue {
   closeRead(readError: Error | (() => Error), writeError: Error | (() => Error) = readError): void {
     const state = this.#state;
     if (state.kind === "readClosed") return;
-    const listener = this.#listener;
-    this.#listener = null;
     const lazyRead = asLazy(readError);
     const lazyWrite = writeError === readError ? lazyRead : asLazy(writeError);
     this.#state = {
@@ -458,7 +464,6 @@ export class ByteQueue {
     this.#buffers.emptied();
     this.#readDone.resolve();
     this.#writeDone.resolve();
-    listener?.();
   }
 
   #read(into: Uint8Array | null, max: number, options: CallOptions | undefined): Promise<unknown> {

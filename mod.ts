@@ -75,6 +75,14 @@ export type {
 } from "./transports/socket.ts";
 export { type PipeConnectOptions, type PipeListenOptions, pipeSocketPath } from "./transports/npipe.ts";
 export {
+  type MessageEndpoint,
+  portConn,
+  type PortConnOptions,
+  type WorkerConnectOptions,
+  type WorkerEndpoint,
+  type WorkerListenOptions,
+} from "./transports/worker.ts";
+export {
   DEFAULT_MAX_MESSAGE_SIZE,
   FramedConn,
   type FrameOptions,

@@ -8,12 +8,13 @@
  * 3. Deadlines and backpressure, as any Conn keeps them.
  * 4. Typed messages over an encrypted channel.
  * 5. The same Conn between two processes, over a Unix socket.
- * 6. Many streams over one conn, speaking yamux.
- * 7. Typed channels by name over the mux (netchan).
- * 8. An HTTP fixture: a `Deno.serve`-style handler served on a memory
+ * 6. Conns to a worker, which serves them like a socket server.
+ * 7. Many streams over one conn, speaking yamux.
+ * 8. Typed channels by name over the mux (netchan).
+ * 9. An HTTP fixture: a `Deno.serve`-style handler served on a memory
  *    listener and fetched with no port opened.
- * 9. A virtual network in front of unmodified networking code.
- * 10. ipc: a named server and a client that reconnects by itself.
+ * 10. A virtual network in front of unmodified networking code.
+ * 11. ipc: a named server and a client that reconnects by itself.
  */
 
 import { parts } from "./tour/parts.ts";

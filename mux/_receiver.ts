@@ -5,7 +5,7 @@
  * The frames that are there are handled in one synchronous sweep, with no
  * promise per frame. What starts a sweep depends on the conn:
  * - a `QueueConn` (a memory pipe, `secure()`, another session's stream): its
- *   inbound queue calls when the peer writes (`ByteQueue.listen`), and the
+ *   inbound queue calls when the peer writes (its `onWrite` hook), and the
  *   sweep runs in that very call, before the queue copies the bytes: a
  *   payload goes from the peer's buffer straight into the stream reader's,
  *   and a small frame reaches its reader without a promise hop;
@@ -17,6 +17,7 @@
 import type { Conn } from "../conn.ts";
 import type { ByteQueue } from "../byte_queue.ts";
 import { queuesOf } from "../_queue_access.ts";
+import { waiter } from "../_async/waiter.ts";
 import type { Header } from "./const.ts";
 import { FrameReader } from "./_reader.ts";
 
@@ -78,7 +79,8 @@ export class Receiver {
   #inPayload = false;
   /** `listening` for the queue; `deferred` while a sweep waits for a microtask or for control room; `stopped`. */
   #state: "listening" | "deferred" | "stopped" = "listening";
-  readonly #stopped = Promise.withResolvers<void>();
+  // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
+  readonly #stopped = waiter<void>();
 
   /** Starts reading `conn`, whose peer `addr` names in errors, for `host`. */
   constructor(conn: Conn, addr: string, host: ReceiveHost) {
@@ -86,7 +88,10 @@ export class Receiver {
     this.#reader = new FrameReader(conn, addr);
     this.#queue = queuesOf(conn)?.inbound ?? null;
     if (this.#queue !== null) {
-      this.#queue.listen(this.#onReadable);
+      this.#queue.setOnWrite(this.#onReadable);
+      // The hook says nothing of a reading end closed under the session (its
+      // `readable` cancelled, say): the next sweep's read throws then.
+      this.#queue.readDone.then(this.#onReadable);
       // Bytes (or EOF) may be queued already; the session is made first.
       this.#defer();
       this.done = this.#stopped.promise;
@@ -99,7 +104,7 @@ export class Receiver {
   stop(): void {
     if (this.#state === "stopped") return;
     this.#state = "stopped";
-    this.#queue?.listen(null);
+    this.#queue?.setOnWrite(null);
     this.#stopped.resolve();
   }
 

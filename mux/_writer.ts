@@ -15,6 +15,7 @@
 import type { Conn } from "../conn.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
+import { waiter } from "../_async/waiter.ts";
 import { queuesOf } from "../_queue_access.ts";
 import { encodeHeader, HEADER_SIZE, Type } from "./const.ts";
 import { ConnOutbox, type Outbox, QueueOutbox } from "./_outbox.ts";
@@ -62,7 +63,8 @@ export class FrameWriter {
   readonly #ready = new Fifo<FrameSource>();
   readonly #controlRoom = new WaitQueue<void>();
   #state: State = "open";
-  readonly #done = Promise.withResolvers<void>();
+  // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
+  readonly #done = waiter<void>();
 
   /**
    * Starts writing to `conn`. A failed write goes to `onError`, which

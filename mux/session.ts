@@ -141,7 +141,8 @@ export class Session implements AsyncDisposable, Disposable {
   #keepAliveTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlivePending = false;
   readonly #detachSignal: () => void;
-  readonly #wireDone = Promise.withResolvers<void>();
+  // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
+  readonly #wireDone = waiter<void>();
   /** What streams' writes reject with once the session is over. */
   #writeError: Error | null = null;
 

@@ -3,7 +3,7 @@
  * session's receiver feeds with Data frames (or fills a waiting reader's
  * buffer from), and whose writes become Data frames, never past the window
  * the peer granted: at once when nothing waits before them, else through
- * its outbound queue, whose listener puts the stream in the session writer's
+ * its outbound queue, whose onWrite hook puts the stream in the session writer's
  * line.
  *
  * @module
@@ -145,7 +145,9 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     // deno-lint-ignore prefer-const
     let stream: Stream | undefined;
     const inbound = new ByteQueue({ window: host.maxWindow, onRead: (n) => stream!.#onRead(n) });
-    const outbound = new ByteQueue({ window: SEND_QUEUE });
+    // What is written to the send queue (and its end) is offered to the
+    // writer in the same call: no pump to wake.
+    const outbound = new ByteQueue({ window: SEND_QUEUE, onWrite: () => stream!.#wantTurns() });
     super({
       ...addrs,
       inbound,
@@ -163,9 +165,6 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     // The peer starts from the spec's initial window; the SYN or ACK frame
     // that the session sends tells it about the rest of ours.
     this.#window = this.#credit = host.window;
-    // What is written to the queue (and its end) is offered to the writer
-    // in the same call: no pump to wake.
-    outbound.listen(() => this.#wantTurns());
   }
 
   /**
@@ -394,7 +393,7 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
   /**
    * Stands in the writer's line when there is something to send: bytes and
    * the credit for them, or the end of writing (FIN). Called when bytes are
-   * queued or writing ends (the queue's listener) and when credit comes.
+   * queued or writing ends (the queue's onWrite hook) and when credit comes.
    */
   #wantTurns(): void {
     if (this.#turns === "waiting" || !this.wantsMore) return;

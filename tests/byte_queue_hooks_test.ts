@@ -1,7 +1,8 @@
 /**
- * The ByteQueue hooks that let a transport move bytes without a copy or a
- * promise per call: `fillReader`, `listen`, `waitReadable`, `state`, and
- * errors made only when a call sees them.
+ * The ByteQueue hooks that let a transport's pumps move bytes without a copy
+ * or a promise per call: onRead (grant credit), onWrite and setOnWrite (take
+ * bytes at once), fillReader, waitReadable, state, and errors made only when
+ * a call sees them.
  */
 
 import assert from "node:assert/strict";
@@ -77,52 +78,49 @@ Deno.test("fillReader leaves the reader waiting when the source has nothing", as
   assert.equal(await reading, 2, "the write after it still reached the reader");
 });
 
-Deno.test("a listener hears of a write before the queue copies it: what it reads comes from the writer's buffer", async () => {
+Deno.test("setOnWrite hangs the hook on a queue made without it: what it reads comes from the writer's buffer", () => {
   const q = new ByteQueue({ window: 4 });
   const got: number[] = [];
-  q.listen(() => {
+  q.setOnWrite(() => {
     const into = new Uint8Array(16);
     const n = q.readNow(into);
     if (typeof n === "number") got.push(...into.subarray(0, n));
   });
-  // Over the window, yet done at once: the listener read it all in the write's own call.
+  // Over the window, yet done at once: the hook read it all in the write's own call.
   assert.equal(q.writeNow(bytes(1, 2, 3, 4, 5, 6)), 6);
   assert.deepEqual(got, [1, 2, 3, 4, 5, 6]);
   assert.equal(q.queued, 0);
 });
 
-Deno.test("a listener that reads only part leaves the rest to be copied or held as usual", async () => {
-  const q = new ByteQueue({ window: 2 });
-  q.listen(() => {
-    q.readNow(new Uint8Array(1));
+Deno.test("an onWrite hook that reads only part leaves the rest to be copied or held as usual", async () => {
+  const q: ByteQueue = new ByteQueue({
+    window: 2,
+    onWrite: () => {
+      q.readNow(new Uint8Array(1));
+    },
   });
   const big = bytes(1, 2, 3, 4, 5);
   const writing = q.writeNow(big); // 4 left: over the window, so the write waits holding `big`
   assert.ok(writing instanceof Promise);
-  q.listen(null);
+  q.setOnWrite(null);
   const out = new Uint8Array(8);
   assert.equal(await q.read(out), 4);
   assert.deepEqual(out.subarray(0, 4), bytes(2, 3, 4, 5));
   assert.equal(await writing, 5);
 });
 
-Deno.test("a listener hears of closeWrite, abortWrite and, a last time, closeRead; listen(null) stops it", async () => {
-  const events: string[] = [];
-  const a = new ByteQueue();
-  a.listen(() => events.push(`a ${a.state}`));
-  await a.closeWrite();
-  const b = new ByteQueue();
-  b.listen(() => events.push(`b ${b.state}`));
-  b.abortWrite(new Error("broke"));
-  const c = new ByteQueue();
-  c.listen(() => events.push(`c ${c.state}`));
-  c.closeRead(new Error("gone"));
-  await c.write(bytes(1)).catch(() => {}); // no longer heard
-  const d = new ByteQueue();
-  d.listen(() => events.push("d"));
-  d.listen(null);
-  await d.write(bytes(1));
-  assert.deepEqual(events, ["a writeClosed", "b writeClosed", "c readClosed"]);
+Deno.test("setOnWrite(null) takes the hook off; a closed reading end calls it no more", async () => {
+  let calls = 0;
+  const q = new ByteQueue({ onWrite: () => calls++ });
+  await q.write(bytes(1));
+  q.setOnWrite(null);
+  await q.write(bytes(2));
+  assert.equal(calls, 1);
+  const r = new ByteQueue({ onWrite: () => calls++ });
+  r.closeRead(new Error("gone"));
+  await r.write(bytes(1)).catch(() => {});
+  await r.closeWrite();
+  assert.equal(calls, 1, "a write that fails, or closeWrite after the reading end closed, is not a write");
 });
 
 Deno.test("waitReadable resolves, taking nothing, once bytes are queued, and rejects once the reading end closed", async () => {
@@ -166,4 +164,52 @@ Deno.test("closing a pipe end makes no error until a call sees one, then a ConnC
   assert.ok(write instanceof ConnClosedError && write.op === "write", `${write}`);
   assert.match(write.message, /closed by peer/);
   assert.equal(await a.read(new Uint8Array(1)).catch((e) => e), read, "the same error every time");
+});
+
+Deno.test("onRead reports each take, by read() and by readChunk()", async () => {
+  const taken: number[] = [];
+  const q = new ByteQueue({ window: 100, onRead: (n) => taken.push(n) });
+  await q.write(new Uint8Array(10));
+  assert.equal(await q.read(new Uint8Array(4)), 4);
+  assert.equal((await q.readChunk())!.length, 6);
+  assert.deepEqual(taken, [4, 6]);
+});
+
+Deno.test("onWrite is called when bytes are queued and when the writing end closes", async () => {
+  let calls = 0;
+  const q = new ByteQueue({ window: 100, onWrite: () => calls++ });
+  await q.write(new Uint8Array(3)); // a small write
+  await q.write(new Uint8Array(2000).subarray(0, 50)); // a bigger one
+  assert.equal(calls, 2);
+  await q.closeWrite();
+  assert.equal(calls, 3);
+  // Breaking a half-closed stream drops what waiting writers had not delivered: a pump looks again.
+  q.abortWrite(new Error("broken"));
+  assert.equal(calls, 4);
+});
+
+Deno.test("bytes taken inside onWrite come straight from the writer's buffer, and the writer may reuse it at once", async () => {
+  const got: Uint8Array[] = [];
+  const q: ByteQueue = new ByteQueue({
+    window: 8,
+    onWrite: () => {
+      for (let chunk; (chunk = q.readChunkNow(4)) != null;) got.push(chunk);
+    },
+  });
+  const buf = new Uint8Array([1, 2, 3, 4, 5, 6]);
+  assert.equal(await q.write(buf), 6);
+  buf.fill(0); // refilled: what was taken must not change
+  assert.deepEqual(got.map((c) => [...c]), [[1, 2, 3, 4], [5, 6]]);
+  assert.equal(q.queued, 0);
+});
+
+Deno.test("abortWrite calls onWrite, so that a pump sees the end of the stream", () => {
+  let ended = false;
+  const q: ByteQueue = new ByteQueue({
+    onWrite: () => {
+      if (q.readChunkNow() === null) ended = true;
+    },
+  });
+  q.abortWrite(new Error("gone"));
+  assert.ok(ended);
 });

@@ -20,6 +20,7 @@
 import type { CallOptions, Conn } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
 import { checkOptions, describe } from "../_validate.ts";
+import { ConnError } from "../errors.ts";
 import {
   connectMemory,
   listenMemory,
@@ -36,6 +37,12 @@ import type {
   UnixListenOptions,
 } from "./socket.ts";
 import type { PipeConnectOptions, PipeListenOptions } from "./npipe.ts";
+import {
+  connectWorker,
+  listenWorker,
+  type WorkerConnectOptions,
+  type WorkerListenOptions,
+} from "./worker.ts";
 
 /**
  * The options of any {@linkcode listen}.
@@ -48,7 +55,12 @@ import type { PipeConnectOptions, PipeListenOptions } from "./npipe.ts";
  * await using _listener = await listen(options);
  * ```
  */
-export type ListenOptions = MemoryListenOptions | UnixListenOptions | TcpListenOptions | PipeListenOptions;
+export type ListenOptions =
+  | MemoryListenOptions
+  | UnixListenOptions
+  | TcpListenOptions
+  | PipeListenOptions
+  | WorkerListenOptions;
 
 /**
  * The options of any {@linkcode connect}.
@@ -65,7 +77,8 @@ export type ConnectOptions =
   | MemoryConnectOptions
   | UnixConnectOptions
   | TcpConnectOptions
-  | PipeConnectOptions;
+  | PipeConnectOptions
+  | WorkerConnectOptions;
 
 /**
  * Listens in memory: by `name` in this isolate, or privately (no name),
@@ -120,6 +133,29 @@ export function listen(options: TcpListenOptions): Promise<TcpListener>;
  */
 export function listen(options: PipeListenOptions): Promise<Listener>;
 /**
+ * Listens for worker conns: inside a worker, from its parent (or from the
+ * `worker` named); in the main isolate, from the `Worker` named.
+ *
+ * @example Inside a worker
+ * ```ts ignore
+ * import { listen } from "@tether/tether";
+ *
+ * using listener = listen({ transport: "worker", name: "echo" });
+ * for await (const conn of listener) conn.readable.pipeTo(conn.writable).catch(() => conn.close());
+ * ```
+ *
+ * @example In the main isolate, for connects from one worker
+ * ```ts
+ * import { listen } from "@tether/tether";
+ *
+ * const worker = new Worker(`data:text/javascript,`, { type: "module" });
+ * using listener = listen({ transport: "worker", worker, name: "cache" });
+ * console.log(listener.addr); // { transport: "worker", address: "cache" }
+ * worker.terminate();
+ * ```
+ */
+export function listen(options: WorkerListenOptions): Listener;
+/**
  * Listens on whichever transport the options name.
  *
  * @example
@@ -131,18 +167,22 @@ export function listen(options: PipeListenOptions): Promise<Listener>;
  * console.log(listener.addr.transport); // "memory"
  * ```
  */
-export function listen(options: ListenOptions): MemoryListener | Promise<Listener>;
-export function listen(options: ListenOptions): MemoryListener | Promise<Listener> {
+export function listen(options: ListenOptions): Listener | Promise<Listener>;
+export function listen(options: ListenOptions): Listener | Promise<Listener> {
   const transport = transportOf(options, "listen");
   switch (transport) {
     case "memory":
       return listenMemory(options as MemoryListenOptions);
     case "unix":
-      return withSockets((m) => m.listenUnix(options as UnixListenOptions));
+      return withSockets("unix", "listen", (m) => m.listenUnix(options as UnixListenOptions));
     case "tcp":
-      return withSockets((m) => m.listenTcp(options as TcpListenOptions));
+      return withSockets("tcp", "listen", (m) => m.listenTcp(options as TcpListenOptions));
     case "pipe":
-      return import("./npipe.ts").then((m) => m.listenPipe(options as PipeListenOptions));
+      return denoOnly("pipe", "listen", () => import("./npipe.ts")).then((m) =>
+        m.listenPipe(options as PipeListenOptions)
+      );
+    case "worker":
+      return listenWorker(options as WorkerListenOptions);
   }
   throw unknownTransport(transport);
 }
@@ -202,6 +242,28 @@ export function connect(options: TcpConnectOptions): Promise<SocketConn>;
  */
 export function connect(options: PipeConnectOptions): Promise<Conn>;
 /**
+ * Connects to a worker listener: `worker` is the `Worker` it runs in,
+ * `"parent"` from inside a worker, or a `MessagePort` the other side
+ * listens on. A side that has not started listening yet is waited for,
+ * within the signal; once it has, a name nobody listens on is refused.
+ *
+ * @example Both sides in one isolate, over a MessageChannel
+ * ```ts
+ * import { connect, listen } from "@tether/tether";
+ *
+ * // Typically `worker` is a Worker on one side and "parent" on the other.
+ * const { port1, port2 } = new MessageChannel();
+ * using listener = listen({ transport: "worker", worker: port1, name: "echo" });
+ * await using conn = await connect({ transport: "worker", worker: port2, name: "echo" });
+ * await using server = await listener.accept();
+ * await conn.write(new TextEncoder().encode("ping"));
+ * console.log(await server.read(new Uint8Array(4))); // 4
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export function connect(options: WorkerConnectOptions): Promise<Conn>;
+/**
  * Connects over whichever transport the options name.
  *
  * @example
@@ -220,11 +282,15 @@ export function connect(options: ConnectOptions): Promise<Conn> {
       case "memory":
         return connectMemory(options as MemoryConnectOptions);
       case "unix":
-        return withSockets((m) => m.connectUnix(options as UnixConnectOptions));
+        return withSockets("unix", "connect", (m) => m.connectUnix(options as UnixConnectOptions));
       case "tcp":
-        return withSockets((m) => m.connectTcp(options as TcpConnectOptions));
+        return withSockets("tcp", "connect", (m) => m.connectTcp(options as TcpConnectOptions));
       case "pipe":
-        return import("./npipe.ts").then((m) => m.connectPipe(options as PipeConnectOptions));
+        return denoOnly("pipe", "connect", () => import("./npipe.ts")).then((m) =>
+          m.connectPipe(options as PipeConnectOptions)
+        );
+      case "worker":
+        return connectWorker(options as WorkerConnectOptions);
     }
     throw unknownTransport(transport);
   } catch (err) {
@@ -255,7 +321,7 @@ export function dialer(options: ConnectOptions): Dialer {
   return { dial: (call?: CallOptions) => connect({ ...fixed, signal: call?.signal } as ConnectOptions) };
 }
 
-const KNOWN = ["memory", "unix", "tcp", "pipe"];
+const KNOWN = ["memory", "unix", "tcp", "pipe", "worker"];
 
 type SocketModule = typeof import("./socket.ts");
 let sockets: SocketModule | undefined;
@@ -264,9 +330,26 @@ let sockets: SocketModule | undefined;
  * Runs `use` with the socket transports, loading them on first use; once
  * loaded, without a detour through `import()` on every connect.
  */
-function withSockets<T>(use: (m: SocketModule) => Promise<T>): Promise<T> {
+function withSockets<T>(transport: string, op: string, use: (m: SocketModule) => Promise<T>): Promise<T> {
   if (sockets !== undefined) return use(sockets);
-  return import("./socket.ts").then((m) => use(sockets = m));
+  return denoOnly(transport, op, () => import("./socket.ts")).then((m) => use(sockets = m));
+}
+
+/**
+ * Loads a socket transport, which runs on Deno's sockets: on another runtime
+ * it is a `ConnError` with code `ENOTSUP` that says so, rather than a
+ * `ReferenceError` about `Deno` from deep inside.
+ */
+function denoOnly<T>(transport: string, op: string, load: () => Promise<T>): Promise<T> {
+  if (typeof (globalThis as { Deno?: unknown }).Deno === "object") return load();
+  return Promise.reject(
+    new ConnError({
+      code: "ENOTSUP",
+      op,
+      summary: `the ${transport} transport is not supported on this runtime`,
+      detail: "it runs on Deno's sockets; memory and worker conns run anywhere",
+    }),
+  );
 }
 
 function transportOf(options: unknown, fn: string): unknown {
@@ -276,6 +359,6 @@ function transportOf(options: unknown, fn: string): unknown {
 
 function unknownTransport(transport: unknown): TypeError {
   return new TypeError(
-    `unknown transport ${describe(transport)}: expected "memory", "unix", "tcp" or "pipe"`,
+    `unknown transport ${describe(transport)}: expected "memory", "unix", "tcp", "pipe" or "worker"`,
   );
 }

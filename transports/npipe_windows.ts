@@ -7,7 +7,9 @@
  * @module
  */
 
-import { createConnection, createServer, type Server, type Socket } from "node:net";
+// Types only: node:net itself is loaded when a pipe is first used, since a
+// bundler hoists a static import to the top of every browser bundle of the package.
+import type { Server, Socket } from "node:net";
 import type { Addr, CallOptions } from "../conn.ts";
 import type { Listener } from "../listener.ts";
 import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
@@ -51,7 +53,12 @@ function adapt(socket: Socket, addr: Addr, bufferSize: number): QueueConn {
 }
 
 /** Listens on a Windows named pipe; at most `maxInstances` conns at once. */
-export function listenWindowsPipe(addr: Addr, maxInstances: number, bufferSize: number): Promise<Listener> {
+export async function listenWindowsPipe(
+  addr: Addr,
+  maxInstances: number,
+  bufferSize: number,
+): Promise<Listener> {
+  const { createServer } = await import("node:net");
   const queue = new AcceptQueue<QueueConn>({ addr: `pipe:${addr.address}`, backlog: 32 });
   const server: Server = createServer((socket) => {
     try {
@@ -61,7 +68,7 @@ export function listenWindowsPipe(addr: Addr, maxInstances: number, bufferSize: 
     }
   });
   if (maxInstances !== Infinity) server.maxConnections = maxInstances;
-  return new Promise((resolve, reject) => {
+  return await new Promise((resolve, reject) => {
     server.once("error", (err) =>
       reject(
         new ConnError({
@@ -99,6 +106,7 @@ export async function connectWindowsPipe(
   signal: AbortSignal | undefined,
   retry: () => Promise<void>,
 ): Promise<QueueConn> {
+  const { createConnection } = await import("node:net");
   while (true) {
     const where = `pipe:${addr.address}`;
     if (signal?.aborted) throw abortError(signal.reason, { op: "connect", addr: where });

@@ -6,6 +6,7 @@ import { fixture } from "./fixture.ts";
 import { deadlines } from "./deadlines.ts";
 import { messages } from "./messages.ts";
 import { processes } from "./processes.ts";
+import { worker } from "./worker.ts";
 import { muxed } from "./mux.ts";
 import { netchan } from "./netchan.ts";
 import { http } from "./http.ts";
@@ -18,6 +19,7 @@ export const parts: TourPart[] = [
   deadlines,
   messages,
   processes,
+  worker,
   muxed,
   netchan,
   http,

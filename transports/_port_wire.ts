@@ -1,0 +1,116 @@
+/**
+ * The wire format of a conn over a `MessagePort`: what each end posts, and
+ * the checks a message from the peer must pass. Private to `transports/`;
+ * `_port_conn.ts` holds the behaviour.
+ *
+ * ## Messages (posted with `postMessage`, one structured-clone value each)
+ *
+ * | value | name | meaning |
+ * | --- | --- | --- |
+ * | `{ tether: "port/1", window, lock }` | HELLO | First message of each end: the end is attached; the peer may send `window` bytes; `lock` names the Web Lock its isolate holds while alive, or `null` |
+ * | `Uint8Array` or `Uint8Array[]` | DATA | Bytes, in order, within the credit the peer granted; their buffers are transferred |
+ * | positive integer `n` | CREDIT | The reader consumed `n` more bytes: the peer may send `n` more |
+ * | `-1` | FIN | No more DATA from this end (half-close, or its writing ended) |
+ * | `-2` | STOP | This end reads no more: the peer's writes fail, and it sends FIN |
+ * | `-3` | CLOSE | STOP, and the bytes this end had queued follow at once, up to its `window` beyond credit, then FIN |
+ * | `-4` | BYE | This end sent FIN and received the peer's: it will post nothing more once it has the peer's BYE |
+ * | `{ tether: "abort", reason }` | ABORT | This end gave up on the conn (bad input from the peer): end at once |
+ *
+ * Each end posts HELLO, then DATA and CREDIT while it lasts, exactly one FIN,
+ * then BYE once it has received the peer's FIN. An end closes its port once
+ * it has sent BYE and received the peer's: BYE is the acknowledgment that the
+ * peer has everything, so neither end can mistake the other's orderly exit
+ * for a crash.
+ *
+ * @module
+ */
+
+/** The protocol tag of HELLO. */
+export const PORT_PROTOCOL = "port/1";
+
+/** End of this end's data. */
+export const FIN = -1;
+/** This end stopped reading. */
+export const STOP = -2;
+/** This end closed: it stopped reading, and its last bytes follow. */
+export const CLOSE = -3;
+/** This end is done with the port. */
+export const BYE = -4;
+
+/** The first message of each end. */
+export interface Hello {
+  /** {@linkcode PORT_PROTOCOL}. */
+  readonly tether: typeof PORT_PROTOCOL;
+  /** The credit granted at the start: the end's receive window. */
+  readonly window: number;
+  /** The Web Lock the end's isolate holds while it lives, or `null`. */
+  readonly lock: string | null;
+}
+
+/** An end giving up on the conn. */
+export interface Abort {
+  /** Tags the message. */
+  readonly tether: "abort";
+  /** Why, for the peer's error message. */
+  readonly reason: string;
+}
+
+/** Makes HELLO. */
+export function hello(window: number, lock: string | null): Hello {
+  return { tether: PORT_PROTOCOL, window, lock };
+}
+
+/** Makes ABORT. */
+export function abort(reason: string): Abort {
+  return { tether: "abort", reason };
+}
+
+/** A message that is neither DATA nor a control number, read for what it is. */
+export type Framed = { kind: "hello"; hello: Hello } | { kind: "abort"; reason: string };
+
+/** Reads HELLO or ABORT; a string saying what is wrong with anything else. */
+export function readObject(value: unknown): Framed | string {
+  if (value === null || typeof value !== "object") {
+    return `unexpected ${describeValue(value)}: the other end of the port is not a tether conn`;
+  }
+  const tag = (value as { tether?: unknown }).tether;
+  if (tag === "abort") {
+    const reason = (value as { reason?: unknown }).reason;
+    return { kind: "abort", reason: typeof reason === "string" ? reason.slice(0, 200) : "no reason given" };
+  }
+  if (tag !== PORT_PROTOCOL) {
+    return typeof tag === "string" && tag.startsWith("port/")
+      ? `the peer speaks ${tag}, this end ${PORT_PROTOCOL}`
+      : `unexpected ${describeValue(value)}: the other end of the port is not a tether conn`;
+  }
+  const { window, lock } = value as { window?: unknown; lock?: unknown };
+  if (typeof window !== "number" || !Number.isSafeInteger(window) || window < 1) {
+    return `a hello with a bad window (${describeValue(window)})`;
+  }
+  if (lock !== null && typeof lock !== "string") return `a hello with a bad lock (${describeValue(lock)})`;
+  return { kind: "hello", hello: { tether: PORT_PROTOCOL, window, lock } };
+}
+
+/** Whether `value` is a CREDIT grant. */
+export function isCredit(value: number): boolean {
+  return value >= 1 && Number.isSafeInteger(value);
+}
+
+/** Describes a value a peer sent, for a protocol error. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
+  if (typeof value === "string") return `a string of ${value.length} characters`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Whether `chunk` is all of a transferable buffer: only then may its buffer
+ * be transferred, as a view into a larger one would take bytes that are not
+ * the chunk's along.
+ */
+export function isWholeBuffer(chunk: Uint8Array): boolean {
+  return chunk.byteOffset === 0 && chunk.buffer instanceof ArrayBuffer &&
+    chunk.byteLength === chunk.buffer.byteLength;
+}
