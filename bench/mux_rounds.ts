@@ -14,64 +14,12 @@
  */
 
 import { type Conn, connect, listen, pipe } from "../mod.ts";
-import { mux, type Session } from "../mux/mod.ts";
-import { libp2pYamux } from "./_libp2p_yamux.ts";
+import { openClose, pingPong, sessionPair, stream, streamPair } from "./_mux_work.ts";
 
-const KiB = 1024;
-const CHUNK = 64 * KiB;
 const WRITES = 2000;
 const TRIPS = 2000;
 const OPENS = 200;
 const rounds = Number(Deno.args[0] ?? 25);
-
-const buffers = new Map<Conn, Uint8Array>();
-function bufferOf(conn: Conn): Uint8Array {
-  let buffer = buffers.get(conn);
-  if (buffer === undefined) buffers.set(conn, buffer = new Uint8Array(CHUNK));
-  return buffer;
-}
-
-async function stream(w: Conn, r: Conn, writes: number): Promise<void> {
-  const chunk = bufferOf(w), buf = bufferOf(r);
-  const total = writes * CHUNK;
-  const reading = (async () => {
-    for (let got = 0; got < total;) got += (await r.read(buf))!;
-  })();
-  for (let i = 0; i < writes; i++) await w.write(chunk);
-  await reading;
-}
-
-async function pingPong(a: Conn, b: Conn): Promise<void> {
-  const there = new Uint8Array(1), back = new Uint8Array(1);
-  const echo = (async () => {
-    for (let i = 0; i < TRIPS; i++) {
-      await b.read(back);
-      await b.write(back);
-    }
-  })();
-  for (let i = 0; i < TRIPS; i++) {
-    await a.write(there);
-    await a.read(there);
-  }
-  await echo;
-}
-
-async function streamPair(client: Session, server: Session): Promise<[Conn, Conn]> {
-  const x = await client.open();
-  await x.write(new Uint8Array(1));
-  const y = await server.accept();
-  await y.read(new Uint8Array(1));
-  return [x, y];
-}
-
-async function sessionPair(
-  a: Conn,
-  b: Conn,
-): Promise<{ client: Session; server: Session; x: Conn; y: Conn }> {
-  const client = mux(a, { role: "client" }), server = mux(b, { role: "server" });
-  const [x, y] = await streamPair(client, server);
-  return { client, server, x, y };
-}
 
 const dir = await Deno.makeTempDir();
 const listener = await listen({ transport: "unix", path: `${dir}/rounds.sock` });
@@ -89,24 +37,7 @@ const rawPipes = Array.from({ length: 100 }, () => pipe());
 const many: [Conn, Conn][] = [];
 for (let i = 0; i < 100; i++) many.push(await streamPair(overPipe.client, overPipe.server));
 
-const [lpA, lpB] = pipe();
-const lpClient = libp2pYamux(lpA, "client");
-libp2pYamux(lpB, "server").addEventListener("stream", (evt) => {
-  const s = evt.detail;
-  s.addEventListener("message", (e) => s.send(e.data));
-  s.addEventListener("remoteCloseWrite", () => s.close());
-});
-const echoing = await sessionPair(...pipe());
-(async () => {
-  for await (const s of echoing.server) {
-    (async () => {
-      const buf = new Uint8Array(2 * KiB);
-      for (let n; (n = await s.read(buf)) !== null;) await s.write(buf.subarray(0, n));
-      s.close();
-    })().catch(() => s.close());
-  }
-})();
-const message = new Uint8Array(KiB);
+const opening = await openClose();
 
 const cases: Record<string, () => Promise<void>> = {
   "pipe raw 64K": () => stream(rawPipe[0], rawPipe[1], WRITES),
@@ -115,32 +46,12 @@ const cases: Record<string, () => Promise<void>> = {
   "unix mux 64K": () => stream(overUnix.x, overUnix.y, WRITES),
   "100 raw pipes": () => Promise.all(rawPipes.map(([x, y]) => stream(x, y, WRITES / 100))).then(() => {}),
   "100 mux streams": () => Promise.all(many.map(([x, y]) => stream(x, y, WRITES / 100))).then(() => {}),
-  "pipe raw ping-pong": () => pingPong(rawPipe[0], rawPipe[1]),
-  "pipe mux ping-pong": () => pingPong(overPipe.x, overPipe.y),
-  "unix raw ping-pong": () => pingPong(rawUnix[0], rawUnix[1]),
-  "unix mux ping-pong": () => pingPong(overUnix.x, overUnix.y),
-  "libp2p open/close": async () => {
-    for (let i = 0; i < OPENS; i++) {
-      const s = await lpClient.createStream();
-      const done = Promise.withResolvers<void>();
-      let got = 0;
-      s.addEventListener("message", (e) => {
-        if ((got += e.data.byteLength) >= KiB) done.resolve();
-      });
-      s.send(message);
-      await done.promise;
-      await s.close();
-    }
-  },
-  "mux open/close": async () => {
-    const back = new Uint8Array(KiB);
-    for (let i = 0; i < OPENS; i++) {
-      const s = await echoing.client.open();
-      await s.write(message);
-      for (let got = 0; got < KiB;) got += (await s.read(back.subarray(got)))!;
-      s.close();
-    }
-  },
+  "pipe raw ping-pong": () => pingPong(rawPipe[0], rawPipe[1], TRIPS),
+  "pipe mux ping-pong": () => pingPong(overPipe.x, overPipe.y, TRIPS),
+  "unix raw ping-pong": () => pingPong(rawUnix[0], rawUnix[1], TRIPS),
+  "unix mux ping-pong": () => pingPong(overUnix.x, overUnix.y, TRIPS),
+  "libp2p open/close": () => opening.libp2p(OPENS),
+  "mux open/close": () => opening.tether(OPENS),
 };
 
 const times: Record<string, number[]> = {};

@@ -7,57 +7,25 @@
  */
 
 import assert from "node:assert/strict";
-import { type Addr, type CallOptions, type Conn, pipe } from "../mod.ts";
+import { type Conn, pipe } from "../mod.ts";
 import { mux, type Session } from "../mux/mod.ts";
 import { readAll, readExactly, within } from "./mux_helpers.ts";
+import { WrappedConn } from "./kit_helpers.ts";
 
 const KiB = 1024;
 
-/** A conn that is not a QueueConn: a pipe end behind plain methods, counting its writes' sizes. */
-class PlainConn implements Conn {
-  readonly writes: number[] = [];
-  readonly #inner: Conn;
-  constructor(inner: Conn) {
-    this.#inner = inner;
-  }
-  get localAddr(): Addr {
-    return this.#inner.localAddr;
-  }
-  get remoteAddr(): Addr {
-    return this.#inner.remoteAddr;
-  }
-  get readable(): ReadableStream<Uint8Array> {
-    return this.#inner.readable;
-  }
-  get writable(): WritableStream<Uint8Array> {
-    return this.#inner.writable;
-  }
-  get closed(): Promise<void> {
-    return this.#inner.closed;
-  }
-  read(p: Uint8Array, options?: CallOptions): Promise<number | null> {
-    return this.#inner.read(p, options);
-  }
-  write(p: Uint8Array, options?: CallOptions): Promise<number> {
-    this.writes.push(p.byteLength);
-    // Resolves a little later, as a socket's write does.
-    return new Promise((resolve, reject) =>
-      setTimeout(() => this.#inner.write(p, options).then(resolve, reject), 1)
-    );
-  }
-  closeWrite(): Promise<void> {
-    return this.#inner.closeWrite();
-  }
-  close(): void {
-    this.#inner.close();
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-  [Symbol.dispose](): void {
-    this.close();
-  }
+/** A conn that is not a QueueConn: a pipe end behind plain methods, its writes counted and a little slow, as a socket's are. */
+function plainConn(inner: Conn): { conn: Conn; writes: number[] } {
+  const writes: number[] = [];
+  const conn = new WrappedConn(inner, {
+    write(inner, p, options) {
+      writes.push(p.byteLength);
+      return new Promise((resolve, reject) =>
+        setTimeout(() => inner.write(p, options).then(resolve, reject), 1)
+      );
+    },
+  });
+  return { conn, writes };
 }
 
 function pattern(n: number, seed: number): Uint8Array {
@@ -73,8 +41,8 @@ async function closeAll(...all: Session[]): Promise<void> {
 
 Deno.test("over a conn without queues, what streams write while a write is under way goes out gathered in one write", async () => {
   const [a, b] = pipe({ bufferSize: 1024 * KiB });
-  const plain = new PlainConn(a);
-  const client = mux(plain, { role: "client" });
+  const plain = plainConn(a);
+  const client = mux(plain.conn, { role: "client" });
   const server = mux(b, { role: "server" });
   const stream = await client.open();
   const chunks = [pattern(64 * KiB, 1), pattern(64 * KiB, 2), pattern(64 * KiB, 3)];
@@ -98,7 +66,7 @@ Deno.test("over a conn without queues, what streams write while a write is under
 
 Deno.test("over a conn without queues, a write bigger than the gathering room waits its turn and arrives whole", async () => {
   const [a, b] = pipe();
-  const client = mux(new PlainConn(a), { role: "client", window: 4 * 1024 * KiB });
+  const client = mux(plainConn(a).conn, { role: "client", window: 4 * 1024 * KiB });
   const server = mux(b, { role: "server", window: 4 * 1024 * KiB });
   const stream = await client.open();
   const big = pattern(1024 * KiB, 7);
