@@ -48,6 +48,21 @@ function classOf(size: number): number {
   return 31 - Math.clz32(size);
 }
 
+/**
+ * A buffer of `size` bytes (a power of two, up to 1 MiB, to come from the
+ * pool), from the pool when it has one: for a writer in the package that
+ * needs a big buffer only while busy. Give it back with
+ * {@linkcode giveBuffer} once done with it.
+ */
+export function takeBuffer(size: number): Uint8Array {
+  return take(size);
+}
+
+/** Gives a buffer from {@linkcode takeBuffer} back to the pool (or to the garbage collector, if full). */
+export function giveBuffer(buffer: Uint8Array): void {
+  give(buffer);
+}
+
 function take(size: number): Uint8Array {
   const buffer = pool[classOf(size)]?.pop();
   if (buffer === undefined) return new Uint8Array(size);

@@ -22,6 +22,7 @@ import { WaitQueue } from "./_async/wait_queue.ts";
 import { noop, type Waiter, waiter } from "./_async/waiter.ts";
 import { CopyBuffers, SMALL_WRITE } from "./_copy_buffers.ts";
 import { checkBufferSize, refusal } from "./_validate.ts";
+import { asLazy, type LazyError } from "./_lazy.ts";
 
 /**
  * Options of a {@linkcode ByteQueue}.
@@ -130,11 +131,17 @@ type ReadRequest = Uint8Array | number;
  *   what is queued, then EOF, or `endError` when the stream broke;
  * - `readClosed`: the reading end is gone: reads reject with `readError`,
  *   writes with `writeError`, nothing is queued.
+ *
+ * The errors are made when a call first sees them: closing a conn nobody
+ * calls any more then costs no stack capture (see `_lazy.ts`).
  */
 type State =
   | { readonly kind: "open" }
-  | { readonly kind: "writeClosed"; readonly writeError: Error; endError: Error | null }
-  | { readonly kind: "readClosed"; readonly readError: Error; readonly writeError: Error };
+  | { readonly kind: "writeClosed"; readonly writeError: LazyError; endError: LazyError | null }
+  | { readonly kind: "readClosed"; readonly readError: LazyError; readonly writeError: LazyError };
+
+/** The error of a write after `closeWrite()` when the caller gave none. */
+const afterCloseWrite = () => new ConnClosedError({ op: "write", detail: "after closeWrite" });
 
 /**
  * One direction of a connection: a bounded, ordered queue of bytes between a
@@ -188,6 +195,14 @@ export class ByteQueue {
     return this.#queued;
   }
 
+  /**
+   * `open` while writes are taken; `writeClosed` once the writing end
+   * closed (reads go on to EOF); `readClosed` once the reading end did.
+   */
+  get state(): "open" | "writeClosed" | "readClosed" {
+    return this.#state.kind;
+  }
+
   /** Resolves once the reading end saw EOF or was closed. */
   get readDone(): Promise<void> {
     return this.#readDone.promise;
@@ -213,7 +228,7 @@ export class ByteQueue {
     const refused = refusal(options);
     if (refused !== undefined) return Promise.reject(refused);
     const state = this.#state;
-    if (state.kind !== "open") return Promise.reject(state.writeError);
+    if (state.kind !== "open") return Promise.reject(state.writeError());
     const length = data.byteLength;
     if (length === 0) return 0;
     const owned = options?.owned === true;
@@ -271,19 +286,14 @@ export class ByteQueue {
    */
   readChunkNow(max = Infinity): Uint8Array | null | undefined {
     const state = this.#state;
-    if (state.kind === "readClosed") throw state.readError;
+    if (state.kind === "readClosed") throw state.readError();
     if (this.#readers.length > 0) return undefined;
     if (this.#segments.length > 0) {
       const chunk = this.#take(null, max) as Uint8Array;
       this.#settleWriters();
       return chunk;
     }
-    if (state.kind === "writeClosed") {
-      this.#readDone.resolve();
-      if (state.endError) throw state.endError;
-      return null;
-    }
-    return undefined;
+    return this.#endNow();
   }
 
   /**
@@ -294,7 +304,7 @@ export class ByteQueue {
    */
   readNow(p: Uint8Array): number | null | undefined {
     const state = this.#state;
-    if (state.kind === "readClosed") throw state.readError;
+    if (state.kind === "readClosed") throw state.readError();
     if (this.#readers.length > 0) return undefined;
     if (this.#segments.length > 0) {
       if (p.byteLength === 0) return 0;
@@ -302,12 +312,16 @@ export class ByteQueue {
       this.#settleWriters();
       return n;
     }
-    if (state.kind === "writeClosed") {
-      this.#readDone.resolve();
-      if (state.endError) throw state.endError;
-      return null;
-    }
-    return undefined;
+    return this.#endNow();
+  }
+
+  /** What a read finds in an empty queue, without waiting: EOF (`null`), the end's error (thrown), or `undefined` while open. */
+  #endNow(): null | undefined {
+    const state = this.#state;
+    if (state.kind !== "writeClosed") return undefined;
+    this.#readDone.resolve();
+    if (state.endError) throw state.endError();
+    return null;
   }
 
   /**
@@ -319,15 +333,69 @@ export class ByteQueue {
   whenReadable(options?: CallOptions): Promise<void> {
     const refused = refusal(options);
     if (refused !== undefined) return Promise.reject(refused);
+    return this.waitReadable(options?.signal).then(noop);
+  }
+
+  /**
+   * {@linkcode ByteQueue.whenReadable} for a pump that waits in a loop, one
+   * promise hop shorter: it resolves with no particular value.
+   */
+  waitReadable(signal?: AbortSignal): Promise<unknown> {
     const state = this.#state;
-    if (state.kind === "readClosed") return Promise.reject(state.readError);
+    if (state.kind === "readClosed") return Promise.reject(state.readError());
     if (this.#readers.length === 0) {
       if (this.#segments.length > 0) return Promise.resolve();
       if (state.kind === "writeClosed") {
-        return state.endError ? Promise.reject(state.endError) : Promise.resolve();
+        return state.endError ? Promise.reject(state.endError()) : Promise.resolve();
       }
     }
-    return this.#readers.wait(0, options?.signal).then(noop);
+    return this.#readers.wait(0, signal);
+  }
+
+  /**
+   * Sets the {@linkcode ByteQueueOptions.onWrite} hook after the queue was
+   * made, or removes it (`null`): for a pump that takes over the reading end
+   * of a queue it did not make (a session over a conn). The hook runs inside
+   * the writer's call: one that can cause writes into this queue, even
+   * through others, must guard against reentry.
+   */
+  setOnWrite(onWrite: (() => void) | null): void {
+    this.#onWrite = onWrite ?? undefined;
+  }
+
+  /**
+   * Hands bytes to the first waiting reader straight from their source,
+   * never queueing them: a transport that reads its peer's bytes in place
+   * fills the reader's own buffer, saving the copy in and out of the queue.
+   * `source(into)` copies at most `into.byteLength` bytes into `into` and
+   * returns how many. A reader waiting in `read(p)` is given `p` (at most
+   * `max` bytes of it), one waiting in `readChunk()` a new chunk of at most
+   * `max` bytes (and 64 KiB), which becomes its own. Returns how many
+   * bytes the reader got: 0 when no such reader waits, when bytes are
+   * queued (they come first), or when the writing end is closed; the
+   * transport then queues its bytes with `write` as usual. `onRead` hears of
+   * the bytes as of any read.
+   */
+  fillReader(max: number, source: (into: Uint8Array) => number): number {
+    if (this.#state.kind !== "open" || this.#segments.length > 0 || this.#readers.length === 0) return 0;
+    const reader = this.#readers.first();
+    const request = reader.data;
+    if (request === 0) return 0; // it only waits for bytes to be queued
+    const into = typeof request === "number" ? null : request;
+    const most = typeof request === "number" ? request : Infinity;
+    const size = into === null ? Math.min(max, most, JOIN_UP_TO) : Math.min(max, into.byteLength);
+    if (!(size >= 1)) return 0;
+    const target = into === null
+      ? new Uint8Array(size)
+      : size === into.byteLength
+      ? into
+      : into.subarray(0, size);
+    const n = source(target);
+    if (!(n > 0)) return 0;
+    this.#readers.shift();
+    this.#onRead?.(n);
+    reader.resolve(into === null ? (n === size ? target : target.subarray(0, n)) : n);
+    return n;
   }
 
   /**
@@ -335,9 +403,9 @@ export class ByteQueue {
    * the writes still pending, which finish first; later writes reject with
    * `error`. Resolves once the pending writes are done.
    */
-  closeWrite(error: Error = new ConnClosedError({ op: "write", detail: "after closeWrite" })): Promise<void> {
+  closeWrite(error: Error | (() => Error) = afterCloseWrite): Promise<void> {
     if (this.#state.kind === "open") {
-      this.#state = { kind: "writeClosed", writeError: error, endError: null };
+      this.#state = { kind: "writeClosed", writeError: asLazy(error), endError: null };
       this.#feed();
       this.#checkWriteDone();
       this.#onWrite?.();
@@ -351,14 +419,15 @@ export class ByteQueue {
    * reader, then EOF, or, given `endWith`, a rejection with it: how a
    * transport says the stream broke rather than ended.
    */
-  abortWrite(error: Error, endWith?: Error): void {
+  abortWrite(error: Error | (() => Error), endWith?: Error | (() => Error)): void {
     const state = this.#state;
     if (state.kind === "readClosed") return;
+    const writeError = asLazy(error);
     if (state.kind === "open") {
-      this.#state = { kind: "writeClosed", writeError: error, endError: endWith ?? null };
+      this.#state = { kind: "writeClosed", writeError, endError: endWith ? asLazy(endWith) : null };
     } else if (endWith && !state.endError) {
       // A stream that half-closed and then broke, before its reader saw EOF, broke.
-      state.endError = endWith;
+      state.endError = asLazy(endWith);
     }
     const segments = this.#segments;
     let first = 0;
@@ -366,7 +435,7 @@ export class ByteQueue {
     if (first < segments.length) {
       for (const segment of segments.removeFrom(first)) {
         this.#queued -= segment.bytes.byteLength;
-        this.#failWriter(segment, error);
+        this.#failWriter(segment, writeError);
       }
     }
     this.#feed();
@@ -379,16 +448,18 @@ export class ByteQueue {
    * queued bytes are dropped, and pending and later writes reject with
    * `writeError` (the peer's EPIPE), or with the error `closeWrite` gave.
    */
-  closeRead(readError: Error, writeError: Error = readError): void {
+  closeRead(readError: Error | (() => Error), writeError: Error | (() => Error) = readError): void {
     const state = this.#state;
     if (state.kind === "readClosed") return;
+    const lazyRead = asLazy(readError);
+    const lazyWrite = writeError === readError ? lazyRead : asLazy(writeError);
     this.#state = {
       kind: "readClosed",
-      readError,
-      writeError: state.kind === "writeClosed" ? state.writeError : writeError,
+      readError: lazyRead,
+      writeError: state.kind === "writeClosed" ? state.writeError : lazyWrite,
     };
-    this.#readers.rejectAll(readError);
-    for (const segment of this.#segments.removeFrom(0)) this.#failWriter(segment, writeError);
+    if (this.#readers.length > 0) this.#readers.rejectAll(lazyRead());
+    for (const segment of this.#segments.removeFrom(0)) this.#failWriter(segment, lazyWrite);
     this.#queued = 0;
     this.#buffers.emptied();
     this.#readDone.resolve();
@@ -399,7 +470,7 @@ export class ByteQueue {
     const refused = refusal(options);
     if (refused !== undefined) return Promise.reject(refused);
     const state = this.#state;
-    if (state.kind === "readClosed") return Promise.reject(state.readError);
+    if (state.kind === "readClosed") return Promise.reject(state.readError());
     if (this.#readers.length === 0) {
       if (into !== null && into.byteLength === 0) return Promise.resolve(0);
       if (this.#segments.length > 0) {
@@ -409,7 +480,7 @@ export class ByteQueue {
       }
       if (state.kind === "writeClosed") {
         this.#readDone.resolve();
-        return state.endError ? Promise.reject(state.endError) : Promise.resolve(null);
+        return state.endError ? Promise.reject(state.endError()) : Promise.resolve(null);
       }
     }
     return this.#readers.wait(into ?? max, options?.signal);
@@ -438,7 +509,7 @@ export class ByteQueue {
       }
       const state = this.#state;
       if (state.kind !== "writeClosed") break;
-      if (state.endError) readers.rejectAll(state.endError);
+      if (state.endError) readers.rejectAll(state.endError());
       else for (const reader of readers.drain()) reader.resolve(null);
       this.#readDone.resolve();
     }
@@ -571,13 +642,13 @@ export class ByteQueue {
     this.#checkWriteDone();
   }
 
-  #failWriter(segment: Segment, reason: unknown): void {
+  #failWriter(segment: Segment, reason: LazyError): void {
     const writer = segment.writer;
     segment.bytes = EMPTY;
     if (writer === null) return;
     segment.writer = null;
     this.#pendingWriters--;
-    writer.reject(reason);
+    writer.reject(reason());
   }
 
   #checkWriteDone(): void {

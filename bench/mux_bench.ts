@@ -3,7 +3,8 @@
  * the same memory pipe, in the same run (issue 8):
  *
  * - throughput of one stream at 64 KiB writes, over pipe() and a Unix socket;
- * - the total throughput of 100 concurrent streams;
+ * - the total throughput of 100 concurrent streams (beside 100 raw pipes at
+ *   once: the same memory traffic without the mux);
  * - stream open + 1 KiB exchange + close, against @chainsafe/libp2p-yamux;
  * - 1-byte ping-pong latency on a stream;
  * - fast streams beside a stalled one, against the same streams alone.
@@ -12,52 +13,9 @@
  */
 
 import { type Conn, connect, listen, pipe } from "../mod.ts";
-import { mux, type Session } from "../mux/mod.ts";
-import { libp2pYamux } from "./_libp2p_yamux.ts";
+import { CHUNK, openClose, pingPong, sessionPair, stream, streamPair } from "./_mux_work.ts";
 
-const KiB = 1024;
 const WRITES = 2000;
-const CHUNK = 64 * KiB;
-
-/** Writes `writes` chunks on `w` while `r` reads them all. */
-async function stream(w: Conn, r: Conn, writes: number, chunk = new Uint8Array(CHUNK)): Promise<void> {
-  const buf = new Uint8Array(CHUNK);
-  const total = writes * chunk.length;
-  const reading = (async () => {
-    for (let got = 0; got < total;) got += (await r.read(buf))!;
-  })();
-  for (let i = 0; i < writes; i++) await w.write(chunk);
-  await reading;
-}
-
-/** `trips` 1-byte round trips from `a` through an echo on `b`. */
-async function pingPong(a: Conn, b: Conn, trips: number): Promise<void> {
-  const there = new Uint8Array(1), back = new Uint8Array(1);
-  const echo = (async () => {
-    for (let i = 0; i < trips; i++) {
-      await b.read(back);
-      await b.write(back);
-    }
-  })();
-  for (let i = 0; i < trips; i++) {
-    await a.write(there);
-    await a.read(there);
-  }
-  await echo;
-}
-
-/** A client and a server session over `[a, b]`, and one stream between them. */
-async function sessionPair(
-  a: Conn,
-  b: Conn,
-): Promise<{ client: Session; server: Session; x: Conn; y: Conn }> {
-  const client = mux(a, { role: "client" }), server = mux(b, { role: "server" });
-  const x = await client.open();
-  await x.write(new Uint8Array(1));
-  const y = await server.accept();
-  await y.read(new Uint8Array(1));
-  return { client, server, x, y };
-}
 
 // ---- over pipe() ----
 
@@ -118,17 +76,8 @@ for (
 
 const STREAMS = 100;
 const PER_STREAM = WRITES / STREAMS;
-const many = await (async () => {
-  const pairs: [Conn, Conn][] = [];
-  for (let i = 0; i < STREAMS; i++) {
-    const x = await overPipe.client.open();
-    await x.write(new Uint8Array(1));
-    const y = await overPipe.server.accept();
-    await y.read(new Uint8Array(1));
-    pairs.push([x, y]);
-  }
-  return pairs;
-})();
+const many: [Conn, Conn][] = [];
+for (let i = 0; i < STREAMS; i++) many.push(await streamPair(overPipe.client, overPipe.server));
 
 Deno.bench({
   name: `raw pipe(), one conn, ${WRITES} × ${CHUNK} B`,
@@ -136,6 +85,14 @@ Deno.bench({
   baseline: true,
   async fn() {
     await stream(rawA, rawB, WRITES);
+  },
+});
+const rawMany = Array.from({ length: STREAMS }, () => pipe());
+Deno.bench({
+  name: `${STREAMS} raw pipe()s at once, ${WRITES} × ${CHUNK} B in all`,
+  group: "100 concurrent streams over pipe(), total throughput",
+  async fn() {
+    await Promise.all(rawMany.map(([x, y]) => stream(x, y, PER_STREAM)));
   },
 });
 Deno.bench({
@@ -149,57 +106,21 @@ Deno.bench({
 // ---- open + 1 KiB exchange + close, against libp2p's yamux ----
 
 const OPENS = 200;
-const message = new Uint8Array(KiB);
-
-const [lpA, lpB] = pipe();
-const lpClient = libp2pYamux(lpA, "client");
-const lpServer = libp2pYamux(lpB, "server");
-lpServer.addEventListener("stream", (evt) => {
-  const s = evt.detail;
-  s.addEventListener("message", (e) => s.send(e.data));
-  s.addEventListener("remoteCloseWrite", () => s.close());
-});
-
-const echoing = await sessionPair(...pipe());
-(async () => {
-  for await (const s of echoing.server) {
-    (async () => {
-      const buf = new Uint8Array(2 * KiB);
-      for (let n; (n = await s.read(buf)) !== null;) await s.write(buf.subarray(0, n));
-      s.close();
-    })().catch(() => s.close());
-  }
-})();
+const opening = await openClose();
 
 Deno.bench({
   name: `libp2p-yamux open + 1 KiB echo + close, ${OPENS} round trips`,
   group: "stream open + 1 KiB exchange + close, same memory pipe",
   baseline: true,
   async fn() {
-    for (let i = 0; i < OPENS; i++) {
-      const s = await lpClient.createStream();
-      const done = Promise.withResolvers<void>();
-      let got = 0;
-      s.addEventListener("message", (e) => {
-        if ((got += e.data.byteLength) >= KiB) done.resolve();
-      });
-      s.send(message);
-      await done.promise;
-      await s.close();
-    }
+    await opening.libp2p(OPENS);
   },
 });
 Deno.bench({
   name: `tether mux open + 1 KiB echo + close, ${OPENS} round trips`,
   group: "stream open + 1 KiB exchange + close, same memory pipe",
   async fn() {
-    const back = new Uint8Array(KiB);
-    for (let i = 0; i < OPENS; i++) {
-      const s = await echoing.client.open();
-      await s.write(message);
-      for (let got = 0; got < KiB;) got += (await s.read(back.subarray(got)))!;
-      s.close();
-    }
+    await opening.tether(OPENS);
   },
 });
 
@@ -221,13 +142,7 @@ const besideStalled = await (async () => {
   }
   // ...beside the fast ones, on the same session.
   const pairs: [Conn, Conn][] = [];
-  for (let i = 0; i < FAST; i++) {
-    const x = await client.open();
-    await x.write(new Uint8Array(1));
-    const y = await server.accept();
-    await y.read(new Uint8Array(1));
-    pairs.push([x, y]);
-  }
+  for (let i = 0; i < FAST; i++) pairs.push(await streamPair(client, server));
   return pairs;
 })();
 

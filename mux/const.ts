@@ -94,15 +94,23 @@ export function encodeHeader(
   into[at + 11] = length & 0xff;
 }
 
-/** Reads the header at `at` of `bytes`, which must hold 12 bytes from there. */
-export function decodeHeader(bytes: Uint8Array, at: number): Header {
-  return {
-    version: bytes[at],
-    type: bytes[at + 1],
-    flags: (bytes[at + 2] << 8) | bytes[at + 3],
-    streamId: ((bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7]) >>> 0,
-    length: ((bytes[at + 8] << 24) | (bytes[at + 9] << 16) | (bytes[at + 10] << 8) | bytes[at + 11]) >>> 0,
-  };
+/**
+ * Reads the header at `at` of `bytes`, which must hold 12 bytes from there,
+ * into `into` (a reader reuses one, allocating nothing per frame).
+ */
+export function decodeHeader(
+  bytes: Uint8Array,
+  at: number,
+  into: Header = { version: 0, type: 0, flags: 0, streamId: 0, length: 0 },
+): Header {
+  into.version = bytes[at];
+  into.type = bytes[at + 1];
+  into.flags = (bytes[at + 2] << 8) | bytes[at + 3];
+  into.streamId = ((bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7]) >>>
+    0;
+  into.length = ((bytes[at + 8] << 24) | (bytes[at + 9] << 16) | (bytes[at + 10] << 8) | bytes[at + 11]) >>>
+    0;
+  return into;
 }
 
 /** A header as text, for error messages: `Data[SYN|FIN] stream 3 length 10`. */

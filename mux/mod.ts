@@ -28,12 +28,11 @@
  * @module
  */
 
+export { mux, Session } from "./session.ts";
 export {
   DEFAULT_MAX_STREAMS,
   DEFAULT_MAX_WINDOW,
   DEFAULT_WINDOW_BUDGET,
-  mux,
   type MuxOptions,
-  Session,
-} from "./session.ts";
+} from "./_options.ts";
 export type { MuxStream } from "./stream.ts";

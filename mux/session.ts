@@ -1,10 +1,11 @@
 /**
  * `mux(conn, options)`: many {@linkcode MuxStream}s over one
- * {@linkcode Conn}, speaking yamux. The session reads frames in one loop
- * that never waits on a stream (a stream's peer may only send within the
- * window granted, so its bytes always fit its queue), and writes them
- * through one writer. `PROTOCOL.md` beside this file is the wire format and
- * state machine in full.
+ * {@linkcode Conn}, speaking yamux. The session judges each frame its
+ * receiver (`_receiver.ts`) reads, and never waits on a stream to take one
+ * (a stream's peer may only send within the window granted, so its bytes
+ * always fit its queue); it writes through one writer (`_writer.ts`).
+ * `PROTOCOL.md` beside this file is the wire format and state machine in
+ * full.
  *
  * @module
  */
@@ -22,7 +23,7 @@ import {
 import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
 import { delay } from "../_async/delay.ts";
 import { onAbort, waiter } from "../_async/waiter.ts";
-import { describe, refusal } from "../_validate.ts";
+import { refusal } from "../_validate.ts";
 import {
   Flag,
   GoAwayCode,
@@ -33,118 +34,13 @@ import {
   Type,
   VERSION,
 } from "./const.ts";
-import { FrameReader } from "./_reader.ts";
+import { type Payload, Receiver } from "./_receiver.ts";
 import { FrameWriter } from "./_writer.ts";
 import { type MuxStream, Stream, type StreamHost } from "./stream.ts";
+import { checkOptions, type MuxOptions } from "./_options.ts";
 
-/**
- * Options of {@linkcode mux}.
- *
- * @example
- * ```ts
- * import type { MuxOptions } from "@tether/tether/mux";
- *
- * const options: MuxOptions = {
- *   role: "client",
- *   window: 1024 * 1024, // each stream starts with 1 MiB of credit for the peer
- *   maxStreams: 100,
- *   keepAlive: 15_000, // ping every 15 s; a peer that stops answering ends the session
- * };
- * console.log(options.role); // "client"
- * ```
- */
-export interface MuxOptions {
-  /**
-   * Which end this is. The client opens odd stream ids and the server even
-   * ones, so the two ends must differ: the end that dialed is usually the
-   * client.
-   */
-  role: "client" | "server";
-  /**
-   * The receive window each stream starts with: how many bytes the peer may
-   * send on it before its reader takes any. At least the spec's 256 KiB
-   * (the default); a larger one is announced with the stream's SYN or ACK.
-   */
-  window?: number;
-  /**
-   * The most a stream's receive window grows to while its reader keeps up
-   * with a fast sender; default 16 MiB. Equal to `window`, windows never grow.
-   */
-  maxWindow?: number;
-  /**
-   * Bytes the session may add to receive windows beyond `window`, summed
-   * over all its streams; default 64 MiB. What the peer can make this side
-   * buffer is at most `window` per stream plus this.
-   */
-  windowBudget?: number;
-  /**
-   * The most streams open at once in each direction; default 1000. A stream
-   * the peer opens past it is refused with a reset; `open()` past it
-   * rejects with a temporary `ConnError` (`ESTREAMLIMIT`).
-   */
-  maxStreams?: number;
-  /**
-   * How many streams the peer opened may wait unaccepted; more are refused
-   * with a reset. Default `maxStreams`: a burst of opens is taken whole,
-   * and what waits is bounded by the stream limit anyway.
-   */
-  acceptBacklog?: number;
-  /**
-   * Pings the peer every this many milliseconds and ends the session, with a
-   * timeout error on every stream, when a ping goes unanswered that long.
-   * Off by default.
-   */
-  keepAlive?: number;
-  /** Closes the session when it aborts, as `close()` does. */
-  signal?: AbortSignal;
-}
-
-/**
- * The default {@linkcode MuxOptions.maxWindow}: 16 MiB.
- *
- * @example
- * ```ts
- * import { DEFAULT_MAX_WINDOW, mux } from "@tether/tether/mux";
- * import { pipe } from "@tether/tether";
- *
- * const [a] = pipe();
- * using _session = mux(a, { role: "client", maxWindow: DEFAULT_MAX_WINDOW * 4 }); // for a long fat link
- * console.log(DEFAULT_MAX_WINDOW); // 16777216
- * ```
- */
-export const DEFAULT_MAX_WINDOW = 16 * 1024 * 1024;
-/**
- * The default {@linkcode MuxOptions.windowBudget}: 64 MiB.
- *
- * @example
- * ```ts
- * import { DEFAULT_WINDOW_BUDGET, mux } from "@tether/tether/mux";
- * import { pipe } from "@tether/tether";
- *
- * const [a] = pipe();
- * using _session = mux(a, { role: "server", windowBudget: DEFAULT_WINDOW_BUDGET / 4 }); // a small device
- * console.log(DEFAULT_WINDOW_BUDGET / (1024 * 1024)); // 64
- * ```
- */
-export const DEFAULT_WINDOW_BUDGET = 64 * 1024 * 1024;
-/**
- * The default {@linkcode MuxOptions.maxStreams}: 1000 each way.
- *
- * @example
- * ```ts
- * import { DEFAULT_MAX_STREAMS, mux } from "@tether/tether/mux";
- * import { pipe } from "@tether/tether";
- *
- * const [a] = pipe();
- * using _session = mux(a, { role: "client", maxStreams: DEFAULT_MAX_STREAMS * 10 });
- * console.log(DEFAULT_MAX_STREAMS); // 1000
- * ```
- */
-export const DEFAULT_MAX_STREAMS = 1000;
 /** How long closing waits for the GoAway and the bytes before it to go out, before it closes the conn anyway. */
 const CLOSE_FLUSH_MS = 1000;
-/** The largest window the options take: a window delta must fit 32 bits, twice over. */
-const MAX_WINDOW_LIMIT = 1024 * 1024 * 1024;
 
 /**
  * The session's state:
@@ -222,7 +118,7 @@ export class Session implements AsyncDisposable, Disposable {
   readonly #conn: Conn;
   readonly #where: string;
   readonly #writer: FrameWriter;
-  readonly #reader: FrameReader;
+  readonly #receiver: Receiver;
   readonly #streams = new Map<number, Stream>();
   readonly #accepts: AcceptQueue<Stream>;
   readonly #host: StreamHost;
@@ -247,10 +143,14 @@ export class Session implements AsyncDisposable, Disposable {
   readonly #detachSignal: () => void;
   // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
   readonly #wireDone = waiter<void>();
+  /** What streams' writes reject with once the session is over. */
+  #writeError: Error | null = null;
 
   /** Starts a session over `conn`; see {@linkcode mux}. */
   constructor(conn: Conn, options: MuxOptions) {
     const checked = checkOptions(conn, options);
+    // deno-lint-ignore no-this-alias
+    const session = this;
     this.#conn = conn;
     this.addr = this.localAddr = conn.localAddr;
     this.remoteAddr = conn.remoteAddr;
@@ -264,10 +164,16 @@ export class Session implements AsyncDisposable, Disposable {
     this.#nextId = options.role === "client" ? 1 : 2;
     this.#accepts = new AcceptQueue({ addr: this.#where, backlog: checked.acceptBacklog });
     this.#writer = new FrameWriter(conn, (err) => this.#sendFailed(err));
-    this.#reader = new FrameReader(conn, this.#where);
     this.#host = this.#makeHost();
-    const receiving = this.#receive();
-    this.closed = Promise.all([receiving, this.#wireDone.promise]).then(() => conn.closed);
+    this.#receiver = new Receiver(conn, this.#where, {
+      frame: (header, payload) => this.#frame(header, payload),
+      get over() {
+        return session.#over;
+      },
+      controlRoom: () => this.#writer.controlRoom(),
+      ended: (error) => this.#receiveEnded(error),
+    });
+    this.closed = Promise.all([this.#receiver.done, this.#wireDone.promise]).then(() => conn.closed);
     this.#detachSignal = onAbort(options.signal, () => this.close());
     if (this.#keepAlive !== undefined) this.#scheduleKeepAlive();
   }
@@ -450,36 +356,25 @@ export class Session implements AsyncDisposable, Disposable {
 
   // ---- receiving ----
 
-  async #receive(): Promise<void> {
-    const reader = this.#reader;
-    try {
-      for (;;) {
-        const header = reader.headerNow() ?? await reader.header();
-        if (this.#over) return;
-        if (header === null) {
-          return this.#end({ error: null, local: false, detail: "the peer closed the session" });
-        }
-        const handling = this.#frame(header);
-        if (handling !== undefined) await handling;
-        if (this.#over) return;
-        await this.#writer.controlRoom();
-      }
-    } catch (err) {
-      if (this.#over) return;
-      if (err instanceof ProtocolError) {
-        return this.#end({
-          error: err,
-          goAway: GoAwayCode.ProtocolError,
-          local: false,
-          detail: "the peer broke the protocol",
-        });
-      }
-      this.#connFailed(err, "receive");
+  /** Reading ended: at EOF (`null`), or with `error`, a `ProtocolError` or the conn's. */
+  #receiveEnded(error: unknown): void {
+    if (this.#over) return;
+    if (error === null) {
+      return this.#end({ error: null, local: false, detail: "the peer closed the session" });
     }
+    if (error instanceof ProtocolError) {
+      return this.#end({
+        error,
+        goAway: GoAwayCode.ProtocolError,
+        local: false,
+        detail: "the peer broke the protocol",
+      });
+    }
+    this.#connFailed(error, "receive");
   }
 
-  /** Handles one frame; returns a promise while its payload is still to be read. */
-  #frame(header: Header): Promise<void> | void {
+  /** Handles one frame's header; if a payload follows, says where it goes in `payload` and returns `true`. */
+  #frame(header: Header, payload: Payload): boolean {
     if (header.version !== VERSION) {
       throw this.#protocolError(`unknown protocol version ${header.version}: yamux has version 0 only`);
     }
@@ -491,17 +386,19 @@ export class Session implements AsyncDisposable, Disposable {
     switch (header.type) {
       case Type.Data:
       case Type.WindowUpdate:
-        return this.#streamFrame(header);
+        return this.#streamFrame(header, payload);
       case Type.Ping:
-        return this.#pingFrame(header);
+        this.#pingFrame(header);
+        return false;
       case Type.GoAway:
-        return this.#goAwayFrame(header);
+        this.#goAwayFrame(header);
+        return false;
       default:
         throw this.#protocolError(`unknown frame type ${header.type}: yamux defines types 0 to 3`);
     }
   }
 
-  #streamFrame(header: Header): Promise<void> | void {
+  #streamFrame(header: Header, payload: Payload): boolean {
     const { streamId: id, flags, length } = header;
     const data = header.type === Type.Data;
     if (id === 0) {
@@ -520,11 +417,11 @@ export class Session implements AsyncDisposable, Disposable {
       throw this.#protocolError(`a frame for stream ${id}, which was never opened`);
     }
     // A stream refused or already done here: what is still in flight is dropped.
-    if (stream === undefined) return data && length > 0 ? this.#reader.skip(length) : undefined;
+    if (stream === undefined) return data && length > 0 && drop(payload, length);
     if (!data) {
       stream.grant(length);
       stream.flags(flags);
-      return;
+      return false;
     }
     if (length > 0) {
       let refusal: string | null = null;
@@ -534,27 +431,16 @@ export class Session implements AsyncDisposable, Disposable {
       }
       if (refusal !== null) {
         stream.fail(refusal);
-        return this.#reader.skip(length);
+        return drop(payload, length);
       }
       stream.expect(length);
-      // Pieces already read are handed on at once; the rest as it arrives.
-      let left = length;
-      for (let piece; left > 0 && (piece = this.#reader.pieceNow(left)) !== undefined;) {
-        stream.deliver(piece);
-        left -= piece.byteLength;
-      }
-      if (left > 0) return this.#deliverRest(stream, left, flags);
+      payload.sink = stream;
+      payload.length = length;
+      payload.flags = flags;
+      return true;
     }
     stream.flags(flags);
-  }
-
-  async #deliverRest(stream: Stream, left: number, flags: number): Promise<void> {
-    while (left > 0) {
-      const piece = await this.#reader.piece(left);
-      stream.deliver(piece);
-      left -= piece.byteLength;
-    }
-    stream.flags(flags);
+    return false;
   }
 
   /** The peer opens stream `id`: a new stream, or `undefined` if refused (reset). */
@@ -715,8 +601,10 @@ export class Session implements AsyncDisposable, Disposable {
     }
   }
 
-  #sendFailed(err: unknown): void {
+  /** Writing to the conn failed: the session ends; returns what writes whose bytes were lost reject with. */
+  #sendFailed(err: unknown): Error {
     if (!this.#over) this.#connFailed(err, "send");
+    return this.#writeError!;
   }
 
   /**
@@ -743,11 +631,12 @@ export class Session implements AsyncDisposable, Disposable {
   #end(ending: Ending): void {
     if (this.#over) return;
     this.#state = { kind: "closed", error: ending.error };
+    this.#receiver.stop();
     this.#detachSignal();
     clearTimeout(this.#keepAliveTimer);
     const { error, detail, local } = ending;
     const readError = error ?? new ConnClosedError({ op: "read", addr: this.#where, detail });
-    const writeError = new ConnClosedError({
+    const writeError = this.#writeError = new ConnClosedError({
       op: "write",
       addr: this.#where,
       detail,
@@ -815,62 +704,10 @@ export function mux(conn: Conn, options: MuxOptions): Session {
   return new Session(conn, options);
 }
 
-interface Checked {
-  window: number;
-  maxWindow: number;
-  windowBudget: number;
-  maxStreams: number;
-  acceptBacklog: number;
-  keepAlive: number | undefined;
-}
-
-function checkOptions(conn: Conn, options: MuxOptions): Checked {
-  if (conn === null || typeof conn !== "object" || typeof conn.read !== "function") {
-    throw new TypeError(`mux() takes a Conn, got ${describe(conn)}`);
-  }
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`mux() takes an options object with a role, got ${describe(options)}`);
-  }
-  const { role } = options;
-  if (role !== "client" && role !== "server") {
-    throw new TypeError(`role must be "client" or "server", got ${describe(role)}`);
-  }
-  const window = count(options.window, "window", INITIAL_WINDOW, INITIAL_WINDOW, MAX_WINDOW_LIMIT);
-  const maxWindow = count(
-    options.maxWindow,
-    "maxWindow",
-    Math.max(DEFAULT_MAX_WINDOW, window),
-    window,
-    MAX_WINDOW_LIMIT,
-  );
-  const maxStreams = count(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 2 ** 31);
-  const checked: Checked = {
-    window,
-    maxWindow,
-    windowBudget: count(
-      options.windowBudget,
-      "windowBudget",
-      DEFAULT_WINDOW_BUDGET,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    maxStreams,
-    acceptBacklog: count(options.acceptBacklog, "acceptBacklog", maxStreams, 1, 2 ** 31),
-    keepAlive: options.keepAlive === undefined
-      ? undefined
-      : count(options.keepAlive, "keepAlive", 0, 1, 2 ** 31 - 1),
-  };
-  const refused = refusal(options, { op: "mux", addr: formatAddr(conn.remoteAddr) });
-  if (refused !== undefined) throw refused;
-  return checked;
-}
-
-/** Checks a whole-number option in `[min, max]`, naming it. */
-function count(value: unknown, what: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-    throw new TypeError(`${what} must be a whole number, got ${describe(value)}`);
-  }
-  if (value < min || value > max) throw new RangeError(`${what} must be from ${min} to ${max}, got ${value}`);
-  return value;
+/** A payload of `length` bytes to read and drop; returns `true`. */
+function drop(payload: Payload, length: number): true {
+  payload.sink = null;
+  payload.length = length;
+  payload.flags = 0;
+  return true;
 }

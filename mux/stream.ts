@@ -1,16 +1,19 @@
 /**
  * One yamux stream: a {@linkcode QueueConn} whose inbound queue the
- * session's receive loop feeds with Data frames, and whose outbound queue a
- * pump drains into Data frames, never past the window the peer granted.
+ * session's receiver feeds with Data frames (or fills a waiting reader's
+ * buffer from), and whose writes become Data frames, never past the window
+ * the peer granted: at once when nothing waits before them, else through
+ * its outbound queue, whose onWrite hook puts the stream in the session writer's
+ * line.
  *
  * @module
  */
 
-import type { Addr, Conn } from "../conn.ts";
+import type { Addr, CallOptions, Conn } from "../conn.ts";
 import { ConnClosedError, ConnectionRefusedError, ProtocolError } from "../errors.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
-import { type Waiter, waiter } from "../_async/waiter.ts";
+import { noop } from "../_async/waiter.ts";
 import { encodeHeader, Flag, HEADER_SIZE, INITIAL_WINDOW, MAX_UINT32, Type } from "./const.ts";
 import type { FrameSource, FrameWriter } from "./_writer.ts";
 
@@ -60,6 +63,15 @@ export interface StreamHost {
   /** The stream is done on the wire: forget it, and take back the `grown` bytes of budget. */
   ended(stream: Stream, grown: number): void;
 }
+
+/**
+ * The window of a stream's outbound queue: writes that must wait (for
+ * credit, for a busy conn, or because they carry a signal) are copied there
+ * up to this much; a bigger one waits holding the caller's buffer and is
+ * copied once, straight into the session's batch, when its turn comes. The
+ * buffering a stream's writer sees is the peer's window, not this queue.
+ */
+const SEND_QUEUE = 4096;
 
 /** The error for writes into a stream's inbound queue after the peer's FIN: the session makes none. */
 const UNSEEN = new ConnClosedError({ op: "deliver", detail: "after the peer's FIN" });
@@ -115,9 +127,12 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
 
   /** What this side may still send. */
   #sendCredit = INITIAL_WINDOW;
-  #creditWaiter: Waiter<void> | null = null;
-  /** The pump: `open`, then `done` once our FIN (and what follows it) is in a batch, or the stream was reset. */
+  /** The last write that went to the session's writer directly, until closeWrite() has waited for it. */
+  #direct: Promise<number> | null = null;
+  /** Sending: `open`, then `done` once our FIN (and what follows it) is in a batch, or the stream was reset. */
   #sending: "open" | "done" = "open";
+  /** Whether this stream stands in the writer's line for turns. */
+  #turns: "none" | "waiting" = "none";
 
   /** Makes a stream; `opened` says which side opened it. */
   constructor(
@@ -130,7 +145,9 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     // deno-lint-ignore prefer-const
     let stream: Stream | undefined;
     const inbound = new ByteQueue({ window: host.maxWindow, onRead: (n) => stream!.#onRead(n) });
-    const outbound = new ByteQueue();
+    // What is written to the send queue (and its end) is offered to the
+    // writer in the same call: no pump to wake.
+    const outbound = new ByteQueue({ window: SEND_QUEUE, onWrite: () => stream!.#wantTurns() });
     super({
       ...addrs,
       inbound,
@@ -148,12 +165,48 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     // The peer starts from the spec's initial window; the SYN or ACK frame
     // that the session sends tells it about the rest of ours.
     this.#window = this.#credit = host.window;
-    this.#pump();
   }
 
-  /** Whether it has more to send right now: bytes queued and credit to send them. */
+  /**
+   * Writes all of `p`. When nothing waits before it (no bytes queued here,
+   * nothing queued in the session's writer), the stream holds the credit
+   * and the caller brought no signal, `p` goes to the conn underneath at
+   * once, as the session's writer says (`FrameWriter.data`); otherwise it
+   * goes through the stream's queue, as on any QueueConn. A write with a
+   * signal always does: the queue is what lets it leave the line when the
+   * signal aborts.
+   */
+  override write(p: Uint8Array, options?: CallOptions): Promise<number> {
+    const n = p?.byteLength;
+    const writer = this.#host.writer;
+    if (
+      options?.signal !== undefined || !(p instanceof Uint8Array) || n === 0 || n > this.#sendCredit ||
+      this.#sending !== "open" || this.#outbound.state !== "open" || this.#outbound.queued > 0 || !writer.idle
+    ) {
+      return super.write(p, options);
+    }
+    const sent = writer.data(this.id, p);
+    if (sent === undefined) return super.write(p, options);
+    this.#sendCredit -= n;
+    return typeof sent === "number" ? Promise.resolve(sent) : this.#direct = sent;
+  }
+
+  /** Half-closes: FIN goes out after every byte written; resolves once the writes before it are done. */
+  override closeWrite(): Promise<void> {
+    const closing = super.closeWrite();
+    const direct = this.#direct;
+    if (direct === null) return closing;
+    this.#direct = null;
+    return Promise.all([closing, direct.catch(noop)]).then(noop);
+  }
+
+  /** Whether it has something to send right now: bytes queued and credit for them, or its FIN. */
   get wantsMore(): boolean {
-    return this.#sending === "open" && this.#sendCredit > 0 && this.#outbound.queued > 0;
+    if (this.#sending !== "open") return false;
+    const outbound = this.#outbound;
+    const state = outbound.state;
+    if (state === "readClosed") return false;
+    return outbound.queued > 0 ? this.#sendCredit > 0 : state === "writeClosed";
   }
 
   /** Whether the peer may still send Data on this stream. */
@@ -188,6 +241,16 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     if (typeof done !== "number") done.catch(() => {});
   }
 
+  /**
+   * Hands up to `max` payload bytes straight from `source` to this stream's
+   * waiting reader, if one waits (see `ByteQueue.fillReader`); returns how
+   * many it took, 0 if it took none and the bytes must be delivered.
+   */
+  deliverFrom(max: number, source: (into: Uint8Array) => number): number {
+    if (this.#state === "reset" || this.#reading !== "open") return 0;
+    return this.#inbound.fillReader(max, source);
+  }
+
   /** Handles the flags of a frame on this stream, after its payload (if any) was delivered. */
   flags(flags: number): void {
     if (flags & Flag.ACK && this.#answer === "pending") {
@@ -207,7 +270,7 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
       );
     }
     this.#sendCredit += delta;
-    this.#wakePump();
+    this.#wantTurns();
   }
 
   /**
@@ -328,25 +391,19 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
   // ---- sending ----
 
   /**
-   * Waits for bytes (or EOF) to send and for credit, then takes turns at
-   * the session's writer, which has this stream fill frames straight from
-   * its queue into the batch.
+   * Stands in the writer's line when there is something to send: bytes and
+   * the credit for them, or the end of writing (FIN). Called when bytes are
+   * queued or writing ends (the queue's onWrite hook) and when credit comes.
    */
-  async #pump(): Promise<void> {
-    const outbound = this.#outbound;
-    const writer = this.#host.writer;
-    try {
-      while (this.#sending === "open") {
-        await outbound.whenReadable();
-        if (outbound.queued > 0 && this.#sendCredit === 0) {
-          await (this.#creditWaiter = waiter<void>()).promise;
-          continue;
-        }
-        await writer.turn(this);
-      }
-    } catch {
-      // The outbound queue was closed for reading: the stream was reset.
-    }
+  #wantTurns(): void {
+    if (this.#turns === "waiting" || !this.wantsMore) return;
+    this.#turns = "waiting";
+    this.#host.writer.ready(this);
+  }
+
+  /** The writer took this stream out of its line: it wants no more turns for now. */
+  turnsEnded(): void {
+    this.#turns = "none";
   }
 
   /** Fills this stream's next frame into the session's batch; see {@linkcode FrameSource.fill}. */
@@ -370,14 +427,6 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     encodeHeader(batch, at, Type.Data, 0, this.id, n);
     this.#sendCredit -= n;
     return at + HEADER_SIZE + n;
-  }
-
-  #wakePump(): void {
-    const w = this.#creditWaiter;
-    if (w !== null) {
-      this.#creditWaiter = null;
-      w.resolve();
-    }
   }
 
   /** Our writing ended and everything before it is in the batch: FIN, maybe a reset after it. */
@@ -412,7 +461,6 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     this.#state = "reset";
     this.#inbound.abortWrite(readError, eof ? undefined : readError);
     this.#outbound.closeRead(readError, writeError);
-    this.#wakePump();
     this.#forget();
   }
 

@@ -1,6 +1,170 @@
-/** The hooks a transport's pumps hang on a ByteQueue: onRead (grant credit) and onWrite (take bytes at once). */
+/**
+ * The ByteQueue hooks that let a transport's pumps move bytes without a copy
+ * or a promise per call: onRead (grant credit), onWrite and setOnWrite (take
+ * bytes at once), fillReader, waitReadable, state, and errors made only when
+ * a call sees them.
+ */
+
 import assert from "node:assert/strict";
+import { ConnClosedError, pipe } from "../mod.ts";
 import { ByteQueue } from "../transport.ts";
+
+const bytes = (...xs: number[]) => new Uint8Array(xs);
+
+/** A source that copies from `from`, as a transport reading its peer's bytes in place would. */
+function sourceOf(from: Uint8Array): (into: Uint8Array) => number {
+  let at = 0;
+  return (into) => {
+    const n = Math.min(into.byteLength, from.byteLength - at);
+    into.set(from.subarray(at, at + n));
+    at += n;
+    return n;
+  };
+}
+
+Deno.test("fillReader fills a waiting read's own buffer from the source, and onRead hears of it", async () => {
+  const taken: number[] = [];
+  const q = new ByteQueue({ onRead: (n) => taken.push(n) });
+  const into = new Uint8Array(8);
+  const reading = q.read(into);
+  assert.equal(q.fillReader(5, sourceOf(bytes(1, 2, 3, 4, 5, 6, 7))), 5, "at most max");
+  assert.equal(await reading, 5);
+  assert.deepEqual(into.subarray(0, 5), bytes(1, 2, 3, 4, 5));
+  assert.equal(q.queued, 0, "nothing went through the queue");
+  assert.deepEqual(taken, [5]);
+});
+
+Deno.test("fillReader gives a waiting readChunk a chunk of its own, no bigger than either max", async () => {
+  const q = new ByteQueue();
+  const reading = q.readChunk({ max: 3 });
+  assert.equal(q.fillReader(10, sourceOf(bytes(9, 8, 7, 6))), 3);
+  assert.deepEqual(await reading, bytes(9, 8, 7));
+  const next = q.readChunk();
+  assert.equal(q.fillReader(2, sourceOf(bytes(5, 4, 3))), 2);
+  const chunk = (await next)!;
+  assert.deepEqual(chunk, bytes(5, 4));
+  assert.equal(
+    chunk.byteLength,
+    chunk.buffer.byteLength,
+    "the chunk is all of its buffer: the reader owns it",
+  );
+});
+
+Deno.test("fillReader takes nothing when no reader waits, when bytes are queued (they come first), or after closeWrite", async () => {
+  const q = new ByteQueue();
+  let called = 0;
+  const source = (into: Uint8Array) => (called++, into.fill(1).byteLength);
+  assert.equal(q.fillReader(4, source), 0, "nobody waits");
+  await q.write(bytes(1));
+  const reading = q.read(new Uint8Array(4));
+  assert.equal(await reading, 1);
+  await q.write(bytes(2));
+  const second = q.read(new Uint8Array(4)); // served from the queue at once
+  assert.equal(q.fillReader(4, source), 0, "only a waiting reader is filled");
+  assert.equal(await second, 1);
+  const waiting = q.read(new Uint8Array(4));
+  await q.closeWrite();
+  assert.equal(q.fillReader(4, source), 0, "writing ended");
+  assert.equal(await waiting, null);
+  assert.equal(called, 0, "the source was never asked");
+});
+
+Deno.test("fillReader leaves the reader waiting when the source has nothing", async () => {
+  const q = new ByteQueue();
+  const into = new Uint8Array(4);
+  const reading = q.read(into);
+  assert.equal(q.fillReader(4, () => 0), 0);
+  await q.write(bytes(3, 3));
+  assert.equal(await reading, 2, "the write after it still reached the reader");
+});
+
+Deno.test("setOnWrite hangs the hook on a queue made without it: what it reads comes from the writer's buffer", () => {
+  const q = new ByteQueue({ window: 4 });
+  const got: number[] = [];
+  q.setOnWrite(() => {
+    const into = new Uint8Array(16);
+    const n = q.readNow(into);
+    if (typeof n === "number") got.push(...into.subarray(0, n));
+  });
+  // Over the window, yet done at once: the hook read it all in the write's own call.
+  assert.equal(q.writeNow(bytes(1, 2, 3, 4, 5, 6)), 6);
+  assert.deepEqual(got, [1, 2, 3, 4, 5, 6]);
+  assert.equal(q.queued, 0);
+});
+
+Deno.test("an onWrite hook that reads only part leaves the rest to be copied or held as usual", async () => {
+  const q: ByteQueue = new ByteQueue({
+    window: 2,
+    onWrite: () => {
+      q.readNow(new Uint8Array(1));
+    },
+  });
+  const big = bytes(1, 2, 3, 4, 5);
+  const writing = q.writeNow(big); // 4 left: over the window, so the write waits holding `big`
+  assert.ok(writing instanceof Promise);
+  q.setOnWrite(null);
+  const out = new Uint8Array(8);
+  assert.equal(await q.read(out), 4);
+  assert.deepEqual(out.subarray(0, 4), bytes(2, 3, 4, 5));
+  assert.equal(await writing, 5);
+});
+
+Deno.test("setOnWrite(null) takes the hook off; a closed reading end calls it no more", async () => {
+  let calls = 0;
+  const q = new ByteQueue({ onWrite: () => calls++ });
+  await q.write(bytes(1));
+  q.setOnWrite(null);
+  await q.write(bytes(2));
+  assert.equal(calls, 1);
+  const r = new ByteQueue({ onWrite: () => calls++ });
+  r.closeRead(new Error("gone"));
+  await r.write(bytes(1)).catch(() => {});
+  await r.closeWrite();
+  assert.equal(calls, 1, "a write that fails, or closeWrite after the reading end closed, is not a write");
+});
+
+Deno.test("waitReadable resolves, taking nothing, once bytes are queued, and rejects once the reading end closed", async () => {
+  const q = new ByteQueue();
+  const waiting = q.waitReadable();
+  await q.write(bytes(7, 7));
+  await waiting;
+  assert.equal(q.queued, 2, "nothing was taken");
+  const gone = new Error("gone");
+  q.closeRead(gone);
+  await assert.rejects(q.waitReadable(), (err) => err === gone);
+});
+
+Deno.test("state: open, then writeClosed after closeWrite, readClosed after closeRead", async () => {
+  const q = new ByteQueue();
+  assert.equal(q.state, "open");
+  await q.closeWrite();
+  assert.equal(q.state, "writeClosed");
+  q.closeRead(new Error("done"));
+  assert.equal(q.state, "readClosed");
+});
+
+Deno.test("an error given as a function is made when a call first sees it, once, and shared by later calls", async () => {
+  let made = 0;
+  const q = new ByteQueue();
+  q.closeRead(() => new Error(`made ${++made}`));
+  assert.equal(made, 0, "closing made no error");
+  const first = await q.read(new Uint8Array(1)).catch((e) => e);
+  const second = await q.read(new Uint8Array(1)).catch((e) => e);
+  assert.equal(made, 1);
+  assert.equal(first, second);
+  assert.equal(first.message, "made 1");
+});
+
+Deno.test("closing a pipe end makes no error until a call sees one, then a ConnClosedError naming the op", async () => {
+  const [a, b] = pipe();
+  a.close();
+  const read = await a.read(new Uint8Array(1)).catch((e) => e);
+  const write = await b.write(bytes(1)).catch((e) => e);
+  assert.ok(read instanceof ConnClosedError && read.op === "read", `${read}`);
+  assert.ok(write instanceof ConnClosedError && write.op === "write", `${write}`);
+  assert.match(write.message, /closed by peer/);
+  assert.equal(await a.read(new Uint8Array(1)).catch((e) => e), read, "the same error every time");
+});
 
 Deno.test("onRead reports each take, by read() and by readChunk()", async () => {
   const taken: number[] = [];

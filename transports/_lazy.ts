@@ -1,17 +1,8 @@
 /**
- * Errors made only when someone sees them. Making an `Error` in Deno costs
- * microseconds (the stack is captured, async frames included), so closing
- * a conn that nobody reads or writes any more, the common case, must not
- * make the errors later calls would get. Private to the socket transports.
+ * Errors made only when someone sees them (see `../_lazy.ts`). Private to
+ * the socket transports.
  *
  * @module
  */
 
-/** An error to be made on first use, then the same one every time. */
-export type LazyError = () => Error;
-
-/** Memoizes `make`. */
-export function lazyError(make: () => Error): LazyError {
-  let made: Error | undefined;
-  return () => made ??= make();
-}
+export { type LazyError, lazyError } from "../_lazy.ts";

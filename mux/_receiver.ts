@@ -1,0 +1,217 @@
+/**
+ * The session's receiving side: reads frames, has the session judge each
+ * header, and delivers Data payloads where it says. Private to `mux/`.
+ *
+ * The frames that are there are handled in one synchronous sweep, with no
+ * promise per frame. What starts a sweep depends on the conn:
+ * - a `QueueConn` (a memory pipe, `secure()`, another session's stream): its
+ *   inbound queue calls when the peer writes (its `onWrite` hook), and the
+ *   sweep runs in that very call, before the queue copies the bytes: a
+ *   payload goes from the peer's buffer straight into the stream reader's,
+ *   and a small frame reaches its reader without a promise hop;
+ * - any other conn: a loop that awaits `read()`.
+ *
+ * @module
+ */
+
+import type { Conn } from "../conn.ts";
+import type { ByteQueue } from "../byte_queue.ts";
+import { queuesOf } from "../_queue_access.ts";
+import { waiter } from "../_async/waiter.ts";
+import type { Header } from "./const.ts";
+import { FrameReader } from "./_reader.ts";
+
+/** Where a Data frame's payload goes: a stream, as the receiver sees it. */
+export interface PayloadSink {
+  /** Hands up to `max` bytes from `source` to a waiting reader; how many it took (see `ByteQueue.fillReader`). */
+  deliverFrom(max: number, source: (into: Uint8Array) => number): number;
+  /** A piece of the payload, in the receiver's buffer: the sink copies what it keeps. */
+  deliver(piece: Uint8Array): void;
+  /** The frame's flags, handled once its payload is all delivered. */
+  flags(flags: number): void;
+}
+
+/** A payload to read: where it goes (`null`: read and dropped), its length, the frame's flags. */
+export interface Payload {
+  sink: PayloadSink | null;
+  length: number;
+  flags: number;
+}
+
+/** What the receiver needs from its session. */
+export interface ReceiveHost {
+  /**
+   * Handles a frame's header; if a payload follows, says where it goes in
+   * `payload` (the receiver's own, reused) and returns `true`. Throws a
+   * `ProtocolError` for input the session can't trust.
+   */
+  frame(header: Header, payload: Payload): boolean;
+  /** Whether the session is over: nothing more is handled. */
+  readonly over: boolean;
+  /** `undefined` while the writer has room for the answers frames need (pings, resets), else when it will. */
+  controlRoom(): Promise<void> | undefined;
+  /** Reading ended: `null` at EOF between frames, else why (a `ProtocolError`, the conn's error). */
+  ended(error: unknown): void;
+}
+
+/** What a sweep stopped for. */
+type Wait = "bytes" | "room" | "over";
+
+/**
+ * How many sessions are in a sweep, in this isolate. A queue calls its
+ * listener from inside the writer's call; should that writer be a session's
+ * that is half-way through a sweep or a frame (a header written, its payload
+ * not yet), a sweep now could interleave frames. So a sweep starts only
+ * when no other is under way, and waits for a microtask otherwise.
+ */
+let sweeping = 0;
+
+/** Reads one session's frames. */
+export class Receiver {
+  /** Settles once nothing more is read. */
+  readonly done: Promise<void>;
+  readonly #host: ReceiveHost;
+  readonly #reader: FrameReader;
+  /** The conn's inbound queue, which calls on writes, or `null` for a conn read in a loop. */
+  readonly #queue: ByteQueue | null;
+  /** The payload of the frame being read, while `#inPayload`; one object, reused. */
+  readonly #payload: Payload = { sink: null, length: 0, flags: 0 };
+  #inPayload = false;
+  /** `listening` for the queue; `deferred` while a sweep waits for a microtask or for control room; `stopped`. */
+  #state: "listening" | "deferred" | "stopped" = "listening";
+  // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
+  readonly #stopped = waiter<void>();
+
+  /** Starts reading `conn`, whose peer `addr` names in errors, for `host`. */
+  constructor(conn: Conn, addr: string, host: ReceiveHost) {
+    this.#host = host;
+    this.#reader = new FrameReader(conn, addr);
+    this.#queue = queuesOf(conn)?.inbound ?? null;
+    if (this.#queue !== null) {
+      this.#queue.setOnWrite(this.#onReadable);
+      // The hook says nothing of a reading end closed under the session (its
+      // `readable` cancelled, say): the next sweep's read throws then.
+      this.#queue.readDone.then(this.#onReadable);
+      // Bytes (or EOF) may be queued already; the session is made first.
+      this.#defer();
+      this.done = this.#stopped.promise;
+    } else {
+      this.done = this.#loop();
+    }
+  }
+
+  /** Stops reading (the session ended). */
+  stop(): void {
+    if (this.#state === "stopped") return;
+    this.#state = "stopped";
+    this.#queue?.setOnWrite(null);
+    this.#stopped.resolve();
+  }
+
+  readonly #onReadable = (): void => {
+    if (this.#state !== "listening") return;
+    if (sweeping > 0) return this.#defer();
+    this.#run();
+  };
+
+  #defer(): void {
+    this.#state = "deferred";
+    queueMicrotask(this.#resume);
+  }
+
+  readonly #resume = (): void => {
+    if (this.#state !== "deferred") return;
+    this.#state = "listening";
+    this.#run();
+  };
+
+  /** A sweep for the queue, then waiting for it (or for room) again. */
+  #run(): void {
+    const wait = this.#guardedSweep();
+    if (wait === "over") return this.stop();
+    if (wait === "room") {
+      this.#state = "deferred";
+      this.#host.controlRoom()!.then(this.#resume);
+    }
+  }
+
+  /** The loop for a conn without queues. */
+  async #loop(): Promise<void> {
+    for (;;) {
+      const wait = this.#guardedSweep();
+      if (wait === "over") return;
+      try {
+        await (wait === "room" ? this.#host.controlRoom() : this.#reader.more());
+      } catch (err) {
+        if (!this.#host.over) this.#host.ended(err);
+        return;
+      }
+    }
+  }
+
+  #guardedSweep(): Wait {
+    sweeping++;
+    try {
+      return this.#sweep();
+    } catch (err) {
+      if (!this.#host.over) this.#host.ended(err);
+      return "over";
+    } finally {
+      sweeping--;
+    }
+  }
+
+  /** Handles every frame that is there; returns what it stopped for. */
+  #sweep(): Wait {
+    const reader = this.#reader;
+    const host = this.#host;
+    for (;;) {
+      if (host.over) return "over";
+      if (this.#inPayload) {
+        const payload = this.#payload;
+        payload.length = this.#deliver(payload.sink, payload.length);
+        if (payload.length > 0) {
+          if (reader.eof) throw reader.truncated(`${payload.length} payload bytes were still to come`);
+          return "bytes";
+        }
+        this.#inPayload = false;
+        const sink = payload.sink;
+        payload.sink = null;
+        sink?.flags(payload.flags);
+        continue;
+      }
+      if (host.controlRoom() !== undefined) return "room";
+      const header = reader.headerNow();
+      if (header === undefined) {
+        if (!reader.eof) return "bytes";
+        reader.checkEnd();
+        host.ended(null);
+        return "over";
+      }
+      this.#inPayload = host.frame(header, this.#payload);
+    }
+  }
+
+  /**
+   * Hands on as much of a payload as can be had now, returning how much is
+   * still to come: straight into the stream reader's buffer when one waits
+   * and the conn allows (one copy from the sender's bytes), else through the
+   * read buffer into the stream's queue.
+   */
+  #deliver(sink: PayloadSink | null, left: number): number {
+    const reader = this.#reader;
+    while (left > 0 && reader.ready) {
+      let n = sink !== null && reader.direct ? sink.deliverFrom(left, this.#readInto) : 0;
+      if (n === 0) {
+        const piece = reader.pieceNow(left);
+        if (piece === undefined) break;
+        sink?.deliver(piece);
+        n = piece.byteLength;
+      }
+      left -= n;
+    }
+    return left;
+  }
+
+  readonly #readInto = (into: Uint8Array): number => this.#reader.readInto(into);
+}
