@@ -16,8 +16,14 @@
  */
 
 const NODE_IPC_VERSION = "9.2.1";
-const rounds = Number(Deno.args[0] ?? 3);
+const flags = Deno.args.filter((a) => a.startsWith("--"));
+const rounds = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 3);
 const here = new URL(".", import.meta.url).pathname;
+/** `--vs=DIR`: also run the tether peers of another checkout (e.g. a `git worktree` of an older commit). */
+const vs = flags.find((f) => f.startsWith("--vs="))?.slice("--vs=".length).replace(/\/$/, "");
+/** `--only=one-way,round-trip,connect,4k`: run just those groups. */
+const only = flags.find((f) => f.startsWith("--only="))?.slice("--only=".length).split(",");
+const wanted = (group: string) => only === undefined || only.includes(group);
 const cache = `${Deno.env.get("HOME") ?? "/tmp"}/.cache/tether-bench/node-ipc-${NODE_IPC_VERSION}`;
 
 async function run(
@@ -48,10 +54,15 @@ const node = (...args: string[]): Side => ({
   args: [`${here}node_ipc_peer.cjs`, ...args],
   env: { NODE_PATH: `${cache}/node_modules` },
 });
-const tether = (...args: string[]): Side => ({
+const tetherAt = (dir: string) => (...args: string[]): Side => ({
   cmd: Deno.execPath(),
-  args: ["run", "-A", `${here}ipc_bench_peer.ts`, ...args],
+  args: ["run", "-A", `${dir}/ipc_bench_peer.ts`, ...args],
 });
+const tether = tetherAt(here.replace(/\/$/, ""));
+/** This checkout's peers, and with `--vs` the other one's, each labelled. */
+const trees: [string, typeof tether][] = vs === undefined
+  ? [["", tether]]
+  : [[" (this tree)", tether], [` (${vs.split("/").at(-1)})`, tetherAt(`${vs}/bench`)]];
 
 /** Starts `server` (until it says "ready"), runs `client`, and returns the result one of them reports. */
 async function measure(server: Side, client: Side): Promise<Record<string, number>> {
@@ -152,110 +163,139 @@ const row = (group: string, bench: string, value: string, ratio: string) =>
 const rate = (n: number) => `${(n / 1000).toFixed(1)} k/s`;
 const encryptions = ["encrypted", "plain"];
 
+const tetherCandidates = (
+  measureOne: (side: typeof tether, enc: string) => Promise<number>,
+): Candidate[] =>
+  encryptions.flatMap((enc) =>
+    trees.map(([label, side]) => ({ bench: `tether ipc, ${enc}${label}`, run: () => measureOne(side, enc) }))
+  );
+
 // One-way 64 B messages, client to server.
-await group(
-  "one-way 64 B",
-  {
-    bench: `node-ipc ${NODE_IPC_VERSION}`,
-    run: async () => {
-      const sid = `n${fresh()}`;
-      return (await measure(node("server-count", sid, String(N)), node("client-send", sid, String(N), "64")))
-        .perSecond;
+if (wanted("one-way")) {
+  await group(
+    "one-way 64 B",
+    {
+      bench: `node-ipc ${NODE_IPC_VERSION}`,
+      run: async () => {
+        const sid = `n${fresh()}`;
+        return (await measure(node("server-count", sid, String(N)), node("client-send", sid, String(N), "64")))
+          .perSecond;
+      },
     },
-  },
-  encryptions.map((enc) => ({
-    bench: `tether ipc, ${enc}`,
-    run: async () => {
+    tetherCandidates(async (side, enc) => {
       const name = fresh();
       return (await measure(
-        tether("server-count", name, String(N), enc),
-        tether("client-send", name, String(N), "64", enc),
+        side("server-count", name, String(N), enc),
+        side("client-send", name, String(N), "64", enc),
       )).perSecond;
-    },
-  })),
-  rate,
-  true,
-);
+    }),
+    rate,
+    true,
+  );
+}
 
-// Round trips of 64 B.
+// Round trips of 64 B, with the floor: the same trips over a bare Deno.UnixConn (and over tether's unix conn).
 const TRIPS = 5000;
-await group(
-  "round trip 64 B",
-  {
-    bench: `node-ipc ${NODE_IPC_VERSION} (median trip)`,
-    run: async () => {
-      const sid = `n${fresh()}`;
-      return (await measure(node("server-echo", sid), node("client-rtt", sid, String(TRIPS), "64")))
-        .microseconds;
-    },
+const rawTrips = (conn: "deno" | "tether"): Candidate => ({
+  bench: conn === "deno" ? "raw Deno.UnixConn echo (the floor)" : "tether unix conn echo",
+  run: async () => {
+    const path = `${socketDir}/${fresh()}.sock`;
+    return (await measure(
+      tether("raw-server-echo", path, conn),
+      tether("raw-client-rtt", path, String(TRIPS), "64", conn),
+    )).microseconds;
   },
-  encryptions.map((enc) => ({
-    bench: `tether ipc, ${enc} (median trip)`,
-    run: async () => {
-      const name = fresh();
-      return (await measure(
-        tether("server-echo", name, enc),
-        tether("client-rtt", name, String(TRIPS), "64", enc),
-      )).microseconds;
+});
+if (wanted("round-trip")) {
+  await group(
+    "round trip 64 B",
+    {
+      bench: `node-ipc ${NODE_IPC_VERSION} (median trip)`,
+      run: async () => {
+        const sid = `n${fresh()}`;
+        return (await measure(node("server-echo", sid), node("client-rtt", sid, String(TRIPS), "64")))
+          .microseconds;
+      },
     },
-  })),
-  (v) => `${v.toFixed(1)} µs`,
-  false,
-);
+    [
+      rawTrips("deno"),
+      rawTrips("tether"),
+      ...tetherCandidates(async (side, enc) => {
+        const name = fresh();
+        return (await measure(
+          side("server-echo", name, enc),
+          side("client-rtt", name, String(TRIPS), "64", enc),
+        )).microseconds;
+      }),
+    ],
+    (v) => `${v.toFixed(1)} µs`,
+    false,
+  );
+}
 
-// Connects.
+// Connects, with the floor: a bare Deno.connect to a Deno.listen that accepts.
 const CONNECTS = 200;
-await group(
-  "connect",
-  {
-    bench: `node-ipc ${NODE_IPC_VERSION} (no handshake; median)`,
-    run: async () => {
-      const sid = `n${fresh()}`;
-      return (await measure(node("server-echo", sid), node("client-connect", sid, String(CONNECTS))))
-        .milliseconds;
+if (wanted("connect")) {
+  await group(
+    "connect",
+    {
+      bench: `node-ipc ${NODE_IPC_VERSION} (no handshake; median)`,
+      run: async () => {
+        const sid = `n${fresh()}`;
+        return (await measure(node("server-echo", sid), node("client-connect", sid, String(CONNECTS))))
+          .milliseconds;
+      },
     },
-  },
-  encryptions.map((enc) => ({
-    bench: `tether ipc, ${enc} (with its handshake; median)`,
-    run: async () => {
-      const name = fresh();
-      return (await measure(
-        tether("server-echo", name, enc),
-        tether("client-connect", name, String(CONNECTS), enc),
-      )).milliseconds;
-    },
-  })),
-  (v) => `${v.toFixed(3)} ms`,
-  false,
-);
+    [
+      {
+        bench: "raw Deno.connect, one byte each way (median)",
+        run: async () => {
+          const path = `${socketDir}/${fresh()}.sock`;
+          return (await measure(
+            tether("raw-server-echo", path, "deno"),
+            tether("raw-client-connect", path, String(CONNECTS)),
+          )).milliseconds;
+        },
+      },
+      ...tetherCandidates(async (side, enc) => {
+        const name = fresh();
+        return (await measure(
+          side("server-echo", name, enc),
+          side("client-connect", name, String(CONNECTS), enc),
+        )).milliseconds;
+      }),
+    ],
+    (v) => `${v.toFixed(3)} ms`,
+    false,
+  );
+}
 
 // 4 KiB messages against the raw conn.
 const M = 50_000, SIZE = 4096;
-await group(
-  "4 KiB",
-  {
-    bench: "raw unix conn, 4 KiB writes",
-    run: async () => {
-      const path = `${socketDir}/${fresh()}.sock`;
-      return (await measure(
-        tether("raw-server-count", path, String(M), String(SIZE)),
-        tether("raw-client-send", path, String(M), String(SIZE)),
-      )).perSecond;
+if (wanted("4k")) {
+  await group(
+    "4 KiB",
+    {
+      bench: "raw unix conn, 4 KiB writes",
+      run: async () => {
+        const path = `${socketDir}/${fresh()}.sock`;
+        return (await measure(
+          tether("raw-server-count", path, String(M), String(SIZE)),
+          tether("raw-client-send", path, String(M), String(SIZE)),
+        )).perSecond;
+      },
     },
-  },
-  encryptions.map((enc) => ({
-    bench: `tether ipc, ${enc}`,
-    run: async () => {
+    tetherCandidates(async (side, enc) => {
       const name = fresh();
       return (await measure(
-        tether("server-count", name, String(M), enc),
-        tether("client-send", name, String(M), String(SIZE), enc),
+        side("server-count", name, String(M), enc),
+        side("client-send", name, String(M), String(SIZE), enc),
       )).perSecond;
-    },
-  })),
-  (v) => `${rate(v)}, ${(v * SIZE / 1e6).toFixed(0)} MB/s`,
-  true,
-);
+    }),
+    (v) => `${rate(v)}, ${(v * SIZE / 1e6).toFixed(0)} MB/s`,
+    true,
+  );
+}
 
 Deno.removeSync(socketDir, { recursive: true });
 console.log(

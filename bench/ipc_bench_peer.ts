@@ -95,6 +95,62 @@ switch (mode) {
     conn.close();
     break;
   }
+  case "raw-server-echo": {
+    // The floor of a round trip: echo whatever arrives, over a bare Deno.UnixConn or tether's unix conn.
+    const listener = a === "tether"
+      ? await listen({ transport: "unix", path: name })
+      : Deno.listen({ transport: "unix", path: name });
+    report("ready");
+    for (;;) {
+      const conn = await listener.accept();
+      (async () => {
+        const buf = new Uint8Array(64 * 1024);
+        for (;;) {
+          const n = await conn.read(buf).catch(() => null);
+          if (n === null) break;
+          await conn.write(buf.subarray(0, n));
+        }
+        conn.close();
+      })().catch(() => {});
+    }
+  }
+  case "raw-client-rtt": {
+    const [trips, size] = [Number(a), Number(b)];
+    const conn = c === "tether"
+      ? await connect({ transport: "unix", path: name })
+      : await Deno.connect({ transport: "unix", path: name });
+    const data = new Uint8Array(size), buf = new Uint8Array(64 * 1024);
+    const trip = async () => {
+      await conn.write(data);
+      for (let got = 0; got < size;) got += (await conn.read(buf))!;
+    };
+    for (let i = 0; i < 200; i++) await trip(); // warm-up
+    const times: number[] = [];
+    for (let i = 0; i < trips; i++) {
+      const start = performance.now();
+      await trip();
+      times.push(performance.now() - start);
+    }
+    report({ microseconds: median(times) * 1000 });
+    conn.close();
+    break;
+  }
+  case "raw-client-connect": {
+    // The floor of a connect: Deno.connect, one byte there and back (so the server has accepted), close.
+    const count = Number(a);
+    const times: number[] = [];
+    const one = new Uint8Array(1);
+    for (let i = 0; i < count + 20; i++) {
+      const start = performance.now();
+      const conn = await Deno.connect({ transport: "unix", path: name });
+      await conn.write(one);
+      await conn.read(one);
+      if (i >= 20) times.push(performance.now() - start);
+      conn.close();
+    }
+    report({ milliseconds: median(times) });
+    break;
+  }
   default:
     throw new Error(`unknown mode ${mode}`);
 }

@@ -67,7 +67,9 @@ export interface CipherFunctions {
   /**
    * ENCRYPT(k, n, ad, plaintext) at once, where this cipher can for a
    * message of this size: `headroom` free bytes, then the sealed message;
-   * `null` where only {@linkcode CipherFunctions.encrypt} can.
+   * `null` where only {@linkcode CipherFunctions.encrypt} can. With `into`
+   * (big enough), the result may be written there, a view of its start,
+   * instead of into a new array.
    */
   encryptNow(
     key: CipherKey,
@@ -76,11 +78,15 @@ export interface CipherFunctions {
     ad: Uint8Array,
     plaintext: Uint8Array,
     headroom: number,
+    into?: Uint8Array,
   ): Uint8Array | null;
   /**
    * DECRYPT(k, n, ad, ciphertext) at once, where this cipher can: the
    * plaintext, or `null` where only {@linkcode CipherFunctions.decrypt} can.
-   * Throws {@linkcode DecryptError}.
+   * Throws {@linkcode DecryptError}. With `into` (big enough; it may be
+   * `ciphertext` itself, to decrypt in place), the plaintext may be written
+   * there, a view of its start, instead of into a new array; nothing is
+   * written there unless the tag matches.
    */
   decryptNow(
     key: CipherKey,
@@ -88,6 +94,7 @@ export interface CipherFunctions {
     lo: number,
     ad: Uint8Array,
     ciphertext: Uint8Array,
+    into?: Uint8Array,
   ): Uint8Array | null;
   /** ENCRYPT(k, n, ad, plaintext), at once where it can, else through WebCrypto. */
   encrypt(key: CipherKey, hi: number, lo: number, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
@@ -143,9 +150,17 @@ interface Paths {
     ad: Uint8Array,
     plaintext: Uint8Array,
     headroom: number,
+    into?: Uint8Array,
   ): Uint8Array | null;
   /** The synchronous open; throws on a bad tag. */
-  openNow(key: CipherKey, hi: number, lo: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  openNow(
+    key: CipherKey,
+    hi: number,
+    lo: number,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+    into?: Uint8Array,
+  ): Uint8Array | null;
 }
 
 function cipherFunctionsOf(
@@ -174,9 +189,9 @@ function cipherFunctionsOf(
       return key;
     },
     encryptNow: paths.sealNow,
-    decryptNow(key, hi, lo, ad, ciphertext) {
+    decryptNow(key, hi, lo, ad, ciphertext, into) {
       try {
-        return paths.openNow(key, hi, lo, ad, ciphertext);
+        return paths.openNow(key, hi, lo, ad, ciphertext, into);
       } catch (err) {
         throw err instanceof DecryptError ? err : new DecryptError(err);
       }
@@ -272,7 +287,7 @@ const aesPaths: Paths = {
  * it has the cipher and `node:crypto` is missing.
  */
 const chachaPaths: Paths = {
-  sealNow(key, hi, lo, ad, plaintext, headroom) {
+  sealNow(key, hi, lo, ad, plaintext, headroom, into) {
     if (plaintext.length > SYNC_CIPHER_LIMIT) {
       const host = hostCrypto();
       if (host !== null) {
@@ -280,18 +295,22 @@ const chachaPaths: Paths = {
       }
       if (webChaCha === true) return null;
     }
-    const out = new Uint8Array(headroom + plaintext.length + TAG_LENGTH);
+    // A small typed array lives outside the JS heap and costs more to make than to seal.
+    const length = headroom + plaintext.length + TAG_LENGTH;
+    const out = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
     chachaSeal(key.chacha!, 0, lo, hi, ad, plaintext, out, headroom);
     return out;
   },
-  openNow(key, hi, lo, ad, ciphertext) {
+  openNow(key, hi, lo, ad, ciphertext, into) {
     if (ciphertext.length > SYNC_CIPHER_LIMIT + TAG_LENGTH) {
       const host = hostCrypto();
       if (host !== null) return hostOpen(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, ciphertext);
       if (webChaCha === true) return null;
     }
     if (ciphertext.length < TAG_LENGTH) throw new DecryptError(new Error("shorter than a tag"));
-    const out = new Uint8Array(ciphertext.length - TAG_LENGTH);
+    const length = ciphertext.length - TAG_LENGTH;
+    // Into the same bytes is fine: the tag is checked first, and each byte is read before it is written.
+    const out = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
     if (!chachaOpen(key.chacha!, 0, lo, hi, ad, ciphertext, 0, ciphertext.length, out, 0)) {
       throw new DecryptError(new Error("the tag does not match"));
     }
@@ -418,13 +437,20 @@ export class CipherState {
    * size: `headroom` free bytes (for a caller's header), then the sealed
    * message. `null`, with no nonce used, where only
    * {@linkcode CipherState.encryptWithAd} can. Throws
-   * `NonceExhaustedError` once the nonces are used up.
+   * `NonceExhaustedError` once the nonces are used up. With `into` (big
+   * enough), the result may be a view of its start instead of a new array.
    */
-  encryptNow(ad: Uint8Array, plaintext: Uint8Array, headroom = 0, direction = "send"): Uint8Array | null {
+  encryptNow(
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    headroom = 0,
+    direction = "send",
+    into?: Uint8Array,
+  ): Uint8Array | null {
     const key = this.#key;
     if (key === null) return withHeadroom(headroom, plaintext);
     if (this.#exhausted()) throw new NonceExhaustedError({ op: direction });
-    const sealed = this.#cipher.encryptNow(key, this.#hi, this.#lo, ad, plaintext, headroom);
+    const sealed = this.#cipher.encryptNow(key, this.#hi, this.#lo, ad, plaintext, headroom, into);
     if (sealed !== null) this.#advance();
     return sealed;
   }
@@ -433,15 +459,22 @@ export class CipherState {
    * DecryptWithAd(ad, ciphertext) at once, where the cipher can: the
    * plaintext, or `null`, with no nonce used, where only
    * {@linkcode CipherState.decryptWithAd} can. Throws `DecryptError` (the
-   * nonce is used) or `NonceExhaustedError`.
+   * nonce is used) or `NonceExhaustedError`. With `into` (big enough; it
+   * may be `ciphertext` itself), the result may be a view of its start
+   * instead of a new array.
    */
-  decryptNow(ad: Uint8Array, ciphertext: Uint8Array, direction = "receive"): Uint8Array | null {
+  decryptNow(
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+    direction = "receive",
+    into?: Uint8Array,
+  ): Uint8Array | null {
     const key = this.#key;
     if (key === null) return ciphertext.slice();
     if (this.#exhausted()) throw new NonceExhaustedError({ op: direction });
     let opened: Uint8Array | null;
     try {
-      opened = this.#cipher.decryptNow(key, this.#hi, this.#lo, ad, ciphertext);
+      opened = this.#cipher.decryptNow(key, this.#hi, this.#lo, ad, ciphertext, into);
     } catch (err) {
       this.#advance();
       throw err;

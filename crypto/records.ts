@@ -38,6 +38,7 @@ import { InFlight } from "./in_flight.ts";
 import { noop } from "../_async/waiter.ts";
 import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
 import { isRefusal, refusalText } from "./refusal.ts";
+import { giveBuffer, takeBuffer } from "../_copy_buffers.ts";
 
 /** The most plaintext one record carries. */
 export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
@@ -47,6 +48,19 @@ const IN_FLIGHT = 4;
 
 /** A record's length prefix. */
 const LENGTH_BYTES = 2;
+
+/**
+ * Records up to this size (length prefix and tag included) are sealed into
+ * a buffer from the shared pool, given back once written: a small typed
+ * array lives outside the JS heap, and making one costs more than sealing
+ * it. Bigger records get an array of their own.
+ */
+const POOLED_RECORD = 2048;
+
+/** A pooled buffer to seal `n` plaintext bytes into, if the record is small enough for one. */
+function sealBuffer(n: number): Uint8Array | undefined {
+  return n + LENGTH_BYTES + TAG_LENGTH <= POOLED_RECORD ? takeBuffer(POOLED_RECORD) : undefined;
+}
 
 /**
  * Where a send pump gathers a record's plaintext: one buffer for every conn
@@ -119,6 +133,7 @@ function lengthPrefixed(frame: Uint8Array): Uint8Array {
 const EMPTY = new Uint8Array(0);
 const END = Symbol("end of the conn underneath");
 const OWNED = Object.freeze({ owned: true });
+const CHECKED = Object.freeze({ check: checkRecordLength });
 
 /**
  * A {@linkcode Conn} secured by a Noise handshake: what it reads was sent by
@@ -276,13 +291,19 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       return false;
     }
     let frame: Uint8Array | null;
+    const scratch = sealBuffer(p.byteLength);
     try {
-      frame = this.#sendCipher.encryptNow(EMPTY, p, LENGTH_BYTES, "send");
+      frame = this.#sendCipher.encryptNow(EMPTY, p, LENGTH_BYTES, "send", scratch);
     } catch {
       return false; // the nonces ran out: the pump fails the direction, in order
     }
-    if (frame === null) return false;
+    if (frame === null) {
+      if (scratch !== undefined) giveBuffer(scratch);
+      return false;
+    }
     const writing = this.#writing = this.#under.write(lengthPrefixed(frame)).then(() => {
+      // Not after a failure: a write that failed may not be done with it.
+      if (scratch !== undefined) giveBuffer(scratch);
       if (this.#writing === writing) this.#writing = null;
     }, (err) => {
       if (this.#writing === writing) this.#writing = null;
@@ -354,7 +375,8 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         const eof = n === null;
         const plaintext = eof ? EMPTY : SEND_BUFFER.subarray(0, n);
         // The plaintext buffer is shared: it is sealed, or copied by WebCrypto, before anything awaits.
-        const frame = this.#sendCipher.encryptNow(EMPTY, plaintext, LENGTH_BYTES, "send");
+        const scratch = pipeline === null ? sealBuffer(plaintext.length) : undefined;
+        const frame = this.#sendCipher.encryptNow(EMPTY, plaintext, LENGTH_BYTES, "send", scratch);
         if (frame !== null && pipeline === null) {
           const writing = this.#writing = this.#under.write(lengthPrefixed(frame));
           try {
@@ -362,6 +384,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
           } finally {
             this.#writing = null;
           }
+          if (scratch !== undefined) giveBuffer(scratch);
           if (!eof) continue;
           this.#sending = "done";
           this.#settle();
@@ -436,8 +459,11 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     let pipeline: InFlight<Uint8Array | typeof END> | null = null;
     let delivering: Promise<void> | null = null;
     /** Hands one result on: at once while direct, else in line behind those in flight. */
-    const next = async (result: Uint8Array | typeof END | Promise<Uint8Array | typeof END>) => {
-      if (pipeline === null && !(result instanceof Promise)) return await this.#deliver(result);
+    const next = async (
+      result: Uint8Array | typeof END | Promise<Uint8Array | typeof END>,
+      copy?: "copy",
+    ) => {
+      if (pipeline === null && !(result instanceof Promise)) return await this.#deliver(result, copy);
       if (result instanceof Promise) result.catch(noop); // handled in its turn, if delivering lasts that long
       if (pipeline === null) {
         const line = pipeline = new InFlight<Uint8Array | typeof END>(IN_FLIGHT);
@@ -456,7 +482,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         let body: Uint8Array | null | undefined;
         try {
           body = this.#reader.nextNow(checkRecordLength);
-          if (body === undefined) body = await this.#reader.next({ check: checkRecordLength });
+          if (body === undefined) body = await this.#reader.next(CHECKED);
         } catch (err) {
           return failed(err);
         }
@@ -478,13 +504,18 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         let plaintext: Uint8Array | null = null;
         if (pipeline === null) {
           try {
-            plaintext = this.#receiveCipher.decryptNow(EMPTY, body, "receive");
+            // In place, in the reader's buffer: the queue copies it from there.
+            plaintext = this.#receiveCipher.decryptNow(EMPTY, body, "receive", body);
           } catch (err) {
             return failed(err);
           }
         }
+        if (plaintext !== null) {
+          if (!await next(plaintext, plaintext.buffer === body.buffer ? "copy" : undefined)) return;
+          continue;
+        }
         // WebCrypto copies `body` before decrypt() returns; the reader may reuse it.
-        if (!await next(plaintext ?? this.#receiveCipher.decryptWithAd(EMPTY, body, "receive"))) return;
+        if (!await next(this.#receiveCipher.decryptWithAd(EMPTY, body, "receive"))) return;
       }
     } finally {
       await delivering;
@@ -506,9 +537,11 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
 
   /**
    * Hands one opened record (or the end of the conn underneath) to readers;
-   * `false` once receiving is over.
+   * `false` once receiving is over. With `"copy"`, the plaintext is a view of
+   * the reader's buffer, which the queue copies (once delivered, the reader
+   * may reuse it); else the queue keeps it as it is.
    */
-  async #deliver(plaintext: Uint8Array | typeof END): Promise<boolean> {
+  async #deliver(plaintext: Uint8Array | typeof END, copy?: "copy"): Promise<boolean> {
     if (plaintext === END) {
       if (!this.#peerEof) {
         this.#receiveFailed(
@@ -534,7 +567,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       return true;
     }
     try {
-      const written = this.#inbound.writeNow(plaintext, OWNED);
+      const written = this.#inbound.writeNow(plaintext, copy === undefined ? OWNED : undefined);
       if (typeof written !== "number") await written;
       return true;
     } catch {

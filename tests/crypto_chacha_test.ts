@@ -213,3 +213,37 @@ Deno.test("a cipher state puts its 64-bit nonce in each AEAD's byte order, past 
     }
   }
 });
+
+Deno.test("a cipher state seals into a buffer it is given, and opens in place, with the bytes of a new array", async () => {
+  const { AESGCM, CHACHAPOLY, CipherState } = await import("../crypto/cipher.ts");
+  const key = randomBytes(32), ad = new Uint8Array(0);
+  for (const functions of [CHACHAPOLY, AESGCM]) {
+    for (const length of [1, 64, 1000, 4000]) {
+      const plaintext = randomBytes(length);
+      const [sender, into] = [new CipherState(functions), new CipherState(functions)];
+      sender.setKey(key);
+      into.setKey(key);
+      const fresh = sender.encryptNow(ad, plaintext, 2)!;
+      const scratch = new Uint8Array(4096).fill(0xee);
+      const sealed = into.encryptNow(ad, plaintext, 2, "send", scratch)!;
+      // The headroom is the caller's to fill.
+      assert.equal(hex(sealed.subarray(2)), hex(fresh.subarray(2)), `${functions.name}, ${length} B`);
+      assert.equal(sealed.length, length + 18);
+
+      const receiver = new CipherState(functions);
+      receiver.setKey(key);
+      const body = sealed.slice(2);
+      const opened = receiver.decryptNow(ad, body, "receive", body)!;
+      assert.equal(hex(opened), hex(plaintext), `${functions.name}, ${length} B, in place`);
+
+      // A changed byte: refused, and nothing written where it was to go.
+      const forger = new CipherState(functions);
+      forger.setKey(key);
+      const tampered = fresh.slice(2);
+      tampered[0] ^= 1;
+      const before = hex(tampered);
+      assert.throws(() => forger.decryptNow(ad, tampered, "receive", tampered));
+      assert.equal(hex(tampered), before);
+    }
+  }
+});
