@@ -297,7 +297,9 @@ const chachaPaths: Paths = {
     }
     // A small typed array lives outside the JS heap and costs more to make than to seal.
     const length = headroom + plaintext.length + TAG_LENGTH;
-    const out = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
+    const out = into !== undefined && into.length >= length
+      ? into.subarray(0, length)
+      : new Uint8Array(length);
     chachaSeal(key.chacha!, 0, lo, hi, ad, plaintext, out, headroom);
     return out;
   },
@@ -310,7 +312,9 @@ const chachaPaths: Paths = {
     if (ciphertext.length < TAG_LENGTH) throw new DecryptError(new Error("shorter than a tag"));
     const length = ciphertext.length - TAG_LENGTH;
     // Into the same bytes is fine: the tag is checked first, and each byte is read before it is written.
-    const out = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
+    const out = into !== undefined && into.length >= length
+      ? into.subarray(0, length)
+      : new Uint8Array(length);
     if (!chachaOpen(key.chacha!, 0, lo, hi, ad, ciphertext, 0, ciphertext.length, out, 0)) {
       throw new DecryptError(new Error("the tag does not match"));
     }
