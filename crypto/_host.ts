@@ -34,7 +34,7 @@ export interface HostCrypto {
     options?: { authTagLength: number },
   ): HostDecipher;
   generateKeyPairSync(type: "x25519"): { publicKey: HostKey; privateKey: HostKey };
-  createPublicKey(key: { key: { kty: string; crv: string; x: string }; format: "jwk" }): HostKey;
+  createPublicKey(key: { key: Uint8Array; format: "der"; type: "spki" }): HostKey;
   diffieHellman(options: { privateKey: HostKey; publicKey: HostKey }): Uint8Array;
 }
 
