@@ -39,6 +39,7 @@ import { noop } from "../_async/waiter.ts";
 import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
 import { isRefusal, refusalText } from "./refusal.ts";
 import { giveBuffer, takeBuffer } from "../_copy_buffers.ts";
+import { SharedTimer } from "../_async/shared_timer.ts";
 
 /** The most plaintext one record carries. */
 export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
@@ -81,46 +82,7 @@ const AFTER_EOF_RECORD = new ConnClosedError({ op: "write", detail: "after the e
  * closed even if the peer does not read: one timer for all of them, as a
  * timer of its own costs a closing conn more than the rest of its close.
  */
-const closeDeadlines = new class {
-  readonly #due = new Map<object, { at: number; fire: () => void }>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerAt = Infinity;
-
-  add(key: object, ms: number, fire: () => void): void {
-    const at = performance.now() + ms;
-    this.#due.set(key, { at, fire });
-    if (at < this.#timerAt) this.#arm(at);
-  }
-
-  remove(key: object): void {
-    if (!this.#due.delete(key) || this.#due.size > 0) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Infinity;
-  }
-
-  #arm(at: number): void {
-    clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
-  }
-
-  #sweep(): void {
-    this.#timer = undefined;
-    this.#timerAt = Infinity;
-    const now = performance.now();
-    let next = Infinity;
-    for (const [key, entry] of this.#due) {
-      if (entry.at <= now) {
-        this.#due.delete(key);
-        entry.fire();
-      } else if (entry.at < next) {
-        next = entry.at;
-      }
-    }
-    if (next < Infinity) this.#arm(next);
-  }
-}();
+const closeDeadlines = new SharedTimer();
 
 /** Writes the length of the sealed message after the headroom into the headroom. */
 function lengthPrefixed(frame: Uint8Array): Uint8Array {

@@ -9,6 +9,7 @@
 import type { Conn } from "../conn.ts";
 import { ConnClosedError, HandshakeError } from "../errors.ts";
 import { noop, onAbort } from "../_async/waiter.ts";
+import { SharedTimer } from "../_async/shared_timer.ts";
 import type { IpcMessage } from "./types.ts";
 
 /** One established connection. */
@@ -63,26 +64,25 @@ export function deadline(parent: AbortSignal, ms: number): { signal: AbortSignal
     return { signal: controller.signal, release: noop };
   }
   const onParent = () => {
-    clearTimeout(timer);
+    deadlines.remove(controller);
     controller.abort(parent.reason);
   };
   parent.addEventListener("abort", onParent, { once: true });
-  const timer = setTimeout(() => {
+  deadlines.add(controller, ms, () => {
     parent.removeEventListener("abort", onParent);
     controller.abort(new DOMException("Signal timed out.", "TimeoutError"));
-  }, ms);
-  // Like AbortSignal.timeout's, it does not keep the process alive.
-  const unref = (timer as { unref?: () => void }).unref;
-  if (typeof unref === "function") unref.call(timer);
-  else (globalThis as { Deno?: typeof Deno }).Deno?.unrefTimer(timer as unknown as number);
+  });
   return {
     signal: controller.signal,
     release() {
-      clearTimeout(timer);
+      deadlines.remove(controller);
       parent.removeEventListener("abort", onParent);
     },
   };
 }
+
+/** The deadlines of every handshake and connect: one timer that, like AbortSignal.timeout's, keeps no process alive. */
+const deadlines = new SharedTimer({ unref: true });
 
 /** What makes a session, per protocol and side. */
 export interface HandshakeContext {

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { SharedTimer } from "../_async/shared_timer.ts";
+import { delay } from "../_async/delay.ts";
+
+Deno.test("a shared timer fires each deadline once, earliest first, and never one that was removed", async () => {
+  const timer = new SharedTimer();
+  const fired: string[] = [];
+  const [a, b, c] = [{}, {}, {}];
+  timer.add(b, 20, () => fired.push("b"));
+  timer.add(a, 1, () => fired.push("a"));
+  timer.add(c, 10, () => fired.push("c"));
+  timer.remove(c);
+  await delay(60);
+  assert.deepEqual(fired, ["a", "b"]);
+  await delay(20);
+  assert.deepEqual(fired, ["a", "b"]);
+});
+
+Deno.test("a shared timer takes deadlines added while one fires, and a key's new deadline replaces its old one", async () => {
+  const timer = new SharedTimer({ unref: true });
+  const fired: string[] = [];
+  const [a, b] = [{}, {}];
+  timer.add(a, 1, () => fired.push("a"));
+  timer.add(a, 5, () => {
+    fired.push("a again");
+    timer.add(b, 1, () => fired.push("b"));
+  });
+  // The unref'd timer does not hold the test open: a ref'd delay does.
+  await delay(80);
+  assert.deepEqual(fired, ["a again", "b"]);
+});
