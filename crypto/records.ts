@@ -473,7 +473,10 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
           }
         }
         if (plaintext !== null) {
-          if (!await next(plaintext, plaintext.buffer === body.buffer ? "copy" : undefined)) return;
+          // Direct: handed to readers in this turn, unless the queue is full.
+          const delivered = this.#deliver(plaintext, plaintext.buffer === body.buffer ? "copy" : undefined);
+          if (delivered === true) continue;
+          if (delivered === false || !await delivered) return;
           continue;
         }
         // WebCrypto copies `body` before decrypt() returns; the reader may reuse it.
@@ -503,7 +506,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
    * the reader's buffer, which the queue copies (once delivered, the reader
    * may reuse it); else the queue keeps it as it is.
    */
-  async #deliver(plaintext: Uint8Array | typeof END, copy?: "copy"): Promise<boolean> {
+  #deliver(plaintext: Uint8Array | typeof END, copy?: "copy"): boolean | Promise<boolean> {
     if (plaintext === END) {
       if (!this.#peerEof) {
         this.#receiveFailed(
@@ -528,13 +531,14 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       this.#settle();
       return true;
     }
+    let written: number | Promise<number>;
     try {
-      const written = this.#inbound.writeNow(plaintext, copy === undefined ? OWNED : undefined);
-      if (typeof written !== "number") await written;
-      return true;
+      written = this.#inbound.writeNow(plaintext, copy === undefined ? OWNED : undefined);
     } catch {
       return false; // this side stopped reading
     }
+    // It fails once this side stopped reading.
+    return typeof written === "number" ? true : written.then(() => true, () => false);
   }
 
   /** The peer closed its conn: our writes fail, as with a pipe whose reader is gone. */
