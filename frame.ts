@@ -301,28 +301,48 @@ export class FramedConn<M extends Message = Uint8Array>
       const batched = this.#encoder.append(frame);
       if (batched !== null) return batched;
     }
-    return this.#sendFrame(frame, signal, this.#sendLock.tryAcquire());
+    const holding = this.#sendLock.tryAcquire();
+    // The common case, a send with the conn to itself, goes without an async frame.
+    if (holding && signal === undefined) return this.#writeFrame(frame);
+    return this.#sendFrame(frame, signal, holding);
   }
 
   async #sendFrame(frame: Frame, signal: AbortSignal | undefined, holding: boolean): Promise<void> {
     if (!holding) await this.#sendLock.acquire(signal);
     // The conn may have broken, or the signal fired, between the turn coming and now.
-    const send = this.#send;
-    if (send.kind === "broken" || signal?.aborted) {
+    if (signal?.aborted && this.#send.kind !== "broken") {
       this.#sendLock.release();
-      throw send.kind === "broken" ? send.error : signal!.reason;
+      throw signal.reason;
     }
-    // The frame is written whole even if the signal aborts: the lock is held
-    // until it is, so later frames follow it on the wire.
-    const written = this.#encoder.write(frame, signal).then(
-      () => this.#written(),
-      (err) => {
-        this.#writeFailed(err);
-        throw err;
-      },
-    );
+    const written = this.#writeFrame(frame, signal);
     return signal === undefined ? written : untilAborted(written, signal);
   }
+
+  /**
+   * Writes a frame, holding the send lock, and goes on to what was batched
+   * meanwhile. The frame is written whole even if the signal aborts: the
+   * lock is held until it is, so later frames follow it on the wire.
+   */
+  #writeFrame(frame: Frame, signal?: AbortSignal): Promise<void> {
+    const send = this.#send;
+    if (send.kind === "broken") {
+      this.#sendLock.release();
+      return Promise.reject(send.error);
+    }
+    let writing: Promise<unknown>;
+    try {
+      writing = this.#encoder.write(frame, signal);
+    } catch (err) {
+      writing = Promise.reject(err); // a conn that throws rather than rejects
+    }
+    return writing.then(this.#afterWrite, this.#afterFailure);
+  }
+
+  readonly #afterWrite = () => this.#written();
+  readonly #afterFailure = (err: unknown): never => {
+    this.#writeFailed(err);
+    throw err;
+  };
 
   /** A write is done: the frames batched meanwhile go next, still holding the lock; then the lock goes on. */
   #written(): void {
