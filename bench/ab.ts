@@ -12,7 +12,7 @@
  * Prints one line per case: the median time of each side, and the new
  * code's speed as a multiple of the old's with the middle half of the
  * rounds' ratios. Only the API both sides have is used: `pipe`, `listen`,
- * `connect`, `frames`, `read`/`write` and the stream views.
+ * `connect`, `frames`, `secure`, `read`/`write` and the stream views.
  */
 
 // deno-lint-ignore-file no-explicit-any
@@ -22,8 +22,12 @@ const [beforeDir, roundsArg, only] = Deno.args;
 if (!beforeDir) {
   throw new TypeError("usage: deno run -A bench/ab.ts <checkout to compare with> [rounds] [cases]");
 }
-const before: Mod = await import(new URL(`file://${await Deno.realPath(beforeDir)}/mod.ts`).href);
-const after: Mod = await import("../mod.ts");
+const beforeRoot = `file://${await Deno.realPath(beforeDir)}`;
+const before: Mod = {
+  ...await import(`${beforeRoot}/mod.ts`),
+  ...await import(`${beforeRoot}/crypto/mod.ts`),
+};
+const after: Mod = { ...await import("../mod.ts"), ...await import("../crypto/mod.ts") };
 const rounds = Number(roundsArg ?? 40);
 
 const dir = await Deno.makeTempDir({ prefix: "tether-ab-" });
@@ -75,6 +79,15 @@ async function framed(m: Mod, [x, y]: [Mod, Mod], size: number): Promise<void> {
   closing(x, y);
 }
 
+async function secured(m: Mod, cipher: string, size: number, count: number, overUnix = false): Promise<void> {
+  const [x, y] = overUnix ? await unixPair(m) : m.pipe();
+  const pair = await Promise.all([
+    m.secure(x, { role: "initiator", cipher }),
+    m.secure(y, { role: "responder", cipher }),
+  ]);
+  await readWrite(pair, size, count);
+}
+
 async function pingPong([x, y]: [Mod, Mod], trips: number): Promise<void> {
   const echo = (async () => {
     const b = new Uint8Array(1);
@@ -103,6 +116,15 @@ const cases: Record<string, (m: Mod) => Promise<void>> = {
   "pipe frames 64 B": (m) => framed(m, m.pipe(), 64),
   "pipe frames 1 KiB": (m) => framed(m, m.pipe(), 1024),
   "pipe frames 64 KiB": (m) => framed(m, m.pipe(), 65536),
+  "secure AESGCM 64 B": (m) => secured(m, "AESGCM", 64, 2048),
+  "secure ChaChaPoly 64 B": (m) => secured(m, "ChaChaPoly", 64, 2048),
+  "secure AESGCM 1 KiB": (m) => secured(m, "AESGCM", 1024, 2048),
+  "secure ChaChaPoly 1 KiB": (m) => secured(m, "ChaChaPoly", 1024, 2048),
+  "secure AESGCM 64 KiB": (m) => secured(m, "AESGCM", 65536, 256),
+  "secure ChaChaPoly 64 KiB": (m) => secured(m, "ChaChaPoly", 65536, 256),
+  "secure unix AESGCM 64 B": (m) => secured(m, "AESGCM", 64, 2048, true),
+  "secure unix ChaChaPoly 64 B": (m) => secured(m, "ChaChaPoly", 64, 2048, true),
+  "secure unix AESGCM 64 KiB": (m) => secured(m, "AESGCM", 65536, 256, true),
   "unix read/write 64 KiB": async (m) => readWrite(await unixPair(m), 65536, 512),
   "unix views 64 KiB": async (m) => views(await unixPair(m), 65536, 512),
   "unix ping-pong": async (m) => pingPong(await unixPair(m), 200),
