@@ -33,7 +33,7 @@ import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { ConnClosedError, ConnError, HandshakeError, ProtocolError } from "../errors.ts";
-import { type CipherState, DecryptError, TAG_LENGTH } from "./cipher.ts";
+import { type CipherState, DecryptError, SYNC_CIPHER_LIMIT, TAG_LENGTH } from "./cipher.ts";
 import { InFlight } from "./in_flight.ts";
 import { noop } from "../_async/waiter.ts";
 import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
@@ -51,16 +51,16 @@ const IN_FLIGHT = 4;
 const LENGTH_BYTES = 2;
 
 /**
- * Records up to this size (length prefix and tag included) are sealed into
- * a buffer from the shared pool, given back once written: a small typed
- * array lives outside the JS heap, and making one costs more than sealing
- * it. Bigger records get an array of their own.
+ * The pooled buffer a record sealed at once (up to `SYNC_CIPHER_LIMIT`
+ * bytes of plaintext, with its length prefix and tag) goes into, given back
+ * once written: a typed array of its own costs more to make than the seal.
  */
-const POOLED_RECORD = 2048;
+const POOLED_RECORD = 1024;
 
 /** A pooled buffer to seal `n` plaintext bytes into, if the record is small enough for one. */
 function sealBuffer(n: number): Uint8Array | undefined {
-  return n + LENGTH_BYTES + TAG_LENGTH <= POOLED_RECORD ? takeBuffer(POOLED_RECORD) : undefined;
+  // Only what is sealed at once: WebCrypto would copy it, and the host's cipher makes its own array.
+  return n <= SYNC_CIPHER_LIMIT ? takeBuffer(POOLED_RECORD) : undefined;
 }
 
 /**

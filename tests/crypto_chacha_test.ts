@@ -218,7 +218,7 @@ Deno.test("a cipher state seals into a buffer it is given, and opens in place, w
   const { AESGCM, CHACHAPOLY, CipherState } = await import("../crypto/cipher.ts");
   const key = randomBytes(32), ad = new Uint8Array(0);
   for (const functions of [CHACHAPOLY, AESGCM]) {
-    for (const length of [1, 64, 1000]) { // the sizes sealed at once everywhere
+    for (const length of [1, 64, 500]) { // the sizes sealed at once everywhere
       const plaintext = randomBytes(length);
       const [sender, into] = [new CipherState(functions), new CipherState(functions)];
       sender.setKey(key);
