@@ -10,6 +10,12 @@
  * (`setTimeout`, `clearTimeout`) costs several microseconds, which a connect
  * or a close that sets one up and drops it again pays on its critical path.
  * A deadline fires at its time or a little after, never before.
+ *
+ * An unref'd timer stays armed when its last deadline goes: the next one,
+ * added before it fires (deadlines one after another, as connects are, all
+ * about as long), needs no timer of its own; when it fires early, it finds
+ * nothing due and re-arms for what is left. A ref'd one is cleared, as it
+ * would keep the process alive.
  */
 export class SharedTimer {
   readonly #due = new Map<object, { at: number; fire: () => void }>();
@@ -29,12 +35,12 @@ export class SharedTimer {
   add(key: object, ms: number, fire: () => void): void {
     const at = performance.now() + ms;
     this.#due.set(key, { at, fire });
-    if (at < this.#timerAt) this.#arm(at);
+    if (this.#timer === undefined || at < this.#timerAt) this.#arm(at);
   }
 
   /** Drops `key`'s deadline, if it has one. */
   remove(key: object): void {
-    if (!this.#due.delete(key) || this.#due.size > 0) return;
+    if (!this.#due.delete(key) || this.#due.size > 0 || this.#unref) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;

@@ -29,3 +29,20 @@ Deno.test("a shared timer takes deadlines added while one fires, and a key's new
   await delay(80);
   assert.deepEqual(fired, ["a again", "b"]);
 });
+
+Deno.test("an unref'd shared timer left armed by a removed deadline still fires the next one, and not early", async () => {
+  const timer = new SharedTimer({ unref: true });
+  const fired: string[] = [];
+  const [a, b] = [{}, {}];
+  timer.add(a, 1, () => fired.push("a"));
+  timer.remove(a);
+  const start = performance.now();
+  let at = 0;
+  timer.add(b, 30, () => {
+    at = performance.now();
+    fired.push("b");
+  });
+  await delay(100);
+  assert.deepEqual(fired, ["b"]);
+  assert.ok(at - start >= 29, `fired after ${at - start} ms`); // never before its time (timers round to 1 ms)
+});
