@@ -3,7 +3,13 @@
  * protestware) in the same run, each side in processes of its own over a
  * Unix socket, and ipc's 4 KiB messages against the raw conn.
  *
- *     deno run -A bench/ipc_bench.ts [rounds]
+ *     deno run -A bench/ipc_bench.ts [rounds] [--only=one-way,round-trip,connect,4k] [--vs=DIR]
+ *
+ * `--vs=DIR` runs the tether peers of another checkout too (a `git worktree
+ * add DIR COMMIT`), in the same rounds: before and after in one sitting.
+ * Round trips and connects also run over a bare `Deno.UnixConn` (the
+ * floor), and each tether figure says how many times the floor of its round
+ * it took.
  *
  * Needs Node and npm (node-ipc is installed once into ~/.cache). A round
  * trip or a connect is the median of its samples (thousands of trips, 200
@@ -136,6 +142,7 @@ async function group(
   candidates: Candidate[],
   format: (value: number) => string,
   higher: boolean,
+  floor?: Candidate,
 ): Promise<void> {
   const all = [baseline, ...candidates];
   const values = all.map(() => [] as number[]);
@@ -143,14 +150,21 @@ async function group(
     for (let i = 0; i < all.length; i++) values[i].push(await all[i].run());
   }
   row(name, baseline.bench, format(median(values[0])), "baseline");
+  const spread = (ratios: number[]) =>
+    `${median(ratios).toFixed(2)}×` +
+    (rounds > 1 ? ` (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})` : "");
+  const floorValues = floor === undefined ? undefined : values[all.indexOf(floor)];
   candidates.forEach((c, i) => {
     const ratios = values[i + 1].map((v, r) => higher ? v / values[0][r] : values[0][r] / v);
-    const range = rounds > 1 ? ` (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})` : "";
+    // What a load that drifts between rounds cannot move: how far above the floor of the same round.
+    const aboveFloor = floorValues === undefined || c === floor
+      ? ""
+      : `; ${spread(values[i + 1].map((v, r) => v / floorValues[r]))} the floor`;
     row(
       name,
       c.bench,
       format(median(values[i + 1])),
-      `${median(ratios).toFixed(2)}×${higher ? "" : " (speed)"}${range}`,
+      `${spread(ratios)}${higher ? "" : " (speed)"}${aboveFloor}`,
     );
   });
 }
@@ -178,7 +192,10 @@ if (wanted("one-way")) {
       bench: `node-ipc ${NODE_IPC_VERSION}`,
       run: async () => {
         const sid = `n${fresh()}`;
-        return (await measure(node("server-count", sid, String(N)), node("client-send", sid, String(N), "64")))
+        return (await measure(
+          node("server-count", sid, String(N)),
+          node("client-send", sid, String(N), "64"),
+        ))
           .perSecond;
       },
     },
@@ -206,6 +223,7 @@ const rawTrips = (conn: "deno" | "tether"): Candidate => ({
     )).microseconds;
   },
 });
+const tripFloor = rawTrips("deno");
 if (wanted("round-trip")) {
   await group(
     "round trip 64 B",
@@ -218,7 +236,7 @@ if (wanted("round-trip")) {
       },
     },
     [
-      rawTrips("deno"),
+      tripFloor,
       rawTrips("tether"),
       ...tetherCandidates(async (side, enc) => {
         const name = fresh();
@@ -230,11 +248,22 @@ if (wanted("round-trip")) {
     ],
     (v) => `${v.toFixed(1)} µs`,
     false,
+    tripFloor,
   );
 }
 
 // Connects, with the floor: a bare Deno.connect to a Deno.listen that accepts.
 const CONNECTS = 200;
+const connectFloor: Candidate = {
+  bench: "raw Deno.connect, one byte each way (median; the floor)",
+  run: async () => {
+    const path = `${socketDir}/${fresh()}.sock`;
+    return (await measure(
+      tether("raw-server-echo", path, "deno"),
+      tether("raw-client-connect", path, String(CONNECTS)),
+    )).milliseconds;
+  },
+};
 if (wanted("connect")) {
   await group(
     "connect",
@@ -247,16 +276,7 @@ if (wanted("connect")) {
       },
     },
     [
-      {
-        bench: "raw Deno.connect, one byte each way (median)",
-        run: async () => {
-          const path = `${socketDir}/${fresh()}.sock`;
-          return (await measure(
-            tether("raw-server-echo", path, "deno"),
-            tether("raw-client-connect", path, String(CONNECTS)),
-          )).milliseconds;
-        },
-      },
+      connectFloor,
       ...tetherCandidates(async (side, enc) => {
         const name = fresh();
         return (await measure(
@@ -267,6 +287,7 @@ if (wanted("connect")) {
     ],
     (v) => `${v.toFixed(3)} ms`,
     false,
+    connectFloor,
   );
 }
 
@@ -303,6 +324,8 @@ console.log(
     new Date().toISOString().slice(0, 10)
   }, median of ${rounds} rounds, each running the baseline and the candidates in turn\n`,
 );
-console.log("| group | bench | result | vs baseline (median of the rounds' ratios, range) |");
+console.log(
+  "| group | bench | result | vs baseline (median of the rounds' ratios, range); times the floor |",
+);
 console.log("| --- | --- | --- | --- |");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
