@@ -23,8 +23,11 @@
  *   later writes queue and go out together in the next one, so a writer that
  *   runs ahead makes few, big records.
  * - **Throughput through WebCrypto.** WebCrypto is asynchronous: once a
- *   record needs it (a big AES-GCM one), that direction keeps a few records
- *   in flight and hands them on in order.
+ *   record needs it (a big one), that direction keeps a few records in
+ *   flight and hands them on in order, until a small record with nothing
+ *   behind it ends the burst: once the line is through, records are sealed
+ *   and opened at once again, so a burst now and then does not cost every
+ *   later message WebCrypto's latency.
  *
  * @module
  */
@@ -94,6 +97,9 @@ function lengthPrefixed(frame: Uint8Array): Uint8Array {
 
 const EMPTY = new Uint8Array(0);
 const END = Symbol("end of the conn underneath");
+/** The receive pipeline ends here: the pump goes back to opening records directly. */
+const HANDBACK = Symbol("back to direct");
+type Opened = Uint8Array | typeof END | typeof HANDBACK;
 const OWNED = Object.freeze({ owned: true });
 const CHECKED = Object.freeze({ check: checkRecordLength });
 
@@ -156,6 +162,8 @@ export interface SessionInit {
 interface SealedRecord {
   frame: Uint8Array;
   eof: boolean;
+  /** The pipeline ends after this record: the pump goes back to direct writes. */
+  last?: boolean;
 }
 
 /** A `QueueConn` whose queues are fed and drained by record pumps. */
@@ -317,7 +325,8 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
    * `CipherState.encryptNow`) goes straight to the conn underneath; while
    * it is being written, the application's next writes queue up and go out
    * together in the next record. Once a record needs WebCrypto, the
-   * direction switches to a pipeline that keeps a few in flight.
+   * direction switches to a pipeline that keeps a few in flight, and back
+   * once a small record with nothing queued behind it was written.
    */
   async #runSend(): Promise<void> {
     let pipeline: InFlight<SealedRecord> | null = null;
@@ -357,15 +366,27 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
           const line = pipeline = new InFlight<SealedRecord>(IN_FLIGHT);
           writing = this.#writeRecords(line).finally(() => line.stop());
         }
+        // A small record with nothing queued behind it: the burst is over.
+        // It ends the pipeline, and once the line is written, writes go
+        // direct again (a record's latency through WebCrypto is tens of
+        // microseconds; a burst, now and then, must not cost every later
+        // message that).
+        const last = frame !== null && !eof && this.#outbound.queued === 0;
         // Started before waiting for room: the plaintext is copied (or sealed) now.
         const record = frame !== null
-          ? Promise.resolve({ frame: lengthPrefixed(frame), eof })
+          ? Promise.resolve({ frame: lengthPrefixed(frame), eof, last })
           : this.#sendCipher.encryptWithAd(EMPTY, plaintext, "send")
             .then((sealed) => ({ frame: encodeFrame(sealed), eof }));
         record.catch(noop);
         if (!await pipeline.room()) return; // the writer stopped: sending failed
         pipeline.push(record);
         if (eof) return;
+        if (last) {
+          await writing;
+          writing = pipeline = null;
+          if (this.#sending !== "open") return; // the writer failed
+          this.#pipelined = false;
+        }
       }
     } catch (err) {
       // The conn underneath failed, the nonces ran out, or sending failed already.
@@ -392,6 +413,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         this.#settle();
         return;
       }
+      if (record.last) return;
     }
   }
 
@@ -415,11 +437,12 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
    * Reads records and hands their plaintext to readers, in order, until the
    * end or a failure. A record opened at once goes straight to readers;
    * once one needs WebCrypto, the direction switches to a pipeline that
-   * keeps a few in flight.
+   * keeps a few in flight, and back once a small record with nothing read
+   * behind it was delivered.
    */
   async #runReceive(): Promise<void> {
-    let pipeline: InFlight<Uint8Array | typeof END> | null = null;
-    let delivering: Promise<void> | null = null;
+    let pipeline: InFlight<Opened> | null = null;
+    let delivering: Promise<boolean> | null = null;
     /** Hands one result on: at once while direct, else in line behind those in flight. */
     const next = async (
       result: Uint8Array | typeof END | Promise<Uint8Array | typeof END>,
@@ -428,7 +451,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       if (pipeline === null && !(result instanceof Promise)) return await this.#deliver(result, copy);
       if (result instanceof Promise) result.catch(noop); // handled in its turn, if delivering lasts that long
       if (pipeline === null) {
-        const line = pipeline = new InFlight<Uint8Array | typeof END>(IN_FLIGHT);
+        const line = pipeline = new InFlight<Opened>(IN_FLIGHT);
         delivering = this.#deliverRecords(line).finally(() => line.stop());
       }
       if (!await pipeline.room()) return false; // delivering ended
@@ -481,22 +504,38 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         }
         // WebCrypto copies `body` before decrypt() returns; the reader may reuse it.
         if (!await next(this.#receiveCipher.decryptWithAd(EMPTY, body, "receive"))) return;
+        if (body.length <= SYNC_CIPHER_LIMIT + TAG_LENGTH && this.#reader.buffered === 0) {
+          // A small record with nothing read behind it: the burst is over.
+          // Once the line is delivered, records are opened directly again.
+          const line = pipeline!;
+          if (!await line.room()) return;
+          line.push(Promise.resolve(HANDBACK));
+          const handedBack = await delivering;
+          pipeline = delivering = null;
+          if (!handedBack) return; // delivering ended: the end, or a failure
+        }
       }
     } finally {
       await delivering;
     }
   }
 
-  /** Hands the pipeline's opened records to readers, in order. */
-  async #deliverRecords(queue: InFlight<Uint8Array | typeof END>): Promise<void> {
+  /**
+   * Hands the pipeline's opened records to readers, in order; `true` once it
+   * reached the end of the line ({@linkcode HANDBACK}), `false` once
+   * receiving is over.
+   */
+  async #deliverRecords(queue: InFlight<Opened>): Promise<boolean> {
     while (true) {
-      let plaintext: Uint8Array | typeof END;
+      let plaintext: Opened;
       try {
         plaintext = await queue.next();
       } catch (err) {
-        return this.#receiveFailed(err);
+        this.#receiveFailed(err);
+        return false;
       }
-      if (!await this.#deliver(plaintext)) return;
+      if (plaintext === HANDBACK) return true;
+      if (!await this.#deliver(plaintext)) return false;
     }
   }
 
