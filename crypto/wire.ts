@@ -65,7 +65,7 @@ export class FrameReader {
     const buffered = this.nextNow(check);
     if (buffered !== undefined) return buffered;
     while (this.#end - this.#start < 2) {
-      if (!await this.#fill(signal)) {
+      if (!this.#took(await this.#readMore(signal))) {
         if (this.#end === this.#start) return null;
         throw new ProtocolError({
           op: "receive",
@@ -78,7 +78,7 @@ export class FrameReader {
     check?.(length);
     if (2 + length > buf.length - this.#start && buf.length < FULL_BUFFER) buf = this.#grow();
     while (this.#end - this.#start < 2 + length) {
-      if (!await this.#fill(signal)) {
+      if (!this.#took(await this.#readMore(signal))) {
         throw new ProtocolError({
           op: "receive",
           detail: `truncated: the connection ended ${
@@ -106,7 +106,7 @@ export class FrameReader {
     while (this.#end - this.#start < n) {
       if (this.#buf.length - this.#start < n) this.#grow();
       try {
-        if (!await this.#fill(options.signal)) break;
+        if (!this.#took(await this.#readMore(options.signal))) break;
       } catch (err) {
         if (this.#end === this.#start || options.signal?.aborted) throw err;
         break;
@@ -143,8 +143,12 @@ export class FrameReader {
     return this.#buf = grown;
   }
 
-  /** Reads more bytes; false at EOF. */
-  async #fill(signal: AbortSignal | undefined): Promise<boolean> {
+  /**
+   * Reads more bytes: the conn's own read, awaited by the caller (one hop
+   * fewer than an async function around it, on every record); hand what it
+   * gives to {@linkcode FrameReader.#took}.
+   */
+  #readMore(signal: AbortSignal | undefined): Promise<number | null> {
     let buf: Uint8Array = this.#buf;
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
@@ -154,7 +158,11 @@ export class FrameReader {
       this.#start = 0;
     }
     if (this.#end === buf.length) buf = this.#grow();
-    const n = await this.#conn.read(buf.subarray(this.#end), { signal });
+    return this.#conn.read(buf.subarray(this.#end), signal === undefined ? undefined : { signal });
+  }
+
+  /** Counts what a read got; false at EOF. */
+  #took(n: number | null): boolean {
     if (n === null) return false;
     this.#end += n;
     return true;
