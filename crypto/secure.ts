@@ -31,7 +31,7 @@
  * @module
  */
 
-import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
+import type { CallOptions, Conn } from "../conn.ts";
 import { abortError, type ErrorContext, HandshakeError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
 import { checkBufferSize, describe } from "../_validate.ts";
@@ -44,6 +44,7 @@ import { type HandshakePattern, parsePattern, type PatternName, pskCount, static
 import { type SecureConn, SecureQueueConn } from "./records.ts";
 import { encodeFrame, FrameReader } from "./wire.ts";
 import { REFUSAL, REFUSAL_TIMEOUT_MS, refusalText } from "./refusal.ts";
+import { connWhere } from "../_where.ts";
 
 /**
  * Options of {@linkcode secure}.
@@ -171,7 +172,7 @@ interface Checked {
 export async function secure(conn: Conn, options: SecureOptions): Promise<SecureConn> {
   const checked = checkOptions(conn, options);
   const { signal } = options;
-  const context: ErrorContext = { op: "handshake", addr: formatAddr(conn.remoteAddr) };
+  const context: ErrorContext = { op: "handshake", addr: connWhere(conn) };
   // A cipher this runtime lacks is a bad option: it leaves the conn alone.
   const cipher = await cipherFunctions(checked.cipher);
   try {
