@@ -1,6 +1,7 @@
-// The accepting end of a Unix socket has an unnamed peer: errors name the socket path instead.
+// Every error names the address: the accepting end of a Unix socket (whose peer is unnamed) the socket
+// path, a record layer cut short the conn it came on.
 import assert from "node:assert/strict";
-import { connect, frames, HandshakeError, listen, ProtocolError } from "../mod.ts";
+import { connect, frames, HandshakeError, listen, pipe, ProtocolError } from "../mod.ts";
 import { secure } from "../crypto/mod.ts";
 import { mux } from "../mux/mod.ts";
 
@@ -40,4 +41,22 @@ Deno.test("errors of frames(), secure() and mux() on the accepting end of a Unix
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a secure() conn whose peer vanishes inside a record rejects reads with a ProtocolError naming the address", async () => {
+  const [a, b] = pipe();
+  const [client, server] = await Promise.all([
+    secure(a, { role: "initiator" }),
+    secure(b, { role: "responder" }),
+  ]);
+  // Under the records: a length prefix announcing 100 bytes, 10 of them, then the conn ends.
+  await b.write(new Uint8Array([0, 100, ...new Uint8Array(10)]));
+  b.close();
+  const err = await client.read(new Uint8Array(10)).catch((e) => e);
+  assert.ok(err instanceof ProtocolError, `${err}`);
+  assert.match(
+    err.message,
+    /^receive memory:pipe: protocol error \(truncated: the connection ended 10 bytes into a 100-byte frame\)/,
+  );
+  client.close(), server.close();
 });
