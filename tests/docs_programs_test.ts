@@ -2,26 +2,42 @@
  * A user copies an example into a file of its own and runs it. `deno test
  * --doc` runs each block inside a test, which ends whatever the block left
  * open; a program ends only once nothing keeps its event loop alive. So
- * every example of the README and the docs is run here as a program, and
- * must end by itself.
+ * every example of the README, the docs and the modules' JSDoc is run here
+ * as a program, and must end by itself.
  */
 
 import assert from "node:assert/strict";
 
 const root = new URL("../", import.meta.url);
 
-/** The runnable TypeScript blocks of a markdown text (not `ts ignore`, not tests). */
+/** The runnable TypeScript blocks of a markdown text or of a module's JSDoc (not `ts ignore`, not tests). */
 function programs(text: string): { line: number; code: string }[] {
-  return [...text.matchAll(/^```ts\n([\s\S]*?)^```/gm)]
+  return [...text.matchAll(/^ *(?:\* ?)?```ts\n([\s\S]*?)^ *(?:\* ?)?```/gm)]
     .filter((m) => !m[1].includes("Deno.test("))
-    .map((m) => ({ line: text.slice(0, m.index).split("\n").length + 1, code: m[1] }));
+    .map((m) => ({
+      line: text.slice(0, m.index).split("\n").length + 1,
+      code: m[1].replace(/^ *\* ?/gm, ""),
+    }));
+}
+
+/** The README, docs/ and every module of the package (its JSDoc examples). */
+async function sources(dir = ""): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(new URL(dir || ".", root))) {
+    const path = `${dir}${entry.name}`;
+    if (
+      entry.isDirectory && !["tests", "bench", "examples", ".git", ".ci", "node_modules"].includes(entry.name)
+    ) {
+      files.push(...await sources(`${path}/`));
+    } else if (entry.isFile && (path === "README.md" || path.endsWith(".ts") || path.startsWith("docs/"))) {
+      if (path.endsWith(".md") || path.endsWith(".ts")) files.push(path);
+    }
+  }
+  return files;
 }
 
 async function examples(): Promise<{ where: string; code: string }[]> {
-  const files = ["README.md"];
-  for await (const entry of Deno.readDir(new URL("docs/", root))) {
-    if (entry.name.endsWith(".md")) files.push(`docs/${entry.name}`);
-  }
+  const files = await sources();
   const found: { where: string; code: string }[] = [];
   for (const file of files.sort()) {
     for (const { line, code } of programs(await Deno.readTextFile(new URL(file, root)))) {
@@ -47,9 +63,9 @@ async function run(main: string, ms: number): Promise<{ code: number; output: st
   return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
 }
 
-Deno.test("every example in the README and the docs, run as a program of its own, ends by itself", async () => {
+Deno.test("every example in the README, the docs and the JSDoc, run as a program of its own, ends by itself", async () => {
   const all = await examples();
-  assert.ok(all.length >= 40, `found ${all.length} examples`);
+  assert.ok(all.length >= 200, `found ${all.length} examples`);
   const dir = await Deno.makeTempDir();
   const failures: string[] = [];
   try {
