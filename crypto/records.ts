@@ -32,7 +32,7 @@
  * @module
  */
 
-import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
+import type { CallOptions, Conn } from "../conn.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { ConnClosedError, ConnError, HandshakeError, ProtocolError } from "../errors.ts";
@@ -43,6 +43,7 @@ import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
 import { isRefusal, refusalText } from "./refusal.ts";
 import { giveBuffer, takeBuffer } from "../_copy_buffers.ts";
 import { SharedTimer } from "../_async/shared_timer.ts";
+import { connWhere } from "../_where.ts";
 
 /** The most plaintext one record carries. */
 export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
@@ -225,7 +226,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     this.#inbound = inbound;
     this.#outbound = outbound;
     this.#closeTimeout = init.closeTimeout;
-    this.#addr = formatAddr(init.conn.remoteAddr);
+    this.#addr = connWhere(init.conn);
     const queuesDone = this.closed;
     this.closed = Promise.all([queuesDone, this.#runSend(), this.#runReceive()])
       .then(() => this.#under.closed);
