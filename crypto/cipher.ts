@@ -146,24 +146,9 @@ function withHeadroom(headroom: number, ...parts: Uint8Array[]): Uint8Array {
 
 interface Paths {
   /** The synchronous seal of a message of this size, or `null` where there is none. */
-  sealNow(
-    key: CipherKey,
-    hi: number,
-    lo: number,
-    ad: Uint8Array,
-    plaintext: Uint8Array,
-    headroom: number,
-    into?: Uint8Array,
-  ): Uint8Array | null;
+  sealNow: CipherFunctions["encryptNow"];
   /** The synchronous open; throws on a bad tag. */
-  openNow(
-    key: CipherKey,
-    hi: number,
-    lo: number,
-    ad: Uint8Array,
-    ciphertext: Uint8Array,
-    into?: Uint8Array,
-  ): Uint8Array | null;
+  openNow: CipherFunctions["decryptNow"];
 }
 
 function cipherFunctionsOf(
