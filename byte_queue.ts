@@ -195,6 +195,11 @@ export class ByteQueue {
     return this.#queued;
   }
 
+  /** How many reads wait for bytes: a transport may hold bytes back a moment for one about to come back. */
+  get waitingReads(): number {
+    return this.#readers.length;
+  }
+
   /**
    * `open` while writes are taken; `writeClosed` once the writing end
    * closed (reads go on to EOF); `readClosed` once the reading end did.

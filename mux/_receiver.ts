@@ -27,6 +27,8 @@ export interface PayloadSink {
   deliverFrom(max: number, source: (into: Uint8Array) => number): number;
   /** A piece of the payload, in the receiver's buffer: the sink copies what it keeps. */
   deliver(piece: Uint8Array): void;
+  /** Whether a read waits on it: delivered now, a piece goes straight into the reader's buffer. */
+  readonly readerWaiting: boolean;
   /** The frame's flags, handled once its payload is all delivered. */
   flags(flags: number): void;
 }
@@ -54,8 +56,18 @@ export interface ReceiveHost {
   ended(error: unknown): void;
 }
 
-/** What a sweep stopped for. */
-type Wait = "bytes" | "room" | "over";
+/**
+ * What a sweep stopped for: more bytes, control room, the end, or a turn
+ * for the reader it just served, which will likely read again (see
+ * {@linkcode Receiver}'s `#deliver`).
+ */
+type Wait = "bytes" | "room" | "over" | "turn";
+
+/**
+ * How many microtask turns a sweep waits, at most, for a stream's reader it
+ * just served to read again, before queueing the rest of the payload for it.
+ */
+const READER_TURNS = 2;
 
 /**
  * How many sessions are in a sweep, in this isolate. A queue calls its
@@ -77,6 +89,9 @@ export class Receiver {
   /** The payload of the frame being read, while `#inPayload`; one object, reused. */
   readonly #payload: Payload = { sink: null, length: 0, flags: 0 };
   #inPayload = false;
+  /** The sink whose reader a piece went to last, and the turns waited for it to read again. */
+  #served: PayloadSink | null = null;
+  #turns = 0;
   /** `listening` for the queue; `deferred` while a sweep waits for a microtask or for control room; `stopped`. */
   #state: "listening" | "deferred" | "stopped" = "listening";
   // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
@@ -141,7 +156,8 @@ export class Receiver {
       const wait = this.#guardedSweep();
       if (wait === "over") return;
       try {
-        await (wait === "room" ? this.#host.controlRoom() : this.#reader.more());
+        if (wait === "turn") await undefined;
+        else await (wait === "room" ? this.#host.controlRoom() : this.#reader.more());
       } catch (err) {
         if (!this.#host.over) this.#host.ended(err);
         return;
@@ -171,6 +187,7 @@ export class Receiver {
         const payload = this.#payload;
         payload.length = this.#deliver(payload.sink, payload.length);
         if (payload.length > 0) {
+          if (this.#turns > 0) return "turn";
           if (reader.eof) throw reader.truncated(`${payload.length} payload bytes were still to come`);
           return "bytes";
         }
@@ -203,11 +220,26 @@ export class Receiver {
     while (left > 0 && reader.ready) {
       let n = sink !== null && reader.direct ? sink.deliverFrom(left, this.#readInto) : 0;
       if (n === 0) {
+        if (sink !== null && !reader.direct) {
+          // A reader this payload just served most likely reads again within
+          // a turn or two: waiting for it saves copying the rest into the
+          // stream's queue and out again.
+          if (sink.readerWaiting) {
+            this.#served = sink;
+          } else if (this.#served === sink) {
+            if (this.#turns < READER_TURNS) {
+              this.#turns++;
+              break;
+            }
+            this.#served = null; // a slow reader: its bytes are queued
+          }
+        }
         const piece = reader.pieceNow(left);
         if (piece === undefined) break;
         sink?.deliver(piece);
         n = piece.byteLength;
       }
+      this.#turns = 0;
       left -= n;
     }
     return left;

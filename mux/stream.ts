@@ -241,6 +241,11 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     if (typeof done !== "number") done.catch(() => {});
   }
 
+  /** Whether a read waits on this stream, so that a payload delivered now is copied straight into its buffer. */
+  get readerWaiting(): boolean {
+    return this.#inbound.waitingReads > 0;
+  }
+
   /**
    * Hands up to `max` payload bytes straight from `source` to this stream's
    * waiting reader, if one waits (see `ByteQueue.fillReader`); returns how
