@@ -25,6 +25,12 @@ import { decodeHeader, type Header, HEADER_SIZE } from "./const.ts";
 
 /** The reused read buffer's size: the session's own, for its life. */
 export const READ_BUFFER_SIZE = 64 * 1024;
+/** Queue mode: when no more than this is queued, a header read takes all of it. */
+const SMALL_QUEUE = 1024;
+/** Queue mode: reads of up to this many bytes into the buffer's start use a view made once. */
+const SMALL_FRAME = HEADER_SIZE + 64;
+/** Copies up to this size are a loop: `set` costs more than the bytes for so few. */
+const SMALL_COPY = 16;
 /**
  * Conn mode: while reads fill the buffer (a stream of big frames), they go
  * into one this big, from the package's pool, and back to the session's own
@@ -43,7 +49,8 @@ export class FrameReader {
   readonly #queue: ByteQueue | null;
   /** The session's own buffer. */
   readonly #own = new Uint8Array(READ_BUFFER_SIZE);
-  readonly #headerView = this.#own.subarray(0, HEADER_SIZE);
+  /** Queue mode: views of the buffer's first bytes, by length, each made once. */
+  readonly #heads: Uint8Array[] = [];
   /** The buffer read into: the session's own, or (conn mode, streaming) a bigger one from the pool. */
   #buffer: Uint8Array = this.#own;
   /** The buffer the next read goes into, as the last one showed: the same, the session's own, or a streaming one. */
@@ -74,10 +81,13 @@ export class FrameReader {
    */
   headerNow(): Header | undefined {
     let buffered = this.#end - this.#start;
-    if (buffered < HEADER_SIZE && this.#queue !== null) {
-      // Exactly the header: the payload behind it stays where it is until
-      // the session knows where it goes.
-      this.#readNow(HEADER_SIZE - buffered);
+    const queue = this.#queue;
+    if (buffered < HEADER_SIZE && queue !== null) {
+      // A few small frames are read whole, taking whole chunks from the
+      // queue (no views made). Otherwise exactly the header: the payload
+      // behind it stays where it is until the session knows where it goes.
+      const queued = queue.queued;
+      this.#readNow(queued <= SMALL_QUEUE ? queued : HEADER_SIZE - buffered);
       buffered = this.#end - this.#start;
     }
     if (buffered < HEADER_SIZE) return undefined;
@@ -145,7 +155,9 @@ export class FrameReader {
     const buffered = this.#end - this.#start;
     if (buffered > 0) {
       const n = Math.min(buffered, into.byteLength);
-      into.set(this.#buffer.subarray(this.#start, this.#start + n));
+      const buffer = this.#buffer, start = this.#start;
+      if (n <= SMALL_COPY) { for (let i = 0; i < n; i++) into[i] = buffer[start + i]; }
+      else into.set(buffer.subarray(start, start + n));
       this.#start += n;
       if (this.#start === this.#end) this.#start = this.#end = 0;
       return n;
@@ -167,9 +179,9 @@ export class FrameReader {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    // The common read, a whole header into an empty buffer, has a view of its own.
-    const into = this.#end === 0 && max === HEADER_SIZE
-      ? this.#headerView
+    // The common reads, a header or a small frame into an empty buffer, have views of their own.
+    const into = this.#end === 0 && max <= SMALL_FRAME
+      ? this.#heads[max] ??= buffer.subarray(0, max)
       : buffer.subarray(this.#end, Math.min(this.#end + max, buffer.byteLength));
     const n = queue.readNow(into);
     if (n === null) this.#eof = true;
