@@ -27,8 +27,11 @@ export interface PayloadSink {
   deliverFrom(max: number, source: (into: Uint8Array) => number): number;
   /** A piece of the payload, in the receiver's buffer: the sink copies what it keeps. */
   deliver(piece: Uint8Array): void;
-  /** Whether a read waits on it: delivered now, a piece goes straight into the reader's buffer. */
-  readonly readerWaiting: boolean;
+  /**
+   * Whether no read waits on it now, but its reader took everything that
+   * came: one that keeps up, likely to read again within a turn or two.
+   */
+  readonly readerDue: boolean;
   /** The frame's flags, handled once its payload is all delivered. */
   flags(flags: number): void;
 }
@@ -58,14 +61,13 @@ export interface ReceiveHost {
 
 /**
  * What a sweep stopped for: more bytes, control room, the end, or a turn
- * for the reader it just served, which will likely read again (see
- * {@linkcode Receiver}'s `#deliver`).
+ * for a stream's reader that keeps up to read again (see `#deliver`).
  */
 type Wait = "bytes" | "room" | "over" | "turn";
 
 /**
- * How many microtask turns a sweep waits, at most, for a stream's reader it
- * just served to read again, before queueing the rest of the payload for it.
+ * How many microtask turns a sweep waits, at most, for the reader of a
+ * stream with nothing unread to read again, before queueing a payload for it.
  */
 const READER_TURNS = 2;
 
@@ -89,8 +91,7 @@ export class Receiver {
   /** The payload of the frame being read, while `#inPayload`; one object, reused. */
   readonly #payload: Payload = { sink: null, length: 0, flags: 0 };
   #inPayload = false;
-  /** The sink whose reader a piece went to last, and the turns waited for it to read again. */
-  #served: PayloadSink | null = null;
+  /** Turns waited for a stream's reader to read again. */
   #turns = 0;
   /** `listening` for the queue; `deferred` while a sweep waits for a microtask or for control room; `stopped`. */
   #state: "listening" | "deferred" | "stopped" = "listening";
@@ -144,6 +145,7 @@ export class Receiver {
   #run(): void {
     const wait = this.#guardedSweep();
     if (wait === "over") return this.stop();
+    if (wait === "turn") return this.#defer();
     if (wait === "room") {
       this.#state = "deferred";
       this.#host.controlRoom()!.then(this.#resume);
@@ -220,19 +222,12 @@ export class Receiver {
     while (left > 0 && reader.ready) {
       let n = sink !== null && reader.direct ? sink.deliverFrom(left, this.#readInto) : 0;
       if (n === 0) {
-        if (sink !== null && !reader.direct) {
-          // A reader this payload just served most likely reads again within
-          // a turn or two: waiting for it saves copying the rest into the
-          // stream's queue and out again.
-          if (sink.readerWaiting) {
-            this.#served = sink;
-          } else if (this.#served === sink) {
-            if (this.#turns < READER_TURNS) {
-              this.#turns++;
-              break;
-            }
-            this.#served = null; // a slow reader: its bytes are queued
-          }
+        // A reader that keeps up most likely reads again within a turn or
+        // two: waiting for it saves copying the payload into the stream's
+        // queue and out again, and a promise for the read that finds it.
+        if (sink !== null && this.#turns < READER_TURNS && sink.readerDue) {
+          this.#turns++;
+          break;
         }
         const piece = reader.pieceNow(left);
         if (piece === undefined) break;

@@ -241,9 +241,11 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     if (typeof done !== "number") done.catch(() => {});
   }
 
-  /** Whether a read waits on this stream, so that a payload delivered now is copied straight into its buffer. */
-  get readerWaiting(): boolean {
-    return this.#inbound.waitingReads > 0;
+  /** Whether no read waits now, but everything that came was read: a reader that keeps up, about to read again. */
+  get readerDue(): boolean {
+    const inbound = this.#inbound;
+    return inbound.queued === 0 && inbound.waitingReads === 0 && this.#reading === "open" &&
+      this.#state !== "reset";
   }
 
   /**
