@@ -184,7 +184,8 @@ export class Receiver {
     const reader = this.#reader;
     const host = this.#host;
     for (;;) {
-      if (host.over) return "over";
+      // The session stops its receiver the moment it ends: no need to ask it.
+      if (this.#state === "stopped") return "over";
       if (this.#inPayload) {
         const payload = this.#payload;
         payload.length = this.#deliver(payload.sink, payload.length);
