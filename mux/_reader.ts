@@ -70,11 +70,6 @@ export class FrameReader {
     this.#queue = queuesOf(conn)?.inbound ?? null;
   }
 
-  /** Whether payloads can be read straight into another buffer with {@linkcode FrameReader.readInto}. */
-  get direct(): boolean {
-    return this.#queue !== null;
-  }
-
   /**
    * The next header if it can be had without waiting, else `undefined`.
    * The object is the reader's own, valid until the next call.
@@ -147,9 +142,9 @@ export class FrameReader {
   }
 
   /**
-   * Queue mode: copies payload bytes that are there now into `into`, from
-   * the read buffer if it holds some, else straight from the conn's queue;
-   * returns how many (0 if none are).
+   * Copies payload bytes that are there now into `into`, from the read
+   * buffer if it holds some, else (queue mode) straight from the conn's
+   * queue; returns how many (0 if none are).
    */
   readInto(into: Uint8Array): number {
     const buffered = this.#end - this.#start;
@@ -162,8 +157,8 @@ export class FrameReader {
       if (this.#start === this.#end) this.#start = this.#end = 0;
       return n;
     }
-    if (this.#eof) return 0;
-    const n = this.#queue!.readNow(into);
+    if (this.#eof || this.#queue === null) return 0;
+    const n = this.#queue.readNow(into);
     if (n === null) this.#eof = true;
     return n ?? 0;
   }

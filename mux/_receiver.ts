@@ -218,13 +218,13 @@ export class Receiver {
   /**
    * Hands on as much of a payload as can be had now, returning how much is
    * still to come: straight into the stream reader's buffer when one waits
-   * and the conn allows (one copy from the sender's bytes), else through the
-   * read buffer into the stream's queue.
+   * (from the conn's queue, one copy from the sender's bytes; else from the
+   * read buffer), else through the read buffer into the stream's queue.
    */
   #deliver(sink: PayloadSink | null, left: number): number {
     const reader = this.#reader;
     while (left > 0 && reader.ready) {
-      let n = sink !== null && reader.direct ? sink.deliverFrom(left, this.#readInto) : 0;
+      let n = sink !== null ? sink.deliverFrom(left, this.#readInto) : 0;
       if (n === 0) {
         // A reader that keeps up most likely reads again within a turn or
         // two: waiting for it saves copying the payload into the stream's
