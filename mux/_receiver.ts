@@ -43,6 +43,14 @@ export interface Payload {
   flags: number;
 }
 
+/** Room for control frames, in the session's writer (see `FrameWriter.controlRoom`). */
+export interface ControlRoom {
+  /** Whether too many control frames are queued: a frame read now might have to queue one more. */
+  readonly controlFull: boolean;
+  /** `undefined` while there is room, else a promise that resolves once there is. */
+  controlRoom(): Promise<void> | undefined;
+}
+
 /** What the receiver needs from its session. */
 export interface ReceiveHost {
   /**
@@ -53,8 +61,8 @@ export interface ReceiveHost {
   frame(header: Header, payload: Payload): boolean;
   /** Whether the session is over: nothing more is handled. */
   readonly over: boolean;
-  /** `undefined` while the writer has room for the answers frames need (pings, resets), else when it will. */
-  controlRoom(): Promise<void> | undefined;
+  /** The session's writer, which must have room for the answers frames need (pings, resets). */
+  readonly writer: ControlRoom;
   /** Reading ended: `null` at EOF between frames, else why (a `ProtocolError`, the conn's error). */
   ended(error: unknown): void;
 }
@@ -88,6 +96,7 @@ export class Receiver {
   /** Settles once nothing more is read. */
   readonly done: Promise<void>;
   readonly #host: ReceiveHost;
+  readonly #control: ControlRoom;
   readonly #reader: FrameReader;
   /** The conn's inbound queue, which calls on writes, or `null` for a conn read in a loop. */
   readonly #queue: ByteQueue | null;
@@ -104,6 +113,7 @@ export class Receiver {
   /** Starts reading `conn`, whose peer `addr` names in errors, for `host`. */
   constructor(conn: Conn, addr: string, host: ReceiveHost) {
     this.#host = host;
+    this.#control = host.writer;
     this.#reader = new FrameReader(conn, addr);
     this.#queue = queuesOf(conn)?.inbound ?? null;
     if (this.#queue !== null) {
@@ -151,7 +161,7 @@ export class Receiver {
     if (wait === "turn") return this.#defer();
     if (wait === "room") {
       this.#state = "deferred";
-      this.#host.controlRoom()!.then(this.#resume);
+      this.#control.controlRoom()!.then(this.#resume);
     }
   }
 
@@ -162,7 +172,7 @@ export class Receiver {
       if (wait === "over") return;
       try {
         if (wait === "turn") await undefined;
-        else await (wait === "room" ? this.#host.controlRoom() : this.#reader.more());
+        else await (wait === "room" ? this.#control.controlRoom() : this.#reader.more());
       } catch (err) {
         if (!this.#host.over) this.#host.ended(err);
         return;
@@ -203,7 +213,7 @@ export class Receiver {
         sink?.flags(payload.flags);
         continue;
       }
-      if (host.controlRoom() !== undefined) return "room";
+      if (this.#control.controlFull) return "room";
       const header = reader.headerNow();
       if (header === undefined) {
         if (!reader.eof) return "bytes";

@@ -118,6 +118,11 @@ export class FrameWriter {
     this.#kick();
   }
 
+  /** Whether {@linkcode FrameWriter.controlRoom} would wait. */
+  get controlFull(): boolean {
+    return this.#control.length >= CONTROL_LIMIT && this.#state !== "done";
+  }
+
   /**
    * `undefined` while few enough control frames are queued, else a promise
    * that resolves once they are, or writing ended: a peer that makes the
@@ -125,7 +130,7 @@ export class FrameWriter {
    * from either until it does.
    */
   controlRoom(): Promise<void> | undefined {
-    if (this.#control.length < CONTROL_LIMIT || this.#state === "done") return undefined;
+    if (!this.controlFull) return undefined;
     return this.#controlRoom.wait(undefined);
   }
 
