@@ -444,18 +444,19 @@ export class FramedConn<M extends Message = Uint8Array>
    * frame still being finished for an aborted send is cut.
    */
   close(): void {
+    const addr = this.#addr;
     if (this.#send.kind !== "broken") {
-      this.#send = {
-        kind: "broken",
-        error: new ConnClosedError({ op: "send", addr: this.#addr, detail: "the framed conn was closed" }),
-      };
+      this.#send = lazily(
+        "broken",
+        () => new ConnClosedError({ op: "send", addr, detail: "the framed conn was closed" }),
+      );
     }
     // Messages already in the read buffer are dropped, as a closed conn's are.
     if (this.#receiving.kind === "open") {
-      this.#receiving = {
-        kind: "ended",
-        error: new ConnClosedError({ op: "receive", addr: this.#addr, detail: "the framed conn was closed" }),
-      };
+      this.#receiving = lazily(
+        "ended",
+        () => new ConnClosedError({ op: "receive", addr, detail: "the framed conn was closed" }),
+      );
     }
     this.conn.close();
   }
@@ -578,6 +579,20 @@ function toTypedFrame(message: unknown, minType: number): Frame {
   }
   checkBytes(data, "message data");
   return { type, data };
+}
+
+/**
+ * A state whose error is made when first asked for: a framed conn closed
+ * and never used again never pays for the error's stack trace.
+ */
+function lazily<K extends string>(kind: K, make: () => Error): { readonly kind: K; readonly error: Error } {
+  let error: Error | undefined;
+  return {
+    kind,
+    get error() {
+      return error ??= make();
+    },
+  };
 }
 
 /**

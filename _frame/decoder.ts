@@ -11,8 +11,26 @@ import type { Conn } from "../conn.ts";
 import { MessageTooLargeError, ProtocolError } from "../errors.ts";
 import { type Frame, headerBytes, LENGTH_BYTES } from "./wire.ts";
 
-/** The reused read buffer's size: one conn read may fill all of it. */
+/**
+ * The read buffer's largest size. It starts at {@linkcode INITIAL_BUFFER},
+ * takes this size once a read fills it (a stream of messages: fewer, bigger
+ * reads), grows to fit a small frame that needs the room, and goes back to
+ * its first size once many reads in a row used little of it and nothing is
+ * left unparsed: a conn costs what its traffic needs, and an idle one little.
+ */
 export const READ_BUFFER_SIZE = 64 * 1024;
+/** The read buffer's first size, allocated at the first read. */
+export const INITIAL_BUFFER = 2 * 1024;
+/** Frames up to this size (header included) are gathered in the read buffer; bigger bodies get one of their own. */
+const SMALL_FRAME = READ_BUFFER_SIZE / 2;
+/**
+ * Reads in a row that must use under an eighth of the buffer before it
+ * shrinks: enough that a stream of small records between big ones (as a
+ * writer that sometimes runs ahead sends) does not make it shrink and grow
+ * again and again.
+ */
+const SHORT_READS_TO_SHRINK = 32;
+const EMPTY = new Uint8Array(0);
 
 /** A frame whose body is being read straight into its own buffer. */
 interface PartialBody {
@@ -31,13 +49,15 @@ export class FrameDecoder {
   readonly #addr: string;
   /** The lowest type accepted: 1, or 0 where the layer above uses type 0. */
   readonly #minType: number;
-  readonly #buffer = new Uint8Array(READ_BUFFER_SIZE);
-  readonly #view = new DataView(this.#buffer.buffer);
-  /** Frames no bigger than this are gathered in the read buffer. */
-  readonly #smallFrame = READ_BUFFER_SIZE / 2;
+  #buffer: Uint8Array = EMPTY;
+  #view = new DataView(EMPTY.buffer);
   /** Unparsed bytes are `#buffer[#start..#end)`. */
   #start = 0;
   #end = 0;
+  /** The last read filled all the room it had. */
+  #filled = false;
+  /** How many reads in a row used under an eighth of the buffer. */
+  #shortReads = 0;
   #partial: PartialBody | null = null;
 
   /** A decoder for `conn`, refusing bodies over `maxMessageSize`. */
@@ -77,9 +97,12 @@ export class FrameDecoder {
       const frame = this.takeBuffered();
       if (frame !== null) return frame;
       if (this.#partial !== null) continue;
-      const n = await this.#conn.read(this.#room(), { signal });
+      const room = this.#room();
+      const n = await this.#conn.read(room, { signal });
       if (n === null) return this.#eof();
       this.#end += n;
+      this.#filled = n === room.byteLength;
+      this.#shortReads = n * 8 < this.#buffer.byteLength ? this.#shortReads + 1 : 0;
     }
   }
 
@@ -113,7 +136,11 @@ export class FrameDecoder {
       this.#start = bodyStart + length;
       return { type, data: this.#buffer.slice(bodyStart, bodyStart + length) };
     }
-    if (header + length <= this.#smallFrame) return null;
+    if (header + length <= SMALL_FRAME) {
+      // Gathered here: make sure the whole frame fits.
+      if (header + length > this.#buffer.byteLength - start) this.#resize(header + length);
+      return null;
+    }
     // A big frame: its body gets a buffer of its own, filled by direct reads.
     const body = this.#allocate(length);
     body.set(this.#buffer.subarray(bodyStart, this.#end));
@@ -143,20 +170,42 @@ export class FrameDecoder {
   }
 
   /**
-   * Where the next conn read goes: the free end of the buffer. Room is made
-   * first, when short, by moving the unparsed tail (less than one small
-   * frame) to the front.
+   * Where the next conn read goes: the free end of the buffer, which is
+   * made (or grown, or shrunk back) here as the traffic asks (see
+   * {@linkcode READ_BUFFER_SIZE}). Room is made first, when short, by moving
+   * the unparsed tail to the front.
    */
   #room(): Uint8Array {
-    const buffer = this.#buffer;
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
-    } else if (buffer.byteLength - this.#end < this.#smallFrame) {
-      buffer.copyWithin(0, this.#start, this.#end);
+      const size = this.#buffer.byteLength;
+      if (size === 0 || (this.#shortReads >= SHORT_READS_TO_SHRINK && size > INITIAL_BUFFER)) {
+        this.#shortReads = 0;
+        this.#resize(INITIAL_BUFFER);
+      }
+    }
+    const size = this.#buffer.byteLength;
+    if (this.#filled && size < READ_BUFFER_SIZE) {
+      this.#filled = false;
+      this.#resize(READ_BUFFER_SIZE);
+    } else if (size - this.#end < size / 2 && this.#start > 0) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
     }
-    return buffer.subarray(this.#end);
+    if (this.#end === this.#buffer.byteLength) this.#resize(2 * this.#buffer.byteLength);
+    return this.#buffer.subarray(this.#end);
+  }
+
+  /** A buffer of at least `size` bytes (a power of two), with the unparsed bytes moved to its front. */
+  #resize(size: number): void {
+    const wanted = Math.max(INITIAL_BUFFER, 2 ** Math.ceil(Math.log2(size)));
+    const buffer = new Uint8Array(wanted);
+    buffer.set(this.#buffer.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buffer = buffer;
+    this.#view = new DataView(buffer.buffer);
   }
 
   /** EOF with no partial body: clean between frames, a `ProtocolError` inside one. */

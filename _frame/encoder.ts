@@ -18,6 +18,9 @@ import { type Frame, headerBytes, LENGTH_BYTES } from "./wire.ts";
  */
 export const COALESCE_LIMIT = 16 * 1024;
 
+/** The scratch buffer's first size. */
+const MIN_SCRATCH = 256;
+
 /**
  * A big body sent with a signal goes out through a reused buffer, pieces of
  * this size at a time (the first one after the header), so that the conn never holds the caller's bytes
@@ -48,7 +51,8 @@ export class FrameEncoder {
   /**
    * Reused across writes: a conn never keeps a buffer passed to `write` once
    * the write settles (the Conn contract), so the next frame may refill it.
-   * It grows to a header and {@linkcode STAGE_SIZE} once a big body is staged.
+   * It grows to what small frames need, and to a header and
+   * {@linkcode STAGE_SIZE} once a big body is staged.
    */
   #scratch: Uint8Array | null = null;
   #view: DataView | null = null;
@@ -78,13 +82,13 @@ export class FrameEncoder {
   write(frame: Frame, signal: AbortSignal | undefined): Promise<unknown> {
     const size = this.#headerBytes + frame.data.byteLength;
     if (size <= COALESCE_LIMIT) {
-      const scratch = this.#header(frame, COALESCE_LIMIT);
+      const scratch = this.#header(frame, size);
       scratch.set(frame.data, this.#headerBytes);
       return this.#conn.write(scratch.subarray(0, size));
     }
     if (signal === undefined) {
       // Nothing can abort this send, so the body goes out uncopied.
-      const header = this.#header(frame, COALESCE_LIMIT).subarray(0, this.#headerBytes);
+      const header = this.#header(frame, this.#headerBytes).subarray(0, this.#headerBytes);
       return this.#conn.write(header).then(() => this.#conn.write(frame.data));
     }
     return this.#writeStaged(frame, signal);
@@ -157,10 +161,16 @@ export class FrameEncoder {
     }
   }
 
-  /** The scratch buffer, at least `size` bytes, with `frame`'s header at its start. */
+  /**
+   * The scratch buffer, at least `size` bytes, with `frame`'s header at its
+   * start. It grows in powers of two to what the frames need, so a conn of
+   * small messages keeps a small one.
+   */
   #header(frame: Frame, size: number): Uint8Array {
     if (this.#scratch === null || this.#scratch.byteLength < size) {
-      this.#scratch = new Uint8Array(size);
+      this.#scratch = new Uint8Array(
+        size > COALESCE_LIMIT ? size : Math.max(MIN_SCRATCH, 2 ** Math.ceil(Math.log2(size))),
+      );
       this.#view = new DataView(this.#scratch.buffer);
     }
     const scratch = this.#scratch, view = this.#view!;

@@ -8,9 +8,11 @@
  * Needs Node and npm (node-ipc is installed once into ~/.cache). A round
  * trip or a connect is the median of its samples (thousands of trips, 200
  * connects after 20 to warm up), robust to the stalls a shared machine adds;
- * a one-way rate is messages over time on the receiving server. Each figure
- * is the median of `rounds` runs (default 3); the table gives each ratio
- * against its baseline, measured in the same run.
+ * a one-way rate is messages over time on the receiving server. Each group
+ * runs its baseline and candidates in turn, `rounds` times over (default
+ * 3); the table gives each one's median, and its ratio to the baseline as
+ * the median of the rounds' ratios (with their range), so that a load that
+ * drifts between rounds moves baseline and candidate alike.
  */
 
 const NODE_IPC_VERSION = "9.2.1";
@@ -105,15 +107,42 @@ function median(xs: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function series(f: () => Promise<number>): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < rounds; i++) xs.push(await f());
-  return median(xs);
-}
-
 let id = 0;
 const fresh = () => `tb${Deno.pid}x${id++}`;
 const socketDir = Deno.makeTempDirSync({ prefix: "tether-ipc-bench-" });
+
+type Candidate = { bench: string; run: () => Promise<number> };
+
+/**
+ * Runs the baseline and the candidates in turn, `rounds` times over: a
+ * machine whose load drifts moves them all alike within a round. Gives each
+ * one's median, and the median of its ratios to the baseline of the same
+ * round (`higher` says whether more is better).
+ */
+async function group(
+  name: string,
+  baseline: Candidate,
+  candidates: Candidate[],
+  format: (value: number) => string,
+  higher: boolean,
+): Promise<void> {
+  const all = [baseline, ...candidates];
+  const values = all.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < all.length; i++) values[i].push(await all[i].run());
+  }
+  row(name, baseline.bench, format(median(values[0])), "baseline");
+  candidates.forEach((c, i) => {
+    const ratios = values[i + 1].map((v, r) => higher ? v / values[0][r] : values[0][r] / v);
+    const range = rounds > 1 ? ` (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})` : "";
+    row(
+      name,
+      c.bench,
+      format(median(values[i + 1])),
+      `${median(ratios).toFixed(2)}×${higher ? "" : " (speed)"}${range}`,
+    );
+  });
+}
 
 await installNodeIpc();
 const N = 200_000;
@@ -121,113 +150,119 @@ const rows: string[][] = [];
 const row = (group: string, bench: string, value: string, ratio: string) =>
   rows.push([group, bench, value, ratio]);
 const rate = (n: number) => `${(n / 1000).toFixed(1)} k/s`;
+const encryptions = ["encrypted", "plain"];
 
 // One-way 64 B messages, client to server.
-const nodeOneWay = await series(async () => {
-  const sid = `n${fresh()}`;
-  return (await measure(node("server-count", sid, String(N)), node("client-send", sid, String(N), "64")))
-    .perSecond;
-});
-row("one-way 64 B", `node-ipc ${NODE_IPC_VERSION}`, rate(nodeOneWay), "baseline");
-for (const enc of ["encrypted", "plain"]) {
-  const value = await series(async () => {
-    const name = fresh();
-    return (await measure(
-      tether("server-count", name, String(N), enc),
-      tether("client-send", name, String(N), "64", enc),
-    ))
-      .perSecond;
-  });
-  row("one-way 64 B", `tether ipc, ${enc}`, rate(value), `${(value / nodeOneWay).toFixed(2)}×`);
-}
+await group(
+  "one-way 64 B",
+  {
+    bench: `node-ipc ${NODE_IPC_VERSION}`,
+    run: async () => {
+      const sid = `n${fresh()}`;
+      return (await measure(node("server-count", sid, String(N)), node("client-send", sid, String(N), "64")))
+        .perSecond;
+    },
+  },
+  encryptions.map((enc) => ({
+    bench: `tether ipc, ${enc}`,
+    run: async () => {
+      const name = fresh();
+      return (await measure(
+        tether("server-count", name, String(N), enc),
+        tether("client-send", name, String(N), "64", enc),
+      )).perSecond;
+    },
+  })),
+  rate,
+  true,
+);
 
 // Round trips of 64 B.
 const TRIPS = 5000;
-const nodeTrip = await series(async () => {
-  const sid = `n${fresh()}`;
-  return (await measure(node("server-echo", sid), node("client-rtt", sid, String(TRIPS), "64"))).microseconds;
-});
-row("round trip 64 B", `node-ipc ${NODE_IPC_VERSION}`, `${nodeTrip.toFixed(1)} µs`, "baseline");
-for (const enc of ["encrypted", "plain"]) {
-  const value = await series(async () => {
-    const name = fresh();
-    return (await measure(
-      tether("server-echo", name, enc),
-      tether("client-rtt", name, String(TRIPS), "64", enc),
-    ))
-      .microseconds;
-  });
-  row(
-    "round trip 64 B",
-    `tether ipc, ${enc}`,
-    `${value.toFixed(1)} µs`,
-    `${(nodeTrip / value).toFixed(2)}× (speed)`,
-  );
-}
+await group(
+  "round trip 64 B",
+  {
+    bench: `node-ipc ${NODE_IPC_VERSION} (median trip)`,
+    run: async () => {
+      const sid = `n${fresh()}`;
+      return (await measure(node("server-echo", sid), node("client-rtt", sid, String(TRIPS), "64")))
+        .microseconds;
+    },
+  },
+  encryptions.map((enc) => ({
+    bench: `tether ipc, ${enc} (median trip)`,
+    run: async () => {
+      const name = fresh();
+      return (await measure(
+        tether("server-echo", name, enc),
+        tether("client-rtt", name, String(TRIPS), "64", enc),
+      )).microseconds;
+    },
+  })),
+  (v) => `${v.toFixed(1)} µs`,
+  false,
+);
 
 // Connects.
 const CONNECTS = 200;
-const nodeConnect = await series(async () => {
-  const sid = `n${fresh()}`;
-  return (await measure(node("server-echo", sid), node("client-connect", sid, String(CONNECTS))))
-    .milliseconds;
-});
-row("connect", `node-ipc ${NODE_IPC_VERSION} (no handshake)`, `${nodeConnect.toFixed(3)} ms`, "baseline");
-for (const enc of ["encrypted", "plain"]) {
-  const value = await series(async () => {
-    const name = fresh();
-    return (await measure(
-      tether("server-echo", name, enc),
-      tether("client-connect", name, String(CONNECTS), enc),
-    ))
-      .milliseconds;
-  });
-  row(
-    "connect",
-    `tether ipc, ${enc} (with its handshake)`,
-    `${value.toFixed(3)} ms`,
-    `${(nodeConnect / value).toFixed(2)}× (speed)`,
-  );
-}
+await group(
+  "connect",
+  {
+    bench: `node-ipc ${NODE_IPC_VERSION} (no handshake; median)`,
+    run: async () => {
+      const sid = `n${fresh()}`;
+      return (await measure(node("server-echo", sid), node("client-connect", sid, String(CONNECTS))))
+        .milliseconds;
+    },
+  },
+  encryptions.map((enc) => ({
+    bench: `tether ipc, ${enc} (with its handshake; median)`,
+    run: async () => {
+      const name = fresh();
+      return (await measure(
+        tether("server-echo", name, enc),
+        tether("client-connect", name, String(CONNECTS), enc),
+      )).milliseconds;
+    },
+  })),
+  (v) => `${v.toFixed(3)} ms`,
+  false,
+);
 
 // 4 KiB messages against the raw conn.
 const M = 50_000, SIZE = 4096;
-const raw = await series(async () => {
-  const path = `${socketDir}/${fresh()}.sock`;
-  return (await measure(
-    tether("raw-server-count", path, String(M), String(SIZE)),
-    tether("raw-client-send", path, String(M), String(SIZE)),
-  )).perSecond;
-});
-row(
+await group(
   "4 KiB",
-  "raw unix conn, 4 KiB writes",
-  `${rate(raw)}, ${(raw * SIZE / 1e6).toFixed(0)} MB/s`,
-  "baseline",
+  {
+    bench: "raw unix conn, 4 KiB writes",
+    run: async () => {
+      const path = `${socketDir}/${fresh()}.sock`;
+      return (await measure(
+        tether("raw-server-count", path, String(M), String(SIZE)),
+        tether("raw-client-send", path, String(M), String(SIZE)),
+      )).perSecond;
+    },
+  },
+  encryptions.map((enc) => ({
+    bench: `tether ipc, ${enc}`,
+    run: async () => {
+      const name = fresh();
+      return (await measure(
+        tether("server-count", name, String(M), enc),
+        tether("client-send", name, String(M), String(SIZE), enc),
+      )).perSecond;
+    },
+  })),
+  (v) => `${rate(v)}, ${(v * SIZE / 1e6).toFixed(0)} MB/s`,
+  true,
 );
-for (const enc of ["encrypted", "plain"]) {
-  const value = await series(async () => {
-    const name = fresh();
-    return (await measure(
-      tether("server-count", name, String(M), enc),
-      tether("client-send", name, String(M), String(SIZE), enc),
-    ))
-      .perSecond;
-  });
-  row(
-    "4 KiB",
-    `tether ipc, ${enc}`,
-    `${rate(value)}, ${(value * SIZE / 1e6).toFixed(0)} MB/s`,
-    `${(value / raw).toFixed(2)}×`,
-  );
-}
 
 Deno.removeSync(socketDir, { recursive: true });
 console.log(
   `Deno ${Deno.version.deno}, Node ${(await run("node", ["--version"])).trim()}, ${
     new Date().toISOString().slice(0, 10)
-  }, median of ${rounds}\n`,
+  }, median of ${rounds} rounds, each running the baseline and the candidates in turn\n`,
 );
-console.log("| group | bench | result | vs baseline |");
+console.log("| group | bench | result | vs baseline (median of the rounds' ratios, range) |");
 console.log("| --- | --- | --- | --- |");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);

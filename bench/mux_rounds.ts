@@ -15,6 +15,7 @@
 
 import { type Conn, connect, listen, pipe } from "../mod.ts";
 import { openClose, pingPong, sessionPair, stream, streamPair } from "./_mux_work.ts";
+import { spread } from "./_rounds.ts";
 
 const WRITES = 2000;
 const TRIPS = 2000;
@@ -62,13 +63,6 @@ for (let r = 0; r < rounds; r++) {
     await fn();
     (times[name] ??= []).push(performance.now() - t0);
   }
-}
-
-/** The median and the quartiles of `xs`. */
-function spread(xs: number[]): [number, number, number] {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return [at(0.5), at(0.25), at(0.75)];
 }
 
 const rows: [string, string, string, "speed" | "time", string][] = [

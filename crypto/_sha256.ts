@@ -11,7 +11,9 @@
  * @module
  */
 
-const K = Uint32Array.of(
+// Int32Array, not Uint32Array: their elements stay small integers for the JIT
+// (a Uint32Array element over 2^31 is a double), which keeps a round in int32 arithmetic.
+const K = Int32Array.of(
   0x428a2f98,
   0x71374491,
   0xb5c0fbcf,
@@ -78,60 +80,57 @@ const K = Uint32Array.of(
   0xc67178f2,
 );
 
-const W = new Uint32Array(64);
+const W = new Int32Array(64);
 
-/** Runs the compression function over each 64-byte block of `data` from `state`. */
-function compress(state: Uint32Array, data: Uint8Array, blocks: number): void {
-  let [h0, h1, h2, h3, h4, h5, h6, h7] = state;
-  for (let block = 0; block < blocks; block++) {
-    const at = block * 64;
-    for (let i = 0; i < 16; i++) {
-      const j = at + i * 4;
-      W[i] = (data[j] << 24) | (data[j + 1] << 16) | (data[j + 2] << 8) | data[j + 3];
-    }
-    for (let i = 16; i < 64; i++) {
-      const a = W[i - 15], b = W[i - 2];
-      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
-      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
-      W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
-    }
-    let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
-    for (let i = 0; i < 64; i++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const ch = (e & f) ^ (~e & g);
-      const t1 = (h + S1 + ch + K[i] + W[i]) | 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = (S0 + maj) | 0;
-      h = g;
-      g = f;
-      f = e;
-      e = (d + t1) | 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
-    }
-    h0 = (h0 + a) | 0;
-    h1 = (h1 + b) | 0;
-    h2 = (h2 + c) | 0;
-    h3 = (h3 + d) | 0;
-    h4 = (h4 + e) | 0;
-    h5 = (h5 + f) | 0;
-    h6 = (h6 + g) | 0;
-    h7 = (h7 + h) | 0;
+/** The running hash: one at a time, as every call here runs to its end synchronously. */
+const state = new Int32Array(8);
+/** Bytes of a block not yet compressed. */
+const pending = new Uint8Array(64);
+let pendingLength = 0;
+let totalLength = 0;
+
+/** Runs the compression function over the 64-byte block of `data` at `at`. */
+function compress(data: Uint8Array, at: number): void {
+  for (let i = 0; i < 16; i++) {
+    const j = at + i * 4;
+    W[i] = (data[j] << 24) | (data[j + 1] << 16) | (data[j + 2] << 8) | data[j + 3];
   }
-  state[0] = h0;
-  state[1] = h1;
-  state[2] = h2;
-  state[3] = h3;
-  state[4] = h4;
-  state[5] = h5;
-  state[6] = h6;
-  state[7] = h7;
+  for (let i = 16; i < 64; i++) {
+    const a = W[i - 15], b = W[i - 2];
+    const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+    const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+    W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
+  }
+  const h0 = state[0], h1 = state[1], h2 = state[2], h3 = state[3];
+  const h4 = state[4], h5 = state[5], h6 = state[6], h7 = state[7];
+  let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
+  for (let i = 0; i < 64; i++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const ch = (e & f) ^ (~e & g);
+    const t1 = (h + S1 + ch + K[i] + W[i]) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const maj = (a & b) ^ (a & c) ^ (b & c);
+    const t2 = (S0 + maj) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  state[0] = h0 + a;
+  state[1] = h1 + b;
+  state[2] = h2 + c;
+  state[3] = h3 + d;
+  state[4] = h4 + e;
+  state[5] = h5 + f;
+  state[6] = h6 + g;
+  state[7] = h7 + h;
 }
 
-const INITIAL = Uint32Array.of(
+const INITIAL = Int32Array.of(
   0x6a09e667,
   0xbb67ae85,
   0x3c6ef372,
@@ -142,36 +141,90 @@ const INITIAL = Uint32Array.of(
   0x5be0cd19,
 );
 
+function begin(): void {
+  state.set(INITIAL);
+  pendingLength = 0;
+  totalLength = 0;
+}
+
+function update(data: Uint8Array): void {
+  let at = 0;
+  const length = data.length;
+  totalLength += length;
+  if (pendingLength > 0) {
+    const take = Math.min(64 - pendingLength, length);
+    pending.set(data.subarray(0, take), pendingLength);
+    pendingLength += take;
+    at = take;
+    if (pendingLength < 64) return;
+    compress(pending, 0);
+    pendingLength = 0;
+  }
+  for (; at + 64 <= length; at += 64) compress(data, at);
+  if (at < length) {
+    pending.set(data.subarray(at), 0);
+    pendingLength = length - at;
+  }
+}
+
+/** Pads, compresses the rest, and writes the digest into `out` from `at`. */
+function finish(out: Uint8Array, at: number): void {
+  const bits = totalLength * 8;
+  pending[pendingLength++] = 0x80;
+  if (pendingLength > 56) {
+    pending.fill(0, pendingLength);
+    compress(pending, 0);
+    pendingLength = 0;
+  }
+  pending.fill(0, pendingLength, 56);
+  const high = Math.floor(bits / 0x1_0000_0000), low = bits >>> 0;
+  for (let i = 0; i < 4; i++) {
+    pending[56 + i] = high >>> (24 - 8 * i);
+    pending[60 + i] = low >>> (24 - 8 * i);
+  }
+  compress(pending, 0);
+  for (let i = 0; i < 8; i++) {
+    const word = state[i], o = at + 4 * i;
+    out[o] = word >>> 24;
+    out[o + 1] = word >>> 16;
+    out[o + 2] = word >>> 8;
+    out[o + 3] = word;
+  }
+}
+
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const state = INITIAL.slice();
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  // The message, its 0x80 byte, zeros, and the 64-bit bit length, in whole blocks.
-  const padded = new Uint8Array(Math.ceil((length + 9) / 64) * 64);
-  let at = 0;
-  for (const p of parts) {
-    padded.set(p, at);
-    at += p.length;
-  }
-  padded[length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(length / 0x20000000));
-  view.setUint32(padded.length - 4, (length * 8) >>> 0);
-  compress(state, padded, padded.length / 64);
+  begin();
+  for (let i = 0; i < parts.length; i++) update(parts[i]);
   const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) outView.setUint32(i * 4, state[i]);
+  finish(out, 0);
   return out;
 }
 
+const keyBlock = new Uint8Array(64);
+const innerDigest = new Uint8Array(32);
+
 /** HMAC-SHA-256(key, data). */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const block = new Uint8Array(64);
-  block.set(key.length > 64 ? sha256(key) : key);
-  const inner = new Uint8Array(64), outer = new Uint8Array(64);
-  for (let i = 0; i < 64; i++) {
-    inner[i] = block[i] ^ 0x36;
-    outer[i] = block[i] ^ 0x5c;
+  keyBlock.fill(0);
+  if (key.length > 64) {
+    begin();
+    update(key);
+    finish(keyBlock, 0);
+  } else {
+    keyBlock.set(key);
   }
-  return sha256(outer, sha256(inner, data));
+  for (let i = 0; i < 64; i++) keyBlock[i] ^= 0x36;
+  begin();
+  update(keyBlock);
+  update(data);
+  finish(innerDigest, 0);
+  for (let i = 0; i < 64; i++) keyBlock[i] ^= 0x36 ^ 0x5c;
+  begin();
+  update(keyBlock);
+  update(innerDigest);
+  const out = new Uint8Array(32);
+  finish(out, 0);
+  keyBlock.fill(0);
+  return out;
 }

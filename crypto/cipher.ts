@@ -5,9 +5,10 @@
  * @module
  */
 
-import { NonceExhaustedError, UnsupportedAlgorithmError } from "../errors.ts";
+import { NonceExhaustedError } from "../errors.ts";
 import { source } from "./bytes.ts";
-import { hostCrypto, type HostKey, own } from "./_host.ts";
+import { type HostCrypto, hostCrypto, own } from "./_host.ts";
+import { type ChaChaKey, chachaKey, chachaOpen, chachaSeal } from "./_chacha20_poly1305.ts";
 
 /**
  * The cipher names of a Noise protocol name: AES-256-GCM or ChaCha20-Poly1305.
@@ -41,17 +42,17 @@ export class DecryptError extends Error {
 }
 
 /**
- * A key of an AEAD: WebCrypto's, and the runtime's synchronous one where it
- * has `node:crypto` (see `_host.ts`); neither keeps the raw bytes in reach.
+ * A key of an AEAD. The synchronous paths (plain TypeScript ChaCha20, and
+ * `node:crypto`, see `_host.ts`) take the raw bytes, kept here; WebCrypto's
+ * key is imported only when a record too big for them first needs it, as a
+ * handshake's keys never do.
  */
 export interface CipherKey {
-  /** The key as a `node:crypto` KeyObject, or `null` where there is none. */
-  readonly host: HostKey | null;
-  /**
-   * The WebCrypto key (non-extractable) once imported, else `null`: where
-   * `host` is set, it is imported only when a record too big for the host
-   * path first needs it, as a handshake's keys never do.
-   */
+  /** The 32 raw key bytes. */
+  readonly raw: Uint8Array;
+  /** The key as ChaCha20's words, for ChaChaPoly; `null` for AESGCM. */
+  readonly chacha: ChaChaKey | null;
+  /** The WebCrypto key (non-extractable) once imported, else `null`. */
   readonly web: CryptoKey | null;
   /** The WebCrypto key, imported on first use. */
   webKey(): Promise<CryptoKey>;
@@ -62,80 +63,131 @@ export interface CipherFunctions {
   /** Its name in a Noise protocol name. */
   readonly name: CipherName;
   /** Turns 32 raw key bytes into a key for this AEAD. */
-  importKey(raw: Uint8Array): Promise<CipherKey>;
-  /** ENCRYPT(k, n, ad, plaintext). */
-  encrypt(key: CipherKey, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  importKey(raw: Uint8Array): CipherKey;
+  /**
+   * ENCRYPT(k, n, ad, plaintext) at once, where this cipher can for a
+   * message of this size: `headroom` free bytes, then the sealed message;
+   * `null` where only {@linkcode CipherFunctions.encrypt} can.
+   */
+  encryptNow(
+    key: CipherKey,
+    hi: number,
+    lo: number,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    headroom: number,
+  ): Uint8Array | null;
+  /**
+   * DECRYPT(k, n, ad, ciphertext) at once, where this cipher can: the
+   * plaintext, or `null` where only {@linkcode CipherFunctions.decrypt} can.
+   * Throws {@linkcode DecryptError}.
+   */
+  decryptNow(
+    key: CipherKey,
+    hi: number,
+    lo: number,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+  ): Uint8Array | null;
+  /** ENCRYPT(k, n, ad, plaintext), at once where it can, else through WebCrypto. */
+  encrypt(key: CipherKey, hi: number, lo: number, ad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
   /** DECRYPT(k, n, ad, ciphertext); rejects with {@linkcode DecryptError}. */
-  decrypt(key: CipherKey, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+  decrypt(
+    key: CipherKey,
+    hi: number,
+    lo: number,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+  ): Promise<Uint8Array>;
 }
 
 /**
- * Messages up to this size are sealed and opened synchronously where the
- * runtime can (a few microseconds instead of a WebCrypto round trip); bigger
- * ones go to WebCrypto, which runs them off the main thread and is faster
- * per byte.
+ * Messages up to this size are sealed and opened synchronously: ChaChaPoly
+ * in plain TypeScript (a few microseconds for a small message), AESGCM
+ * through `node:crypto` where the runtime has it. A WebCrypto call costs
+ * tens of microseconds of scheduling, whatever the size, but it runs off
+ * the JavaScript thread: for bigger records a pipeline of WebCrypto calls
+ * moves more bytes (measured with `bench/ab.ts`: at 1 KiB, sealing
+ * synchronously made `secure(pipe())` 0.8–0.9× as fast as WebCrypto).
  */
-export const HOST_CIPHER_LIMIT = 1024;
+export const SYNC_CIPHER_LIMIT = 512;
 
-/** A 12-byte nonce: 4 zero bytes, then the counter in the AEAD's byte order. */
-function nonce(n: bigint, littleEndian: boolean): Uint8Array<ArrayBuffer> {
+/**
+ * A 12-byte nonce: 4 zero bytes, then the 64-bit counter (`hi` and `lo`, its
+ * two 32-bit halves) in the AEAD's byte order.
+ */
+function nonce(hi: number, lo: number, littleEndian: boolean): Uint8Array<ArrayBuffer> {
   const iv = new Uint8Array(12);
-  new DataView(iv.buffer).setBigUint64(4, n, littleEndian);
+  const view = new DataView(iv.buffer);
+  view.setUint32(littleEndian ? 4 : 8, lo, littleEndian);
+  view.setUint32(littleEndian ? 8 : 4, hi, littleEndian);
   return iv;
 }
 
-function webCryptoCipher(
+/** A view of `bytes` after `headroom` bytes of a new array (as the sync paths return). */
+function withHeadroom(headroom: number, ...parts: Uint8Array[]): Uint8Array {
+  let length = headroom;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = headroom;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+interface Paths {
+  /** The synchronous seal of a message of this size, or `null` where there is none. */
+  sealNow(
+    key: CipherKey,
+    hi: number,
+    lo: number,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    headroom: number,
+  ): Uint8Array | null;
+  /** The synchronous open; throws on a bad tag. */
+  openNow(key: CipherKey, hi: number, lo: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+}
+
+function cipherFunctionsOf(
   name: CipherName,
   algorithm: string,
   format: "raw" | "raw-secret",
   littleEndian: boolean,
-  hostAlgorithm: string,
+  paths: Paths,
 ): CipherFunctions {
-  const hostOptions = { authTagLength: TAG_LENGTH };
-  return {
+  const importWeb = (bytes: Uint8Array) =>
+    crypto.subtle.importKey(format as "raw", source(bytes), { name: algorithm }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+  const functions: CipherFunctions = {
     name,
-    importKey(raw) {
-      const importWeb = (bytes: Uint8Array) =>
-        crypto.subtle.importKey(format as "raw", source(bytes), { name: algorithm }, false, [
-          "encrypt",
-          "decrypt",
-        ]);
-      const host = hostCrypto();
-      if (host === null) {
-        return importWeb(raw).then((web) => ({ host: null, web, webKey: () => Promise.resolve(web) }));
-      }
-      // WebCrypto's import is a round trip through its thread pool; a
-      // handshake makes several keys and seals only tiny messages with them.
-      const hostKey = host.createSecretKey(raw.slice());
+    importKey(bytes) {
+      const raw = bytes.slice();
       let importing: Promise<CryptoKey> | undefined;
-      const key: { host: HostKey; web: CryptoKey | null; webKey(): Promise<CryptoKey> } = {
-        host: hostKey,
+      const key: { -readonly [K in keyof CipherKey]: CipherKey[K] } = {
+        raw,
+        chacha: name === "ChaChaPoly" ? chachaKey(raw) : null,
         web: null,
-        webKey: () =>
-          importing ??= (() => {
-            const bytes = own(hostKey.export());
-            const imported = importWeb(bytes);
-            bytes.fill(0);
-            return imported.then((web) => key.web = web);
-          })(),
+        webKey: () => importing ??= importWeb(raw).then((web) => key.web = web),
       };
-      return Promise.resolve(key);
+      return key;
     },
-    encrypt(key, n, ad, plaintext) {
-      const iv = nonce(n, littleEndian);
-      const host = key.host === null || plaintext.length > HOST_CIPHER_LIMIT ? null : hostCrypto();
-      if (host !== null) {
-        const cipher = host.createCipheriv(hostAlgorithm, key.host!, iv, hostOptions);
-        cipher.setAAD(ad);
-        const head = cipher.update(plaintext);
-        const tail = cipher.final();
-        const tag = cipher.getAuthTag();
-        const out = new Uint8Array(head.length + tail.length + tag.length);
-        out.set(head);
-        out.set(tail, head.length);
-        out.set(tag, head.length + tail.length);
-        return Promise.resolve(out);
+    encryptNow: paths.sealNow,
+    decryptNow(key, hi, lo, ad, ciphertext) {
+      try {
+        return paths.openNow(key, hi, lo, ad, ciphertext);
+      } catch (err) {
+        throw err instanceof DecryptError ? err : new DecryptError(err);
       }
+    },
+    encrypt(key, hi, lo, ad, plaintext) {
+      const sealed = paths.sealNow(key, hi, lo, ad, plaintext, 0);
+      if (sealed !== null) return Promise.resolve(sealed);
+      const iv = nonce(hi, lo, littleEndian);
       const seal = (web: CryptoKey, bytes: Uint8Array, data: Uint8Array) =>
         crypto.subtle.encrypt({ name: algorithm, iv, additionalData: source(data) }, web, source(bytes))
           .then((sealed) => new Uint8Array(sealed));
@@ -144,30 +196,15 @@ function webCryptoCipher(
       const [bytes, data] = [plaintext.slice(), ad.slice()];
       return key.webKey().then((web) => seal(web, bytes, data));
     },
-    decrypt(key, n, ad, ciphertext) {
-      const iv = nonce(n, littleEndian);
-      const host = key.host === null || ciphertext.length > HOST_CIPHER_LIMIT + TAG_LENGTH
-        ? null
-        : hostCrypto();
-      if (host !== null) {
-        if (ciphertext.length < TAG_LENGTH) {
-          return Promise.reject(new DecryptError(new Error("shorter than a tag")));
-        }
-        try {
-          const decipher = host.createDecipheriv(hostAlgorithm, key.host!, iv, hostOptions);
-          decipher.setAAD(ad);
-          decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LENGTH));
-          const head = decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_LENGTH));
-          const tail = decipher.final(); // throws on a bad tag
-          if (tail.length === 0) return Promise.resolve(own(head));
-          const out = new Uint8Array(head.length + tail.length);
-          out.set(head);
-          out.set(tail, head.length);
-          return Promise.resolve(out);
-        } catch (err) {
-          return Promise.reject(new DecryptError(err));
-        }
+    decrypt(key, hi, lo, ad, ciphertext) {
+      let opened: Uint8Array | null;
+      try {
+        opened = functions.decryptNow(key, hi, lo, ad, ciphertext);
+      } catch (err) {
+        return Promise.reject(err);
       }
+      if (opened !== null) return Promise.resolve(opened);
+      const iv = nonce(hi, lo, littleEndian);
       const open = (web: CryptoKey, bytes: Uint8Array, data: Uint8Array) =>
         crypto.subtle.decrypt({ name: algorithm, iv, additionalData: source(data) }, web, source(bytes))
           .then((opened) => new Uint8Array(opened), (err) => Promise.reject(new DecryptError(err)));
@@ -176,53 +213,152 @@ function webCryptoCipher(
       return key.webKey().then((web) => open(web, bytes, data));
     },
   };
+  return functions;
 }
 
+const HOST_OPTIONS = { authTagLength: TAG_LENGTH };
+
+/** Seals through `node:crypto`'s `algorithm`. */
+function hostSeal(
+  host: HostCrypto,
+  algorithm: string,
+  key: CipherKey,
+  iv: Uint8Array,
+  ad: Uint8Array,
+  plaintext: Uint8Array,
+  headroom: number,
+): Uint8Array {
+  const cipher = host.createCipheriv(algorithm, key.raw, iv, HOST_OPTIONS);
+  if (ad.length > 0) cipher.setAAD(ad);
+  const head = cipher.update(plaintext);
+  const tail = cipher.final();
+  return withHeadroom(headroom, head, tail, cipher.getAuthTag());
+}
+
+/** Opens through `node:crypto`'s `algorithm`; throws {@linkcode DecryptError}. */
+function hostOpen(
+  host: HostCrypto,
+  algorithm: string,
+  key: CipherKey,
+  iv: Uint8Array,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+): Uint8Array {
+  if (ciphertext.length < TAG_LENGTH) throw new DecryptError(new Error("shorter than a tag"));
+  const decipher = host.createDecipheriv(algorithm, key.raw, iv, HOST_OPTIONS);
+  if (ad.length > 0) decipher.setAAD(ad);
+  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LENGTH));
+  const head = decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_LENGTH));
+  const tail = decipher.final(); // throws on a bad tag
+  return tail.length === 0 ? own(head) : withHeadroom(0, head, tail);
+}
+
+/** AESGCM's synchronous paths: `node:crypto` for small messages, where there is one. */
+const aesPaths: Paths = {
+  sealNow(key, hi, lo, ad, plaintext, headroom) {
+    const host = plaintext.length > SYNC_CIPHER_LIMIT ? null : hostCrypto();
+    return host === null
+      ? null
+      : hostSeal(host, "aes-256-gcm", key, nonce(hi, lo, false), ad, plaintext, headroom);
+  },
+  openNow(key, hi, lo, ad, ciphertext) {
+    const host = ciphertext.length > SYNC_CIPHER_LIMIT + TAG_LENGTH ? null : hostCrypto();
+    return host === null ? null : hostOpen(host, "aes-256-gcm", key, nonce(hi, lo, false), ad, ciphertext);
+  },
+};
+
+/**
+ * ChaChaPoly's synchronous paths: plain TypeScript for small messages.
+ * Bigger ones go to WebCrypto where it has ChaCha20-Poly1305 (Deno,
+ * Chromium): off the JavaScript thread, several records in flight, it moves
+ * more than `node:crypto`'s synchronous calls (1.1–1.2× at 64 KiB through
+ * `secure(pipe())`, where `node:crypto` gave 0.7×). Where it lacks it
+ * (Node 20), `node:crypto`, and else plain TypeScript.
+ */
+const chachaPaths: Paths = {
+  sealNow(key, hi, lo, ad, plaintext, headroom) {
+    if (plaintext.length > SYNC_CIPHER_LIMIT) {
+      if (webChaCha === true) return null;
+      const host = hostCrypto();
+      if (host !== null) {
+        return hostSeal(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, plaintext, headroom);
+      }
+    }
+    const out = new Uint8Array(headroom + plaintext.length + TAG_LENGTH);
+    chachaSeal(key.chacha!, 0, lo, hi, ad, plaintext, out, headroom);
+    return out;
+  },
+  openNow(key, hi, lo, ad, ciphertext) {
+    if (ciphertext.length > SYNC_CIPHER_LIMIT + TAG_LENGTH) {
+      if (webChaCha === true) return null;
+      const host = hostCrypto();
+      if (host !== null) return hostOpen(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, ciphertext);
+    }
+    if (ciphertext.length < TAG_LENGTH) throw new DecryptError(new Error("shorter than a tag"));
+    const out = new Uint8Array(ciphertext.length - TAG_LENGTH);
+    if (!chachaOpen(key.chacha!, 0, lo, hi, ad, ciphertext, 0, ciphertext.length, out, 0)) {
+      throw new DecryptError(new Error("the tag does not match"));
+    }
+    return out;
+  },
+};
+
 /** AES-256-GCM; the nonce counter is big-endian. */
-export const AESGCM: CipherFunctions = webCryptoCipher("AESGCM", "AES-GCM", "raw", false, "aes-256-gcm");
+export const AESGCM: CipherFunctions = cipherFunctionsOf("AESGCM", "AES-GCM", "raw", false, aesPaths);
 
 const CHACHA_ALGORITHM = "ChaCha20-Poly1305";
-const chachaFunctions = webCryptoCipher(
+
+/** ChaCha20-Poly1305, with WebCrypto's `"raw-secret"` key format; the nonce counter is little-endian. */
+export const CHACHAPOLY: CipherFunctions = cipherFunctionsOf(
   "ChaChaPoly",
   CHACHA_ALGORITHM,
   "raw-secret",
   true,
-  "chacha20-poly1305",
+  chachaPaths,
 );
-let chachaSupport: Promise<boolean> | undefined;
+
+/** Whether WebCrypto has ChaCha20-Poly1305; `undefined` until asked. */
+let webChaCha: boolean | undefined;
+let webChaChaCheck: Promise<boolean> | undefined;
+
+/** Whether this runtime's WebCrypto has ChaCha20-Poly1305 (Deno 2.9 does; Node 20 does not). */
+function hasWebChaCha(): Promise<boolean> {
+  return webChaChaCheck ??= crypto.subtle.importKey(
+    "raw-secret" as "raw",
+    new Uint8Array(32),
+    { name: CHACHA_ALGORITHM },
+    false,
+    ["encrypt", "decrypt"],
+  ).then(() => true, () => false).then((has) => webChaCha = has);
+}
 
 /**
- * Whether this runtime's WebCrypto has ChaCha20-Poly1305 (Deno 2.9 does;
- * Node 20 does not), so `cipher: "ChaChaPoly"` can be offered.
+ * Whether `cipher: "ChaChaPoly"` can be used here. It always can now: where
+ * the runtime lacks ChaCha20-Poly1305 (Node 20, browsers), tether's own
+ * TypeScript implementation runs it. Kept so that code written when it
+ * depended on the runtime (`await hasChaChaPoly() ? "ChaChaPoly" :
+ * "AESGCM"`) still works.
  *
  * @example
  * ```ts
  * import { hasChaChaPoly } from "@tether/tether/crypto";
  *
  * const cipher = (await hasChaChaPoly()) ? "ChaChaPoly" : "AESGCM";
- * console.log(cipher);
+ * console.log(cipher); // "ChaChaPoly"
  * ```
  */
-export function hasChaChaPoly(): Promise<boolean> {
-  return chachaSupport ??= crypto.subtle.importKey(
-    "raw-secret" as "raw",
-    new Uint8Array(32),
-    {
-      name: CHACHA_ALGORITHM,
-    },
-    false,
-    ["encrypt", "decrypt"],
-  ).then(() => true, () => false);
+export async function hasChaChaPoly(): Promise<boolean> {
+  await hasWebChaCha();
+  return true;
 }
 
 /**
- * ChaCha20-Poly1305, with WebCrypto's `"raw-secret"` key format; the nonce
- * counter is little-endian. Rejects with {@linkcode UnsupportedAlgorithmError}
- * where the runtime lacks it.
+ * ChaCha20-Poly1305's cipher functions, once it is known whether WebCrypto
+ * has it (for big records where `node:crypto` is missing).
  */
 export async function chachaPoly(): Promise<CipherFunctions> {
-  if (await hasChaChaPoly()) return chachaFunctions;
-  throw new UnsupportedAlgorithmError({ algorithm: CHACHA_ALGORITHM, detail: 'use cipher: "AESGCM"' });
+  await hasWebChaCha();
+  return CHACHAPOLY;
 }
 
 /** The cipher functions for `name`. */
@@ -238,7 +374,9 @@ export function cipherFunctions(name: CipherName): Promise<CipherFunctions> {
 export class CipherState {
   readonly #cipher: CipherFunctions;
   #key: CipherKey | null = null;
-  #n = 0n;
+  /** The next nonce's high and low 32 bits (numbers, not a bigint: no allocation per message). */
+  #hi = 0;
+  #lo = 0;
 
   /** Makes an empty cipher state for `cipher`. */
   constructor(cipher: CipherFunctions) {
@@ -251,9 +389,15 @@ export class CipherState {
   }
 
   /** InitializeKey(key): sets the key and resets the nonce. */
-  async initializeKey(raw: Uint8Array): Promise<void> {
-    this.#key = await this.#cipher.importKey(raw);
-    this.#n = 0n;
+  initializeKey(raw: Uint8Array): Promise<void> {
+    this.setKey(raw);
+    return Promise.resolve();
+  }
+
+  /** {@linkcode CipherState.initializeKey}, at once. */
+  setKey(raw: Uint8Array): void {
+    this.#key = this.#cipher.importKey(raw);
+    this.#hi = this.#lo = 0;
   }
 
   /** HasKey(). */
@@ -263,39 +407,82 @@ export class CipherState {
 
   /** The next nonce. */
   get nonce(): bigint {
-    return this.#n;
+    return (BigInt(this.#hi) << 32n) | BigInt(this.#lo);
   }
 
   /** SetNonce(nonce); tests use it to reach the end of the nonce space. */
   setNonce(n: bigint): void {
     if (n < 0n || n > MAX_NONCE) throw new RangeError(`nonce must be in [0, 2^64-1], got ${n}`);
-    this.#n = n;
+    this.#hi = Number(n >> 32n);
+    this.#lo = Number(n & 0xffff_ffffn);
+  }
+
+  /**
+   * EncryptWithAd(ad, plaintext) at once, where the cipher can for this
+   * size: `headroom` free bytes (for a caller's header), then the sealed
+   * message. `null`, with no nonce used, where only
+   * {@linkcode CipherState.encryptWithAd} can. Throws
+   * `NonceExhaustedError` once the nonces are used up.
+   */
+  encryptNow(ad: Uint8Array, plaintext: Uint8Array, headroom = 0, direction = "send"): Uint8Array | null {
+    const key = this.#key;
+    if (key === null) return withHeadroom(headroom, plaintext);
+    if (this.#exhausted()) throw new NonceExhaustedError({ op: direction });
+    const sealed = this.#cipher.encryptNow(key, this.#hi, this.#lo, ad, plaintext, headroom);
+    if (sealed !== null) this.#advance();
+    return sealed;
+  }
+
+  /**
+   * DecryptWithAd(ad, ciphertext) at once, where the cipher can: the
+   * plaintext, or `null`, with no nonce used, where only
+   * {@linkcode CipherState.decryptWithAd} can. Throws `DecryptError` (the
+   * nonce is used) or `NonceExhaustedError`.
+   */
+  decryptNow(ad: Uint8Array, ciphertext: Uint8Array, direction = "receive"): Uint8Array | null {
+    const key = this.#key;
+    if (key === null) return ciphertext.slice();
+    if (this.#exhausted()) throw new NonceExhaustedError({ op: direction });
+    let opened: Uint8Array | null;
+    try {
+      opened = this.#cipher.decryptNow(key, this.#hi, this.#lo, ad, ciphertext);
+    } catch (err) {
+      this.#advance();
+      throw err;
+    }
+    if (opened !== null) this.#advance();
+    return opened;
   }
 
   /** EncryptWithAd(ad, plaintext); the plaintext as is while there is no key. */
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, direction = "send"): Promise<Uint8Array> {
     if (this.#key === null) return Promise.resolve(plaintext.slice());
-    const n = this.#take();
-    if (n === null) return Promise.reject(new NonceExhaustedError({ op: direction }));
-    return this.#cipher.encrypt(this.#key, n, ad, plaintext);
+    if (this.#exhausted()) return Promise.reject(new NonceExhaustedError({ op: direction }));
+    const [hi, lo] = [this.#hi, this.#lo];
+    this.#advance();
+    return this.#cipher.encrypt(this.#key, hi, lo, ad, plaintext);
   }
 
   /** DecryptWithAd(ad, ciphertext); rejects with {@linkcode DecryptError}. */
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array, direction = "receive"): Promise<Uint8Array> {
     if (this.#key === null) return Promise.resolve(ciphertext.slice());
-    const n = this.#take();
-    if (n === null) return Promise.reject(new NonceExhaustedError({ op: direction }));
-    return this.#cipher.decrypt(this.#key, n, ad, ciphertext);
+    if (this.#exhausted()) return Promise.reject(new NonceExhaustedError({ op: direction }));
+    const [hi, lo] = [this.#hi, this.#lo];
+    this.#advance();
+    return this.#cipher.decrypt(this.#key, hi, lo, ad, ciphertext);
   }
 
   /**
-   * Takes the next nonce, or `null` once they are used up. Unlike the spec, a failed decryption still used its
-   * nonce: calls run in parallel, and a failure ends the session anyway.
+   * Whether the nonces are used up: the next is 2^64 - 1, which Noise
+   * reserves. Unlike the spec, a failed decryption still used its nonce:
+   * calls run in parallel, and a failure ends the session anyway.
    */
-  #take(): bigint | null {
-    const n = this.#n;
-    if (n === MAX_NONCE) return null;
-    this.#n = n + 1n;
-    return n;
+  #exhausted(): boolean {
+    return this.#hi === 0xffff_ffff && this.#lo === 0xffff_ffff;
+  }
+
+  #advance(): void {
+    this.#lo = (this.#lo + 1) >>> 0;
+    if (this.#lo === 0) this.#hi++;
   }
 }

@@ -21,7 +21,7 @@
 
 import { describe } from "../_validate.ts";
 import { source } from "./bytes.ts";
-import { hostCrypto, type HostKey } from "./_host.ts";
+import { fromBase64Url, hostCrypto, type HostKey } from "./_host.ts";
 
 /** The length of an X25519 key, public or private, in bytes. */
 export const KEY_LENGTH = 32;
@@ -259,9 +259,4 @@ function checkExtractable(options: KeyPairOptions): boolean {
     throw new TypeError(`extractable must be a boolean, got ${describe(extractable)}`);
   }
   return extractable;
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

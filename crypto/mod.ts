@@ -3,9 +3,10 @@
  * authenticated, encrypted one with a Noise Protocol Framework handshake
  * (revision 34): X25519, AES-256-GCM or ChaCha20-Poly1305, SHA-256 or
  * SHA-512. It needs nothing but WebCrypto; where the runtime also has
- * `node:crypto` (Deno, Node, Bun), small records, hashes and ephemeral keys
- * use it, synchronously, which is several times faster for a handshake or a
- * small message (SHA-256 is plain TypeScript everywhere). Failures are typed
+ * `node:crypto` (Deno, Node, Bun), ephemeral keys and some records use it,
+ * synchronously, which is several times faster for a handshake or a small
+ * message; SHA-256 and small ChaCha20-Poly1305 records are plain TypeScript
+ * everywhere. Failures are typed
  * errors, exported here as from the main module: `HandshakeError`,
  * `ProtocolError`, `NonceExhaustedError`, `UnsupportedAlgorithmError`,
  * `ConnClosedError`.

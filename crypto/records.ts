@@ -15,18 +15,27 @@
  *   readers get a `ProtocolError` (after the bytes before it), not a clean EOF.
  * - **Stop reading.** Cancelling `readable` cancels the conn underneath's
  *   `readable`, so the peer's writes fare as they would over that conn.
- * - **Throughput.** WebCrypto is asynchronous, so each direction keeps a few
- *   records in flight and hands them on in order.
+ * - **Latency and batching.** A record the cipher seals at once (see
+ *   `CipherState.encryptNow`) goes straight to the conn underneath: a
+ *   `write` with nothing ahead of it becomes a record there and then,
+ *   without passing through the queue, and a received record is opened and
+ *   handed to readers in the same turn. While a record is being written,
+ *   later writes queue and go out together in the next one, so a writer that
+ *   runs ahead makes few, big records.
+ * - **Throughput through WebCrypto.** WebCrypto is asynchronous: once a
+ *   record needs it (a big AES-GCM one), that direction keeps a few records
+ *   in flight and hands them on in order.
  *
  * @module
  */
 
-import { type Conn, formatAddr } from "../conn.ts";
+import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { ConnClosedError, ConnError, HandshakeError, ProtocolError } from "../errors.ts";
 import { type CipherState, DecryptError, TAG_LENGTH } from "./cipher.ts";
 import { InFlight } from "./in_flight.ts";
+import { noop } from "../_async/waiter.ts";
 import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
 import { isRefusal, refusalText } from "./refusal.ts";
 
@@ -35,6 +44,77 @@ export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
 
 /** Records each direction keeps in flight through WebCrypto. */
 const IN_FLIGHT = 4;
+
+/** A record's length prefix. */
+const LENGTH_BYTES = 2;
+
+/**
+ * Where a send pump gathers a record's plaintext: one buffer for every conn
+ * in the isolate, as it is sealed (or copied by WebCrypto) before the pump
+ * awaits anything.
+ */
+const SEND_BUFFER = new Uint8Array(MAX_RECORD_PLAINTEXT);
+
+/**
+ * What the inbound queue's writing end says to a write after the peer's EOF
+ * record. Only the receive pump writes there, and never then, so one error
+ * serves every conn.
+ */
+const AFTER_EOF_RECORD = new ConnClosedError({ op: "write", detail: "after the end-of-stream record" });
+
+/**
+ * The deadlines of conns that are closing, by which the conn underneath is
+ * closed even if the peer does not read: one timer for all of them, as a
+ * timer of its own costs a closing conn more than the rest of its close.
+ */
+const closeDeadlines = new class {
+  readonly #due = new Map<object, { at: number; fire: () => void }>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+
+  add(key: object, ms: number, fire: () => void): void {
+    const at = performance.now() + ms;
+    this.#due.set(key, { at, fire });
+    if (at < this.#timerAt) this.#arm(at);
+  }
+
+  remove(key: object): void {
+    if (!this.#due.delete(key) || this.#due.size > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [key, entry] of this.#due) {
+      if (entry.at <= now) {
+        this.#due.delete(key);
+        entry.fire();
+      } else if (entry.at < next) {
+        next = entry.at;
+      }
+    }
+    if (next < Infinity) this.#arm(next);
+  }
+}();
+
+/** Writes the length of the sealed message after the headroom into the headroom. */
+function lengthPrefixed(frame: Uint8Array): Uint8Array {
+  const length = frame.length - LENGTH_BYTES;
+  frame[0] = length >>> 8;
+  frame[1] = length & 0xff;
+  return frame;
+}
 
 const EMPTY = new Uint8Array(0);
 const END = Symbol("end of the conn underneath");
@@ -119,7 +199,6 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   readonly #outbound: ByteQueue;
   readonly #closeTimeout: number;
   readonly #addr: string;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** `close()` was called: the conn underneath closes once our EOF record is out. */
   #closing = false;
   /** Sending: `open`, then `done` once our EOF record went out or sending failed. */
@@ -131,6 +210,14 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #receiving: "open" | "ended" | "stopped" = "open";
   /** The conn underneath: `open`, `ended` (it reached EOF) or `closed` (by this side). */
   #underState: "open" | "ended" | "closed" = "open";
+  /** The peer's end-of-stream record came in. */
+  #peerEof = false;
+  /** `closeWrite()` was called. */
+  #writeEnded = false;
+  /** Records go through a pipeline (some needed WebCrypto): no direct writes any more. */
+  #pipelined = false;
+  /** The record being written to the conn underneath, by the pump or by a direct write. */
+  #writing: Promise<unknown> | null = null;
 
   /** Starts the pumps over a conn whose handshake just finished. */
   constructor(init: SessionInit) {
@@ -160,6 +247,51 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   }
 
   /**
+   * Writes all of `p` (see {@linkcode Conn.write}). When nothing is ahead
+   * of it (no record being written, nothing queued) and the cipher seals it
+   * at once, `p` becomes a record there and then, and goes to the conn
+   * underneath without passing through the queue; otherwise it is queued
+   * for the send pump.
+   */
+  override write(p: Uint8Array, options?: CallOptions): Promise<number> {
+    if (options?.signal === undefined && p instanceof Uint8Array && this.#writeDirect(p)) {
+      return Promise.resolve(p.byteLength);
+    }
+    return super.write(p, options);
+  }
+
+  /** Half-closes once the writes pending before it are done (see {@linkcode Conn.closeWrite}). */
+  override closeWrite(): Promise<void> {
+    this.#writeEnded = true;
+    return super.closeWrite();
+  }
+
+  /** Seals `p` into a record and starts writing it, if nothing is ahead of it; `false` if it must queue. */
+  #writeDirect(p: Uint8Array): boolean {
+    if (
+      this.#writing !== null || this.#pipelined || this.#closing || this.#writeEnded ||
+      this.#sending !== "open" ||
+      p.byteLength === 0 || p.byteLength > MAX_RECORD_PLAINTEXT || this.#outbound.queued > 0
+    ) {
+      return false;
+    }
+    let frame: Uint8Array | null;
+    try {
+      frame = this.#sendCipher.encryptNow(EMPTY, p, LENGTH_BYTES, "send");
+    } catch {
+      return false; // the nonces ran out: the pump fails the direction, in order
+    }
+    if (frame === null) return false;
+    const writing = this.#writing = this.#under.write(lengthPrefixed(frame)).then(() => {
+      if (this.#writing === writing) this.#writing = null;
+    }, (err) => {
+      if (this.#writing === writing) this.#writing = null;
+      this.#sendFailed(err);
+    });
+    return true;
+  }
+
+  /**
    * Closes: pending reads and writes reject at once; bytes already queued
    * are still sealed and sent, then the EOF record, then the conn underneath
    * closes: at the latest after `closeTimeout`, should the peer not read.
@@ -170,7 +302,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     super.close();
     this.#settle();
     if (this.#underState !== "closed") {
-      this.#closeTimer = setTimeout(() => this.#closeUnder(), this.#closeTimeout);
+      closeDeadlines.add(this, this.#closeTimeout, () => this.#closeUnder());
     }
   }
 
@@ -196,35 +328,70 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     this.#settle();
   }
 
+  /**
+   * Seals what is queued into records and writes them, one record at a
+   * time, until EOF or failure. A record sealed at once (see
+   * `CipherState.encryptNow`) goes straight to the conn underneath; while
+   * it is being written, the application's next writes queue up and go out
+   * together in the next record. Once a record needs WebCrypto, the
+   * direction switches to a pipeline that keeps a few in flight.
+   */
   async #runSend(): Promise<void> {
-    const queue = new InFlight<SealedRecord>(IN_FLIGHT);
-    const sealing = this.#sealRecords(queue);
-    await this.#writeRecords(queue);
-    await queue.stop();
-    await sealing;
-  }
-
-  /** Reads plaintext as it comes, up to a record's worth, and starts sealing it. */
-  async #sealRecords(queue: InFlight<SealedRecord>): Promise<void> {
-    const buf = new Uint8Array(MAX_RECORD_PLAINTEXT);
-    while (await queue.room()) {
-      let n: number | null;
-      try {
-        n = await this.#outbound.read(buf);
-      } catch (err) {
-        queue.push(Promise.reject(err)); // sending already failed; the writer stops on it
-        return;
+    let pipeline: InFlight<SealedRecord> | null = null;
+    let writing: Promise<void> | null = null;
+    try {
+      for (;;) {
+        if (this.#writing !== null) {
+          // A direct write is under way: what was queued behind it goes after it, together.
+          await this.#writing;
+          continue;
+        }
+        const n = this.#outbound.readNow(SEND_BUFFER);
+        if (n === undefined) {
+          await this.#outbound.whenReadable();
+          continue;
+        }
+        const eof = n === null;
+        const plaintext = eof ? EMPTY : SEND_BUFFER.subarray(0, n);
+        // The plaintext buffer is shared: it is sealed, or copied by WebCrypto, before anything awaits.
+        const frame = this.#sendCipher.encryptNow(EMPTY, plaintext, LENGTH_BYTES, "send");
+        if (frame !== null && pipeline === null) {
+          const writing = this.#writing = this.#under.write(lengthPrefixed(frame));
+          try {
+            await writing;
+          } finally {
+            this.#writing = null;
+          }
+          if (!eof) continue;
+          this.#sending = "done";
+          this.#settle();
+          return;
+        }
+        if (pipeline === null) {
+          this.#pipelined = true;
+          const line = pipeline = new InFlight<SealedRecord>(IN_FLIGHT);
+          writing = this.#writeRecords(line).finally(() => line.stop());
+        }
+        // Started before waiting for room: the plaintext is copied (or sealed) now.
+        const record = frame !== null
+          ? Promise.resolve({ frame: lengthPrefixed(frame), eof })
+          : this.#sendCipher.encryptWithAd(EMPTY, plaintext, "send")
+            .then((sealed) => ({ frame: encodeFrame(sealed), eof }));
+        record.catch(noop);
+        if (!await pipeline.room()) return; // the writer stopped: sending failed
+        pipeline.push(record);
+        if (eof) return;
       }
-      const eof = n === null;
-      // WebCrypto copies `buf` before encrypt() returns, so it can be refilled at once.
-      queue.push(
-        this.#sendCipher.encryptWithAd(EMPTY, eof ? EMPTY : buf.subarray(0, n!), "send")
-          .then((sealed) => ({ frame: encodeFrame(sealed), eof })),
-      );
-      if (eof) return;
+    } catch (err) {
+      // The conn underneath failed, the nonces ran out, or sending failed already.
+      if (pipeline === null) this.#sendFailed(err);
+      else pipeline.push(Promise.reject(err));
+    } finally {
+      await writing;
     }
   }
 
+  /** Writes the records of the pipeline in order, until the EOF record or a failure. */
   async #writeRecords(queue: InFlight<SealedRecord>): Promise<void> {
     while (true) {
       let record: SealedRecord;
@@ -259,48 +426,73 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     this.#settle();
   }
 
+  /**
+   * Reads records and hands their plaintext to readers, in order, until the
+   * end or a failure. A record opened at once goes straight to readers;
+   * once one needs WebCrypto, the direction switches to a pipeline that
+   * keeps a few in flight.
+   */
   async #runReceive(): Promise<void> {
-    const queue = new InFlight<Uint8Array | typeof END>(IN_FLIGHT);
-    const reading = this.#readRecords(queue);
-    await this.#deliverRecords(queue);
-    await queue.stop();
-    await reading;
-  }
-
-  /** Reads records as they come and starts opening them. */
-  async #readRecords(queue: InFlight<Uint8Array | typeof END>): Promise<void> {
-    while (await queue.room()) {
-      let body: Uint8Array | null;
-      try {
-        body = await this.#reader.next({ check: checkRecordLength });
-      } catch (err) {
-        queue.push(Promise.reject(err));
-        return;
+    let pipeline: InFlight<Uint8Array | typeof END> | null = null;
+    let delivering: Promise<void> | null = null;
+    /** Hands one result on: at once while direct, else in line behind those in flight. */
+    const next = async (result: Uint8Array | typeof END | Promise<Uint8Array | typeof END>) => {
+      if (pipeline === null && !(result instanceof Promise)) return await this.#deliver(result);
+      if (result instanceof Promise) result.catch(noop); // handled in its turn, if delivering lasts that long
+      if (pipeline === null) {
+        const line = pipeline = new InFlight<Uint8Array | typeof END>(IN_FLIGHT);
+        delivering = this.#deliverRecords(line).finally(() => line.stop());
       }
-      if (body === null) {
-        if (this.#underState === "open") this.#underState = "ended";
-        queue.push(Promise.resolve(END));
-        return;
+      if (!await pipeline.room()) return false; // delivering ended
+      pipeline.push(Promise.resolve(result));
+      return result !== END;
+    };
+    const failed = (err: unknown) => {
+      if (pipeline === null) this.#receiveFailed(err);
+      else pipeline.push(Promise.reject(err));
+    };
+    try {
+      for (;;) {
+        let body: Uint8Array | null | undefined;
+        try {
+          body = this.#reader.nextNow(checkRecordLength);
+          if (body === undefined) body = await this.#reader.next({ check: checkRecordLength });
+        } catch (err) {
+          return failed(err);
+        }
+        if (body === null) {
+          if (this.#underState === "open") this.#underState = "ended";
+          await next(END);
+          return;
+        }
+        if (body.length === 1) {
+          // The peer gave up on a handshake that had completed on this side
+          // (say, the responder of XX refused our key): it says why, then
+          // closes. Any other byte is not a record at all.
+          return failed(
+            isRefusal(body[0])
+              ? new HandshakeError({ op: "receive", addr: this.#addr, detail: refusalText(body[0]) })
+              : this.#protocolError(`a 1-byte record cannot hold its ${TAG_LENGTH}-byte tag`),
+          );
+        }
+        let plaintext: Uint8Array | null = null;
+        if (pipeline === null) {
+          try {
+            plaintext = this.#receiveCipher.decryptNow(EMPTY, body, "receive");
+          } catch (err) {
+            return failed(err);
+          }
+        }
+        // WebCrypto copies `body` before decrypt() returns; the reader may reuse it.
+        if (!await next(plaintext ?? this.#receiveCipher.decryptWithAd(EMPTY, body, "receive"))) return;
       }
-      if (body.length === 1) {
-        // The peer gave up on a handshake that had completed on this side
-        // (say, the responder of XX refused our key): it says why, then
-        // closes. Any other byte is not a record at all.
-        queue.push(Promise.reject(
-          isRefusal(body[0])
-            ? new HandshakeError({ op: "receive", addr: this.#addr, detail: refusalText(body[0]) })
-            : this.#protocolError(`a 1-byte record cannot hold its ${TAG_LENGTH}-byte tag`),
-        ));
-        return;
-      }
-      // WebCrypto copies `body` before decrypt() returns; the reader may reuse it.
-      queue.push(this.#receiveCipher.decryptWithAd(EMPTY, body, "receive"));
+    } finally {
+      await delivering;
     }
   }
 
-  /** Hands opened records to readers, in order. */
+  /** Hands the pipeline's opened records to readers, in order. */
   async #deliverRecords(queue: InFlight<Uint8Array | typeof END>): Promise<void> {
-    let eof = false;
     while (true) {
       let plaintext: Uint8Array | typeof END;
       try {
@@ -308,30 +500,45 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       } catch (err) {
         return this.#receiveFailed(err);
       }
-      if (plaintext === END) {
-        if (!eof) {
-          return this.#receiveFailed(
-            this.#protocolError("truncated: the connection ended without an end-of-stream record"),
-          );
-        }
-        return this.#peerClosed();
+      if (!await this.#deliver(plaintext)) return;
+    }
+  }
+
+  /**
+   * Hands one opened record (or the end of the conn underneath) to readers;
+   * `false` once receiving is over.
+   */
+  async #deliver(plaintext: Uint8Array | typeof END): Promise<boolean> {
+    if (plaintext === END) {
+      if (!this.#peerEof) {
+        this.#receiveFailed(
+          this.#protocolError("truncated: the connection ended without an end-of-stream record"),
+        );
+        return false;
       }
-      if (eof) return this.#recordAfterEof();
-      if (plaintext.length === 0) {
-        eof = true;
-        // A peer that closed (not just half-closed) ends the conn right
-        // after its EOF record; fail our writes before readers see EOF.
-        if (this.#underState === "ended") this.#peerClosed();
-        this.#inbound.closeWrite();
-        if (this.#receiving === "open") this.#receiving = "ended";
-        this.#settle();
-        continue;
-      }
-      try {
-        await this.#inbound.write(plaintext, OWNED);
-      } catch {
-        return; // this side stopped reading
-      }
+      this.#peerClosed();
+      return false;
+    }
+    if (this.#peerEof) {
+      this.#recordAfterEof();
+      return false;
+    }
+    if (plaintext.length === 0) {
+      this.#peerEof = true;
+      // A peer that closed (not just half-closed) ends the conn right
+      // after its EOF record; fail our writes before readers see EOF.
+      if (this.#underState === "ended") this.#peerClosed();
+      this.#inbound.closeWrite(AFTER_EOF_RECORD);
+      if (this.#receiving === "open") this.#receiving = "ended";
+      this.#settle();
+      return true;
+    }
+    try {
+      const written = this.#inbound.writeNow(plaintext, OWNED);
+      if (typeof written !== "number") await written;
+      return true;
+    } catch {
+      return false; // this side stopped reading
     }
   }
 
@@ -405,7 +612,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #closeUnder(): void {
     if (this.#underState === "closed") return;
     this.#underState = "closed";
-    clearTimeout(this.#closeTimer);
+    closeDeadlines.remove(this);
     this.#under.close();
   }
 

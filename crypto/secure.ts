@@ -34,6 +34,7 @@
 import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import { abortError, type ErrorContext, HandshakeError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
+import { onAbort } from "../_async/waiter.ts";
 import { checkBufferSize, describe } from "../_validate.ts";
 import { type TestHooks, testHooksFor } from "./_internal.ts";
 import { cipherFunctions, type CipherName } from "./cipher.ts";
@@ -111,7 +112,11 @@ export interface SecureOptions extends CallOptions {
    * the conn comes from the key's holder.
    */
   verifyRemote?: (remoteStaticKey: Uint8Array) => boolean | Promise<boolean>;
-  /** The AEAD; default `"AESGCM"`. `"ChaChaPoly"` needs WebCrypto's ChaCha20-Poly1305. */
+  /**
+   * The AEAD; default `"AESGCM"`. `"ChaChaPoly"` works everywhere (tether
+   * seals small records with its own ChaCha20-Poly1305) and is the faster of
+   * the two in Deno for records of every size.
+   */
   cipher?: CipherName;
   /** The hash; default `"SHA256"`. */
   hash?: HashName;
@@ -168,20 +173,82 @@ interface Checked {
  * server.close();
  * ```
  */
-export async function secure(conn: Conn, options: SecureOptions): Promise<SecureConn> {
+export function secure(conn: Conn, options: SecureOptions): Promise<SecureConn> {
+  return secureFramed(conn, options, NO_FRAMING);
+}
+
+/**
+ * What a protocol on top adds around the handshake's first two messages,
+ * to save round trips: a header of its own that travels in the same write
+ * as this side's first message, and one read before the peer's, and a
+ * payload in this side's first message (authenticated with the handshake,
+ * and encrypted where the pattern has a key by then). Internal to the
+ * package (`ipc/` uses it); not part of `@tether/tether/crypto`.
+ */
+export interface HandshakeFraming {
+  /** The reader of `conn` the protocol read its own header with (holding what it read ahead). */
+  reader?: FrameReader;
+  /** Bytes written just before this side's first handshake message, in the same conn write. */
+  lead?: Uint8Array;
+  /**
+   * A header of `length` bytes read just before the peer's first handshake
+   * message. `check` gets what was read (fewer bytes if the conn ended
+   * first, with `complete` false) and throws to end the handshake: its
+   * error is what `secureFramed` rejects with, as it is.
+   */
+  leadIn?: { length: number; check(bytes: Uint8Array, complete: boolean): void };
+  /** The payload of this side's first handshake message; default empty. */
+  payload?: Uint8Array;
+  /**
+   * The payload length the peer's first handshake message carries, and a
+   * check of the payload once the message is authenticated; it throws (its
+   * error as is) to end the handshake.
+   */
+  peerPayload?: { length: number; check(payload: Uint8Array): void };
+}
+
+const NO_FRAMING: HandshakeFraming = Object.freeze({});
+
+/** Errors of a framing's checks: `secureFramed` rejects with them as they are. */
+const framingErrors = new WeakSet<object>();
+
+function framingCheck(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (err !== null && typeof err === "object") framingErrors.add(err);
+    throw err;
+  }
+}
+
+/**
+ * {@linkcode secure}, with a protocol's header and payloads around the
+ * handshake's first messages (see {@linkcode HandshakeFraming}).
+ */
+export async function secureFramed(
+  conn: Conn,
+  options: SecureOptions,
+  framing: HandshakeFraming,
+): Promise<SecureConn> {
   const checked = checkOptions(conn, options);
   const { signal } = options;
   const context: ErrorContext = { op: "handshake", addr: formatAddr(conn.remoteAddr) };
   // A cipher this runtime lacks is a bad option: it leaves the conn alone.
   const cipher = await cipherFunctions(checked.cipher);
+  // Reads and writes go without the signal: an abort closes the conn, which
+  // ends whatever waits on it. (A socket read that takes a signal goes
+  // through a queue, as the native read cannot be aborted; one without reads
+  // straight into the buffer.)
+  const detach = onAbort(signal, () => conn.close());
   try {
     if (signal?.aborted) throw signal.reason;
-    return await handshake(conn, options, checked, cipher, context);
+    return await handshake(conn, options, checked, cipher, context, framing);
   } catch (err) {
     const refusal = refusals.get(err as object);
     if (refusal !== undefined && !signal?.aborted) await tellRefusal(conn, refusal);
     conn.close();
     if (signal?.aborted) throw abortError(signal.reason, context);
+    if (framingErrors.has(err as object)) throw err;
     if (err instanceof HandshakeError) {
       // The handshake state names no address: say which conn it was.
       throw err.addr !== undefined
@@ -193,6 +260,8 @@ export async function secure(conn: Conn, options: SecureOptions): Promise<Secure
       detail: err instanceof Error ? err.message : String(err),
       cause: err,
     });
+  } finally {
+    detach();
   }
 }
 
@@ -218,6 +287,7 @@ async function handshake(
   checked: Checked,
   cipher: Awaited<ReturnType<typeof cipherFunctions>>,
   context: ErrorContext,
+  framing: HandshakeFraming,
 ): Promise<SecureConn> {
   const { signal, verifyRemote } = options;
   const { pattern, initiator, hooks } = checked;
@@ -233,20 +303,29 @@ async function handshake(
     psks: checked.psks,
     e: hooks.ephemeral,
   });
-  const reader = new FrameReader(conn);
+  const reader = framing.reader ?? new FrameReader(conn);
   let verified = false;
+  let written = 0, read = 0;
   while (!state.complete) {
     if (state.myTurn) {
-      const message = await state.writeMessage(EMPTY);
+      const first = written++ === 0;
+      const message = await state.writeMessage(first ? framing.payload ?? EMPTY : EMPTY);
       signal?.throwIfAborted();
-      const sending = conn.write(encodeFrame(message), { signal });
+      const lead = first ? framing.lead : undefined;
+      const sending = conn.write(encodeFrame(message, lead));
       prepareEphemeral(); // while the peer works on its answer
       await sending;
       continue;
     }
-    const expected = state.messageLength(0);
+    const first = read++ === 0;
+    const leadIn = first ? framing.leadIn : undefined;
+    if (leadIn !== undefined) {
+      const got = await reader.take(leadIn.length);
+      framingCheck(() => leadIn.check(got, got.length === leadIn.length));
+    }
+    const peerPayload = first ? framing.peerPayload : undefined;
+    const expected = state.messageLength(peerPayload?.length ?? 0);
     const message = await reader.next({
-      signal,
       check(length) {
         if (length !== expected && length !== 1) {
           throw new HandshakeError({
@@ -266,11 +345,13 @@ async function handshake(
         detail: refusalText(message[0]),
       });
     }
+    let payload: Uint8Array;
     try {
-      await state.readMessage(message);
+      payload = await state.readMessage(message);
     } catch (err) {
       throw refusing(err as object, REFUSAL.notAuthenticated);
     }
+    if (peerPayload !== undefined) framingCheck(() => peerPayload.check(payload));
     signal?.throwIfAborted();
     // The key the peer sent, checked before this side writes another message.
     // A pre-shared key is not asked about: the caller chose it.

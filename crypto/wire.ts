@@ -16,15 +16,17 @@ export const MAX_BODY_LENGTH = 0xffff;
 const INITIAL_BUFFER = 4096;
 const FULL_BUFFER = 2 * (2 + MAX_BODY_LENGTH);
 
-/** Prefixes `body` with its length. */
-export function encodeFrame(body: Uint8Array): Uint8Array {
+/** Prefixes `body` with its length (and that with `lead`, if given). */
+export function encodeFrame(body: Uint8Array, lead?: Uint8Array): Uint8Array {
   if (body.length > MAX_BODY_LENGTH) {
     throw new RangeError(`a frame body is at most ${MAX_BODY_LENGTH} bytes, got ${body.length}`);
   }
-  const frame = new Uint8Array(2 + body.length);
-  frame[0] = body.length >>> 8;
-  frame[1] = body.length & 0xff;
-  frame.set(body, 2);
+  const at = lead?.length ?? 0;
+  const frame = new Uint8Array(at + 2 + body.length);
+  if (lead !== undefined) frame.set(lead);
+  frame[at] = body.length >>> 8;
+  frame[at + 1] = body.length & 0xff;
+  frame.set(body, at + 2);
   return frame;
 }
 
@@ -60,6 +62,8 @@ export class FrameReader {
    */
   async next(options: NextFrameOptions = {}): Promise<Uint8Array | null> {
     const { signal, check } = options;
+    const buffered = this.nextNow(check);
+    if (buffered !== undefined) return buffered;
     while (this.#end - this.#start < 2) {
       if (!await this.#fill(signal)) {
         if (this.#end === this.#start) return null;
@@ -86,6 +90,48 @@ export class FrameReader {
     const body = buf.subarray(this.#start + 2, this.#start + 2 + length);
     this.#start += 2 + length;
     return body;
+  }
+
+  /** Bytes read ahead and not yet taken. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Exactly `n` bytes (a copy), read through the buffer, for a header that
+   * is not a frame; fewer if the conn ends or breaks first (a peer that
+   * says a few bytes and resets says them all the same).
+   */
+  async take(n: number, options: CallOptions = {}): Promise<Uint8Array> {
+    while (this.#end - this.#start < n) {
+      if (this.#buf.length - this.#start < n) this.#grow();
+      try {
+        if (!await this.#fill(options.signal)) break;
+      } catch (err) {
+        if (this.#end === this.#start || options.signal?.aborted) throw err;
+        break;
+      }
+    }
+    const got = Math.min(n, this.#end - this.#start);
+    const bytes = this.#buf.slice(this.#start, this.#start + got);
+    this.#start += got;
+    return bytes;
+  }
+
+  /**
+   * The next frame's body if it is already buffered whole, without reading;
+   * `undefined` otherwise. `check` is called with its length, as in
+   * {@linkcode FrameReader.next}.
+   */
+  nextNow(check?: (length: number) => void): Uint8Array | undefined {
+    const start = this.#start;
+    if (this.#end - start < 2) return undefined;
+    const buf = this.#buf;
+    const length = (buf[start] << 8) | buf[start + 1];
+    check?.(length);
+    if (this.#end - start < 2 + length) return undefined;
+    this.#start = start + 2 + length;
+    return buf.subarray(start + 2, start + 2 + length);
   }
 
   /** Moves the unread bytes to the front of the full-size buffer. */

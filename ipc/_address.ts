@@ -20,9 +20,20 @@ export interface IpcAddress {
   readonly options: ConnectOptions;
 }
 
+/**
+ * Variables the process may read. A permission query costs tens of
+ * microseconds, and a client looks its directory up at every connect; a
+ * grant is remembered (should the process revoke it later, `Deno.env.get`
+ * throws, which reads as unset below, as without the grant).
+ */
+const granted = new Set<string>();
+
 function env(name: string): string | undefined {
   try {
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
+    if (!granted.has(name)) {
+      if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
+      granted.add(name);
+    }
     return Deno.env.get(name) || undefined;
   } catch {
     return undefined;

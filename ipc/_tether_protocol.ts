@@ -1,19 +1,29 @@
 /**
- * tether's own ipc protocol, version 1.
+ * tether's own ipc protocol, version 2.
  *
  * ## Wire format
  *
  * 1. The client sends its 16-byte hello: `"tipc"`, `version:u8`,
- *    `security:u8` (the Noise pattern it wants, below), 10 zero bytes.
+ *    `security:u8` (the Noise pattern it wants, below), 10 zero bytes;
+ *    when it wants encryption, the first Noise handshake message
+ *    (`secure()`'s framing: a 2-byte length, then the message) follows in
+ *    the same write.
  * 2. The server answers with its 16-byte hello: `"tipc"`, `version:u8`,
  *    `mode:u8` (what it wants), `verdict:u8` (0 ok, 1 version mismatch,
  *    2 security mismatch, 3 busy: it serves one client at a time), a zero
- *    byte, `maxMessageSize:u32`, 4 zero bytes. On any verdict but 0 both
- *    sides close, and each can name both sides' versions and wishes.
- * 3. Unless both want no encryption, a Noise handshake (`secure()`) runs,
- *    its prologue the two hellos, so tampering with them (a downgrade)
- *    fails it; then the server sends one byte, 1, over the secure conn: the
- *    client is in (a refused key fails before it).
+ *    byte, `maxMessageSize:u32`, 4 zero bytes. On any verdict but 0 that is
+ *    all, and both sides close, each able to name both sides' versions and
+ *    wishes. Otherwise, when encrypting, the second Noise message follows
+ *    in the same write, its payload the server's hello again.
+ * 3. The Noise handshake is `Noise_<pattern>_25519_ChaChaPoly_SHA256`, its
+ *    prologue `"tether-ipc/2"` and the client's hello: a hello tampered
+ *    with (a downgrade) fails it. The server's hello is authenticated as
+ *    the payload of the second message, which the client compares with the
+ *    one it read in the clear. A pattern of two messages (all but XX) is
+ *    done then: two one-way trips, as without encryption. With XX the
+ *    client sends the third message, and the server answers with one byte,
+ *    1, over the secure conn once it accepts the client's key (a refused
+ *    key is `secure()`'s refusal instead).
  * 4. Then typed frames (`typedFrames()`) both ways, at most the server's
  *    `maxMessageSize` of data each. Type 0 is the protocol's own:
  *    `0x01 count:u32` confirms that the application has read `count`
@@ -21,7 +31,11 @@
  *    it read before the one it is reading), and 20 ms after a read.
  *
  * All integers are unsigned big-endian. The hellos go in the clear: they say
- * nothing secret, and the prologue authenticates them.
+ * nothing secret, and the handshake authenticates them. Version 1 differed
+ * in step 3: the hellos were exchanged first, both in the prologue, then the
+ * Noise handshake (with AESGCM), then a welcome byte for every pattern; a
+ * version 1 peer and a version 2 one read each other's hellos and name both
+ * versions in their error.
  *
  * @module
  */
@@ -30,22 +44,29 @@ import type { Conn } from "../conn.ts";
 import { ConnError, HandshakeError, MessageTooLargeError, ProtocolError } from "../errors.ts";
 import { type FramedConn, typedFrames, type TypedMessage } from "../frame.ts";
 import { noop } from "../_async/waiter.ts";
-import { secure, type SecureOptions } from "../crypto/secure.ts";
+import { type HandshakeFraming, secureFramed, type SecureOptions } from "../crypto/secure.ts";
 import type { PatternName } from "../crypto/patterns.ts";
-import { cutOff, type HandshakeContext, hex, readFull, type Session } from "./_session.ts";
+import { closingOnAbort, cutOff, type HandshakeContext, hex, readFull, type Session } from "./_session.ts";
+import { FrameReader } from "../crypto/wire.ts";
 import type { IpcKeys, IpcMessage } from "./types.ts";
 
 /** The protocol version this side speaks. */
-export const TETHER_IPC_VERSION = 1;
+export const TETHER_IPC_VERSION = 2;
 
 const MAGIC = [0x74, 0x69, 0x70, 0x63]; // "tipc"
 const HELLO_LENGTH = 16;
 /** The framed layer's limit never goes below this, so control frames always fit. */
 const CONTROL_ROOM = 16;
 const ACK = 0x01;
+/** XX: the server accepts the client's key. */
+const WELCOME = 0x01;
 const ACK_DELAY_MS = 20;
 const ACK_EVERY = 128;
-const PROLOGUE = new TextEncoder().encode("tether-ipc/1");
+const PROLOGUE = new TextEncoder().encode("tether-ipc/2");
+/** The AEAD of the Noise handshake: synchronous for small records everywhere (see crypto/cipher.ts). */
+const CIPHER = "ChaChaPoly";
+/** How long a server that refused a client waits for it to hang up, reading what it sent meanwhile. */
+const LINGER_MS = 1000;
 
 /** What a side wants of encryption. */
 export interface Security {
@@ -164,12 +185,32 @@ function isHello(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && MAGIC.every((b, i) => bytes[i] === b);
 }
 
-function prologue(clientHello: Uint8Array, serverHello: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(PROLOGUE.length + 2 * HELLO_LENGTH);
+function prologue(clientHello: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(PROLOGUE.length + HELLO_LENGTH);
   bytes.set(PROLOGUE);
   bytes.set(clientHello, PROLOGUE.length);
-  bytes.set(serverHello, PROLOGUE.length + HELLO_LENGTH);
   return bytes;
+}
+
+/** Patterns of three messages, after which the server still has to say whether it accepts the client's key. */
+function lastWordIsTheClients(pattern: PatternName): boolean {
+  return pattern === "XX";
+}
+
+/**
+ * A refused client gets the server's hello, then EOF; what it already sent
+ * (its first Noise message) is read and dropped until it hangs up, so that
+ * closing does not reset the connection under the hello it has to read.
+ */
+async function linger(conn: Conn, signal: AbortSignal): Promise<void> {
+  try {
+    await conn.closeWrite();
+    const limit = AbortSignal.any([signal, AbortSignal.timeout(LINGER_MS)]);
+    const scratch = new Uint8Array(256);
+    while (await conn.read(scratch, { signal: limit }) !== null);
+  } catch {
+    // Gone, or too slow to hang up: it is closed anyway.
+  }
 }
 
 /** What a server needs to take a client in. */
@@ -188,27 +229,34 @@ export interface AcceptSettings {
  * it why), a `ConnError` `EBUSY` for one refused as the server is busy, or
  * the error of a conn that ended or timed out.
  */
-export async function acceptTether(
+export function acceptTether(
   conn: Conn,
   context: HandshakeContext,
   settings: AcceptSettings,
 ): Promise<Session> {
+  return closingOnAbort(conn, context.signal, () => accept(conn, context, settings));
+}
+
+async function accept(conn: Conn, context: HandshakeContext, settings: AcceptSettings): Promise<Session> {
   const { addr, signal } = context;
-  const got = await readFull(conn, HELLO_LENGTH, signal);
-  if (!isHello(got.bytes)) {
+  // Read through the reader the handshake goes on with: one read takes the
+  // hello and the first Noise message behind it.
+  const reader = new FrameReader(conn);
+  const clientHello = await reader.take(HELLO_LENGTH);
+  const complete = clientHello.length === HELLO_LENGTH;
+  if (!isHello(clientHello)) {
     if (
-      !got.complete && got.bytes.length < 4 &&
-      MAGIC.slice(0, got.bytes.length).every((b, i) => got.bytes[i] === b)
+      !complete && clientHello.length < 4 &&
+      MAGIC.slice(0, clientHello.length).every((b, i) => clientHello[i] === b)
     ) {
-      throw cutOff(addr, "the client's hello", got.bytes);
+      throw cutOff(addr, "the client's hello", clientHello);
     }
     throw new HandshakeError({
       addr,
-      detail: `not a tether ipc client: it sent ${hex(got.bytes)} instead of a hello`,
+      detail: `not a tether ipc client: it sent ${hex(clientHello)} instead of a hello`,
     });
   }
-  if (!got.complete) throw cutOff(addr, "the client's hello", got.bytes);
-  const clientHello = got.bytes;
+  if (!complete) throw cutOff(addr, "the client's hello", clientHello);
   const client = { version: clientHello[4], pattern: clientHello[5] };
   const mode = serverMode(settings.security);
   const server = { version: TETHER_IPC_VERSION, mode };
@@ -220,7 +268,11 @@ export async function acceptTether(
     ? Verdict.Ok
     : Verdict.Busy;
   const serverHello = hello(TETHER_IPC_VERSION, mode, verdict, settings.maxMessageSize);
-  await conn.write(serverHello, { signal });
+  const pattern = verdict === Verdict.Ok ? PATTERNS[client.pattern] : null;
+  if (pattern === null) {
+    await conn.write(serverHello);
+    if (verdict !== Verdict.Ok) await linger(conn, signal);
+  }
   if (verdict === Verdict.Busy) {
     throw new ConnError({
       code: "EBUSY",
@@ -235,30 +287,35 @@ export async function acceptTether(
       detail: `${sides(client, server)}: ${verdict === Verdict.Version ? "upgrade one side" : FIX_SECURITY}`,
     });
   }
-  const pattern = PATTERNS[client.pattern];
-  let secured: Conn = conn;
-  let remoteStaticKey: Uint8Array | null = null;
-  if (pattern !== null) {
-    const keys = settings.security.keys;
-    const options: SecureOptions = {
-      role: "responder",
-      pattern,
-      prologue: prologue(clientHello, serverHello),
-      signal,
-    };
-    if (pattern === "NNpsk0") options.psk = settings.security.psk;
-    if (keys !== undefined && pattern !== "NN" && pattern !== "NNpsk0") {
-      options.staticKeyPair = keys.keyPair;
-      if ((pattern === "IK" || pattern === "XX") && keys.verifyRemote) {
-        options.verifyRemote = keys.verifyRemote;
-      }
+  if (pattern === null) {
+    if (reader.buffered > 0) {
+      throw new HandshakeError({
+        addr,
+        detail: `the client sent ${reader.buffered} bytes after its hello, before the server's: ` +
+          "a client without encryption waits for the server's hello",
+      });
     }
-    const s = await secure(conn, options);
-    secured = s;
-    remoteStaticKey = s.remoteStaticKey;
-    await s.write(Uint8Array.of(1), { signal });
+    return new TetherSession(conn, addr, settings.maxMessageSize, null);
   }
-  return new TetherSession(secured, addr, settings.maxMessageSize, remoteStaticKey);
+  const keys = settings.security.keys;
+  const options: SecureOptions = {
+    role: "responder",
+    pattern,
+    cipher: CIPHER,
+    prologue: prologue(clientHello),
+    signal,
+  };
+  if (pattern === "NNpsk0") options.psk = settings.security.psk;
+  if (keys !== undefined && pattern !== "NN" && pattern !== "NNpsk0") {
+    options.staticKeyPair = keys.keyPair;
+    if ((pattern === "IK" || pattern === "XX") && keys.verifyRemote) {
+      options.verifyRemote = keys.verifyRemote;
+    }
+  }
+  // The hello goes with the second handshake message, and inside it, authenticated.
+  const secured = await secureFramed(conn, options, { reader, lead: serverHello, payload: serverHello });
+  if (lastWordIsTheClients(pattern)) await secured.write(Uint8Array.of(WELCOME));
+  return new TetherSession(secured, addr, settings.maxMessageSize, secured.remoteStaticKey);
 }
 
 /**
@@ -266,30 +323,84 @@ export async function acceptTether(
  * server that speaks something else or wants other settings, a `ConnError`
  * `EBUSY` (temporary) for a busy server, or a conn error.
  */
-export async function dialTether(
-  conn: Conn,
-  context: HandshakeContext,
-  security: Security,
-): Promise<Session> {
+export function dialTether(conn: Conn, context: HandshakeContext, security: Security): Promise<Session> {
+  return closingOnAbort(conn, context.signal, () => dial(conn, context, security));
+}
+
+async function dial(conn: Conn, context: HandshakeContext, security: Security): Promise<Session> {
   const { addr, signal } = context;
   const code = clientPattern(security);
   const clientHello = hello(TETHER_IPC_VERSION, code, 0);
-  await conn.write(clientHello, { signal });
-  const got = await readFull(conn, HELLO_LENGTH, signal);
-  if (!isHello(got.bytes)) {
-    if (got.bytes.length === 0 && !got.complete) throw cutOff(addr, "the server's hello");
-    const golang = got.bytes[0] === 2 && got.bytes.length <= 2;
+  const pattern = PATTERNS[code];
+  if (pattern === null) {
+    await conn.write(clientHello);
+    const got = await readFull(conn, HELLO_LENGTH);
+    const maxMessageSize = checkServerHello(got.bytes, got.complete, code, addr);
+    return new TetherSession(conn, addr, maxMessageSize, null);
+  }
+  const keys = security.keys;
+  const options: SecureOptions = {
+    role: "initiator",
+    pattern,
+    cipher: CIPHER,
+    prologue: prologue(clientHello),
+    signal,
+  };
+  if (pattern === "NNpsk0") options.psk = security.psk;
+  if (keys?.keyPair !== undefined && (pattern === "IK" || pattern === "XX")) {
+    options.staticKeyPair = keys.keyPair;
+  }
+  if (pattern === "IK" || pattern === "NK") options.remoteStaticKey = keys!.serverKey;
+  if ((pattern === "XX" || pattern === "NX") && keys?.verifyRemote) {
+    options.verifyRemote = keys.verifyRemote;
+  }
+  let serverHello: Uint8Array = new Uint8Array(0);
+  let maxMessageSize = 0;
+  const framing: HandshakeFraming = {
+    lead: clientHello,
+    leadIn: {
+      length: HELLO_LENGTH,
+      check(bytes, complete) {
+        maxMessageSize = checkServerHello(bytes, complete, code, addr);
+        serverHello = bytes;
+      },
+    },
+    peerPayload: {
+      length: HELLO_LENGTH,
+      check(payload) {
+        if (!payload.every((b, i) => b === serverHello[i])) {
+          throw new HandshakeError({
+            addr,
+            detail: "the server's hello was changed on its way: it differs from the one its handshake " +
+              "message authenticates (someone tampers with the connection)",
+          });
+        }
+      },
+    },
+  };
+  const secured = await secureFramed(conn, options, framing);
+  if (lastWordIsTheClients(pattern)) await welcome(secured, addr, signal);
+  return new TetherSession(secured, addr, maxMessageSize, secured.remoteStaticKey);
+}
+
+/**
+ * Reads the server's hello: its `maxMessageSize` if it accepts this client,
+ * else the error that says why not (a `HandshakeError` naming both sides'
+ * versions and wishes, a `ConnError` `EBUSY`, or a cut-off handshake).
+ */
+function checkServerHello(bytes: Uint8Array, complete: boolean, code: number, addr: string): number {
+  if (!isHello(bytes)) {
+    if (bytes.length === 0 && !complete) throw cutOff(addr, "the server's hello");
+    const golang = bytes[0] === 2 && bytes.length <= 2;
     throw new HandshakeError({
       addr,
-      detail: `not a tether ipc server: it sent ${hex(got.bytes)} instead of a hello` +
+      detail: `not a tether ipc server: it sent ${hex(bytes)} instead of a hello` +
         (golang ? ' (a golang-ipc server? connect with protocol: "golang-ipc")' : ""),
     });
   }
-  if (!got.complete) throw cutOff(addr, "the server's hello", got.bytes);
-  const serverHello = got.bytes;
-  const view = new DataView(serverHello.buffer, serverHello.byteOffset);
-  const server = { version: serverHello[4], mode: serverHello[5] };
-  const verdict = serverHello[6];
+  if (!complete) throw cutOff(addr, "the server's hello", bytes);
+  const server = { version: bytes[4], mode: bytes[5] };
+  const verdict = bytes[6];
   const client = { version: TETHER_IPC_VERSION, pattern: code };
   if (verdict === Verdict.Busy) {
     throw new ConnError({
@@ -309,49 +420,29 @@ export async function dialTether(
   if (verdict !== Verdict.Ok) {
     throw new HandshakeError({ addr, detail: `the server answered with an unknown verdict ${verdict}` });
   }
-  const maxMessageSize = view.getUint32(8);
-  const pattern = PATTERNS[code];
-  let secured: Conn = conn;
-  let remoteStaticKey: Uint8Array | null = null;
-  if (pattern !== null) {
-    const keys = security.keys;
-    const options: SecureOptions = {
-      role: "initiator",
-      pattern,
-      prologue: prologue(clientHello, serverHello),
-      signal,
-    };
-    if (pattern === "NNpsk0") options.psk = security.psk;
-    if (keys?.keyPair !== undefined && (pattern === "IK" || pattern === "XX")) {
-      options.staticKeyPair = keys.keyPair;
-    }
-    if (pattern === "IK" || pattern === "NK") options.remoteStaticKey = keys!.serverKey;
-    if ((pattern === "XX" || pattern === "NX") && keys?.verifyRemote) {
-      options.verifyRemote = keys.verifyRemote;
-    }
-    const s = await secure(conn, options);
-    secured = s;
-    remoteStaticKey = s.remoteStaticKey;
-    let welcome: number | null;
-    try {
-      const one = new Uint8Array(1);
-      welcome = await s.read(one, { signal }) === 1 ? one[0] : null;
-    } catch (err) {
-      s.close();
-      if (signal.aborted) throw err;
-      throw new HandshakeError({
-        addr,
-        detail: "the server ended the handshake: its verifyRemote refused this client's key, or it closed",
-        cause: err,
-      });
-    }
-    if (welcome !== 1) {
-      s.close();
-      if (welcome === null) throw cutOff(addr, "the server's welcome");
-      throw new HandshakeError({ addr, detail: `the server's welcome is ${welcome}, not 1` });
-    }
+  return new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
+}
+
+/** XX: waits for the server's word that it accepts this client's key. */
+async function welcome(secured: Conn, addr: string, signal: AbortSignal): Promise<void> {
+  let word: number | null;
+  try {
+    const one = new Uint8Array(1);
+    word = await secured.read(one) === 1 ? one[0] : null;
+  } catch (err) {
+    secured.close();
+    if (signal.aborted) throw err;
+    throw new HandshakeError({
+      addr,
+      detail: "the server ended the handshake: its verifyRemote refused this client's key, or it closed",
+      cause: err,
+    });
   }
-  return new TetherSession(secured, addr, maxMessageSize, remoteStaticKey);
+  if (word !== WELCOME) {
+    secured.close();
+    if (word === null) throw cutOff(addr, "the server's welcome");
+    throw new HandshakeError({ addr, detail: `the server's welcome is ${word}, not ${WELCOME}` });
+  }
 }
 
 /** An established connection of the tether protocol. */

@@ -23,7 +23,7 @@ import { type IpcAddress, resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log, logs } from "./_log.ts";
 import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
-import { retryable, type Session } from "./_session.ts";
+import { deadline, retryable, type Session } from "./_session.ts";
 import { dialTether, type Security } from "./_tether_protocol.ts";
 import { dialGolang, warmGolangKeys } from "./_golang_protocol.ts";
 import {
@@ -89,6 +89,10 @@ interface QueuedWrite {
 }
 
 const DEFAULT_RETRY_DELAY = 1000;
+/** A timer that never needs to fire: it only keeps the process alive. */
+const HOLD_MS = 2 ** 30;
+/** Why a client's lifetime signal aborted: it was closed. */
+const CLOSING = new ConnClosedError({ op: "close", detail: "the client was closed" });
 const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
 const DEFAULT_MAX_QUEUED_WRITES = 1024;
 /** How long a client whose sends failed keeps reading what its peer sent before it went. */
@@ -161,6 +165,8 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
   readonly #maxQueuedWrites: number;
   readonly #lifetime = new AbortController();
   readonly #ready = waiter<void>();
+  /** `ready` has settled. */
+  #readyDone = false;
   #state: State = { kind: "connecting" };
   readonly #inbox = new Inbox();
   /** Which session each run of inbox messages came from, to confirm them to it when read. */
@@ -341,21 +347,19 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     const session = state.kind === "connected" ? state.session : null;
     const final = kind === "timeout" || kind === "error";
     if (!final) this.#setState({ kind: "closing" });
-    this.#lifetime.abort();
+    // Its reason never reaches an application (whatever it stops sees the
+    // client closing), so it is one shared error, not a new DOMException.
+    this.#lifetime.abort(CLOSING);
     session?.close();
     if (state.kind === "connected") {
       if (state.draining !== undefined) clearTimeout(state.draining.timer);
       state.ended.resolve(null);
     }
-    const error = new ConnClosedError({ op: "read", addr: this.#where, detail: "the client was closed" });
-    this.#readers.rejectAll(error);
-    this.#queued.rejectAll(
-      new ConnClosedError({ op: "write", addr: this.#where, detail: "the client was closed" }),
-    );
+    // Errors cost a stack trace each: made only for calls that wait.
+    if (this.#readers.length > 0) this.#readers.rejectAll(this.#closedError("read"));
+    if (this.#queued.length > 0) this.#queued.rejectAll(this.#closedError("write"));
     this.#inbox.clear();
-    this.#ready.reject(
-      new ConnClosedError({ op: "connect", addr: this.#where, detail: "the client was closed" }),
-    );
+    if (!this.#readyDone) this.#ready.reject(this.#closedError("connect"));
     this.#setState({ kind: "closed" });
   }
 
@@ -401,37 +405,44 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
   /** Dials and handshakes until it works; `null` once the client closed, timed out or failed. */
   async #establish(phase: "connecting" | "reconnecting"): Promise<Session | null> {
     const lifetime = this.#lifetime.signal;
-    const deadline = this.#timeout > 0 ? AbortSignal.timeout(this.#timeout) : undefined;
-    const phaseSignal = deadline === undefined ? lifetime : AbortSignal.any([lifetime, deadline]);
+    const phaseDeadline = this.#timeout > 0 ? deadline(lifetime, this.#timeout) : null;
+    const phaseSignal = phaseDeadline?.signal ?? lifetime;
+    const timedOut = () => phaseSignal.aborted && !lifetime.aborted;
     let last: unknown;
-    for (let attempt = 0;; attempt++) {
-      if (attempt > 0) {
-        const wait = this.#retryDelay * (0.5 + Math.random());
-        await delay(wait, phaseSignal).catch(noop);
-      }
-      if (lifetime.aborted) return null;
-      if (deadline?.aborted) return this.#fail("timeout", this.#timedOut(phase, last));
-      log("debug", this.#who(), `dialing ${this.#where} (attempt ${attempt + 1})`);
-      const attemptSignal = AbortSignal.any([phaseSignal, AbortSignal.timeout(this.#handshakeTimeout)]);
-      try {
-        return await this.#dial(attemptSignal);
-      } catch (err) {
-        if (lifetime.aborted) return null;
-        if (deadline?.aborted) return this.#fail("timeout", this.#timedOut(phase, last ?? err));
-        last = err;
-        if (attemptSignal.aborted || isRetryable(err)) {
-          if (logs("debug") || (attempt === 0 && logs("info"))) {
-            log(
-              attempt === 0 ? "info" : "debug",
-              this.#who(),
-              `no server yet (${describeError(err)}); retrying`,
-            );
-          }
-          continue;
+    try {
+      for (let attempt = 0;; attempt++) {
+        if (attempt > 0) {
+          const wait = this.#retryDelay * (0.5 + Math.random());
+          await delay(wait, phaseSignal).catch(noop);
         }
-        log("error", this.#who(), `giving up: ${describeError(err)}`);
-        return this.#fail("error", err instanceof Error ? err : new Error(String(err)));
+        if (lifetime.aborted) return null;
+        if (timedOut()) return this.#fail("timeout", this.#timedOut(phase, last));
+        log("debug", this.#who(), `dialing ${this.#where} (attempt ${attempt + 1})`);
+        const attemptDeadline = deadline(phaseSignal, this.#handshakeTimeout);
+        try {
+          return await this.#dial(attemptDeadline.signal);
+        } catch (err) {
+          if (lifetime.aborted) return null;
+          if (timedOut()) return this.#fail("timeout", this.#timedOut(phase, last ?? err));
+          last = err;
+          if (attemptDeadline.signal.aborted || isRetryable(err)) {
+            if (logs("debug") || (attempt === 0 && logs("info"))) {
+              log(
+                attempt === 0 ? "info" : "debug",
+                this.#who(),
+                `no server yet (${describeError(err)}); retrying`,
+              );
+            }
+            continue;
+          }
+          log("error", this.#who(), `giving up: ${describeError(err)}`);
+          return this.#fail("error", err instanceof Error ? err : new Error(String(err)));
+        } finally {
+          attemptDeadline.release();
+        }
       }
+    } finally {
+      phaseDeadline?.release();
     }
   }
 
@@ -476,6 +487,7 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     this.#setState({ kind, error }, { error });
     this.#readers.rejectAll(error);
     this.#queued.rejectAll(error);
+    this.#readyDone = true;
     this.#ready.reject(error);
     return null;
   }
@@ -494,6 +506,7 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     this.#state = { kind: "connected", session, ended };
     log("info", this.#who(), `connected to ${this.#where}`);
     this.#emit("connected");
+    this.#readyDone = true;
     this.#ready.resolve();
   }
 
@@ -514,7 +527,14 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
           return;
         }
         if (this.#deliver(message, session)) continue;
-        await this.#inbox.room();
+        // Nothing reads the connection while the application catches up, so
+        // a timer keeps the process alive meanwhile, as the read would.
+        const holding = setInterval(noop, HOLD_MS);
+        try {
+          await this.#inbox.room();
+        } finally {
+          clearInterval(holding);
+        }
         if (!this.#current(session)) return;
       }
     } catch (err) {
@@ -611,6 +631,10 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
       limit,
       detail: "the server's maxMessageSize",
     });
+  }
+
+  #closedError(op: string): ConnClosedError {
+    return new ConnClosedError({ op, addr: this.#where, detail: "the client was closed" });
   }
 
   /** The error a read or write gets once the client is done, or `null` while it lives. */

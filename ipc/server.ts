@@ -16,7 +16,7 @@ import { resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log } from "./_log.ts";
 import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
-import type { Session } from "./_session.ts";
+import { deadline, type Session } from "./_session.ts";
 import { acceptTether, type Security } from "./_tether_protocol.ts";
 import { acceptGolang, warmGolangKeys } from "./_golang_protocol.ts";
 import {
@@ -481,7 +481,8 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
       this.#slotTaken = admitted = true;
       return true;
     };
-    const signal = AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(this.#handshakeTimeout)]);
+    const handshakeDeadline = deadline(this.#lifetime.signal, this.#handshakeTimeout);
+    const signal = handshakeDeadline.signal;
     const context = { addr: this.where, signal };
     let session: Session;
     try {
@@ -510,6 +511,8 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
       log("warn", this.#who(), `a client failed its handshake: ${describeError(error)}`);
       this.dispatchEvent(new ErrorEvent("error", { error, message: describeError(error) }));
       return;
+    } finally {
+      handshakeDeadline.release();
     }
     if (this.#state.kind !== "listening") {
       session.close();

@@ -54,3 +54,17 @@ Deno.test("DH with a low-order public key is a HandshakeError", async () => {
   const keys = await generateKeyPair();
   await assert.rejects(dh(keys, new Uint8Array(32)), HandshakeError);
 });
+
+Deno.test("base64url to and from bytes agrees with btoa/atob for every length, padded or not, and refuses other characters", async () => {
+  const { fromBase64Url, toBase64Url } = await import("../crypto/_host.ts");
+  for (let n = 0; n < 70; n++) {
+    const bytes = crypto.getRandomValues(new Uint8Array(n));
+    const padded = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+    const unpadded = padded.replace(/=+$/, "");
+    assert.equal(toBase64Url(bytes), unpadded, `length ${n}`);
+    assert.deepEqual(fromBase64Url(unpadded), bytes, `length ${n}`);
+    assert.deepEqual(fromBase64Url(padded), bytes, `length ${n}, padded`);
+  }
+  assert.throws(() => fromBase64Url("ab+c"), TypeError);
+  assert.throws(() => fromBase64Url("a€"), TypeError);
+});

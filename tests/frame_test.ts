@@ -606,3 +606,48 @@ Deno.test("for await over a framed conn ends by throwing the ProtocolError of ba
   }, ProtocolError);
   a.close();
 });
+
+Deno.test("the read buffer starts small, takes 64 KiB once reads fill it, and shrinks back when traffic goes quiet", async () => {
+  const [a, b] = pipe({ bufferSize: 256 * 1024 });
+  const record = recordingReads(b);
+  await using sender = frames(a);
+  await using receiver = frames(record.conn);
+  // Small messages, one at a time: the first buffer is all it needs.
+  for (let i = 0; i < 3; i++) {
+    await sender.send(bytes(100, i));
+    assert.deepEqual(await receiver.receive(), bytes(100, i));
+  }
+  assert.deepEqual([...record.buffers], [2048]);
+  // A stream that fills it: 64 KiB.
+  const stream = Array.from({ length: 150 }, (_, i) => bytes(1000, i));
+  await Promise.all(stream.map((m) => sender.send(m)));
+  for (const m of stream) assert.deepEqual(await receiver.receive(), m);
+  assert.equal(record.largestBuffer, 64 * 1024);
+  // A quiet spell of short reads, then a 20 KiB message.
+  for (let i = 0; i < 40; i++) {
+    await sender.send(bytes(10, i));
+    assert.deepEqual(await receiver.receive(), bytes(10, i));
+  }
+  record.buffers.clear();
+  await sender.send(bytes(10, 0));
+  assert.deepEqual(await receiver.receive(), bytes(10, 0));
+  assert.deepEqual([...record.buffers], [2048], "back to its first size");
+  record.buffers.clear();
+  const big = bytes(20 * 1024, 7);
+  await sender.send(big);
+  assert.deepEqual(await receiver.receive(), big);
+  // Its first read filled the buffer: the full size at once.
+  assert.deepEqual([...record.buffers].sort((x, y) => x - y), [2048, 64 * 1024]);
+});
+
+Deno.test("a 10 KiB message trickling in 100 bytes at a time is gathered whole in a buffer grown to fit it", async () => {
+  const message = bytes(10 * 1024, 3);
+  const [a, b] = pipe();
+  const record = recordingReads(b);
+  await using receiver = frames(record.conn);
+  const wire = new Uint8Array([...header(message.length), ...message]);
+  const receiving = receiver.receive();
+  for (let i = 0; i < wire.length; i += 100) await a.write(wire.subarray(i, i + 100));
+  assert.deepEqual(await receiving, message);
+  assert.deepEqual([...record.buffers].sort((x, y) => x - y), [2048, 16 * 1024]);
+});

@@ -10,6 +10,7 @@ import {
 import { generateKeyPair } from "../crypto/mod.ts";
 import { connectClient, type IpcStatusEvent, serve, type ServerClient } from "../ipc/mod.ts";
 import { socketDir } from "../ipc/_address.ts";
+import { TETHER_IPC_VERSION } from "../ipc/_tether_protocol.ts";
 import { decoder, encoder, nextError, nextStatus, payload, same, settle, uniqueName } from "./ipc_helpers.ts";
 
 Deno.test("a client and a server exchange typed messages both ways, encrypted by default", async () => {
@@ -80,7 +81,9 @@ Deno.test("a receiver refuses an oversize message from a peer that ignores the l
   await using server = await serve({ name, maxMessageSize: 64, encryption: false });
   const closedEvent = nextStatus(server, "closed");
   const conn = await connect({ transport: "unix", path: server.addr.address });
-  await conn.write(Uint8Array.of(0x74, 0x69, 0x70, 0x63, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+  await conn.write(
+    Uint8Array.of(0x74, 0x69, 0x70, 0x63, TETHER_IPC_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+  );
   const hello = new Uint8Array(16);
   for (let got = 0; got < 16;) got += (await conn.read(hello.subarray(got)))!;
   assert.equal(hello[6], 0, "admitted");
@@ -254,8 +257,16 @@ Deno.test("an encryption mismatch is a HandshakeError naming both sides' version
   const err = await client.ready.catch((e) => e);
   assert.ok(err instanceof HandshakeError);
   assert.equal(client.status, "error");
-  assert.match(err.message, /client speaks tether ipc version 1 and wants encryption without authentication/);
-  assert.match(err.message, /server speaks version 1 and wants no encryption/);
+  assert.match(
+    err.message,
+    new RegExp(
+      `client speaks tether ipc version ${TETHER_IPC_VERSION} and wants encryption without authentication`,
+    ),
+  );
+  assert.match(
+    err.message,
+    new RegExp(`server speaks version ${TETHER_IPC_VERSION} and wants no encryption`),
+  );
   const theirs = await serverError;
   assert.ok(theirs instanceof HandshakeError);
   assert.match((theirs as Error).message, /wants no encryption/);
@@ -358,7 +369,9 @@ Deno.test("a truncated frame or a reserved control byte from a client drops that
   await good.ready;
   for (const bad of [Uint8Array.of(0, 0, 0, 9, 0, 0, 0, 1, 1, 2), Uint8Array.of(0, 0, 0, 1, 0, 0, 0, 0, 7)]) {
     const conn = await connect({ transport: "unix", path: server.addr.address });
-    await conn.write(Uint8Array.of(0x74, 0x69, 0x70, 0x63, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    await conn.write(
+      Uint8Array.of(0x74, 0x69, 0x70, 0x63, TETHER_IPC_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    );
     const closed = nextStatus(server, "closed");
     for (let got = 0; got < 16;) got += (await conn.read(new Uint8Array(16 - got)))!;
     await conn.write(bad);
@@ -453,4 +466,14 @@ Deno.test("a lost connection reports the resolved writes the peer's application 
   } finally {
     server.close();
   }
+});
+
+Deno.test("over TCP too, a refused client reads the server's hello (its first Noise message is drained, not reset)", async () => {
+  await using server = await serve({ name: "tcp-refusal", transport: "tcp", port: 0, encryption: false });
+  const serverError = nextError(server);
+  await using client = connectClient({ name: "tcp-refusal", transport: "tcp", port: server.addr.port! });
+  const err = await client.ready.catch((e) => e);
+  assert.ok(err instanceof HandshakeError, String(err));
+  assert.match(err.message, /the server speaks version \d+ and wants no encryption/);
+  assert.ok(await serverError instanceof HandshakeError);
 });

@@ -165,3 +165,33 @@ Deno.test("over a Unix socket, cancelling a secure conn's readable leaves its wr
   listener.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("secure conns in one isolate, some records sealed at once and some through WebCrypto, each carry their own bytes", async () => {
+  // AESGCM seals records over 1 KiB through WebCrypto, smaller ones at once;
+  // every send pump gathers plaintext in one shared buffer.
+  const pairs = await Promise.all(
+    Array.from({ length: 3 }, async () => {
+      const [a, b] = pipe();
+      return await Promise.all([secure(a, { role: "initiator" }), secure(b, { role: "responder" })]);
+    }),
+  );
+  const sizes = [10, 5000, 70_000, 1, 1500, 300, 40_000];
+  const streams = pairs.flatMap(([x, y], i) =>
+    [[x, y], [y, x]].map(([from, to], way) => {
+      const data = randomBytes(sizes.reduce((n, s) => n + s, 0));
+      const writing = (async () => {
+        let at = 0;
+        for (const size of sizes) {
+          await from.write(data.subarray(at, at + size));
+          at += size;
+        }
+      })();
+      return { writing, reading: readExactly(to, data.length), data, name: `pair ${i} way ${way}` };
+    })
+  );
+  for (const s of streams) {
+    await s.writing;
+    assert.deepEqual(await s.reading, s.data, s.name);
+  }
+  await closeAll(...pairs.flat());
+});

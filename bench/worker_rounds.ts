@@ -1,0 +1,54 @@
+/**
+ * The worker targets of issue 10 as paired rounds, for a shared, noisy
+ * machine: each round runs every case once, each conn case right after its
+ * raw baseline, and a ratio is the median over rounds of the two times in
+ * the same round (see `mux_rounds.ts` for why; the same work through
+ * `deno bench` is `worker_bench.ts`).
+ *
+ *     deno run -A bench/worker_rounds.ts [rounds]
+ */
+
+import {
+  connBig,
+  connBigWritable,
+  connPingPong,
+  connSmall,
+  rawBig,
+  rawPingPong,
+  rawSmall,
+  stopWorker,
+} from "./_worker_work.ts";
+import { spread } from "./_rounds.ts";
+
+const rounds = Number(Deno.args[0] ?? 20);
+
+const rows: [string, () => Promise<void>, () => Promise<void>, "speed" | "time", string][] = [
+  ["64 KiB writes, default window", rawBig, () => connBig(), "speed", "≥ 0.8×"],
+  ["64 KiB writes, 1 MiB window", rawBig, () => connBig(1024 * 1024), "speed", "≥ 0.8×"],
+  ["64 KiB chunks to writable, default window", rawBig, connBigWritable, "speed", "≥ 0.8×"],
+  ["64 B writes", rawSmall, connSmall, "speed", "≥ 1×"],
+  ["1-byte round trip", rawPingPong, connPingPong, "time", "≤ 1.3×"],
+];
+
+console.log(`Deno ${Deno.version.deno}, ${new Date().toISOString().slice(0, 10)}, ${rounds} rounds\n`);
+console.log("| target | worker conn against raw posts (median of rounds) | middle half of rounds | goal |");
+console.log("| --- | --- | --- | --- |");
+const ratios = rows.map(() => [] as number[]);
+for (const [, raw, conn] of rows) await raw(), await conn(); // warm up
+for (let r = 0; r < rounds; r++) {
+  for (const [i, [, raw, conn, kind]] of rows.entries()) {
+    const t0 = performance.now();
+    await raw();
+    const t1 = performance.now();
+    await conn();
+    const t2 = performance.now();
+    ratios[i].push(kind === "speed" ? (t1 - t0) / (t2 - t1) : (t2 - t1) / (t1 - t0));
+  }
+}
+for (const [i, [title, , , kind, goal]] of rows.entries()) {
+  const [median, low, high] = spread(ratios[i]);
+  console.log(
+    `| ${title} | ${median.toFixed(2)}× (${kind}) | ${low.toFixed(2)}–${high.toFixed(2)}× | ${goal} |`,
+  );
+}
+stopWorker();
