@@ -78,6 +78,8 @@ type Wait = "bytes" | "room" | "over" | "turn";
  * stream with nothing unread to read again, before queueing a payload for it.
  */
 const READER_TURNS = 2;
+/** Over a queue, payloads up to this size wait for a turn (see `#deliver`). */
+const TURN_IN_QUEUE_UP_TO = 1024;
 
 /**
  * How many sessions are in a sweep, in this isolate. A queue calls its
@@ -239,7 +241,13 @@ export class Receiver {
         // A reader that keeps up most likely reads again within a turn or
         // two: waiting for it saves copying the payload into the stream's
         // queue and out again, and a promise for the read that finds it.
-        if (sink !== null && this.#turns < READER_TURNS && sink.readerDue) {
+        // Over a queue, only for a small payload: a big one left in the
+        // conn's queue fills its window and holds up the peer's writer.
+        if (
+          sink !== null && this.#turns < READER_TURNS &&
+          (this.#queue === null || left <= TURN_IN_QUEUE_UP_TO) &&
+          sink.readerDue
+        ) {
           this.#turns++;
           break;
         }
