@@ -151,8 +151,11 @@ export class FrameReader {
     if (buffered > 0) {
       const n = Math.min(buffered, into.byteLength);
       const buffer = this.#buffer, start = this.#start;
-      if (n <= SMALL_COPY) { for (let i = 0; i < n; i++) into[i] = buffer[start + i]; }
-      else into.set(buffer.subarray(start, start + n));
+      if (n <= SMALL_COPY) {
+        for (let i = 0; i < n; i++) into[i] = buffer[start + i];
+      } else {
+        into.set(buffer.subarray(start, start + n));
+      }
       this.#start += n;
       if (this.#start === this.#end) this.#start = this.#end = 0;
       return n;
