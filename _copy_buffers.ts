@@ -147,26 +147,17 @@ export class CopyBuffers {
 
   /** A copy of a bigger write, in the spare buffer if it fits. */
   copyLarge(data: Uint8Array): Uint8Array {
-    const copy = this.reserve(data.byteLength);
-    copy.set(data);
-    return copy;
-  }
-
-  /**
-   * `length` bytes to copy a bigger write into, in place: the spare buffer
-   * if it fits, else one from the pool. Give it back with
-   * {@linkcode CopyBuffers.recycle} if it goes unused.
-   */
-  reserve(length: number): Uint8Array {
     const spare = this.#spare;
     let buffer: Uint8Array;
-    if (spare !== null && spare.byteLength >= length) {
+    if (spare !== null && spare.byteLength >= data.byteLength) {
       this.#spare = null;
       buffer = spare;
     } else {
-      buffer = take(copySize(length));
+      buffer = take(copySize(data.byteLength));
     }
-    return buffer.subarray(0, length);
+    const copy = buffer.subarray(0, data.byteLength);
+    copy.set(data);
+    return copy;
   }
 
   /** Whether `chunk` lives in the tail buffer, which later writes still fill: copy it out, never hand it out. */

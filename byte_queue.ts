@@ -406,36 +406,6 @@ export class ByteQueue {
   }
 
   /**
-   * Queues up to `max` bytes straight from their source, copied once, into
-   * the queue's own buffer: how a transport that reads its peer's bytes in
-   * place queues them when no reader waits ({@linkcode ByteQueue.fillReader}
-   * is for one that does). `source(into)` copies at most `into.byteLength`
-   * bytes into `into` and returns how many. Returns how many were queued: 0
-   * when the queue is not open, when a reader or a writer waits, or when
-   * `max` more bytes would not fit the window; the transport then writes
-   * them as usual. The `onWrite` hook hears of them as of a write.
-   */
-  fillQueue(max: number, source: (into: Uint8Array) => number): number {
-    if (
-      this.#state.kind !== "open" || this.#readers.length > 0 || this.#pendingWriters > 0 || !(max >= 1) ||
-      this.#queued + max > this.window
-    ) {
-      return 0;
-    }
-    const into = this.#buffers.reserve(max);
-    const n = source(into);
-    if (!(n > 0)) {
-      this.#buffers.recycle(into);
-      return 0;
-    }
-    const bytes = n === max ? into : into.subarray(0, n);
-    this.#segments.push({ bytes, owned: true, writer: null, length: n, copy: true });
-    this.#queued += n;
-    this.#onWrite?.();
-    return n;
-  }
-
-  /**
    * No more writes: the reader sees EOF after the bytes queued and those of
    * the writes still pending, which finish first; later writes reject with
    * `error`. Resolves once the pending writes are done.

@@ -127,15 +127,6 @@ export class FrameReader {
     return queue !== null && !this.#eof && (queue.queued > 0 || queue.state !== "open");
   }
 
-  /**
-   * Queue mode, with nothing in the read buffer: how many bytes the conn's
-   * queue holds, which {@linkcode FrameReader.readInto} copies straight from
-   * it; else 0.
-   */
-  get queuedNow(): number {
-    return this.#queue === null || this.#end > this.#start || this.#eof ? 0 : this.#queue.queued;
-  }
-
   /** Whether the conn reached its end: nothing more will come. */
   get eof(): boolean {
     return this.#eof;

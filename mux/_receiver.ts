@@ -25,8 +25,6 @@ import { FrameReader } from "./_reader.ts";
 export interface PayloadSink {
   /** Hands up to `max` bytes from `source` to a waiting reader; how many it took (see `ByteQueue.fillReader`). */
   deliverFrom(max: number, source: (into: Uint8Array) => number): number;
-  /** Queues up to `max` bytes from `source` for a reader that is not waiting; how many it took (see `ByteQueue.fillQueue`). */
-  queueFrom(max: number, source: (into: Uint8Array) => number): number;
   /** A piece of the payload, in the receiver's buffer: the sink copies what it keeps. */
   deliver(piece: Uint8Array): void;
   /**
@@ -80,8 +78,6 @@ type Wait = "bytes" | "room" | "over" | "turn";
  * stream with nothing unread to read again, before queueing a payload for it.
  */
 const READER_TURNS = 2;
-/** Payloads over this size that no reader waits for are queued straight from where they are (see `#deliver`). */
-const QUEUE_FROM_OVER = 4096;
 /** Over a queue, payloads up to this size wait for a turn (see `#deliver`). */
 const TURN_IN_QUEUE_UP_TO = 1024;
 
@@ -241,25 +237,20 @@ export class Receiver {
     const reader = this.#reader;
     while (left > 0 && reader.ready) {
       let n = sink !== null ? sink.deliverFrom(left, this.#readInto) : 0;
-      if (n === 0 && sink !== null) {
+      if (n === 0) {
         // A reader that keeps up most likely reads again within a turn or
         // two: waiting for it saves copying the payload into the stream's
         // queue and out again, and a promise for the read that finds it.
         // Over a queue, only for a small payload: a big one left in the
         // conn's queue fills its window and holds up the peer's writer.
         if (
-          this.#turns < READER_TURNS && (this.#queue === null || left <= TURN_IN_QUEUE_UP_TO) &&
+          sink !== null && this.#turns < READER_TURNS &&
+          (this.#queue === null || left <= TURN_IN_QUEUE_UP_TO) &&
           sink.readerDue
         ) {
           this.#turns++;
           break;
         }
-        // Over a queue, a big payload goes into the stream's queue straight
-        // from the conn's, not through the read buffer: one copy less.
-        const there = Math.min(left, reader.queuedNow);
-        if (there > QUEUE_FROM_OVER) n = sink.queueFrom(there, this.#readInto);
-      }
-      if (n === 0) {
         const piece = reader.pieceNow(left);
         if (piece === undefined) break;
         sink?.deliver(piece);

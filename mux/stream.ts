@@ -241,16 +241,6 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     if (typeof done !== "number") done.catch(() => {});
   }
 
-  /**
-   * Queues up to `max` payload bytes straight from `source` for a reader
-   * that is not waiting (see `ByteQueue.fillQueue`); returns how many, 0 if
-   * it took none and the bytes must be delivered.
-   */
-  queueFrom(max: number, source: (into: Uint8Array) => number): number {
-    if (this.#state === "reset" || this.#reading !== "open") return 0;
-    return this.#inbound.fillQueue(max, source);
-  }
-
   /** Whether no read waits now, but everything that came was read: a reader that keeps up, about to read again. */
   get readerDue(): boolean {
     const inbound = this.#inbound;

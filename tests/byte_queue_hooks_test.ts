@@ -78,35 +78,6 @@ Deno.test("fillReader leaves the reader waiting when the source has nothing", as
   assert.equal(await reading, 2, "the write after it still reached the reader");
 });
 
-Deno.test("fillQueue queues bytes straight from the source for a reader yet to come, and onWrite hears of them", async () => {
-  let writes = 0;
-  const q = new ByteQueue({ window: 16, onWrite: () => writes++ });
-  const source = sourceOf(bytes(1, 2, 3, 4, 5, 6, 7, 8, 9));
-  assert.equal(q.fillQueue(5, source), 5);
-  assert.equal(q.fillQueue(2, source), 2);
-  assert.equal(q.queued, 7);
-  assert.equal(writes, 2);
-  const into = new Uint8Array(8);
-  assert.equal(await q.read(into), 7);
-  assert.deepEqual(into.subarray(0, 7), bytes(1, 2, 3, 4, 5, 6, 7), "in order, whole");
-});
-
-Deno.test("fillQueue takes nothing when a reader waits, past the window, when the source has nothing, or after closeWrite", async () => {
-  const q = new ByteQueue({ window: 8 });
-  let called = 0;
-  const source = (into: Uint8Array) => (called++, into.fill(1).byteLength);
-  const reading = q.read(new Uint8Array(4));
-  assert.equal(q.fillQueue(4, source), 0, "a reader waits: fillReader is for it");
-  assert.equal(q.fillReader(4, source), 4);
-  assert.equal(await reading, 4);
-  assert.equal(q.fillQueue(9, source), 0, "past the window");
-  assert.equal(q.fillQueue(4, () => 0), 0, "nothing from the source");
-  assert.equal(q.queued, 0);
-  await q.closeWrite();
-  assert.equal(q.fillQueue(4, source), 0, "writing ended");
-  assert.equal(called, 1, "the source was asked only by fillReader");
-});
-
 Deno.test("setOnWrite hangs the hook on a queue made without it: what it reads comes from the writer's buffer", () => {
   const q = new ByteQueue({ window: 4 });
   const got: number[] = [];
