@@ -70,7 +70,7 @@
  * @module
  */
 
-import { type CallOptions, type Conn, formatAddr } from "./conn.ts";
+import type { CallOptions, Conn } from "./conn.ts";
 import { ConnClosedError, MessageTooLargeError, ProtocolError } from "./errors.ts";
 import { FrameDecoder } from "./_frame/decoder.ts";
 import { FrameEncoder } from "./_frame/encoder.ts";
@@ -78,6 +78,7 @@ import { type Frame, MAX_UINT32 } from "./_frame/wire.ts";
 import { OrderedLock } from "./_async/ordered_lock.ts";
 import { waiter } from "./_async/waiter.ts";
 import { checkBytes, describe, refusal } from "./_validate.ts";
+import { connWhere } from "./_where.ts";
 
 /**
  * The default largest message: 3 MiB, as in the golang-ipc seed.
@@ -255,7 +256,7 @@ export class FramedConn<M extends Message = Uint8Array>
     const typed = options.typed === true;
     this.#typed = typed;
     this.#minType = typed && options.allowTypeZero === true ? 0 : 1;
-    this.#addr = formatAddr(conn.remoteAddr ?? { transport: "unknown", address: "" });
+    this.#addr = connWhere(conn);
     this.#encoder = new FrameEncoder(conn, typed);
     this.#decoder = new FrameDecoder(conn, typed, this.maxMessageSize, this.#addr, this.#minType);
   }

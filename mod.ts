@@ -13,7 +13,7 @@
  * ```ts
  * import { connect, listen } from "@tether/tether";
  *
- * await using listener = listen({ transport: "memory", name: "echo" });
+ * await using listener = await listen({ transport: "memory", name: "echo" });
  * (async () => {
  *   for await (const conn of listener) {
  *     // A client may leave without reading: then the echo fails, and that conn is done.

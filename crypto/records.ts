@@ -29,7 +29,7 @@
  * @module
  */
 
-import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
+import type { CallOptions, Conn } from "../conn.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { ConnClosedError, ConnError, HandshakeError, ProtocolError } from "../errors.ts";
@@ -38,6 +38,7 @@ import { InFlight } from "./in_flight.ts";
 import { noop } from "../_async/waiter.ts";
 import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
 import { isRefusal, refusalText } from "./refusal.ts";
+import { connWhere } from "../_where.ts";
 
 /** The most plaintext one record carries. */
 export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
@@ -240,7 +241,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     this.#inbound = inbound;
     this.#outbound = outbound;
     this.#closeTimeout = init.closeTimeout;
-    this.#addr = formatAddr(init.conn.remoteAddr);
+    this.#addr = connWhere(init.conn);
     const queuesDone = this.closed;
     this.closed = Promise.all([queuesDone, this.#runSend(), this.#runReceive()])
       .then(() => this.#under.closed);

@@ -31,7 +31,7 @@
  * @module
  */
 
-import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
+import type { CallOptions, Conn } from "../conn.ts";
 import { abortError, type ErrorContext, HandshakeError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
 import { onAbort } from "../_async/waiter.ts";
@@ -45,6 +45,7 @@ import { type HandshakePattern, parsePattern, type PatternName, pskCount, static
 import { type SecureConn, SecureQueueConn } from "./records.ts";
 import { encodeFrame, FrameReader } from "./wire.ts";
 import { REFUSAL, REFUSAL_TIMEOUT_MS, refusalText } from "./refusal.ts";
+import { connWhere } from "../_where.ts";
 
 /**
  * Options of {@linkcode secure}.
@@ -232,7 +233,7 @@ export async function secureFramed(
 ): Promise<SecureConn> {
   const checked = checkOptions(conn, options);
   const { signal } = options;
-  const context: ErrorContext = { op: "handshake", addr: formatAddr(conn.remoteAddr) };
+  const context: ErrorContext = { op: "handshake", addr: connWhere(conn) };
   // A cipher this runtime lacks is a bad option: it leaves the conn alone.
   const cipher = await cipherFunctions(checked.cipher);
   // Reads and writes go without the signal: an abort closes the conn, which

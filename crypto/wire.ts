@@ -8,6 +8,7 @@
 
 import type { CallOptions, Conn } from "../conn.ts";
 import { ProtocolError } from "../errors.ts";
+import { connWhere } from "../_where.ts";
 
 /** The largest body a length prefix can announce. */
 export const MAX_BODY_LENGTH = 0xffff;
@@ -42,6 +43,8 @@ export interface NextFrameOptions extends CallOptions {
  */
 export class FrameReader {
   readonly #conn: Conn;
+  /** The address errors name. */
+  readonly #addr: string;
   // Small at first (a handshake's messages are tiny, and a conn that carries
   // little never needs more); once a bigger frame comes, room for two whole
   // frames of the largest size, so that a partial one can always be
@@ -53,6 +56,7 @@ export class FrameReader {
   /** Reads from `conn`. */
   constructor(conn: Conn) {
     this.#conn = conn;
+    this.#addr = connWhere(conn);
   }
 
   /**
@@ -69,6 +73,7 @@ export class FrameReader {
         if (this.#end === this.#start) return null;
         throw new ProtocolError({
           op: "receive",
+          addr: this.#addr,
           detail: "truncated: the connection ended inside a length prefix",
         });
       }
@@ -81,6 +86,7 @@ export class FrameReader {
       if (!await this.#fill(signal)) {
         throw new ProtocolError({
           op: "receive",
+          addr: this.#addr,
           detail: `truncated: the connection ended ${
             this.#end - this.#start - 2
           } bytes into a ${length}-byte frame`,

@@ -242,7 +242,7 @@ class Client {
         if (state !== "sending") return;
         state = "failed";
         detach();
-        const cause = fromNodeError(err, "fetch");
+        const cause = fromNodeError(err, "fetch", url.origin);
         reject(new TypeError(`error sending request for ${url.href}: ${cause.message}`, { cause }));
       });
       if (body.kind === "empty") req.end();

@@ -5,9 +5,10 @@
  * @module
  */
 
-import { type Conn, formatAddr } from "../conn.ts";
+import type { Conn } from "../conn.ts";
 import { describe, refusal } from "../_validate.ts";
 import { INITIAL_WINDOW } from "./const.ts";
+import { connWhere } from "../_where.ts";
 
 /**
  * Options of {@linkcode mux}.
@@ -163,7 +164,7 @@ export function checkOptions(conn: Conn, options: MuxOptions): Checked {
       ? undefined
       : count(options.keepAlive, "keepAlive", 0, 1, 2 ** 31 - 1),
   };
-  const refused = refusal(options, { op: "mux", addr: formatAddr(conn.remoteAddr) });
+  const refused = refusal(options, { op: "mux", addr: connWhere(conn) });
   if (refused !== undefined) throw refused;
   return checked;
 }

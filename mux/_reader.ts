@@ -77,13 +77,18 @@ export class FrameReader {
   headerNow(): Header | undefined {
     let buffered = this.#end - this.#start;
     const queue = this.#queue;
-    if (buffered < HEADER_SIZE && queue !== null) {
-      // A few small frames are read whole, taking whole chunks from the
-      // queue (no views made). Otherwise exactly the header: the payload
-      // behind it stays where it is until the session knows where it goes.
+    // A few small frames are read whole, taking whole chunks from the queue
+    // (no views made). Otherwise exactly the header: the payload behind it
+    // stays where it is until the session knows where it goes. A read that
+    // took some bytes but not the whole header reads again: an EOF queued
+    // behind them (a peer that wrote and half-closed before the session
+    // started) calls no hook of its own.
+    while (buffered < HEADER_SIZE && queue !== null && !this.#eof) {
       const queued = queue.queued;
       this.#readNow(queued <= SMALL_QUEUE ? queued : HEADER_SIZE - buffered);
-      buffered = this.#end - this.#start;
+      const now = this.#end - this.#start;
+      if (now === buffered) break;
+      buffered = now;
     }
     if (buffered < HEADER_SIZE) return undefined;
     const header = decodeHeader(this.#buffer, this.#start, this.#header);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Addr, type CallOptions, type Conn, formatAddr } from "../conn.ts";
+import type { Addr, CallOptions, Conn } from "../conn.ts";
 import type { Dialer } from "../listener.ts";
 import {
   abortError,
@@ -38,6 +38,7 @@ import { type Payload, Receiver } from "./_receiver.ts";
 import { FrameWriter } from "./_writer.ts";
 import { type MuxStream, Stream, type StreamHost } from "./stream.ts";
 import { checkOptions, type MuxOptions } from "./_options.ts";
+import { connWhere } from "../_where.ts";
 
 /** How long closing waits for the GoAway and the bytes before it to go out, before it closes the conn anyway. */
 const CLOSE_FLUSH_MS = 1000;
@@ -155,7 +156,7 @@ export class Session implements AsyncDisposable, Disposable {
     this.addr = this.localAddr = conn.localAddr;
     this.remoteAddr = conn.remoteAddr;
     this.role = options.role;
-    this.#where = formatAddr(conn.remoteAddr);
+    this.#where = connWhere(conn);
     this.#window = checked.window;
     this.#maxWindow = checked.maxWindow;
     this.#budget = checked.windowBudget;

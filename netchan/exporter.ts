@@ -6,7 +6,7 @@
  */
 
 import type { Schema } from "./schema.ts";
-import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
+import type { CallOptions, Conn } from "../conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import { typedFrames } from "../frame.ts";
 import type { Listener } from "../listener.ts";
@@ -32,6 +32,7 @@ import {
 } from "./_options.ts";
 import { closeWhenDone } from "./_session.ts";
 import { parseImport, type Refusal, refuseBody, Type, VERSION } from "./_wire.ts";
+import { connWhere } from "../_where.ts";
 
 /**
  * Options of an {@linkcode Exporter}.
@@ -326,7 +327,7 @@ export class Exporter implements AsyncDisposable {
       return;
     }
     const session = mux(conn, { ...this.#options.mux, role: "server" });
-    const addr = formatAddr(conn.remoteAddr);
+    const addr = connWhere(conn);
     this.#sessions.add(session);
     try {
       for await (const stream of session) this.#answer(stream, addr);

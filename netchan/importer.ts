@@ -6,7 +6,7 @@
  */
 
 import type { Schema } from "./schema.ts";
-import { type CallOptions, type Conn, formatAddr } from "../conn.ts";
+import type { CallOptions, Conn } from "../conn.ts";
 import { ConnClosedError } from "../errors.ts";
 import { typedFrames } from "../frame.ts";
 import { connect, type ConnectOptions } from "../transports/mod.ts";
@@ -32,6 +32,7 @@ import {
 } from "./_options.ts";
 import { importBody } from "./_wire.ts";
 import { closeWhenDone } from "./_session.ts";
+import { connWhere } from "../_where.ts";
 
 /**
  * Options of an {@linkcode Importer}.
@@ -161,7 +162,7 @@ export class Importer implements AsyncDisposable {
   /** Imports over `conn`, which it now owns: `close()` closes it. */
   constructor(conn: Conn, options?: ImporterOptions) {
     this.#options = checkEndpoint(options, "new Importer");
-    this.#addr = formatAddr(conn.remoteAddr);
+    this.#addr = connWhere(conn);
     const session = mux(conn, { ...this.#options.mux, role: "client" });
     this.#session = session;
     this.#log = new ErrorLog(this.#options.maxErrors);

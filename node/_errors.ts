@@ -13,6 +13,7 @@ import {
   ConnectionRefusedError,
   ConnError,
   type ErrorContext,
+  ProtocolError,
 } from "../errors.ts";
 
 /** Node codes that mean "the other end or the stream is gone". */
@@ -43,6 +44,8 @@ export function fromNodeError(err: unknown, op: string, addr?: string): Error {
   if (CLOSED_CODES.has(code)) return new ConnClosedError(context);
   if (code === "ECONNREFUSED") return new ConnectionRefusedError(context);
   if (code === "EADDRINUSE") return new AddrInUseError(context);
+  // llhttp's parse errors (HPE_INVALID_CONSTANT...): the peer sent something that is not HTTP.
+  if (code.startsWith("HPE_")) return new ProtocolError(context);
   const timeout = code === "ETIMEDOUT";
   return new ConnError({
     ...context,

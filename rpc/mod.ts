@@ -33,11 +33,11 @@
  */
 
 import type { RpcTransport as CapnwebTransport } from "capnweb";
-import { formatAddr } from "../conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import type { FramedConn } from "../frame.ts";
 import { delay } from "../_async/delay.ts";
 import { noop } from "../_async/waiter.ts";
+import { connWhere } from "../_where.ts";
 
 /**
  * The transport an `RpcSession` runs on, as capnweb defines it (its
@@ -131,7 +131,7 @@ class FramedTransport implements RpcTransport, CapnwebTransport {
 
   constructor(framed: FramedConn<Uint8Array>) {
     this.#framed = framed;
-    this.#addr = formatAddr(framed.conn.remoteAddr);
+    this.#addr = connWhere(framed.conn);
   }
 
   send(message: string): Promise<void> {

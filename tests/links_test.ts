@@ -52,3 +52,35 @@ Deno.test("every relative link in the README and docs/ points at a published fil
   assert.ok(links > 5, `only ${links} relative links found`);
   assert.deepEqual(broken, []);
 });
+
+/** The anchors GitHub and JSR give a markdown file's headings. */
+function anchors(text: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  for (const [, heading] of text.replace(/^```[\s\S]*?^```/gm, "").matchAll(/^#{1,6} (.+)$/gm)) {
+    const slug = heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    out.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return out;
+}
+
+Deno.test("every #anchor of a link in the README and docs/ names a heading of the page it points at", async () => {
+  const broken: string[] = [];
+  let checked = 0;
+  for (const file of await markdownFiles()) {
+    const text = await Deno.readTextFile(new URL(file, root));
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target) || !target.includes("#")) continue;
+      const [path, anchor] = target.split("#");
+      const url = path === "" ? new URL(file, root) : new URL(path, new URL(file, root));
+      if (!url.pathname.endsWith(".md")) continue;
+      checked++;
+      const page = await Deno.readTextFile(url).catch(() => "");
+      if (!anchors(page).has(anchor)) broken.push(`${file}: ${target} names no heading there`);
+    }
+  }
+  assert.ok(checked >= 3, `only ${checked} anchors found`);
+  assert.deepEqual(broken, []);
+});

@@ -98,6 +98,19 @@ for (const { name, bytes, message } of sessionErrors) {
   });
 }
 
+for (const before of [new Uint8Array(0), frame(PING, SYN, 0, 1)]) {
+  const what = before.length === 0 ? "alone" : "after a whole frame";
+  Deno.test(`a header cut short by EOF, ${what}, all queued before the session starts, ends it with a ProtocolError`, async () => {
+    const [a, b] = pipe();
+    const peer = new RawPeer(b);
+    await peer.conn.write(new Uint8Array([...before, ...frame(PING, SYN, 0, 2).subarray(0, 6)]));
+    await peer.conn.closeWrite();
+    const session = mux(a, { role: "server" });
+    await expectSessionProtocolError(session, peer, /6 of 12 header bytes arrived/);
+    peer.conn.close();
+  });
+}
+
 Deno.test("a SYN reusing a live stream id ends the session with a ProtocolError", async () => {
   const { session, peer } = serverFacingRaw();
   await rawOpen(session, peer, 1);

@@ -65,6 +65,21 @@ Deno.test("a path through a regular file is a ConnError with code ENOTDIR naming
   });
 });
 
+Deno.test("a unix listen in a directory that does not exist is a ConnError ENOENT that says so, naming the address", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/missing/x.sock`;
+    const err = await listen({ transport: "unix", path }).catch((e) => e);
+    assert.ok(err instanceof ConnError, String(err));
+    assert.equal(err.code, "ENOENT");
+    assert.ok(
+      err.message.startsWith(
+        `listen unix:${path}: the directory ${dir}/missing does not exist: create it first`,
+      ),
+      err.message,
+    );
+  });
+});
+
 Deno.test("a tcp host that does not resolve is a ConnError with code ENOTFOUND naming the host", async () => {
   const hostname = "no-such-host.invalid";
   const attempts = [

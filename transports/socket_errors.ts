@@ -59,7 +59,16 @@ export function socketError(err: unknown, op: string, addr: string, socketPath?:
     return new ConnectionRefusedError({ op, addr, cause: err });
   }
   if (err instanceof Deno.errors.NotFound && op === "listen") {
-    return new ConnError({ ...context, code: "ENOENT" });
+    // The OS's message names the private name listen binds first, which would only puzzle.
+    const path = socketPath ?? addr.replace(/^unix:/, "");
+    const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+    return new ConnError({
+      op,
+      addr,
+      cause: err,
+      code: "ENOENT",
+      summary: `the directory ${dir} does not exist: create it first`,
+    });
   }
   if (err instanceof Deno.errors.NotFound) {
     return new ConnectionRefusedError({ op, addr, cause: err, detail: "no socket file at that path" });

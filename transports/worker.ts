@@ -68,8 +68,11 @@ export interface MessageEndpoint {
  * import { portConn, type PortConnOptions } from "@tether/tether";
  *
  * const options: PortConnOptions = { bufferSize: 256 * 1024 };
- * const { port1 } = new MessageChannel();
- * portConn(port1, options).close();
+ * const { port1, port2 } = new MessageChannel();
+ * // Close both ends: a conn closed before its peer attached keeps its port open (and the process
+ * // alive) until the other end attaches or closes, so that what it sent is not lost.
+ * await using _a = portConn(port1, options);
+ * await using _b = portConn(port2, options);
  * ```
  */
 export interface PortConnOptions {

@@ -1,0 +1,62 @@
+// Every error names the address: the accepting end of a Unix socket (whose peer is unnamed) the socket
+// path, a record layer cut short the conn it came on.
+import assert from "node:assert/strict";
+import { connect, frames, HandshakeError, listen, pipe, ProtocolError } from "../mod.ts";
+import { secure } from "../crypto/mod.ts";
+import { mux } from "../mux/mod.ts";
+
+Deno.test("errors of frames(), secure() and mux() on the accepting end of a Unix socket name the socket path", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/app.sock`;
+  try {
+    await using listener = await listen({ transport: "unix", path });
+    const where = `unix:${path}`;
+    const bad = async () => {
+      const client = await connect({ transport: "unix", path });
+      await client.write(new Uint8Array([0, 0, 0, 9, 1])); // a frame cut short, or a bad handshake
+      await client.closeWrite();
+      const server = await listener.accept();
+      return { client, server };
+    };
+
+    const f = await bad();
+    const framed = frames(f.server);
+    const received = await framed.receive().catch((e) => e);
+    assert.ok(received instanceof ProtocolError, `${received}`);
+    assert.ok(received.message.startsWith(`receive ${where}: `), received.message);
+    framed.close(), f.client.close();
+
+    const s = await bad();
+    const handshake = await secure(s.server, { role: "responder" }).catch((e) => e);
+    assert.ok(handshake instanceof HandshakeError, `${handshake}`);
+    assert.ok(handshake.message.startsWith(`handshake ${where}: `), handshake.message);
+    s.server.close(), s.client.close();
+
+    const m = await bad();
+    const session = mux(m.server, { role: "server" });
+    await session.closed;
+    assert.ok(session.error instanceof ProtocolError, `${session.error}`);
+    assert.ok(session.error.message.startsWith(`receive ${where}: `), session.error.message);
+    m.client.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a secure() conn whose peer vanishes inside a record rejects reads with a ProtocolError naming the address", async () => {
+  const [a, b] = pipe();
+  const [client, server] = await Promise.all([
+    secure(a, { role: "initiator" }),
+    secure(b, { role: "responder" }),
+  ]);
+  // Under the records: a length prefix announcing 100 bytes, 10 of them, then the conn ends.
+  await b.write(new Uint8Array([0, 100, ...new Uint8Array(10)]));
+  b.close();
+  const err = await client.read(new Uint8Array(10)).catch((e) => e);
+  assert.ok(err instanceof ProtocolError, `${err}`);
+  assert.match(
+    err.message,
+    /^receive memory:pipe: protocol error \(truncated: the connection ended 10 bytes into a 100-byte frame\)/,
+  );
+  client.close(), server.close();
+});
