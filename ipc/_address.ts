@@ -7,6 +7,7 @@
 
 import type { ConnectOptions } from "../transports/mod.ts";
 import { describe } from "../_validate.ts";
+import { ConnError } from "../errors.ts";
 import type { IpcAddressOptions, IpcProtocol } from "./types.ts";
 
 /** The address options `serve()` and `connectClient()` share. */
@@ -23,26 +24,37 @@ export interface IpcAddress {
 /**
  * Variables the process may read. A permission query costs tens of
  * microseconds, and a client looks its directory up at every connect; a
- * grant is remembered (should the process revoke it later, `Deno.env.get`
- * throws, which reads as unset below, as without the grant).
+ * grant is remembered.
  */
 const granted = new Set<string>();
 
+/**
+ * The variable `name`, or `undefined` when unset. Without the grant to read
+ * it, an error: a server and a client that guessed differently (one in
+ * `$XDG_RUNTIME_DIR`, one in the shared `/tmp`) would never meet, and a
+ * name in `/tmp` can be taken first by another user.
+ */
 function env(name: string): string | undefined {
-  try {
-    if (!granted.has(name)) {
-      if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
-      granted.add(name);
+  if (!granted.has(name)) {
+    const state = Deno.permissions.querySync({ name: "env", variable: name }).state;
+    if (state !== "granted") {
+      throw new ConnError({
+        code: "ENOTCAPABLE",
+        summary: "ipc names map to a Unix socket in $XDG_RUNTIME_DIR or the temp dir: " +
+          "missing --allow-env=XDG_RUNTIME_DIR,TMPDIR",
+        detail: `${name} is not readable (${state})`,
+      });
     }
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
+    granted.add(name);
   }
+  return Deno.env.get(name) || undefined;
 }
 
 /**
  * The directory tether's own ipc sockets go in: `$XDG_RUNTIME_DIR` (private
- * to the user), else the temp dir (`$TMPDIR`, else `/tmp`).
+ * to the user), else the temp dir (`$TMPDIR`, else `/tmp`). Reading those
+ * variables needs `--allow-env=XDG_RUNTIME_DIR,TMPDIR`; without it, a
+ * `ConnError` (`ENOTCAPABLE`) says so.
  */
 export function socketDir(): string {
   return env("XDG_RUNTIME_DIR") ?? env("TMPDIR") ?? "/tmp";
@@ -61,7 +73,7 @@ function checkName(name: unknown, protocol: IpcProtocol): string {
   if (name.includes("\0")) throw new TypeError(`name must not contain NUL, got ${describe(name)}`);
   if (protocol === "tether" && /[/\\]/.test(name)) {
     throw new TypeError(
-      `name must not contain "/" or "\\": it names a socket in ${socketDir()}, got ${describe(name)}`,
+      `name must not contain "/" or "\\": it names a socket file in the socket directory, got ${describe(name)}`,
     );
   }
   return name;
