@@ -16,7 +16,7 @@ async function quickStart(): Promise<string> {
   return block[1];
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = probe.addr as Deno.NetAddr;
   probe.close();
@@ -29,7 +29,7 @@ for (const transport of ["unix", "tcp"] as const) {
     try {
       const address = transport === "unix"
         ? `{ transport: "unix", path: ${JSON.stringify(`${dir}/echo.sock`)} }`
-        : `{ transport: "tcp", hostname: "127.0.0.1", port: ${await freePort()} }`;
+        : `{ transport: "tcp", hostname: "127.0.0.1", port: ${freePort()} }`;
       const code = (await quickStart()).replaceAll(`{ transport: "memory", name: "echo" }`, address);
       assert.ok(
         code.includes(address),
