@@ -73,9 +73,7 @@ function checkName(name: unknown, protocol: IpcProtocol): string {
   if (name.includes("\0")) throw new TypeError(`name must not contain NUL, got ${describe(name)}`);
   if (protocol === "tether" && /[/\\]/.test(name)) {
     throw new TypeError(
-      `name must not contain "/" or "\\": it names a socket file in the socket directory, got ${
-        describe(name)
-      }`,
+      `name must not contain "/" or "\\": it names a socket file, got ${describe(name)}`,
     );
   }
   return name;
