@@ -98,6 +98,8 @@ export interface ReadChunkOptions extends CallOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Copies of up to this many bytes are a loop: `set` costs more than the bytes for so few. */
+const SMALL_COPY = 16;
 /** Owned chunks smaller than this are joined with their neighbours when read whole. */
 const JOIN_BELOW = 4096;
 /** How many bytes a joined chunk holds at most. */
@@ -193,6 +195,11 @@ export class ByteQueue {
   /** How many bytes are queued and not yet read. */
   get queued(): number {
     return this.#queued;
+  }
+
+  /** How many reads wait for bytes: a transport may hold bytes back a moment for one about to come back. */
+  get waitingReads(): number {
+    return this.#readers.length;
   }
 
   /**
@@ -544,14 +551,17 @@ export class ByteQueue {
       const segment = segments.at(0);
       const bytes = segment.bytes;
       const k = Math.min(bytes.byteLength, into.byteLength - n);
+      if (k <= SMALL_COPY) {
+        for (let i = 0; i < k; i++) into[n + i] = bytes[i];
+      } else {
+        into.set(k === bytes.byteLength ? bytes : bytes.subarray(0, k), n);
+      }
       if (k === bytes.byteLength) {
-        into.set(bytes, n);
         segments.shift();
         // Copied out whole, the queue's own copy can take the next write.
         if (segment.copy) this.#buffers.recycle(bytes);
         this.#consumed(segment);
       } else {
-        into.set(bytes.subarray(0, k), n);
         segment.bytes = bytes.subarray(k);
       }
       n += k;

@@ -63,6 +63,8 @@ const ARENA_SIZE = 16 * 1024;
  * 512 KiB ran at 0.80x the raw socket's speed, into 256 KiB at 0.72x.
  */
 const GATHER_SIZE = 512 * 1024;
+/** Frames up to this size at the arena's start go to the queue as a view made once. */
+const SMALL_FRAME = HEADER_SIZE + 64;
 
 /**
  * Over a `QueueConn`. The buffer is an arena: each commit takes the next
@@ -75,8 +77,8 @@ export class QueueOutbox implements Outbox {
   readonly #queue: ByteQueue;
   readonly #events: OutboxEvents;
   readonly #buffer = new Uint8Array(ARENA_SIZE);
-  /** The arena's first header-sized bytes, as a view made once: most commits are a header there. */
-  readonly #head = this.#buffer.subarray(0, HEADER_SIZE);
+  /** Views of the arena's first bytes, by length, each made once: most commits are a small frame there. */
+  readonly #heads: Uint8Array[] = [];
   #used = 0;
   /** Arena regions the queue holds. */
   #held = 0;
@@ -113,7 +115,9 @@ export class QueueOutbox implements Outbox {
   commit(end: number): void {
     const start = this.#used;
     this.#used = end;
-    const bytes = start === 0 && end === HEADER_SIZE ? this.#head : this.#buffer.subarray(start, end);
+    const bytes = start === 0 && end <= SMALL_FRAME
+      ? this.#smallView(end)
+      : this.#buffer.subarray(start, end);
     const written = this.#queue.writeNow(bytes);
     if (typeof written !== "number") {
       this.#held++;
@@ -121,6 +125,10 @@ export class QueueOutbox implements Outbox {
     } else if (this.#used === end) {
       this.#used = start;
     }
+  }
+
+  #smallView(end: number): Uint8Array {
+    return this.#heads[end] ??= this.#buffer.subarray(0, end);
   }
 
   /** Writes `bytes` to the queue as they are; the queue copies or holds them as its contract says. */

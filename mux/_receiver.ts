@@ -27,6 +27,11 @@ export interface PayloadSink {
   deliverFrom(max: number, source: (into: Uint8Array) => number): number;
   /** A piece of the payload, in the receiver's buffer: the sink copies what it keeps. */
   deliver(piece: Uint8Array): void;
+  /**
+   * Whether no read waits on it now, but its reader took everything that
+   * came: one that keeps up, likely to read again within a turn or two.
+   */
+  readonly readerDue: boolean;
   /** The frame's flags, handled once its payload is all delivered. */
   flags(flags: number): void;
 }
@@ -36,6 +41,14 @@ export interface Payload {
   sink: PayloadSink | null;
   length: number;
   flags: number;
+}
+
+/** Room for control frames, in the session's writer (see `FrameWriter.controlRoom`). */
+export interface ControlRoom {
+  /** Whether too many control frames are queued: a frame read now might have to queue one more. */
+  readonly controlFull: boolean;
+  /** `undefined` while there is room, else a promise that resolves once there is. */
+  controlRoom(): Promise<void> | undefined;
 }
 
 /** What the receiver needs from its session. */
@@ -48,14 +61,25 @@ export interface ReceiveHost {
   frame(header: Header, payload: Payload): boolean;
   /** Whether the session is over: nothing more is handled. */
   readonly over: boolean;
-  /** `undefined` while the writer has room for the answers frames need (pings, resets), else when it will. */
-  controlRoom(): Promise<void> | undefined;
+  /** The session's writer, which must have room for the answers frames need (pings, resets). */
+  readonly writer: ControlRoom;
   /** Reading ended: `null` at EOF between frames, else why (a `ProtocolError`, the conn's error). */
   ended(error: unknown): void;
 }
 
-/** What a sweep stopped for. */
-type Wait = "bytes" | "room" | "over";
+/**
+ * What a sweep stopped for: more bytes, control room, the end, or a turn
+ * for a stream's reader that keeps up to read again (see `#deliver`).
+ */
+type Wait = "bytes" | "room" | "over" | "turn";
+
+/**
+ * How many microtask turns a sweep waits, at most, for the reader of a
+ * stream with nothing unread to read again, before queueing a payload for it.
+ */
+const READER_TURNS = 2;
+/** Over a queue, payloads up to this size wait for a turn (see `#deliver`). */
+const TURN_IN_QUEUE_UP_TO = 1024;
 
 /**
  * How many sessions are in a sweep, in this isolate. A queue calls its
@@ -66,17 +90,23 @@ type Wait = "bytes" | "room" | "over";
  */
 let sweeping = 0;
 
+/** For a microtask turn: a resolved promise's `then` costs half of Deno's `queueMicrotask`, whose argument it checks. */
+const RESOLVED = Promise.resolve();
+
 /** Reads one session's frames. */
 export class Receiver {
   /** Settles once nothing more is read. */
   readonly done: Promise<void>;
   readonly #host: ReceiveHost;
+  readonly #control: ControlRoom;
   readonly #reader: FrameReader;
   /** The conn's inbound queue, which calls on writes, or `null` for a conn read in a loop. */
   readonly #queue: ByteQueue | null;
   /** The payload of the frame being read, while `#inPayload`; one object, reused. */
   readonly #payload: Payload = { sink: null, length: 0, flags: 0 };
   #inPayload = false;
+  /** Turns waited for a stream's reader to read again. */
+  #turns = 0;
   /** `listening` for the queue; `deferred` while a sweep waits for a microtask or for control room; `stopped`. */
   #state: "listening" | "deferred" | "stopped" = "listening";
   // Not Promise.withResolvers: Node 20 lacks it, and the mux runs there.
@@ -85,6 +115,7 @@ export class Receiver {
   /** Starts reading `conn`, whose peer `addr` names in errors, for `host`. */
   constructor(conn: Conn, addr: string, host: ReceiveHost) {
     this.#host = host;
+    this.#control = host.writer;
     this.#reader = new FrameReader(conn, addr);
     this.#queue = queuesOf(conn)?.inbound ?? null;
     if (this.#queue !== null) {
@@ -116,7 +147,7 @@ export class Receiver {
 
   #defer(): void {
     this.#state = "deferred";
-    queueMicrotask(this.#resume);
+    RESOLVED.then(this.#resume);
   }
 
   readonly #resume = (): void => {
@@ -129,9 +160,10 @@ export class Receiver {
   #run(): void {
     const wait = this.#guardedSweep();
     if (wait === "over") return this.stop();
+    if (wait === "turn") return this.#defer();
     if (wait === "room") {
       this.#state = "deferred";
-      this.#host.controlRoom()!.then(this.#resume);
+      this.#control.controlRoom()!.then(this.#resume);
     }
   }
 
@@ -141,7 +173,8 @@ export class Receiver {
       const wait = this.#guardedSweep();
       if (wait === "over") return;
       try {
-        await (wait === "room" ? this.#host.controlRoom() : this.#reader.more());
+        if (wait === "turn") await undefined;
+        else await (wait === "room" ? this.#control.controlRoom() : this.#reader.more());
       } catch (err) {
         if (!this.#host.over) this.#host.ended(err);
         return;
@@ -166,11 +199,13 @@ export class Receiver {
     const reader = this.#reader;
     const host = this.#host;
     for (;;) {
-      if (host.over) return "over";
+      // The session stops its receiver the moment it ends: no need to ask it.
+      if (this.#state === "stopped") return "over";
       if (this.#inPayload) {
         const payload = this.#payload;
         payload.length = this.#deliver(payload.sink, payload.length);
         if (payload.length > 0) {
+          if (this.#turns > 0) return "turn";
           if (reader.eof) throw reader.truncated(`${payload.length} payload bytes were still to come`);
           return "bytes";
         }
@@ -180,7 +215,7 @@ export class Receiver {
         sink?.flags(payload.flags);
         continue;
       }
-      if (host.controlRoom() !== undefined) return "room";
+      if (this.#control.controlFull) return "room";
       const header = reader.headerNow();
       if (header === undefined) {
         if (!reader.eof) return "bytes";
@@ -195,19 +230,33 @@ export class Receiver {
   /**
    * Hands on as much of a payload as can be had now, returning how much is
    * still to come: straight into the stream reader's buffer when one waits
-   * and the conn allows (one copy from the sender's bytes), else through the
-   * read buffer into the stream's queue.
+   * (from the conn's queue, one copy from the sender's bytes; else from the
+   * read buffer), else through the read buffer into the stream's queue.
    */
   #deliver(sink: PayloadSink | null, left: number): number {
     const reader = this.#reader;
     while (left > 0 && reader.ready) {
-      let n = sink !== null && reader.direct ? sink.deliverFrom(left, this.#readInto) : 0;
+      let n = sink !== null ? sink.deliverFrom(left, this.#readInto) : 0;
       if (n === 0) {
+        // A reader that keeps up most likely reads again within a turn or
+        // two: waiting for it saves copying the payload into the stream's
+        // queue and out again, and a promise for the read that finds it.
+        // Over a queue, only for a small payload: a big one left in the
+        // conn's queue fills its window and holds up the peer's writer.
+        if (
+          sink !== null && this.#turns < READER_TURNS &&
+          (this.#queue === null || left <= TURN_IN_QUEUE_UP_TO) &&
+          sink.readerDue
+        ) {
+          this.#turns++;
+          break;
+        }
         const piece = reader.pieceNow(left);
         if (piece === undefined) break;
         sink?.deliver(piece);
         n = piece.byteLength;
       }
+      this.#turns = 0;
       left -= n;
     }
     return left;

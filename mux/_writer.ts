@@ -24,6 +24,8 @@ import { ConnOutbox, type Outbox, QueueOutbox } from "./_outbox.ts";
 const CONTROL_LIMIT = 4096;
 /** A payload up to this size is copied behind its header; a bigger one goes as the caller's bytes, if the outbox can. */
 const COPY_UP_TO = 4096;
+/** Payloads of up to this many bytes are copied by a loop: `set` costs more than the bytes for so few. */
+const SMALL_COPY = 16;
 /** A batch is not begun in less room than this while the conn holds the rest of the outbox. */
 const MIN_BATCH = 16 * 1024;
 
@@ -99,7 +101,12 @@ export class FrameWriter {
     if (end - out.at > out.room) return undefined;
     const buffer = out.buffer;
     encodeHeader(buffer, out.at, Type.Data, 0, streamId, n);
-    if (copied) buffer.set(bytes, out.at + HEADER_SIZE);
+    if (n <= SMALL_COPY) {
+      const at = out.at + HEADER_SIZE;
+      for (let i = 0; i < n; i++) buffer[at + i] = bytes[i];
+    } else if (copied) {
+      buffer.set(bytes, out.at + HEADER_SIZE);
+    }
     out.commit(end);
     return copied ? n : out.direct(bytes);
   }
@@ -111,6 +118,11 @@ export class FrameWriter {
     this.#kick();
   }
 
+  /** Whether {@linkcode FrameWriter.controlRoom} would wait. */
+  get controlFull(): boolean {
+    return this.#control.length >= CONTROL_LIMIT && this.#state !== "done";
+  }
+
   /**
    * `undefined` while few enough control frames are queued, else a promise
    * that resolves once they are, or writing ended: a peer that makes the
@@ -118,7 +130,7 @@ export class FrameWriter {
    * from either until it does.
    */
   controlRoom(): Promise<void> | undefined {
-    if (this.#control.length < CONTROL_LIMIT || this.#state === "done") return undefined;
+    if (!this.controlFull) return undefined;
     return this.#controlRoom.wait(undefined);
   }
 

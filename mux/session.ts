@@ -171,7 +171,7 @@ export class Session implements AsyncDisposable, Disposable {
       get over() {
         return session.#over;
       },
-      controlRoom: () => this.#writer.controlRoom(),
+      writer: this.#writer,
       ended: (error) => this.#receiveEnded(error),
     });
     this.closed = Promise.all([this.#receiver.done, this.#wireDone.promise]).then(() => conn.closed);

@@ -241,6 +241,13 @@ export class Stream extends QueueConn implements MuxStream, FrameSource {
     if (typeof done !== "number") done.catch(() => {});
   }
 
+  /** Whether no read waits now, but everything that came was read: a reader that keeps up, about to read again. */
+  get readerDue(): boolean {
+    const inbound = this.#inbound;
+    return inbound.queued === 0 && inbound.waitingReads === 0 && this.#reading === "open" &&
+      this.#state !== "reset";
+  }
+
   /**
    * Hands up to `max` payload bytes straight from `source` to this stream's
    * waiting reader, if one waits (see `ByteQueue.fillReader`); returns how

@@ -213,3 +213,29 @@ Deno.test("abortWrite calls onWrite, so that a pump sees the end of the stream",
   q.abortWrite(new Error("gone"));
   assert.ok(ended);
 });
+
+Deno.test("reads of every size take the bytes in order across chunks big and small, whole or in part", async () => {
+  const sizes = [1, 5, 16, 17, 100, 3000, 2, 15, 4096, 1];
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const all = Uint8Array.from({ length: total }, (_, i) => (i * 7 + 3) & 0xff);
+  for (const readSizes of [[1], [3, 16, 7], [16, 17, 2000], [total]]) {
+    const q = new ByteQueue({ window: 2 * total });
+    let at = 0;
+    for (const size of sizes) {
+      await q.write(all.slice(at, at + size));
+      at += size;
+    }
+    const got = new Uint8Array(total);
+    let n = 0;
+    for (let i = 0; n < total; i++) {
+      const size = readSizes[i % readSizes.length];
+      // Alternate the waiting read and the sync one: both copy through the same path.
+      const k = i % 2 === 0
+        ? (await q.read(got.subarray(n, n + size)))!
+        : q.readNow(got.subarray(n, n + size))!;
+      n += k;
+    }
+    assert.deepEqual(got, all, `reads of ${readSizes}`);
+    assert.equal(q.queued, 0);
+  }
+});

@@ -82,12 +82,17 @@ export const workerLayer = simpleLayer("worker", [
       const writing = (async () => {
         while (true) await conn.write(chunk);
       })().catch((e) => e);
+      // Terminated once bytes have come back: the worker is attached and the
+      // transfer under way, however slow the machine (a worker killed before
+      // its end attached is another case: its conn never learns of it).
+      let flowing!: () => void;
+      const echoed = new Promise<void>((resolve) => flowing = resolve);
       const reading = (async () => {
         const buf = new Uint8Array(64 * 1024);
-        while ((await conn.read(buf)) !== null);
+        while ((await conn.read(buf)) !== null) flowing();
         return null;
       })().catch((e) => e);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await Promise.race([echoed, reading]);
       await worker.terminate();
       const [writeErr, readErr] = await Promise.all([writing, reading]);
       check(writeErr instanceof ConnClosedError, `write: expected ConnClosedError, got ${writeErr}`);
