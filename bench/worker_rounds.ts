@@ -31,9 +31,12 @@ const rows: [string, () => Promise<void>, () => Promise<void>, "speed" | "time",
 ];
 
 console.log(`Deno ${Deno.version.deno}, ${new Date().toISOString().slice(0, 10)}, ${rounds} rounds\n`);
-console.log("| target | worker conn against raw posts (median of rounds) | middle half of rounds | goal |");
-console.log("| --- | --- | --- | --- |");
+console.log(
+  "| target | raw, median | conn, median | worker conn against raw posts (median of rounds) | middle half of rounds | goal |",
+);
+console.log("| --- | --- | --- | --- | --- | --- |");
 const ratios = rows.map(() => [] as number[]);
+const rawTimes = rows.map(() => [] as number[]), connTimes = rows.map(() => [] as number[]);
 for (const [, raw, conn] of rows) await raw(), await conn(); // warm up
 for (let r = 0; r < rounds; r++) {
   for (const [i, [, raw, conn, kind]] of rows.entries()) {
@@ -43,12 +46,16 @@ for (let r = 0; r < rounds; r++) {
     await conn();
     const t2 = performance.now();
     ratios[i].push(kind === "speed" ? (t1 - t0) / (t2 - t1) : (t2 - t1) / (t1 - t0));
+    rawTimes[i].push(t1 - t0);
+    connTimes[i].push(t2 - t1);
   }
 }
 for (const [i, [title, , , kind, goal]] of rows.entries()) {
   const [median, low, high] = spread(ratios[i]);
+  const ms = (xs: number[]) => `${spread(xs)[0].toFixed(2)} ms`;
   console.log(
-    `| ${title} | ${median.toFixed(2)}× (${kind}) | ${low.toFixed(2)}–${high.toFixed(2)}× | ${goal} |`,
+    `| ${title} | ${ms(rawTimes[i])} | ${ms(connTimes[i])} | ${median.toFixed(2)}× (${kind}) | ` +
+      `${low.toFixed(2)}–${high.toFixed(2)}× | ${goal} |`,
   );
 }
 stopWorker();
