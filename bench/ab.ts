@@ -91,13 +91,16 @@ async function framed(m: Mod, [x, y]: [Mod, Mod], size: number): Promise<void> {
   closing(x, y);
 }
 
-async function secured(m: Mod, cipher: string, size: number, count: number, overUnix = false): Promise<void> {
+async function securePair(m: Mod, cipher: string, overUnix: boolean): Promise<[Mod, Mod]> {
   const [x, y] = overUnix ? await unixPair(m) : m.pipe();
-  const pair = await Promise.all([
+  return await Promise.all([
     m.secure(x, { role: "initiator", cipher }),
     m.secure(y, { role: "responder", cipher }),
   ]);
-  await readWrite(pair, size, count);
+}
+
+async function secured(m: Mod, cipher: string, size: number, count: number, overUnix = false): Promise<void> {
+  await readWrite(await securePair(m, cipher, overUnix), size, count);
 }
 
 async function pingPong([x, y]: [Mod, Mod], trips: number): Promise<void> {
@@ -149,6 +152,8 @@ const cases: Record<string, (m: Mod) => Promise<void>> = {
   "pipe frames 1 KiB": (m) => framed(m, m.pipe(), 1024),
   "pipe frames 64 KiB": (m) => framed(m, m.pipe(), 65536),
   "secure AESGCM 64 B": (m) => secured(m, "AESGCM", 64, 2048),
+  "secure ChaChaPoly ping-pong": async (m) => pingPong(await securePair(m, "ChaChaPoly", false), 500),
+  "secure unix ChaChaPoly ping-pong": async (m) => pingPong(await securePair(m, "ChaChaPoly", true), 200),
   "secure ChaChaPoly 64 B": (m) => secured(m, "ChaChaPoly", 64, 2048),
   "secure AESGCM 1 KiB": (m) => secured(m, "AESGCM", 1024, 2048),
   "secure ChaChaPoly 1 KiB": (m) => secured(m, "ChaChaPoly", 1024, 2048),

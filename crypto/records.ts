@@ -16,12 +16,15 @@
  * - **Stop reading.** Cancelling `readable` cancels the conn underneath's
  *   `readable`, so the peer's writes fare as they would over that conn.
  * - **Latency and batching.** A record the cipher seals at once (see
- *   `CipherState.encryptNow`) goes straight to the conn underneath: a
+ *   `CipherState.encryptNow`) goes straight to the conn underneath: in a
+ *   conversation (the peer was heard from since this side last sent), a
  *   `write` with nothing ahead of it becomes a record there and then,
  *   without passing through the queue, and a received record is opened and
- *   handed to readers in the same turn. While a record is being written,
- *   later writes queue and go out together in the next one, so a writer that
- *   runs ahead makes few, big records.
+ *   handed to readers in the same turn. A writer that runs ahead (writes
+ *   again before hearing back) is given a few microtask turns to queue more
+ *   (`_async/gather.ts`), and while a record is being written later writes
+ *   queue too: both go out together in the next record, so such a writer
+ *   makes few, big records.
  * - **Throughput through WebCrypto.** WebCrypto is asynchronous: once a
  *   record needs it (a big one), that direction keeps a few records in
  *   flight and hands them on in order, until a small record with nothing
@@ -39,6 +42,7 @@ import { ConnClosedError, ConnError, HandshakeError, ProtocolError } from "../er
 import { type CipherState, DecryptError, SYNC_CIPHER_LIMIT, TAG_LENGTH } from "./cipher.ts";
 import { InFlight } from "./in_flight.ts";
 import { noop } from "../_async/waiter.ts";
+import { GATHER, gather } from "../_async/gather.ts";
 import { encodeFrame, type FrameReader, MAX_BODY_LENGTH } from "./wire.ts";
 import { isRefusal, refusalText } from "./refusal.ts";
 import { giveBuffer, takeBuffer } from "../_copy_buffers.ts";
@@ -204,6 +208,13 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #pipelined = false;
   /** The record being written to the conn underneath, by the pump or by a direct write. */
   #writing: Promise<unknown> | null = null;
+  /**
+   * `heard` once a record came from the peer since this side last sent one:
+   * a conversation, where a write goes out at once. `sent` while this side
+   * writes and hears nothing: a writer running ahead, whose small writes
+   * are gathered into one record (see `_async/gather.ts`).
+   */
+  #turn: "heard" | "sent" = "heard";
 
   /** Starts the pumps over a conn whose handshake just finished. */
   constructor(init: SessionInit) {
@@ -256,7 +267,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #writeDirect(p: Uint8Array): boolean {
     if (
       this.#writing !== null || this.#pipelined || this.#closing || this.#writeEnded ||
-      this.#sending !== "open" ||
+      this.#sending !== "open" || this.#turn === "sent" ||
       p.byteLength === 0 || p.byteLength > MAX_RECORD_PLAINTEXT || this.#outbound.queued > 0
     ) {
       return false;
@@ -272,6 +283,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       if (scratch !== undefined) giveBuffer(scratch);
       return false;
     }
+    this.#turn = "sent";
     const writing = this.#writing = this.#under.write(lengthPrefixed(frame)).then(() => {
       // Not after a failure: a write that failed may not be done with it.
       if (scratch !== undefined) giveBuffer(scratch);
@@ -339,11 +351,18 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
           await this.#writing;
           continue;
         }
+        const queued = this.#outbound.queued;
+        if (queued > 0 && queued < GATHER.enough && this.#turn === "sent" && pipeline === null) {
+          // A writer running ahead in small writes: one record for the lot.
+          await gather(() => this.#outbound.queued);
+          if (this.#writing !== null) continue;
+        }
         const n = this.#outbound.readNow(SEND_BUFFER);
         if (n === undefined) {
           await this.#outbound.whenReadable();
           continue;
         }
+        this.#turn = "sent";
         const eof = n === null;
         const plaintext = eof ? EMPTY : SEND_BUFFER.subarray(0, n);
         // The plaintext buffer is shared: it is sealed, or copied by WebCrypto, before anything awaits.
@@ -571,6 +590,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
       this.#settle();
       return true;
     }
+    this.#turn = "heard";
     let written: number | Promise<number>;
     try {
       written = this.#inbound.writeNow(plaintext, copy === undefined ? OWNED : undefined);

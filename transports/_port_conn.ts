@@ -39,6 +39,7 @@ import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import { noop, waiter } from "../_async/waiter.ts";
+import { GATHER, gather } from "../_async/gather.ts";
 import { isolateLock, watchIsolate } from "./_isolate.ts";
 import * as wire from "./_port_wire.ts";
 
@@ -89,12 +90,6 @@ type Sending = "open" | "closing" | "finished";
 /** Receiving: `open`; `stopped` once we told the peer we read no more; `ended` once its FIN came. */
 type Receiving = "open" | "stopped" | "ended";
 
-/** A small chunk wakes the pump, which then waits this many quiet microtask turns for more. */
-const QUIET_TURNS = 8;
-/** The most microtask turns the pump waits for a writer that keeps writing. */
-const MAX_TURNS = 256;
-/** Chunks this large are posted at once. */
-const BATCH_BELOW = 16 * 1024;
 /** The most chunks one post carries. */
 const MAX_CHUNKS = 64;
 /**
@@ -339,7 +334,7 @@ export class PortConn extends QueueConn {
     const queued = this.#outbound.queued;
     if (this.#sending === "open") {
       if (this.#credit === 0) return; // the peer's next grant flushes
-      if (!gathered && queued > 0 && queued < BATCH_BELOW && this.#postedAt === this.#heard) {
+      if (!gathered && queued > 0 && queued < GATHER.enough && this.#postedAt === this.#heard) {
         this.#gather();
         return;
       }
@@ -350,17 +345,7 @@ export class PortConn extends QueueConn {
   /** Waits while the writer keeps adding to the queue, a microtask turn at a time, then sends. */
   async #gather(): Promise<void> {
     this.#batch = "gathering";
-    let seen = this.#outbound.queued;
-    for (let turn = 0, quiet = 0; turn < MAX_TURNS && quiet < QUIET_TURNS && seen < BATCH_BELOW; turn++) {
-      await undefined;
-      const queued = this.#outbound.queued;
-      if (queued > seen) {
-        seen = queued;
-        quiet = 0;
-      } else {
-        quiet++;
-      }
-    }
+    await gather(() => this.#outbound.queued);
     this.#batch = "idle";
     this.#flush(true);
   }
