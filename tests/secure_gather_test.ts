@@ -17,14 +17,20 @@ function counting(conn: Conn): { conn: Conn; writes: () => number } {
   return { conn: counted, writes: () => writes };
 }
 
+/** Two ends of `secure(pipe())`, the first one's records counted. */
+async function countedPair(cipher: "AESGCM" | "ChaChaPoly") {
+  const [x, y] = pipe();
+  const under = counting(x);
+  const [a, b] = await Promise.all([
+    secure(under.conn, { role: "initiator", cipher }),
+    secure(y, { role: "responder", cipher }),
+  ]);
+  return { a, b, under };
+}
+
 for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
   Deno.test(`secure() with ${cipher}: 1000 awaited 64-byte writes leave as a few records, every byte intact`, async () => {
-    const [x, y] = pipe();
-    const under = counting(x);
-    const [a, b] = await Promise.all([
-      secure(under.conn, { role: "initiator", cipher }),
-      secure(y, { role: "responder", cipher }),
-    ]);
+    const { a, b, under } = await countedPair(cipher);
     const before = under.writes();
     const sent = new Uint8Array(64_000).map((_, i) => i * 7);
     const writing = (async () => {
@@ -41,12 +47,7 @@ for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
   });
 
   Deno.test(`secure() with ${cipher}: in a conversation each message goes as its own record, at once`, async () => {
-    const [x, y] = pipe();
-    const under = counting(x);
-    const [a, b] = await Promise.all([
-      secure(under.conn, { role: "initiator", cipher }),
-      secure(y, { role: "responder", cipher }),
-    ]);
+    const { a, b, under } = await countedPair(cipher);
     const before = under.writes();
     const one = new Uint8Array(1);
     for (let i = 0; i < 100; i++) {
