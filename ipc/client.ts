@@ -476,7 +476,7 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
       op: "connect",
       addr: this.#where,
       summary: "timed out",
-      detail: `no server answered within the timeout of ${this.#timeout} ms while ${phase}` +
+      detail: `no connection was made within the timeout of ${this.#timeout} ms while ${phase}` +
         (last === undefined ? "" : `; last: ${describeError(last)}`),
       timeout: true,
       cause: last,
