@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { Addr, CallOptions } from "../conn.ts";
+import type { Addr, CallOptions, Conn } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
 import { AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { ByteQueue } from "../byte_queue.ts";
@@ -143,7 +143,7 @@ function pair(local: Addr, remote: Addr, bufferSize: number): [QueueConn, QueueC
  * await echo;
  * ```
  */
-export function pipe(options: PipeOptions = {}): [QueueConn, QueueConn] {
+export function pipe(options: PipeOptions = {}): [Conn, Conn] {
   checkOptions(options, "pipe");
   const addr: Addr = { transport: "memory", address: "pipe" };
   return pair(addr, addr, checkBufferSize(options.bufferSize));
