@@ -13,22 +13,17 @@
  * with the middle half of the rounds' ratios.
  */
 
-import { type Conn, connect, listen, pipe } from "../mod.ts";
+import { type Conn, pipe } from "../mod.ts";
 import { openClose, pingPong, sessionPair, stream, streamPair } from "./_mux_work.ts";
-import { spread } from "./_rounds.ts";
+import { spread, unixPairs } from "./_rounds.ts";
 
 const WRITES = 2000;
 const TRIPS = 2000;
 const OPENS = 200;
 const rounds = Number(Deno.args[0] ?? 25);
 
-const dir = await Deno.makeTempDir();
-const listener = await listen({ transport: "unix", path: `${dir}/rounds.sock` });
-async function unixPair(): Promise<[Conn, Conn]> {
-  const dialing = connect({ transport: "unix", path: `${dir}/rounds.sock` });
-  const accepted = await listener.accept();
-  return [await dialing, accepted];
-}
+const unix = await unixPairs();
+const unixPair = unix.pair;
 
 const rawPipe = pipe();
 const overPipe = await sessionPair(...pipe());

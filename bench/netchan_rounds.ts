@@ -11,19 +11,14 @@
  * rate, with the middle half of the rounds' ratios.
  */
 
-import { type Conn, connect, listen, pipe } from "../mod.ts";
+import { type Conn, pipe } from "../mod.ts";
 import { channel, COUNT, rawFrames } from "./_netchan_work.ts";
-import { spread } from "./_rounds.ts";
+import { spread, unixPairs } from "./_rounds.ts";
 
 const rounds = Number(Deno.args[0] ?? 20);
 
-const dir = await Deno.makeTempDir();
-const listener = await listen({ transport: "unix", path: `${dir}/rounds.sock` });
-async function unixPair(): Promise<[Conn, Conn]> {
-  const dialing = connect({ transport: "unix", path: `${dir}/rounds.sock` });
-  const accepted = await listener.accept();
-  return [await dialing, accepted];
-}
+const unix = await unixPairs();
+const unixPair = unix.pair;
 
 const transports: [string, () => Promise<[Conn, Conn]> | [Conn, Conn]][] = [
   ["pipe()", () => pipe()],
@@ -55,5 +50,4 @@ for (const [name, pair] of transports) {
   const [median, low, high] = spread(ratios);
   console.log(`| ${name} | ${median.toFixed(2)}× (speed) | ${low.toFixed(2)}–${high.toFixed(2)}× | ≥ 0.7× |`);
 }
-listener.close();
-await Deno.remove(dir, { recursive: true });
+await unix.close();
