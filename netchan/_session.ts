@@ -5,6 +5,8 @@
  */
 
 import type { Session } from "../mux/mod.ts";
+import { delay } from "../_async/delay.ts";
+import { noop } from "../_async/waiter.ts";
 
 /** How long the HANGUPs of a closing endpoint may take to go out. */
 export const CLOSE_GRACE_MS = 1000;
@@ -19,10 +21,10 @@ export function closeWhenDone(session: Session, streams: Promise<void>[]): Promi
     session.close();
     return session.closed;
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
+  const done = new AbortController();
+  const grace = delay(CLOSE_GRACE_MS, done.signal).catch(noop);
   return Promise.race([Promise.all(streams), grace]).then(() => {
-    clearTimeout(timer);
+    done.abort();
     session.close();
     return session.closed;
   });

@@ -12,6 +12,7 @@
 import type { Conn } from "../conn.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
+import { gather } from "../_async/gather.ts";
 import { ackBody, Type } from "./_wire.ts";
 
 /** Bytes of a typed frame header. */
@@ -23,6 +24,8 @@ const BATCH = 16 * 1024;
  * enough for a producer that awaits each write to append its next value.
  */
 const QUIET_TURNS = 96;
+/** How {@linkcode Writer}'s batch waits for more (see `_async/gather.ts`); a trickle stops it after 4096 turns. */
+const GATHER_LIMITS = { enough: BATCH / 2, quietTurns: QUIET_TURNS, maxTurns: 4096 };
 /** A body bigger than this is written as it is, after its header. */
 const BIG = 8 * 1024;
 
@@ -49,8 +52,6 @@ export class MessageWriter {
   /** Gives the counts of the ACK to write now, or `null` if none is due. */
   #ack: (() => [number, number] | null) | null = null;
   #ackDue = false;
-  /** Messages appended so far: how the pump sees that its producers are still busy. */
-  #appended = 0;
   /** Callers waiting for everything appended so far to be written. */
   #flushed: Waiter<void>[] = [];
 
@@ -123,7 +124,6 @@ export class MessageWriter {
     this.#tailView!.setUint32(at + 4, type);
     this.#tail.set(body, at + HEADER);
     this.#tailLength = at + size;
-    this.#appended++;
   }
 
   /** Moves the batch, with the ACK if one is due, to the segments. */
@@ -182,16 +182,8 @@ export class MessageWriter {
    * a lone message waits only those few turns, never for a timer.
    */
   async #gather(): Promise<void> {
-    let quiet = 0;
-    let seen = this.#appended;
-    while (quiet < QUIET_TURNS && this.#tailLength < BATCH / 2 && this.#segments.length === 0) {
-      await undefined;
-      if (this.#appended === seen) quiet++;
-      else {
-        seen = this.#appended;
-        quiet = 0;
-      }
-    }
+    // A big message (a segment of its own) ends the wait like a full batch.
+    await gather(() => this.#segments.length > 0 ? BATCH : this.#tailLength, GATHER_LIMITS);
   }
 
   #release(): void {

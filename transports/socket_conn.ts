@@ -26,7 +26,7 @@ import { checkBytes, rejection } from "../_validate.ts";
 import { SocketInbound } from "./socket_inbound.ts";
 import { SocketOutbound } from "./socket_outbound.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
-import { type LazyError, lazyError } from "./_lazy.ts";
+import { type LazyError, lazyError } from "../_lazy.ts";
 
 /**
  * What a {@linkcode SocketConn} is made of, besides the native conn.

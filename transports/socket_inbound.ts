@@ -22,7 +22,7 @@ import type { CallOptions } from "../conn.ts";
 import { ByteQueue, type ReadChunkOptions } from "../byte_queue.ts";
 import { ConnClosedError } from "../errors.ts";
 import { noop } from "../_async/waiter.ts";
-import type { LazyError } from "./_lazy.ts";
+import type { LazyError } from "../_lazy.ts";
 
 /** The native side: `Deno.Conn`'s `read`. */
 export interface NativeSource {

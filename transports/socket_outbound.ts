@@ -18,7 +18,7 @@ import type { CallOptions } from "../conn.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { noop, type Waiter, waiter } from "../_async/waiter.ts";
 import { refusal } from "../_validate.ts";
-import type { LazyError } from "./_lazy.ts";
+import type { LazyError } from "../_lazy.ts";
 
 /** The native side: `Deno.Conn`'s `write` and `closeWrite`. */
 export interface NativeSink {
