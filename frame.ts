@@ -312,7 +312,9 @@ export class FramedConn<M extends Message = Uint8Array>
     if (!holding) await this.#sendLock.acquire(signal);
     // The conn may have broken, or the signal fired, between the turn coming and now.
     if (signal?.aborted && this.#send.kind !== "broken") {
-      this.#sendLock.release();
+      // Plain sends may have joined a batch once the lock came to us: write
+      // it before the lock goes on, or nobody would.
+      this.#written();
       throw signal.reason;
     }
     const written = this.#writeFrame(frame, signal);
@@ -327,6 +329,7 @@ export class FramedConn<M extends Message = Uint8Array>
   #writeFrame(frame: Frame, signal?: AbortSignal): Promise<void> {
     const send = this.#send;
     if (send.kind === "broken") {
+      this.#encoder.takeBatch()?.done.reject(send.error);
       this.#sendLock.release();
       return Promise.reject(send.error);
     }

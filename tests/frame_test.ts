@@ -12,6 +12,7 @@ import {
   typedFrames,
 } from "../mod.ts";
 import { bytes, header, Random, readAll, recordingReads, settle } from "./frame_helpers.ts";
+import { WrappedConn } from "./kit_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -650,4 +651,37 @@ Deno.test("a 10 KiB message trickling in 100 bytes at a time is gathered whole i
   for (let i = 0; i < wire.length; i += 100) await a.write(wire.subarray(i, i + 100));
   assert.deepEqual(await receiving, message);
   assert.deepEqual([...record.buffers].sort((x, y) => x - y), [2048, 16 * 1024]);
+});
+
+Deno.test("a plain send batched behind a send whose signal aborts as it gets its turn still goes out", async () => {
+  const [a, b] = pipe();
+  // Runs `next` once the first write on `a` is done, in the turn the lock moves on.
+  let next: (() => void) | null = null;
+  const conn = new WrappedConn(a, {
+    write(inner, p, options) {
+      const written = inner.write(p, options);
+      const hook = next;
+      next = null;
+      if (hook) written.then(() => queueMicrotask(hook));
+      return written;
+    },
+  });
+  const sender = frames(conn);
+  const abort = new AbortController();
+  let third: Promise<void> | undefined;
+  next = () => {
+    // The aborting send has been handed the lock but not resumed: this one joins the batch.
+    third = sender.send(new Uint8Array([3]));
+    abort.abort(new Error("given up"));
+  };
+  const first = sender.send(new Uint8Array([1]));
+  const second = sender.send(new Uint8Array([2]), { signal: abort.signal });
+  await first;
+  await assert.rejects(second, /given up/);
+  await third;
+  const receiver = frames(b);
+  assert.deepEqual(await receiver.receive(), new Uint8Array([1]));
+  assert.deepEqual(await receiver.receive(), new Uint8Array([3]));
+  a.close();
+  b.close();
 });
