@@ -42,7 +42,7 @@
 
 import type { Conn } from "../conn.ts";
 import { ConnError, HandshakeError, MessageTooLargeError, ProtocolError } from "../errors.ts";
-import { type FramedConn, typedFrames, type TypedMessage } from "../frame.ts";
+import { type FramedConn, MAX_MESSAGE_SIZE_LIMIT, typedFrames, type TypedMessage } from "../frame.ts";
 import { noop } from "../_async/waiter.ts";
 import { type HandshakeFraming, secureFramed, type SecureOptions } from "../crypto/secure.ts";
 import type { PatternName } from "../crypto/patterns.ts";
@@ -420,7 +420,15 @@ function checkServerHello(bytes: Uint8Array, complete: boolean, code: number, ad
   if (verdict !== Verdict.Ok) {
     throw new HandshakeError({ addr, detail: `the server answered with an unknown verdict ${verdict}` });
   }
-  return new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
+  const maxMessageSize = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
+  if (maxMessageSize > MAX_MESSAGE_SIZE_LIMIT) {
+    throw new HandshakeError({
+      addr,
+      detail: `the server announced messages of up to ${maxMessageSize} bytes, over the limit of ` +
+        `${MAX_MESSAGE_SIZE_LIMIT}: not a tether ipc server`,
+    });
+  }
+  return maxMessageSize;
 }
 
 /** XX: waits for the server's word that it accepts this client's key. */

@@ -200,3 +200,34 @@ Deno.test("a handshake whose deadline passes ends with the abort's error, and it
   assert.equal(await a.read(new Uint8Array(1)), null, "the server's end is closed");
   a.close();
 });
+
+Deno.test("a server hello announcing messages over 1 GiB fails the client with a HandshakeError, not a RangeError", async () => {
+  const [a, b] = pipe();
+  const dialed = dialTether(a, context(), { encryption: false }).catch((e) => e);
+  const hello = new Uint8Array(HELLO);
+  for (let got = 0; got < HELLO;) got += (await b.read(hello.subarray(got)))!;
+  // Version 2, no encryption, verdict ok, and a size no tether server announces.
+  const answer = Uint8Array.of(
+    0x74,
+    0x69,
+    0x70,
+    0x63,
+    TETHER_IPC_VERSION,
+    0,
+    0,
+    0,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0,
+    0,
+    0,
+    0,
+  );
+  await b.write(answer);
+  const err = await dialed;
+  assert.ok(err instanceof HandshakeError, String(err));
+  assert.match(err.message, /announced messages of up to 4294967295 bytes/);
+  b.close();
+});
