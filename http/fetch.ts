@@ -203,7 +203,7 @@ class Client {
   /**
    * Sends one request. (A request that meets a pooled conn the server has
    * just closed is sent again on a new conn by Node's client itself, which
-   * keeps what it wrote for that.)
+   * keeps what it wrote for that; one with a streamed body fails instead.)
    */
   #send({ url, method, headers, body, signal }: Outgoing): Promise<http.IncomingMessage> {
     if (this.#state === "closed") return Promise.reject(new TypeError("this fetch was closed"));
@@ -245,6 +245,24 @@ class Client {
         const cause = fromNodeError(err, "fetch", url.origin);
         reject(new TypeError(`error sending request for ${url.href}: ${cause.message}`, { cause }));
       });
+      if (body.kind === "stream") {
+        // Node's client sends a request again when its pooled conn closes
+        // unanswered, but a streamed body is gone once sent: fail instead.
+        req.once("socket", (socket: { once(event: "close", fn: () => void): void }) => {
+          if (!req.reusedSocket) return;
+          socket.once("close", () => {
+            if (state !== "sending") return;
+            state = "failed";
+            detach();
+            const error = new TypeError(
+              `error sending request for ${url.href}: the pooled conn closed before an answer, and a ` +
+                "streamed body cannot be sent again",
+            );
+            reject(error);
+            req.destroy(error);
+          });
+        });
+      }
       if (body.kind === "empty") req.end();
       else if (body.kind === "whole") req.end(body.bytes);
       else pumpBody(body.head, body.reader, req).catch((err) => req.destroy(err));

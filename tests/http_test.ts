@@ -11,6 +11,7 @@ import {
 } from "../mod.ts";
 import { createFetch, type HttpHandler, serveHttp } from "../http/mod.ts";
 import { app, fnv1a, pattern } from "./fixtures/http_app.ts";
+import { within } from "./socket_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -495,35 +496,63 @@ Deno.test("headers keep their repeats: several Set-Cookie stay apart, a status t
   assert.equal(await res.text(), "teapot");
 });
 
-Deno.test("a request that meets a pooled conn the server just closed is sent again on a new conn", async () => {
-  // A server of our own that answers the first request on each conn, keep-alive promised, and meets the
-  // second by closing the conn unanswered: the race of a server's idle timeout with a client's next request.
-  const listener = listen({ transport: "memory" });
-  const serving = (async () => {
-    for await (const conn of listener) {
-      (async () => {
-        const buf = new Uint8Array(4096);
-        for (let answered = 0;; answered++) {
-          let text = "";
-          while (!text.includes("\r\n\r\n")) {
-            const n = await conn.read(buf).catch(() => null);
-            if (n === null) return conn.close();
-            text += decoder.decode(buf.subarray(0, n));
-          }
-          if (answered === 1) return conn.close();
-          await conn.write(
-            encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=60\r\n\r\nok"),
-          );
+/**
+ * A server of our own that answers the first request on each conn, keep-alive promised, and meets the
+ * second by closing the conn unanswered: the race of a server's idle timeout with a client's next request.
+ */
+async function closingSecondRequests(listener: Listener): Promise<void> {
+  for await (const conn of listener) {
+    (async () => {
+      const buf = new Uint8Array(4096);
+      for (let answered = 0;; answered++) {
+        let text = "";
+        while (!text.includes("\r\n\r\n")) {
+          const n = await conn.read(buf).catch(() => null);
+          if (n === null) return conn.close();
+          text += decoder.decode(buf.subarray(0, n));
         }
-      })();
-    }
-  })();
+        if (answered === 1) return conn.close();
+        await conn.write(
+          encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=60\r\n\r\nok"),
+        );
+      }
+    })();
+  }
+}
+
+Deno.test("a request that meets a pooled conn the server just closed is sent again on a new conn", async () => {
+  const listener = listen({ transport: "memory" });
+  const serving = closingSecondRequests(listener);
   const dialer = counting(listener.dialer());
   await using fetch = createFetch(dialer);
   assert.equal(await (await fetch("http://app/1")).text(), "ok");
   assert.equal(dialer.dials, 1);
   assert.equal(await (await fetch("http://app/2")).text(), "ok"); // met the closing conn, then a new one
   assert.equal(dialer.dials, 2);
+  assert.equal(await (await fetch("http://app/3", { method: "POST", body: "hi" })).text(), "ok");
+  listener.close();
+  await serving;
+});
+
+Deno.test("a streamed body that meets a pooled conn the server just closed fails with a TypeError, not a hang", async () => {
+  const listener = listen({ transport: "memory" });
+  const serving = closingSecondRequests(listener);
+  await using fetch = createFetch(listener.dialer());
+  assert.equal(await (await fetch("http://app/1")).text(), "ok");
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      controller.enqueue(encoder.encode("hi"));
+      controller.close();
+    },
+  });
+  const err = await within(
+    fetch("http://app/2", { method: "POST", body, duplex: "half" } as RequestInit).catch((e) => e),
+    10_000,
+    "the fetch",
+  );
+  assert.ok(err instanceof TypeError, `${err}`);
+  assert.match(err.message, /streamed body cannot be sent again/);
   listener.close();
   await serving;
 });
