@@ -19,8 +19,9 @@
  * @module
  */
 
-import { type Addr, type CallOptions, type Conn, formatAddr } from "./conn.ts";
+import { type Addr, type CallOptions, type Conn } from "./conn.ts";
 import { ConnClosedError } from "./errors.ts";
+import { connWhere } from "./_where.ts";
 import type { ByteQueue } from "./byte_queue.ts";
 import { noop } from "./_async/waiter.ts";
 import { checkBytes, rejection } from "./_validate.ts";
@@ -129,7 +130,7 @@ export class QueueConn implements Conn {
   /** Half-closes; resolves once the writes pending before it are done. */
   closeWrite(): Promise<void> {
     return this.#outbound.closeWrite(() =>
-      new ConnClosedError({ op: "write", addr: formatAddr(this.remoteAddr), detail: "after closeWrite" })
+      new ConnClosedError({ op: "write", addr: connWhere(this), detail: "after closeWrite" })
     );
   }
 
@@ -139,12 +140,11 @@ export class QueueConn implements Conn {
     this.#state = "closed";
     // Made only if a call sees them: most closed conns are never called again.
     this.#inbound.closeRead(
-      () =>
-        new ConnClosedError({ op: "read", addr: formatAddr(this.remoteAddr), detail: "the conn was closed" }),
-      () => new ConnClosedError({ op: "write", addr: formatAddr(this.remoteAddr), detail: "closed by peer" }),
+      () => new ConnClosedError({ op: "read", addr: connWhere(this), detail: "the conn was closed" }),
+      () => new ConnClosedError({ op: "write", addr: connWhere(this), detail: "closed by peer" }),
     );
     this.#outbound.abortWrite(() =>
-      new ConnClosedError({ op: "write", addr: formatAddr(this.remoteAddr), detail: "the conn was closed" })
+      new ConnClosedError({ op: "write", addr: connWhere(this), detail: "the conn was closed" })
     );
     this.#onClose?.();
   }
@@ -175,13 +175,13 @@ export class QueueConn implements Conn {
       () =>
         new ConnClosedError({
           op: "read",
-          addr: formatAddr(this.remoteAddr),
+          addr: connWhere(this),
           detail: "readable was cancelled",
         }),
       () =>
         new ConnClosedError({
           op: "write",
-          addr: formatAddr(this.remoteAddr),
+          addr: connWhere(this),
           detail: "the peer stopped reading",
         }),
     );

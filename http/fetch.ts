@@ -85,7 +85,7 @@ const MAX_REDIRECTS = 20;
  * What it keeps of `fetch`: `Request`/`init` handling (bad input is the
  * same `TypeError`); keep-alive: idle conns are pooled and reused, and a
  * request that meets a pooled conn the server just closed is sent again on
- * a new one; streamed request bodies (chunked) and response bodies, each at
+ * a new one (unless its body is streamed: then it fails); streamed request bodies (chunked) and response bodies, each at
  * the pace the other side reads; a body given in memory (a string, bytes, a
  * Blob, FormData, URLSearchParams) goes with a `Content-Length`;
  * `AbortSignal` (the request rejects with the signal's

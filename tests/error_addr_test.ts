@@ -1,7 +1,7 @@
 // Every error names the address: the accepting end of a Unix socket (whose peer is unnamed) the socket
 // path, a record layer cut short the conn it came on.
 import assert from "node:assert/strict";
-import { connect, frames, HandshakeError, listen, pipe, ProtocolError } from "../mod.ts";
+import { ConnClosedError, connect, frames, HandshakeError, listen, pipe, ProtocolError } from "../mod.ts";
 import { secure } from "../crypto/mod.ts";
 import { mux } from "../mux/mod.ts";
 
@@ -59,4 +59,25 @@ Deno.test("a secure() conn whose peer vanishes inside a record rejects reads wit
     /^receive memory:pipe: protocol error \(truncated: the connection ended 10 bytes into a 100-byte frame\)/,
   );
   client.close(), server.close();
+});
+
+Deno.test("a secure() conn on the accepting end of a Unix socket names the socket path when closed, as its records do", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/app.sock`;
+  try {
+    await using listener = await listen({ transport: "unix", path });
+    const dialing = connect({ transport: "unix", path });
+    const accepted = await listener.accept();
+    const [client, server] = await Promise.all([
+      secure(await dialing, { role: "initiator" }),
+      secure(accepted, { role: "responder" }),
+    ]);
+    server.close();
+    const err = await server.write(new Uint8Array(1)).catch((e) => e);
+    assert.ok(err instanceof ConnClosedError, `${err}`);
+    assert.ok(err.message.startsWith(`write unix:${path}: `), err.message);
+    client.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -61,7 +61,7 @@ export function socketError(err: unknown, op: string, addr: string, socketPath?:
   if (err instanceof Deno.errors.NotFound && op === "listen") {
     // The OS's message names the private name listen binds first, which would only puzzle.
     const path = socketPath ?? addr.replace(/^unix:/, "");
-    const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+    const dir = dirOf(path);
     return new ConnError({
       op,
       addr,
