@@ -32,7 +32,7 @@
  */
 
 import type { CallOptions, Conn } from "../conn.ts";
-import { abortError, type ErrorContext, HandshakeError } from "../errors.ts";
+import { abortError, ConnError, type ErrorContext, HandshakeError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
 import { onAbort } from "../_async/waiter.ts";
 import { checkBufferSize, describe } from "../_validate.ts";
@@ -258,7 +258,12 @@ export async function secureFramed(
     }
     throw new HandshakeError({
       ...context,
-      detail: err instanceof Error ? err.message : String(err),
+      // A ConnError's own detail, not its whole message: the context names op and address already.
+      detail: err instanceof ConnError
+        ? err.detail ?? err.message
+        : err instanceof Error
+        ? err.message
+        : String(err),
       cause: err,
     });
   } finally {

@@ -38,8 +38,9 @@ export interface NextFrameOptions extends CallOptions {
 }
 
 /**
- * Reads length-prefixed frames from a conn through one fixed buffer, so a
- * peer can never make it allocate more than that buffer.
+ * Reads length-prefixed frames from a conn through one buffer that starts
+ * small and grows with the frames that come, to at most 2 × (2 + 65535)
+ * bytes, so a peer can never make it allocate more than that.
  */
 export class FrameReader {
   readonly #conn: Conn;

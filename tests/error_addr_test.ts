@@ -81,3 +81,16 @@ Deno.test("a secure() conn on the accepting end of a Unix socket names the socke
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a handshake cut short says so once, naming the address once", async () => {
+  const [a, b] = pipe();
+  const handshake = secure(b, { role: "responder" }).catch((e) => e);
+  await a.write(new Uint8Array([0, 32, 1, 2, 3]));
+  a.close();
+  const err = await handshake;
+  assert.ok(err instanceof HandshakeError, `${err}`);
+  assert.equal(
+    err.message,
+    "handshake memory:pipe: handshake failed (truncated: the connection ended 3 bytes into a 32-byte frame)",
+  );
+});
