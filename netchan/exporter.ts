@@ -22,6 +22,7 @@ import { RecvLink, SendLink, type Validated } from "./_link.ts";
 import { Outbox } from "./_outbox.ts";
 import {
   checkCallOptions,
+  checkCount,
   checkDirection,
   checkEndpoint,
   checkName,
@@ -59,6 +60,12 @@ export interface ExporterOptions {
    * exporter's memory per import.
    */
   maxBufferSize?: number;
+  /**
+   * How long, in ms, a stream an importer opened may stay silent before its
+   * IMPORT arrives; default 10000. A stream still silent then is closed, so
+   * a peer cannot hold streams open without importing anything.
+   */
+  importTimeout?: number;
   /** How many errors `errors` keeps unread before it drops the oldest; default 64. */
   maxErrors?: number;
   /** Options of the mux session on each conn served (`maxStreams` defaults to 4096 here). */
@@ -113,6 +120,8 @@ const DEFAULT_SEND_WINDOW = 64;
 const DEFAULT_RECV_QUEUE = 16;
 /** The default {@linkcode ExporterOptions.maxBufferSize}. */
 const DEFAULT_MAX_BUFFER_SIZE = 1024;
+/** The default {@linkcode ExporterOptions.importTimeout}. */
+const DEFAULT_IMPORT_TIMEOUT = 10_000;
 
 /**
  * Publishes channels by name, for importers on other conns (other
@@ -147,6 +156,7 @@ const DEFAULT_MAX_BUFFER_SIZE = 1024;
 export class Exporter implements AsyncDisposable {
   readonly #options: Endpoint;
   readonly #maxBufferSize: number;
+  readonly #importTimeout: number;
   readonly #channels = new Map<string, Channel>();
   readonly #sessions = new Set<Session>();
   readonly #links = new Set<SendLink | RecvLink>();
@@ -160,6 +170,13 @@ export class Exporter implements AsyncDisposable {
   constructor(options?: ExporterOptions) {
     this.#options = checkEndpoint(options, "new Exporter");
     this.#maxBufferSize = checkWindow(options?.maxBufferSize, DEFAULT_MAX_BUFFER_SIZE);
+    this.#importTimeout = checkCount(
+      options?.importTimeout,
+      "importTimeout",
+      1,
+      2 ** 31 - 1,
+      DEFAULT_IMPORT_TIMEOUT,
+    );
     this.#log = new ErrorLog(this.#options.maxErrors);
   }
 
@@ -448,7 +465,8 @@ export class Exporter implements AsyncDisposable {
     };
     let request;
     try {
-      const first = await frames.receive();
+      // A peer that opens streams and says nothing gets them closed.
+      const first = await frames.receive({ signal: AbortSignal.timeout(this.#importTimeout) });
       if (first === null) return frames.close();
       if (first.type !== Type.IMPORT) {
         throw new ProtocolError({
