@@ -94,6 +94,12 @@ interface Internals {
 
 const internals = new WeakMap<ServerClient, Internals>();
 
+/** What a client needs of its server: the address errors name, and how to say its connection ended. */
+interface ServerLink {
+  readonly where: string;
+  ended(client: ServerClient, err: unknown): void;
+}
+
 function inner(client: ServerClient): Internals {
   return internals.get(client)!;
 }
@@ -121,11 +127,11 @@ export class ServerClient {
   /** The client's address (for Unix sockets, unnamed). */
   readonly remoteAddr: Addr;
   readonly #session: Session;
-  readonly #server: Server;
+  readonly #server: ServerLink;
   #status: "connected" | "closed" = "connected";
 
   /** Made by the server once a client's handshake succeeds; not for applications. */
-  constructor(server: Server, session: Session) {
+  constructor(server: ServerLink, session: Session) {
     this.#server = server;
     this.#session = session;
     this.remoteAddr = session.conn.remoteAddr;
@@ -257,8 +263,10 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
   readonly multiClient: boolean;
   /** Resolves once the server is closed and every connection with it. */
   readonly closed: Promise<void>;
-  /** @internal The address, as errors name it. */
-  readonly where: string;
+  /** The address, as errors name it. */
+  readonly #where: string;
+  /** What its clients call back. */
+  readonly #link: ServerLink;
   readonly #listener: Listener;
   readonly #security: Security;
   readonly #handshakeTimeout: number;
@@ -288,7 +296,8 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     super();
     this.#listener = listener;
     this.addr = listener.addr;
-    this.where = formatAddr(listener.addr);
+    this.#where = formatAddr(listener.addr);
+    this.#link = { where: this.#where, ended: (client, err) => this.#ended(client, err) };
     this.name = init.name;
     this.protocol = init.protocol;
     this.#security = init.security;
@@ -382,7 +391,12 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     const [client] = this.#clients;
     if (client === undefined) {
       return Promise.reject(
-        new ConnError({ code: "ENOTCONN", op: "write", addr: this.where, summary: "no client is connected" }),
+        new ConnError({
+          code: "ENOTCONN",
+          op: "write",
+          addr: this.#where,
+          summary: "no client is connected",
+        }),
       );
     }
     return client.write(type, data, options);
@@ -412,7 +426,7 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     if (kind !== "error") this.#setState({ kind: "closing" });
     this.#lifetime.abort();
     this.#listener.close();
-    for (const client of [...this.#clients]) this.ended(client, null);
+    for (const client of [...this.#clients]) this.#ended(client, null);
     this.#readers.rejectAll(this.#closedError("read"));
     for (let i = 0; i < this.#ready.length; i++) inner(this.#ready.at(i)).inbox.clear();
     while (this.#ready.length > 0) this.#ready.shift();
@@ -438,8 +452,8 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     return this.closed;
   }
 
-  /** @internal A client's connection ended (`err` says why; `null` for a clean end or a close). */
-  ended(client: ServerClient, err: unknown): void {
+  /** A client's connection ended (`err` says why; `null` for a clean end or a close). */
+  #ended(client: ServerClient, err: unknown): void {
     const unconfirmed = inner(client).session.unconfirmed;
     if (!inner(client).end()) return;
     this.#clients.delete(client);
@@ -483,7 +497,7 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     };
     const handshakeDeadline = deadline(this.#lifetime.signal, this.#handshakeTimeout);
     const signal = handshakeDeadline.signal;
-    const context = { addr: this.where, signal };
+    const context = { addr: this.#where, signal };
     let session: Session;
     try {
       session = this.protocol === "golang-ipc"
@@ -504,7 +518,7 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
       const error = signal.aborted && !(err instanceof ConnError && err.code === "EHANDSHAKE")
         ? abortError(signal.reason, {
           op: "handshake",
-          addr: this.where,
+          addr: this.#where,
           detail: `the client did not complete its handshake within ${this.#handshakeTimeout} ms`,
         })
         : err;
@@ -518,7 +532,7 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
       session.close();
       return;
     }
-    const client = new ServerClient(this, session);
+    const client = new ServerClient(this.#link, session);
     this.#clients.add(client);
     log("info", this.#who(), `client ${client.id} connected`);
     this.dispatchEvent(new IpcStatusEvent<ServerClient>("connected", { client }));
@@ -530,13 +544,13 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     try {
       for (;;) {
         const message = await session.receive();
-        if (message === null) return this.ended(client, null);
+        if (message === null) return this.#ended(client, null);
         if (this.#deliver(client, message)) continue;
         await inner(client).inbox.room();
         if (client.status === "closed") return;
       }
     } catch (err) {
-      this.ended(client, client.status === "closed" ? null : err);
+      this.#ended(client, client.status === "closed" ? null : err);
     }
   }
 
@@ -561,7 +575,7 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
   }
 
   #closedError(op: string): ConnClosedError {
-    return new ConnClosedError({ op, addr: this.where, detail: "the server was closed" });
+    return new ConnClosedError({ op, addr: this.#where, detail: "the server was closed" });
   }
 
   #setState(state: ServerState): void {
