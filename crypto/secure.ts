@@ -32,7 +32,7 @@
  */
 
 import type { CallOptions, Conn } from "../conn.ts";
-import { abortError, ConnError, type ErrorContext, HandshakeError } from "../errors.ts";
+import { abortError, ConnClosedError, ConnError, type ErrorContext, HandshakeError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
 import { onAbort } from "../_async/waiter.ts";
 import { checkBufferSize, describe } from "../_validate.ts";
@@ -343,7 +343,12 @@ async function handshake(
       },
     });
     if (message === null) {
-      throw new HandshakeError({ ...context, detail: "the connection ended before the handshake finished" });
+      // The cause says "the conn ended" to code that retries (ipc's client), without reading the text.
+      throw new HandshakeError({
+        ...context,
+        detail: "the connection ended before the handshake finished",
+        cause: new ConnClosedError({ ...context, detail: "ended before the handshake finished" }),
+      });
     }
     if (message.length === 1) {
       throw new HandshakeError({

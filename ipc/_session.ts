@@ -133,10 +133,7 @@ export function cutOff(addr: string, during: string, got?: Uint8Array): Handshak
 export function retryable(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     if (e instanceof HandshakeCutOff) return true;
-    if (e instanceof HandshakeError) {
-      if (e.detail?.includes("ended before the handshake finished")) return true;
-      continue;
-    }
+    if (e instanceof HandshakeError) continue; // its cause says whether the conn was cut
     if (e instanceof ConnClosedError) return true;
     const code = (e as { code?: unknown }).code;
     if (code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT" || code === "EBUSY") return true;

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { ConnClosedError, connect, frames, HandshakeError, listen, pipe, ProtocolError } from "../mod.ts";
 import { secure } from "../crypto/mod.ts";
 import { mux } from "../mux/mod.ts";
+import { retryable } from "../ipc/_session.ts";
 
 Deno.test("errors of frames(), secure() and mux() on the accepting end of a Unix socket name the socket path", async () => {
   const dir = await Deno.makeTempDir();
@@ -93,4 +94,14 @@ Deno.test("a handshake cut short says so once, naming the address once", async (
     err.message,
     "handshake memory:pipe: handshake failed (truncated: the connection ended 3 bytes into a 32-byte frame)",
   );
+});
+
+Deno.test("a handshake whose conn ends says so in its cause, which ipc's client retries on", async () => {
+  const [a, b] = pipe();
+  const handshake = secure(b, { role: "responder" }).catch((e) => e);
+  a.close();
+  const err = await handshake;
+  assert.ok(err instanceof HandshakeError, `${err}`);
+  assert.ok(err.cause instanceof ConnClosedError, `${err.cause}`);
+  assert.equal(retryable(err), true);
 });
