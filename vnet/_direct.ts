@@ -17,6 +17,7 @@ import { ConnClosedError } from "../errors.ts";
 import { describe } from "../_validate.ts";
 import { noop } from "../_async/waiter.ts";
 import { abortable } from "../_async/abortable.ts";
+import { sniff } from "../_sniff.ts";
 import { denoAddr } from "./_deno.ts";
 
 /** What the handler is given besides the request. */
@@ -33,31 +34,13 @@ type Body =
   | { readonly kind: "whole"; readonly bytes: Uint8Array }
   | { readonly kind: "stream"; readonly stream: ReadableStream<Uint8Array> };
 
-/**
- * Whether `stream` is all there: its first chunk and its end come within a
- * few microtasks, as a body made from a string or bytes does. Anything
- * slower is streamed, and nothing is waited for.
- */
-async function sniff(stream: ReadableStream<Uint8Array> | null): Promise<Body> {
+/** `stream` sniffed (see `../_sniff.ts`): none, all there, or the rest of it as a stream. */
+async function sniffBody(stream: ReadableStream<Uint8Array> | null): Promise<Body> {
   if (stream === null) return { kind: "empty" };
-  const reader = stream.getReader();
-  const head: Uint8Array[] = [];
-  for (let i = 0; i < 2; i++) {
-    const read = reader.read();
-    let settled: ReadableStreamReadResult<Uint8Array> | null = null;
-    let failed: { error: unknown } | null = null;
-    read.then((r) => settled = r, (error) => failed = { error });
-    for (let tick = 0; tick < 3 && settled === null && failed === null; tick++) await null;
-    if (failed !== null) throw (failed as { error: unknown }).error;
-    if (settled === null) return { kind: "stream", stream: resumed(head, read, reader) };
-    const { done, value } = settled as ReadableStreamReadResult<Uint8Array>;
-    if (done) return head.length === 0 ? { kind: "empty" } : { kind: "whole", bytes: head[0] };
-    if (!(value instanceof Uint8Array)) {
-      throw new TypeError(`a body chunk must be a Uint8Array, got ${describe(value)}`);
-    }
-    head.push(value);
-  }
-  return { kind: "stream", stream: resumed(head, null, reader) };
+  const sniffed = await sniff(stream);
+  return sniffed.kind === "stream"
+    ? { kind: "stream", stream: resumed(sniffed.head, sniffed.reader) }
+    : sniffed;
 }
 
 /** An empty body that is there: what `Deno.serve` gives a DELETE with no body. */
@@ -65,18 +48,15 @@ function emptyBody(): ReadableStream<Uint8Array> {
   return new ReadableStream({ start: (controller) => controller.close() });
 }
 
-/** The rest of a stream, after the chunks already taken and the read already asked for. */
+/** The rest of a stream, after the chunks already taken. */
 function resumed(
   head: Uint8Array[],
-  pending: Promise<ReadableStreamReadResult<Uint8Array>> | null,
   reader: ReadableStreamDefaultReader<Uint8Array>,
 ): ReadableStream<Uint8Array> {
   return new ReadableStream({
     async pull(controller) {
       if (head.length > 0) return controller.enqueue(head.shift()!);
-      const read = pending ?? reader.read();
-      pending = null;
-      const { done, value } = await read;
+      const { done, value } = await reader.read();
       if (done) controller.close();
       else controller.enqueue(value);
     },
@@ -186,7 +166,7 @@ export class DirectServer {
     headers.set("host", url.host);
     const method = request.method;
     const bodiless = method === "GET" || method === "HEAD";
-    const sent = bodiless ? { kind: "empty" } as Body : await sniff(request.body);
+    const sent = bodiless ? { kind: "empty" } as Body : await sniffBody(request.body);
     if (sent.kind === "whole") headers.set("content-length", String(sent.bytes.byteLength));
     else if (sent.kind === "stream") headers.set("transfer-encoding", "chunked");
     else if (method === "POST" || method === "PUT") headers.set("content-length", "0"); // as fetch does
@@ -233,7 +213,7 @@ export class DirectServer {
       const out = new Headers(response.headers);
       if (!out.has("date")) out.set("date", new Date().toUTCString());
       const status = response.status;
-      let body: Body = NULL_BODY.has(status) ? { kind: "empty" } : await sniff(response.body);
+      let body: Body = NULL_BODY.has(status) ? { kind: "empty" } : await sniffBody(response.body);
       if (!out.has("content-length") && !NULL_BODY.has(status)) {
         // A body that is all there goes with its length (for HEAD too), as with Deno.serve.
         if (body.kind === "whole") out.set("content-length", String(body.bytes.byteLength));
