@@ -340,14 +340,10 @@ export class ByteQueue {
   whenReadable(options?: CallOptions): Promise<void> {
     const refused = refusal(options);
     if (refused !== undefined) return Promise.reject(refused);
-    return this.waitReadable(options?.signal).then(noop);
+    return this.#waitReadable(options?.signal).then(noop);
   }
 
-  /**
-   * {@linkcode ByteQueue.whenReadable} for a pump that waits in a loop, one
-   * promise hop shorter: it resolves with no particular value.
-   */
-  waitReadable(signal?: AbortSignal): Promise<unknown> {
+  #waitReadable(signal?: AbortSignal): Promise<unknown> {
     const state = this.#state;
     if (state.kind === "readClosed") return Promise.reject(state.readError());
     if (this.#readers.length === 0) {

@@ -1,7 +1,7 @@
 /**
  * The ByteQueue hooks that let a transport's pumps move bytes without a copy
  * or a promise per call: onRead (grant credit), onWrite and setOnWrite (take
- * bytes at once), fillReader, waitReadable, state, and errors made only when
+ * bytes at once), fillReader, whenReadable, state, and errors made only when
  * a call sees them.
  */
 
@@ -123,15 +123,15 @@ Deno.test("setOnWrite(null) takes the hook off; a closed reading end calls it no
   assert.equal(calls, 1, "a write that fails, or closeWrite after the reading end closed, is not a write");
 });
 
-Deno.test("waitReadable resolves, taking nothing, once bytes are queued, and rejects once the reading end closed", async () => {
+Deno.test("whenReadable resolves, taking nothing, once bytes are queued, and rejects once the reading end closed", async () => {
   const q = new ByteQueue();
-  const waiting = q.waitReadable();
+  const waiting = q.whenReadable();
   await q.write(bytes(7, 7));
   await waiting;
   assert.equal(q.queued, 2, "nothing was taken");
   const gone = new Error("gone");
   q.closeRead(gone);
-  await assert.rejects(q.waitReadable(), (err) => err === gone);
+  await assert.rejects(q.whenReadable(), (err) => err === gone);
 });
 
 Deno.test("state: open, then writeClosed after closeWrite, readClosed after closeRead", async () => {
