@@ -79,6 +79,7 @@ import { OrderedLock } from "./_async/ordered_lock.ts";
 import { waiter } from "./_async/waiter.ts";
 import { checkBytes, describe, refusal } from "./_validate.ts";
 import { connWhere } from "./_where.ts";
+import { lazyError } from "./_lazy.ts";
 
 /**
  * The default largest message: 3 MiB, as in the golang-ipc seed.
@@ -610,11 +611,11 @@ function toTypedFrame(message: unknown, minType: number): Frame {
  * and never used again never pays for the error's stack trace.
  */
 function lazily<K extends string>(kind: K, make: () => Error): { readonly kind: K; readonly error: Error } {
-  let error: Error | undefined;
+  const error = lazyError(make);
   return {
     kind,
     get error() {
-      return error ??= make();
+      return error();
     },
   };
 }
