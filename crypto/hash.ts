@@ -35,7 +35,7 @@ import { hostCrypto, own } from "./_host.ts";
 import { hmacSha256, sha256 } from "./_sha256.ts";
 
 /** The hash functions of `algorithm`: synchronous where the runtime allows (see below), WebCrypto otherwise. */
-function hashFunctions(name: HashName, algorithm: string, hashLength: number): HashFunctions {
+function makeHashFunctions(name: HashName, algorithm: string, hashLength: number): HashFunctions {
   const hmacParams = { name: "HMAC", hash: algorithm };
   const hostName = algorithm.replace("-", "").toLowerCase(); // "sha256", "sha512"
   async function webHmac(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
@@ -75,10 +75,10 @@ function hashFunctions(name: HashName, algorithm: string, hashLength: number): H
 }
 
 /** SHA-256. */
-export const SHA256: HashFunctions = hashFunctions("SHA256", "SHA-256", 32);
+export const SHA256: HashFunctions = makeHashFunctions("SHA256", "SHA-256", 32);
 
 /** SHA-512. */
-export const SHA512: HashFunctions = hashFunctions("SHA512", "SHA-512", 64);
+export const SHA512: HashFunctions = makeHashFunctions("SHA512", "SHA-512", 64);
 
 /** The hash functions for `name`. */
 export function hashFunctions(name: HashName): HashFunctions {
