@@ -489,7 +489,9 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
           body = this.#reader.nextNow(checkRecordLength);
           if (body === undefined) body = await this.#reader.next(CHECKED);
         } catch (err) {
-          return failed(err);
+          // The length check is shared by every conn and names none: name this one.
+          const unnamed = err instanceof ProtocolError && err.addr === undefined;
+          return failed(unnamed ? this.#protocolError(err.detail ?? err.message) : err);
         }
         if (body === null) {
           if (this.#underState === "open") this.#underState = "ended";

@@ -105,3 +105,17 @@ Deno.test("a handshake whose conn ends says so in its cause, which ipc's client 
   assert.ok(err.cause instanceof ConnClosedError, `${err.cause}`);
   assert.equal(retryable(err), true);
 });
+
+Deno.test("a record too short for its tag is a ProtocolError naming the conn it came on", async () => {
+  const [a, b] = pipe();
+  const [client] = await Promise.all([secure(a, { role: "initiator" }), secure(b, { role: "responder" })]);
+  // Under the records: a 5-byte record, too short for a 16-byte tag.
+  await b.write(new Uint8Array([0, 5, 1, 2, 3, 4, 5]));
+  const err = await client.read(new Uint8Array(10)).catch((e) => e);
+  assert.ok(err instanceof ProtocolError, `${err}`);
+  assert.match(
+    err.message,
+    /^receive memory:pipe: protocol error \(a 5-byte record cannot hold its 16-byte tag\)/,
+  );
+  client.close();
+});
