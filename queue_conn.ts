@@ -19,7 +19,7 @@
  * @module
  */
 
-import { type Addr, type CallOptions, type Conn } from "./conn.ts";
+import type { Addr, CallOptions, Conn } from "./conn.ts";
 import { ConnClosedError } from "./errors.ts";
 import { connWhere } from "./_where.ts";
 import type { ByteQueue } from "./byte_queue.ts";
