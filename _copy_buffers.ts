@@ -63,17 +63,46 @@ export function giveBuffer(buffer: Uint8Array): void {
   give(buffer);
 }
 
+/**
+ * A new chunk of exactly `size` bytes for a reader to own: from the pool when
+ * `size` is a pooled size (a power of two from 4 KiB to 1 MiB), so that
+ * buffers a transport's peer gave back (see `ByteQueueOptions.onReturn`) are
+ * filled again rather than new memory.
+ */
+export function chunkBuffer(size: number): Uint8Array {
+  return size >= MIN_COPY && size <= MAX_POOLED && (size & (size - 1)) === 0
+    ? take(size)
+    : new Uint8Array(size);
+}
+
+/** The buffers the pool handed out or made for it: see {@linkcode fromPool}. */
+const ours = new WeakSet<ArrayBuffer>();
+
 function take(size: number): Uint8Array {
-  const buffer = pool[classOf(size)]?.pop();
-  if (buffer === undefined) return new Uint8Array(size);
-  pooledBytes -= size;
+  let buffer = pool[classOf(size)]?.pop();
+  if (buffer === undefined) {
+    buffer = new Uint8Array(size);
+    ours.add(buffer.buffer as ArrayBuffer);
+  } else {
+    pooledBytes -= size;
+  }
   return buffer;
+}
+
+/**
+ * Whether `chunk` lives in a buffer the pool made (a queue's copy, a chunk
+ * from {@linkcode chunkBuffer}), rather than one a writer brought: memory
+ * worth giving back to the pool once a peer is done with it.
+ */
+export function fromPool(chunk: Uint8Array): boolean {
+  return ours.has(chunk.buffer as ArrayBuffer);
 }
 
 /** Returns a whole-buffer view to the pool, if it is a pooled size and there is room. */
 function give(buffer: Uint8Array): void {
   const size = buffer.byteLength;
   if (size > MAX_POOLED || pooledBytes + size > POOL_LIMIT || (size & (size - 1)) !== 0) return;
+  ours.add(buffer.buffer as ArrayBuffer);
   (pool[classOf(size)] ??= []).push(buffer);
   pooledBytes += size;
 }

@@ -20,7 +20,7 @@ import { ConnClosedError } from "./errors.ts";
 import { Fifo } from "./_async/fifo.ts";
 import { WaitQueue } from "./_async/wait_queue.ts";
 import { noop, type Waiter, waiter } from "./_async/waiter.ts";
-import { CopyBuffers, SMALL_WRITE } from "./_copy_buffers.ts";
+import { chunkBuffer, CopyBuffers, SMALL_WRITE } from "./_copy_buffers.ts";
 import { checkBufferSize, refusal } from "./_validate.ts";
 import { asLazy, type LazyError } from "./_lazy.ts";
 
@@ -56,6 +56,14 @@ export interface ByteQueueOptions {
    * the queue.
    */
   onWrite?: () => void;
+  /**
+   * Called with the buffer of a chunk written with
+   * {@linkcode QueueWriteOptions.lend} once a reader has copied all of it
+   * out (`read(p)`, `readNow`), none of it handed out: the writer may have
+   * it back. A transport whose peer lent its buffers gives them back this
+   * way, so that its peer copies into warm memory rather than allocating.
+   */
+  onReturn?: (buffer: ArrayBuffer) => void;
 }
 
 /**
@@ -77,6 +85,12 @@ export interface QueueWriteOptions extends CallOptions {
    * keeps.
    */
   owned?: boolean;
+  /**
+   * With `owned`, for a chunk that is all of its buffer: the queue hands the
+   * buffer to {@linkcode ByteQueueOptions.onReturn} once the chunk was
+   * copied out whole, rather than dropping it.
+   */
+  lend?: boolean;
 }
 
 /**
@@ -114,8 +128,12 @@ interface Segment {
   writer: Waiter<number> | null;
   /** The write's length, which it resolves with. */
   length: number;
-  /** Whether `bytes` is the queue's own copy buffer, reusable once copied out whole. */
-  copy: boolean;
+  /**
+   * What becomes of the buffer of `bytes` once copied out whole: `copy`, the
+   * queue's own copy buffer, takes the next write; `lent` goes back to the
+   * writer through `onReturn`; `none`, nothing.
+   */
+  reuse: "none" | "copy" | "lent";
 }
 
 /**
@@ -181,6 +199,7 @@ export class ByteQueue {
   #readers = new WaitQueue<number | Uint8Array | null, ReadRequest>();
   #onRead: ((n: number) => void) | undefined;
   #onWrite: (() => void) | undefined;
+  #onReturn: ((buffer: ArrayBuffer) => void) | undefined;
   // Not Promise.withResolvers: Node 20 lacks it, and this file runs there.
   #readDone = waiter<void>();
   #writeDone = waiter<void>();
@@ -190,6 +209,7 @@ export class ByteQueue {
     this.window = checkBufferSize(options.window ?? DEFAULT_BUFFER_SIZE, "window");
     this.#onRead = options.onRead;
     this.#onWrite = options.onWrite;
+    this.#onReturn = options.onReturn;
   }
 
   /** How many bytes are queued and not yet read. */
@@ -243,7 +263,8 @@ export class ByteQueue {
       this.#onWrite?.();
       return length;
     }
-    const segment: Segment = { bytes: data, owned, writer: null, length, copy: false };
+    const reuse = owned && options?.lend === true && isWhole(data) ? "lent" : "none";
+    const segment: Segment = { bytes: data, owned, writer: null, length, reuse };
     this.#segments.push(segment);
     this.#queued += length;
     if (this.#readers.length > 0) this.#feed();
@@ -257,7 +278,7 @@ export class ByteQueue {
           segment.bytes = this.#buffers.copySmall(segment.bytes);
         } else {
           segment.bytes = this.#buffers.copyLarge(segment.bytes);
-          segment.copy = true;
+          segment.reuse = "copy";
         }
       }
       return length;
@@ -555,7 +576,8 @@ export class ByteQueue {
       if (k === bytes.byteLength) {
         segments.shift();
         // Copied out whole, the queue's own copy can take the next write.
-        if (segment.copy) this.#buffers.recycle(bytes);
+        if (segment.reuse === "copy") this.#buffers.recycle(bytes);
+        else if (segment.reuse === "lent") this.#onReturn?.(bytes.buffer as ArrayBuffer);
         this.#consumed(segment);
       } else {
         segment.bytes = bytes.subarray(k);
@@ -573,8 +595,8 @@ export class ByteQueue {
     // The tail buffer still takes writes, so what is in it is copied out, never handed out.
     if (head.owned && !this.#buffers.inTail(bytes)) {
       if (bytes.byteLength > max) {
-        // A view of the front: the buffer is no longer the queue's alone to reuse.
-        head.copy = false;
+        // A view of the front: the buffer is no longer the queue's alone to reuse or give back.
+        head.reuse = "none";
         head.bytes = bytes.subarray(max);
         this.#queued -= max;
         return bytes.subarray(0, max);
@@ -593,7 +615,7 @@ export class ByteQueue {
       if (size >= JOIN_UP_TO) break;
     }
     // At most a window's worth, so a reader never holds more than the writer could queue.
-    const joined = new Uint8Array(
+    const joined = chunkBuffer(
       Math.min(size, max, Math.max(JOIN_UP_TO, Math.min(bytes.byteLength, this.window))),
     );
     this.#copyOut(joined);
@@ -660,6 +682,12 @@ export class ByteQueue {
   #checkWriteDone(): void {
     if (this.#state.kind !== "open" && this.#pendingWriters === 0) this.#writeDone.resolve();
   }
+}
+
+/** Whether `chunk` is all of an `ArrayBuffer`. */
+function isWhole(chunk: Uint8Array): boolean {
+  return chunk.byteOffset === 0 && chunk.buffer instanceof ArrayBuffer &&
+    chunk.byteLength === chunk.buffer.byteLength;
 }
 
 function maxOf(options: ReadChunkOptions | undefined): number {

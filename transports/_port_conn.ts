@@ -40,6 +40,7 @@ import { QueueConn } from "../queue_conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import { noop, waiter } from "../_async/waiter.ts";
 import { GATHER, gather } from "../_async/gather.ts";
+import { fromPool, giveBuffer } from "../_copy_buffers.ts";
 import { isolateLock, watchIsolate } from "./_isolate.ts";
 import * as wire from "./_port_wire.ts";
 
@@ -101,6 +102,10 @@ const MAX_CHUNKS = 64;
 const TRANSFER_FROM = 32 * 1024;
 
 const OWNED = Object.freeze({ owned: true });
+/** A chunk whose buffer goes back to the peer once copied out. */
+const LENT = Object.freeze({ owned: true, lend: true });
+/** Buffers up to this size are given back to a peer that lends them: the sizes its pool keeps. */
+const LEND_UP_TO = 1024 * 1024;
 
 /** A conn over a `MessagePort` whose other end is another `PortConn`. */
 export class PortConn extends QueueConn {
@@ -128,6 +133,14 @@ export class PortConn extends QueueConn {
   #peerWindow = 0;
   /** Bytes read out and not yet granted back. */
   #ungranted = 0;
+  /** Whether the peer speaks LEND, KEEP and RETURN (its HELLO said so). */
+  #peerRecycles = false;
+  /** What we last told the peer of the buffers of our DATA. */
+  #sendMode: "keep" | "lend" = "keep";
+  /** What the peer last told us of the buffers of its DATA. */
+  #peerMode: "keep" | "lend" = "keep";
+  /** Buffers of the peer's data that the reader copied out, to go back with the next grant. */
+  #returned: ArrayBuffer[] = [];
   /** How many messages came from the peer. */
   #heard = 0;
   /** {@linkcode #heard} when we last posted data. */
@@ -143,8 +156,16 @@ export class PortConn extends QueueConn {
   constructor(init: PortConnInit) {
     const window = init.bufferSize;
     // The queues call back into this conn, which exists only once they do.
-    const hooks = { onRead: noop as (n: number) => void, onWrite: noop };
-    const inbound = new ByteQueue({ window, onRead: (n) => hooks.onRead(n) });
+    const hooks = {
+      onRead: noop as (n: number) => void,
+      onWrite: noop,
+      onReturn: noop as (b: ArrayBuffer) => void,
+    };
+    const inbound = new ByteQueue({
+      window,
+      onRead: (n) => hooks.onRead(n),
+      onReturn: (buffer) => hooks.onReturn(buffer),
+    });
     const outbound = new ByteQueue({ window, onWrite: () => hooks.onWrite() });
     super({
       localAddr: init.localAddr,
@@ -155,6 +176,9 @@ export class PortConn extends QueueConn {
     });
     hooks.onRead = (n) => this.#granted(n);
     hooks.onWrite = () => this.#flush();
+    hooks.onReturn = (buffer) => {
+      if (this.#receiving === "open") this.#returned.push(buffer);
+    };
     this.#port = init.port;
     this.#inbound = inbound;
     this.#outbound = outbound;
@@ -197,13 +221,20 @@ export class PortConn extends QueueConn {
   #receive(data: unknown): void {
     if (this.#phase === "done") return;
     this.#heard++;
-    if (data instanceof Uint8Array) return this.#data(data);
+    if (data instanceof Uint8Array) return this.#data(data, this.#lendable(data));
     if (typeof data === "number") return this.#control(data);
     if (Array.isArray(data)) {
+      if (typeof data[0] === "number") return this.#takeBack(data);
       for (const chunk of data) {
         if (!(chunk instanceof Uint8Array)) return this.#broken(`data holding ${wire.describeValue(chunk)}`);
       }
-      for (const chunk of data) this.#data(chunk);
+      for (let i = 0; i < data.length; i++) {
+        const chunk: Uint8Array = data[i];
+        this.#data(
+          chunk,
+          this.#lendable(chunk) && !data.some((other, j) => j < i && other.buffer === chunk.buffer),
+        );
+      }
       return;
     }
     const message = wire.readObject(data);
@@ -213,6 +244,7 @@ export class PortConn extends QueueConn {
     this.#phase = "attached";
     this.#credit = message.hello.window;
     this.#peerWindow = message.hello.window;
+    this.#peerRecycles = message.hello.recycles === true;
     const lock = message.hello.lock;
     if (lock !== null) {
       this.#unwatch = watchIsolate(
@@ -223,7 +255,28 @@ export class PortConn extends QueueConn {
     this.#flush();
   }
 
-  #data(chunk: Uint8Array): void {
+  /**
+   * Whether `chunk`'s buffer goes back to the peer once read: the peer lends
+   * its DATA now, the chunk was transferred (all of its buffer, big enough)
+   * and its size is one the peer's pool keeps. A buffer that two chunks of one message
+   * share is never lent: giving it back with the first would empty the second.
+   */
+  #lendable(chunk: Uint8Array): boolean {
+    const size = chunk.byteLength;
+    return this.#peerMode === "lend" && size >= TRANSFER_FROM && size <= LEND_UP_TO &&
+      (size & (size - 1)) === 0 &&
+      wire.isWholeBuffer(chunk);
+  }
+
+  /** RETURN: credit, and buffers of our own data back, for the pool our next copies come from. */
+  #takeBack(data: unknown[]): void {
+    const back = wire.readReturn(data);
+    if (typeof back === "string") return this.#broken(back);
+    for (const buffer of back.buffers) giveBuffer(new Uint8Array(buffer));
+    this.#control(back.credit);
+  }
+
+  #data(chunk: Uint8Array, lend: boolean): void {
     if (this.#phase === "done") return;
     if (this.#phase !== "attached" && this.#phase !== "peerLeft") return this.#broken("data before hello");
     if (this.#receiving === "ended") return this.#broken("data after the peer's end of stream");
@@ -233,7 +286,7 @@ export class PortConn extends QueueConn {
     }
     this.#allowance -= n;
     if (this.#receiving === "stopped" || n === 0) return;
-    const queued = this.#inbound.writeNow(chunk, OWNED);
+    const queued = this.#inbound.writeNow(chunk, lend ? LENT : OWNED);
     // Over the window only for the bytes a closing peer flushes: they are queued all the same.
     if (typeof queued !== "number") queued.catch(noop);
   }
@@ -245,6 +298,11 @@ export class PortConn extends QueueConn {
       return this.#flush();
     }
     switch (value) {
+      case wire.LEND:
+      case wire.KEEP:
+        if (this.#phase === "unattached") return this.#broken("lend or keep before hello");
+        this.#peerMode = value === wire.LEND ? "lend" : "keep";
+        return;
       case wire.FIN:
         if (this.#phase === "unattached") return this.#broken("end of stream before hello");
         if (this.#receiving === "ended") return this.#broken("a second end of stream");
@@ -289,7 +347,13 @@ export class PortConn extends QueueConn {
       grant += more;
     }
     this.#allowance += grant;
-    this.#post(grant);
+    const returned = this.#returned;
+    if (returned.length === 0) {
+      this.#post(grant);
+    } else {
+      this.#returned = [];
+      this.#post(wire.giveBack(grant, returned), returned);
+    }
     this.#ungranted = 0;
   }
 
@@ -395,11 +459,21 @@ export class PortConn extends QueueConn {
   #postData(chunks: Uint8Array[], size: number): void {
     if (this.#phase === "done") return;
     const transfer: ArrayBuffer[] = [];
+    let mode = this.#sendMode;
     for (let i = 0; i < chunks.length; i++) {
       let chunk = chunks[i];
       // Posting a view clones all of its buffer: cut it out first.
       if (!wire.isWholeBuffer(chunk)) chunk = chunks[i] = chunk.slice();
-      if (chunk.byteLength >= TRANSFER_FROM) transfer.push(chunk.buffer as ArrayBuffer);
+      if (chunk.byteLength < TRANSFER_FROM) continue;
+      transfer.push(chunk.buffer as ArrayBuffer);
+      // Our pool's copies are worth having back; a writer's own chunks (to `writable`) are not.
+      const lend = this.#peerRecycles && fromPool(chunk);
+      if (transfer.length === 1) mode = lend ? "lend" : "keep";
+      else if (!lend) mode = "keep";
+    }
+    if (mode !== this.#sendMode) {
+      this.#sendMode = mode;
+      this.#post(mode === "lend" ? wire.LEND : wire.KEEP);
     }
     const fromCredit = Math.min(size, this.#credit);
     this.#credit -= fromCredit;
@@ -478,6 +552,7 @@ export class PortConn extends QueueConn {
   #finish(linger = false): void {
     if (this.#phase === "done") return;
     this.#phase = "done";
+    this.#returned = [];
     const port = this.#port;
     const close = () => {
       port.onmessage = null;

@@ -7,16 +7,19 @@
  *
  * | value | name | meaning |
  * | --- | --- | --- |
- * | `{ tether: "port/1", window, lock }` | HELLO | First message of each end: the end is attached; the peer may send `window` bytes; `lock` names the Web Lock its isolate holds while alive, or `null` |
+ * | `{ tether: "port/1", window, lock, recycles? }` | HELLO | First message of each end: the end is attached; the peer may send `window` bytes; `lock` names the Web Lock its isolate holds while alive, or `null`; `recycles: true` if it speaks LEND, KEEP and RETURN |
  * | `Uint8Array` or `Uint8Array[]` | DATA | Bytes, in order, within the credit the peer granted; their buffers are transferred |
  * | positive integer `n` | CREDIT | The reader consumed `n` more bytes: the peer may send `n` more |
  * | `-1` | FIN | No more DATA from this end (half-close, or its writing ended) |
  * | `-2` | STOP | This end reads no more: the peer's writes fail, and it sends FIN |
  * | `-3` | CLOSE | STOP, and the bytes this end had queued follow at once, up to its `window` beyond credit, then FIN |
  * | `-4` | BYE | This end sent FIN and received the peer's: it will post nothing more once it has the peer's BYE |
+ * | `-5` | LEND | The buffers of this end's DATA from here on are its pool's: give them back once copied out (sent only to a peer that recycles) |
+ * | `-6` | KEEP | The buffers of this end's DATA from here on are not worth giving back (the default) |
+ * | `[n, ...ArrayBuffer[]]` | RETURN | CREDIT `n`, with buffers of lent DATA the reader copied out, transferred back |
  * | `{ tether: "abort", reason }` | ABORT | This end gave up on the conn (bad input from the peer): end at once |
  *
- * Each end posts HELLO, then DATA and CREDIT while it lasts, exactly one FIN,
+ * Each end posts HELLO, then DATA, CREDIT, LEND, KEEP and RETURN while it lasts, exactly one FIN,
  * then BYE once it has received the peer's FIN. An end closes its port once
  * it has sent BYE and received the peer's: BYE is the acknowledgment that the
  * peer has everything, so neither end can mistake the other's orderly exit
@@ -36,6 +39,10 @@ export const STOP = -2;
 export const CLOSE = -3;
 /** This end is done with the port. */
 export const BYE = -4;
+/** This end's DATA from here on is lent: give its buffers back. */
+export const LEND = -5;
+/** This end's DATA from here on is not lent. */
+export const KEEP = -6;
 
 /** The first message of each end. */
 export interface Hello {
@@ -45,6 +52,12 @@ export interface Hello {
   readonly window: number;
   /** The Web Lock the end's isolate holds while it lives, or `null`. */
   readonly lock: string | null;
+  /**
+   * Whether the end speaks LEND, KEEP and RETURN: it gives lent buffers back,
+   * and takes its own back to fill them again rather than allocate. Left out
+   * by ends that do not.
+   */
+  readonly recycles?: boolean;
 }
 
 /** An end giving up on the conn. */
@@ -55,9 +68,9 @@ export interface Abort {
   readonly reason: string;
 }
 
-/** Makes HELLO. */
+/** Makes HELLO (of an end that recycles). */
 export function hello(window: number, lock: string | null): Hello {
-  return { tether: PORT_PROTOCOL, window, lock };
+  return { tether: PORT_PROTOCOL, window, lock, recycles: true };
 }
 
 /** Makes ABORT. */
@@ -83,12 +96,43 @@ export function readObject(value: unknown): Framed | string {
       ? `the peer speaks ${tag}, this end ${PORT_PROTOCOL}`
       : `unexpected ${describeValue(value)}: the other end of the port is not a tether conn`;
   }
-  const { window, lock } = value as { window?: unknown; lock?: unknown };
+  const { window, lock, recycles } = value as { window?: unknown; lock?: unknown; recycles?: unknown };
   if (typeof window !== "number" || !Number.isSafeInteger(window) || window < 1) {
     return `a hello with a bad window (${describeValue(window)})`;
   }
   if (lock !== null && typeof lock !== "string") return `a hello with a bad lock (${describeValue(lock)})`;
-  return { kind: "hello", hello: { tether: PORT_PROTOCOL, window, lock } };
+  if (recycles !== undefined && typeof recycles !== "boolean") {
+    return `a hello with a bad recycles (${describeValue(recycles)})`;
+  }
+  return { kind: "hello", hello: { tether: PORT_PROTOCOL, window, lock, recycles: recycles === true } };
+}
+
+/** RETURN read: the credit, and the buffers given back. */
+export interface Return {
+  /** The credit granted. */
+  readonly credit: number;
+  /** The buffers, transferred back. */
+  readonly buffers: ArrayBuffer[];
+}
+
+/** Makes RETURN: `credit`, and `buffers` to transfer with it. */
+export function giveBack(credit: number, buffers: ArrayBuffer[]): (number | ArrayBuffer)[] {
+  return [credit, ...buffers];
+}
+
+/** Reads RETURN (an array whose first item is a number); a string saying what is wrong with it otherwise. */
+export function readReturn(value: unknown[]): Return | string {
+  const credit = value[0];
+  if (typeof credit !== "number" || !isCredit(credit)) {
+    return `a return with a bad credit (${describeValue(credit)})`;
+  }
+  const buffers: ArrayBuffer[] = [];
+  for (let i = 1; i < value.length; i++) {
+    const buffer = value[i];
+    if (!(buffer instanceof ArrayBuffer)) return `a return holding ${describeValue(buffer)}`;
+    buffers.push(buffer);
+  }
+  return { credit, buffers };
 }
 
 /** Whether `value` is a CREDIT grant. */
