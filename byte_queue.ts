@@ -189,8 +189,7 @@ const afterCloseWrite = () => new ConnClosedError({ op: "write", detail: "after 
  * ```
  */
 export class ByteQueue {
-  /** How many bytes may be queued before writers wait. */
-  readonly window: number;
+  #window: number;
   #state: State = { kind: "open" };
   #segments = new Fifo<Segment>();
   #queued = 0;
@@ -206,10 +205,26 @@ export class ByteQueue {
 
   /** Makes a queue. */
   constructor(options: ByteQueueOptions = {}) {
-    this.window = checkBufferSize(options.window ?? DEFAULT_BUFFER_SIZE, "window");
+    this.#window = checkBufferSize(options.window ?? DEFAULT_BUFFER_SIZE, "window");
     this.#onRead = options.onRead;
     this.#onWrite = options.onWrite;
     this.#onReturn = options.onReturn;
+  }
+
+  /** How many bytes may be queued before writers wait. */
+  get window(): number {
+    return this.#window;
+  }
+
+  /**
+   * Raises the window to `window` bytes (it never shrinks): for a transport
+   * whose peer showed it takes more, so that a writer running ahead may
+   * queue more before it waits.
+   */
+  grow(window: number): void {
+    if (!(window > this.#window)) return;
+    this.#window = checkBufferSize(window, "window");
+    this.#settleWriters();
   }
 
   /** How many bytes are queued and not yet read. */
@@ -271,7 +286,7 @@ export class ByteQueue {
     // Before the queue copies the bytes: a pump that takes them now copies them once.
     this.#onWrite?.();
     if (segment.bytes.byteLength === 0) return length;
-    if (this.#pendingWriters === 0 && this.#queued <= this.window) {
+    if (this.#pendingWriters === 0 && this.#queued <= this.#window) {
       if (!owned) {
         segment.owned = true;
         if (length <= SMALL_WRITE) {
@@ -548,7 +563,7 @@ export class ByteQueue {
     const segments = this.#segments;
     if (
       segments.length === 0 || this.#readers.length > 0 || this.#pendingWriters > 0 ||
-      this.#queued + data.byteLength > this.window
+      this.#queued + data.byteLength > this.#window
     ) {
       return false;
     }
@@ -616,7 +631,7 @@ export class ByteQueue {
     }
     // At most a window's worth, so a reader never holds more than the writer could queue.
     const joined = chunkBuffer(
-      Math.min(size, max, Math.max(JOIN_UP_TO, Math.min(bytes.byteLength, this.window))),
+      Math.min(size, max, Math.max(JOIN_UP_TO, Math.min(bytes.byteLength, this.#window))),
     );
     this.#copyOut(joined);
     return joined;
@@ -643,7 +658,7 @@ export class ByteQueue {
     let total = 0;
     for (const segment of this.#segments) {
       total += segment.bytes.byteLength;
-      if (total > this.window) return;
+      if (total > this.#window) return;
       const writer = segment.writer;
       if (writer === null) continue;
       if (!segment.owned) return;

@@ -67,7 +67,7 @@ const settle = (ms = 50) => new Promise((resolve) => setTimeout(resolve, ms));
 Deno.test("each end first posts its hello: the protocol and the window it grants", async () => {
   const peer = rawPeer(4096);
   await peer.until((got) => got.length > 0, "hello");
-  assert.deepEqual(peer.got[0], { tether: "port/1", window: 4096, lock: null, recycles: true });
+  assert.deepEqual(peer.got[0], { tether: "port/1", window: 4096, lock: null, revision: 2 });
   await peer.finish();
 });
 

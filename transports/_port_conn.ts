@@ -114,7 +114,6 @@ export class PortConn extends QueueConn {
   readonly #port: MessagePort;
   readonly #inbound: ByteQueue;
   readonly #outbound: ByteQueue;
-  readonly #window: number;
   /** The receive window: the most bytes the peer may have sent and we not yet read. */
   #receiveWindow: number;
   readonly #maxWindow: number;
@@ -133,7 +132,7 @@ export class PortConn extends QueueConn {
   #peerWindow = 0;
   /** Bytes read out and not yet granted back. */
   #ungranted = 0;
-  /** Whether the peer speaks LEND, KEEP and RETURN (its HELLO said so). */
+  /** Whether the peer speaks revision 2 of the protocol: LEND, KEEP, RETURN, and a send queue that grows. */
   #peerRecycles = false;
   /** What we last told the peer of the buffers of our DATA. */
   #sendMode: "keep" | "lend" = "keep";
@@ -182,7 +181,6 @@ export class PortConn extends QueueConn {
     this.#port = init.port;
     this.#inbound = inbound;
     this.#outbound = outbound;
-    this.#window = window;
     this.#allowance = window;
     this.#receiveWindow = window;
     this.#maxWindow = Math.max(window, init.maxWindow ?? window);
@@ -244,7 +242,8 @@ export class PortConn extends QueueConn {
     this.#phase = "attached";
     this.#credit = message.hello.window;
     this.#peerWindow = message.hello.window;
-    this.#peerRecycles = message.hello.recycles === true;
+    this.#peerRecycles = message.hello.revision >= 2;
+    this.#growSendQueue();
     const lock = message.hello.lock;
     if (lock !== null) {
       this.#unwatch = watchIsolate(
@@ -295,6 +294,7 @@ export class PortConn extends QueueConn {
     if (wire.isCredit(value)) {
       if (this.#phase === "unattached") return this.#broken("credit before hello");
       this.#credit += value;
+      this.#growSendQueue();
       return this.#flush();
     }
     switch (value) {
@@ -312,7 +312,8 @@ export class PortConn extends QueueConn {
       case wire.STOP:
       case wire.CLOSE:
         if (this.#phase === "unattached") return this.#broken("stop before hello");
-        if (value === wire.CLOSE) this.#allowance += this.#peerWindow;
+        // Its send queue holds at most its HELLO's window, or, grown, the most credit it had from us.
+        if (value === wire.CLOSE) this.#allowance += Math.max(this.#peerWindow, this.#receiveWindow);
         this.#outbound.closeRead(
           new ConnClosedError({
             op: "write",
@@ -357,6 +358,19 @@ export class PortConn extends QueueConn {
     this.#ungranted = 0;
   }
 
+  /**
+   * Lets the send queue hold as much as the peer lets us send at once (up to
+   * our own maximum window): a writer running ahead then queues several
+   * writes that leave in one post. A peer that does not read never grants
+   * more than its first window, so its writer still waits at `bufferSize`.
+   */
+  #growSendQueue(): void {
+    const outbound = this.#outbound;
+    if (this.#peerRecycles && this.#credit > outbound.window && outbound.window < this.#maxWindow) {
+      outbound.grow(Math.min(this.#credit, this.#maxWindow));
+    }
+  }
+
   /** `readable` was cancelled: the peer should stop sending. */
   #stopReading(): void {
     if (this.#receiving !== "open") return;
@@ -374,7 +388,7 @@ export class PortConn extends QueueConn {
     if (this.#phase !== "done") {
       if (this.#sending === "open") {
         this.#sending = "closing";
-        this.#flushAllowance = this.#window;
+        this.#flushAllowance = this.#outbound.window;
         this.#post(wire.CLOSE);
       } else if (this.#receiving === "open") {
         this.#post(wire.STOP);
@@ -398,18 +412,25 @@ export class PortConn extends QueueConn {
     const queued = this.#outbound.queued;
     if (this.#sending === "open") {
       if (this.#credit === 0) return; // the peer's next grant flushes
-      if (!gathered && queued > 0 && queued < GATHER.enough && this.#postedAt === this.#heard) {
-        this.#gather();
-        return;
+      if (!gathered && queued > 0 && this.#postedAt === this.#heard) {
+        // Small writes gather up to GATHER.enough; big ones, while the send queue
+        // has room, up to half of it (and the credit): a post costs per message.
+        const enough = queued < GATHER.enough
+          ? GATHER.enough
+          : Math.min(this.#credit, Math.floor(this.#outbound.window / 2));
+        if (queued < enough) {
+          this.#gather(enough);
+          return;
+        }
       }
     }
     this.#send();
   }
 
-  /** Waits while the writer keeps adding to the queue, a microtask turn at a time, then sends. */
-  async #gather(): Promise<void> {
+  /** Waits while the writer keeps adding to the queue (up to `enough`), a microtask turn at a time, then sends. */
+  async #gather(enough: number): Promise<void> {
     this.#batch = "gathering";
-    await gather(() => this.#outbound.queued);
+    await gather(() => this.#outbound.queued, enough === GATHER.enough ? GATHER : { ...GATHER, enough });
     this.#batch = "idle";
     this.#flush(true);
   }

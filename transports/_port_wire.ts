@@ -7,19 +7,24 @@
  *
  * | value | name | meaning |
  * | --- | --- | --- |
- * | `{ tether: "port/1", window, lock, recycles? }` | HELLO | First message of each end: the end is attached; the peer may send `window` bytes; `lock` names the Web Lock its isolate holds while alive, or `null`; `recycles: true` if it speaks LEND, KEEP and RETURN |
+ * | `{ tether: "port/1", window, lock, revision? }` | HELLO | First message of each end: the end is attached; the peer may send `window` bytes; `lock` names the Web Lock its isolate holds while alive, or `null`; `revision` is 2 for an end that speaks revision 2 (below), left out by ends that speak the first |
  * | `Uint8Array` or `Uint8Array[]` | DATA | Bytes, in order, within the credit the peer granted; their buffers are transferred |
  * | positive integer `n` | CREDIT | The reader consumed `n` more bytes: the peer may send `n` more |
  * | `-1` | FIN | No more DATA from this end (half-close, or its writing ended) |
  * | `-2` | STOP | This end reads no more: the peer's writes fail, and it sends FIN |
  * | `-3` | CLOSE | STOP, and the bytes this end had queued follow at once, up to its `window` beyond credit, then FIN |
  * | `-4` | BYE | This end sent FIN and received the peer's: it will post nothing more once it has the peer's BYE |
- * | `-5` | LEND | The buffers of this end's DATA from here on are its pool's: give them back once copied out (sent only to a peer that recycles) |
+ * | `-5` | LEND | The buffers of this end's DATA from here on are its pool's: give them back once copied out |
  * | `-6` | KEEP | The buffers of this end's DATA from here on are not worth giving back (the default) |
  * | `[n, ...ArrayBuffer[]]` | RETURN | CREDIT `n`, with buffers of lent DATA the reader copied out, transferred back |
  * | `{ tether: "abort", reason }` | ABORT | This end gave up on the conn (bad input from the peer): end at once |
  *
- * Each end posts HELLO, then DATA, CREDIT, LEND, KEEP and RETURN while it lasts, exactly one FIN,
+ * Revision 2 adds LEND, KEEP and RETURN, sent only to a peer whose HELLO says
+ * revision 2, and lets an end that closes flush as much beyond credit as the
+ * largest credit it had (its send queue grows with the peer's window), where
+ * revision 1 flushes at most the `window` of its HELLO.
+ *
+ * Each end posts HELLO, then DATA, CREDIT (and LEND, KEEP, RETURN) while it lasts, exactly one FIN,
  * then BYE once it has received the peer's FIN. An end closes its port once
  * it has sent BYE and received the peer's: BYE is the acknowledgment that the
  * peer has everything, so neither end can mistake the other's orderly exit
@@ -52,12 +57,8 @@ export interface Hello {
   readonly window: number;
   /** The Web Lock the end's isolate holds while it lives, or `null`. */
   readonly lock: string | null;
-  /**
-   * Whether the end speaks LEND, KEEP and RETURN: it gives lent buffers back,
-   * and takes its own back to fill them again rather than allocate. Left out
-   * by ends that do not.
-   */
-  readonly recycles?: boolean;
+  /** The revision of the protocol the end speaks: 1 (left out) or 2. */
+  readonly revision: number;
 }
 
 /** An end giving up on the conn. */
@@ -68,9 +69,12 @@ export interface Abort {
   readonly reason: string;
 }
 
-/** Makes HELLO (of an end that recycles). */
+/** The revision of {@linkcode PORT_PROTOCOL} this end speaks. */
+export const PORT_REVISION = 2;
+
+/** Makes HELLO. */
 export function hello(window: number, lock: string | null): Hello {
-  return { tether: PORT_PROTOCOL, window, lock, recycles: true };
+  return { tether: PORT_PROTOCOL, window, lock, revision: PORT_REVISION };
 }
 
 /** Makes ABORT. */
@@ -96,15 +100,18 @@ export function readObject(value: unknown): Framed | string {
       ? `the peer speaks ${tag}, this end ${PORT_PROTOCOL}`
       : `unexpected ${describeValue(value)}: the other end of the port is not a tether conn`;
   }
-  const { window, lock, recycles } = value as { window?: unknown; lock?: unknown; recycles?: unknown };
+  const { window, lock, revision } = value as { window?: unknown; lock?: unknown; revision?: unknown };
   if (typeof window !== "number" || !Number.isSafeInteger(window) || window < 1) {
     return `a hello with a bad window (${describeValue(window)})`;
   }
   if (lock !== null && typeof lock !== "string") return `a hello with a bad lock (${describeValue(lock)})`;
-  if (recycles !== undefined && typeof recycles !== "boolean") {
-    return `a hello with a bad recycles (${describeValue(recycles)})`;
+  if (
+    revision !== undefined &&
+    (typeof revision !== "number" || !Number.isSafeInteger(revision) || revision < 1)
+  ) {
+    return `a hello with a bad revision (${describeValue(revision)})`;
   }
-  return { kind: "hello", hello: { tether: PORT_PROTOCOL, window, lock, recycles: recycles === true } };
+  return { kind: "hello", hello: { tether: PORT_PROTOCOL, window, lock, revision: revision ?? 1 } };
 }
 
 /** RETURN read: the credit, and the buffers given back. */
