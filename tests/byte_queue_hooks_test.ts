@@ -239,3 +239,40 @@ Deno.test("reads of every size take the bytes in order across chunks big and sma
     assert.equal(q.queued, 0);
   }
 });
+
+Deno.test("onReturn gives a lent chunk's buffer back once read() copied all of it out, and never one handed out", async () => {
+  const back: ArrayBuffer[] = [];
+  const q = new ByteQueue({ window: 100, onReturn: (buffer) => back.push(buffer) });
+  const lent = new Uint8Array([1, 2, 3, 4, 5, 6]);
+  await q.write(lent, { owned: true, lend: true });
+  assert.equal(await q.read(new Uint8Array(4)), 4);
+  assert.deepEqual(back, [], "given back before all of it was read");
+  assert.equal(await q.read(new Uint8Array(4)), 2);
+  assert.deepEqual(back, [lent.buffer]);
+
+  // Taken whole, or its front handed out, a chunk is the reader's: nothing comes back.
+  await q.write(new Uint8Array(8), { owned: true, lend: true });
+  assert.equal((await q.readChunk())!.length, 8);
+  await q.write(new Uint8Array(8), { owned: true, lend: true });
+  assert.equal((await q.readChunk({ max: 3 }))!.length, 3);
+  assert.equal(await q.read(new Uint8Array(8)), 5);
+  // A view into a larger buffer is not lent: its buffer holds bytes that are not its own.
+  await q.write(new Uint8Array(16).subarray(0, 8), { owned: true, lend: true });
+  assert.equal(await q.read(new Uint8Array(8)), 8);
+  assert.equal(back.length, 1);
+});
+
+Deno.test("grow() raises the window, letting a writer that waited for room go on; it never shrinks it", async () => {
+  const q = new ByteQueue({ window: 4 });
+  await q.write(new Uint8Array(4), { owned: true });
+  let done = false;
+  const waiting = q.write(new Uint8Array(4), { owned: true }).then(() => done = true);
+  await Promise.resolve();
+  assert.equal(done, false, "a write over the window went on");
+  q.grow(8);
+  await waiting;
+  assert.equal(q.window, 8);
+  q.grow(2);
+  assert.equal(q.window, 8);
+  assert.throws(() => q.grow(8.5), TypeError);
+});

@@ -3,66 +3,9 @@
  * the peer by hand (see `transports/_port_wire.ts` for the messages).
  */
 import assert from "node:assert/strict";
-import { ConnClosedError, portConn, ProtocolError } from "../mod.ts";
+import { ConnClosedError, ProtocolError } from "../mod.ts";
 import { within } from "./worker_helpers.ts";
-
-const FIN = -1, CLOSE = -3, BYE = -4;
-const hello = (window: number) => ({ tether: "port/1", window, lock: null });
-
-/** A conn, and the raw port at its other end with everything the conn posted. */
-function rawPeer(bufferSize?: number) {
-  const { port1, port2 } = new MessageChannel();
-  const conn = portConn(port1, { bufferSize });
-  const got: unknown[] = [];
-  let notify = () => {};
-  port2.onmessage = (event) => {
-    got.push(event.data);
-    notify();
-  };
-  const raw = {
-    conn,
-    got,
-    post: (message: unknown, transfer: Transferable[] = []) => port2.postMessage(message, transfer),
-    /** Resolves once `test` holds for what was posted so far. */
-    async until(test: (got: unknown[]) => boolean, what: string): Promise<void> {
-      while (!test(got)) {
-        await within(new Promise<void>((resolve) => notify = resolve), 10_000, what);
-      }
-    },
-    /** The data bytes posted so far. */
-    dataBytes: () => got.flatMap((m) => m instanceof Uint8Array ? [m] : Array.isArray(m) ? m : []),
-    /** Whether the conn gave up on this peer. */
-    aborted: () => got.some((m) => (m as { tether?: string })?.tether === "abort"),
-    /**
-     * Closes the conn and plays the rest of the goodbye by hand (FIN, then
-     * BYE once the conn's came), unless the conn gave up on this peer.
-     */
-    async finish(): Promise<void> {
-      conn.close();
-      if (!raw.aborted() && got.length > 0) {
-        if (!sentFin) port2.postMessage(FIN);
-        await raw.until((got) => got.includes(BYE) || raw.aborted(), "the conn's BYE");
-        port2.postMessage(BYE);
-      }
-      await within(conn.closed, 10_000, "closed");
-      port2.close();
-    },
-  };
-  let sentFin = false;
-  const post = raw.post;
-  raw.post = (message, transfer) => {
-    if (message === FIN) sentFin = true;
-    post(message, transfer);
-  };
-  return raw;
-}
-
-function total(chunks: Uint8Array[]): number {
-  return chunks.reduce((sum, c) => sum + c.byteLength, 0);
-}
-
-/** Lets message events and microtasks run for a while. */
-const settle = (ms = 50) => new Promise((resolve) => setTimeout(resolve, ms));
+import { BYE, CLOSE, FIN, hello, LEND, rawPeer, settle, total } from "./port_peer_helpers.ts";
 
 Deno.test("each end first posts its hello: the protocol and the window it grants", async () => {
   const peer = rawPeer(4096);
@@ -174,6 +117,14 @@ const GARBAGE: [string, unknown[], RegExp][] = [
   ["a second end of stream", [hello(10), FIN, FIN], /second end of stream/],
   ["data after end of stream", [hello(10), FIN, new Uint8Array(1)], /after the peer's end of stream/],
   ["goodbye before end of stream", [hello(10), BYE], /goodbye before end of stream/],
+  [
+    "a hello with a bad revision",
+    [{ tether: "port/1", window: 1, lock: null, revision: "2" }],
+    /bad revision/,
+  ],
+  ["lend before hello", [LEND], /lend or keep before hello/],
+  ["a return with a bad credit", [hello(10, 2), [0, new ArrayBuffer(8)]], /return with a bad credit/],
+  ["a return holding something else", [hello(10, 2), [8, new Uint8Array(8)]], /return holding/],
 ];
 
 for (const [what, messages, detail] of GARBAGE) {

@@ -107,6 +107,20 @@ const LENT = Object.freeze({ owned: true, lend: true });
 /** Buffers up to this size are given back to a peer that lends them: the sizes its pool keeps. */
 const LEND_UP_TO = 1024 * 1024;
 
+/**
+ * The buffers that more than one chunk of a message shares: never given
+ * back, as giving one back with the chunk read first would empty the others.
+ */
+function sharedBuffers(chunks: Uint8Array[]): Set<ArrayBufferLike> | null {
+  if (chunks.length < 2) return null;
+  const seen = new Set<ArrayBufferLike>(), shared = new Set<ArrayBufferLike>();
+  for (const chunk of chunks) {
+    if (seen.has(chunk.buffer)) shared.add(chunk.buffer);
+    else seen.add(chunk.buffer);
+  }
+  return shared;
+}
+
 /** A conn over a `MessagePort` whose other end is another `PortConn`. */
 export class PortConn extends QueueConn {
   /** Settles once both directions are done and the port is closed. */
@@ -226,13 +240,8 @@ export class PortConn extends QueueConn {
       for (const chunk of data) {
         if (!(chunk instanceof Uint8Array)) return this.#broken(`data holding ${wire.describeValue(chunk)}`);
       }
-      for (let i = 0; i < data.length; i++) {
-        const chunk: Uint8Array = data[i];
-        this.#data(
-          chunk,
-          this.#lendable(chunk) && !data.some((other, j) => j < i && other.buffer === chunk.buffer),
-        );
-      }
+      const shared = this.#peerMode === "lend" ? sharedBuffers(data) : null;
+      for (const chunk of data) this.#data(chunk, this.#lendable(chunk) && !shared?.has(chunk.buffer));
       return;
     }
     const message = wire.readObject(data);
