@@ -5,7 +5,11 @@
  * the same round (see `mux_rounds.ts` for why; the same work through
  * `deno bench` is `worker_bench.ts`).
  *
- *     deno run -A bench/worker_rounds.ts [rounds]
+ *     deno run -A bench/worker_rounds.ts [rounds] [--vs=DIR]
+ *
+ * `--vs=DIR` runs another checkout's conns too (its `bench/_worker_work.ts`,
+ * its own worker), each right after this tree's raw baseline in the same
+ * rounds: an A/B of two trees in one process.
  */
 
 import {
@@ -20,15 +24,27 @@ import {
 } from "./_worker_work.ts";
 import { spread } from "./_rounds.ts";
 
-const rounds = Number(Deno.args[0] ?? 20);
+const rounds = Number(Deno.args.find((arg) => !arg.startsWith("--")) ?? 20);
+const vs = Deno.args.find((arg) => arg.startsWith("--vs="))?.slice("--vs=".length);
 
-const rows: [string, () => Promise<void>, () => Promise<void>, "speed" | "time", string][] = [
-  ["64 KiB writes, default window", rawBig, () => connBig(), "speed", "≥ 0.8×"],
-  ["64 KiB writes, 1 MiB window", rawBig, () => connBig(1024 * 1024), "speed", "≥ 0.8×"],
-  ["64 KiB chunks to writable, default window", rawBig, connBigWritable, "speed", "≥ 0.8×"],
-  ["64 B writes", rawSmall, connSmall, "speed", "≥ 1×"],
-  ["1-byte round trip", rawPingPong, connPingPong, "time", "≤ 1.3×"],
-];
+type Work = typeof import("./_worker_work.ts");
+type Row = [string, () => Promise<void>, () => Promise<void>, "speed" | "time", string];
+function rowsOf(work: Work, label = ""): Row[] {
+  return [
+    [`64 KiB writes, default window${label}`, rawBig, () => work.connBig(), "speed", "≥ 0.8×"],
+    [`64 KiB writes, 1 MiB window${label}`, rawBig, () => work.connBig(1024 * 1024), "speed", "≥ 0.8×"],
+    [`64 KiB chunks to writable, default window${label}`, rawBig, work.connBigWritable, "speed", "≥ 0.8×"],
+    [`64 B writes${label}`, rawSmall, work.connSmall, "speed", "≥ 1×"],
+    [`1-byte round trip${label}`, rawPingPong, work.connPingPong, "time", "≤ 1.3×"],
+  ];
+}
+const here: Work = { connBig, connBigWritable, connPingPong, connSmall } as Work;
+const other: Work | null = vs === undefined ? null : await import(
+  new URL(`bench/_worker_work.ts`, new URL(`${vs.replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)).href
+);
+const rows = other === null
+  ? rowsOf(here)
+  : rowsOf(here).flatMap((row, i) => [row, rowsOf(other, ` (${vs})`)[i]]);
 
 console.log(`Deno ${Deno.version.deno}, ${new Date().toISOString().slice(0, 10)}, ${rounds} rounds\n`);
 console.log(
@@ -59,3 +75,4 @@ for (const [i, [title, , , kind, goal]] of rows.entries()) {
   );
 }
 stopWorker();
+other?.stopWorker();

@@ -11,19 +11,30 @@
  *   `maxWindow`) each time a grant finds the reader caught up, nothing
  *   queued: a reader that keeps up gets enough in flight to cover the
  *   message round trip between threads, one that falls behind keeps the
- *   window it has. The one exception to credit is `close()`: the bytes
- *   already queued (at most this end's window) go out at once with FIN, so
- *   that nothing waits on a peer that does not read.
+ *   window it has. The send queue of a default window grows with the credit
+ *   a revision 2 peer grants (up to the same maximum): a peer that reads
+ *   grants more, one that does not leaves the writer at its first window.
+ *   The one exception to credit is `close()`: the bytes already queued (at
+ *   most the send queue) go out at once with FIN, so that nothing waits on a
+ *   peer that does not read.
  * - **Buffers.** A chunk of 32 KiB or more that is all of its buffer (one
  *   written to `writable`, or the queue's own copy of a `write(p)`) is
  *   transferred, not copied; a view into a larger buffer is cut out first.
  *   Smaller chunks are cloned: below ~16 KiB a transfer costs Deno more
  *   than a copy.
+ * - **Lending.** A transferred chunk that is a copy from the shared pool
+ *   (`_copy_buffers.ts`) is lent to a revision 2 peer (LEND): once its
+ *   reader has copied it out, the buffer comes back with the next credit
+ *   (RETURN) and goes to the pool, where the next copy finds it. An isolate
+ *   then neither allocates nor collects 64 KiB per write: measured, that
+ *   was most of a worker conn's cost over a raw post. A writer's own chunks
+ *   (to `writable`) are not lent (KEEP): it would not use them again.
  * - **Batching.** Posting costs far more than queueing (several µs a
  *   message), so a small write that follows a post of ours with nothing
  *   heard from the peer since (a writer running ahead) makes the pump wait a
  *   few microtask turns while the writer goes on, and post all of it at
- *   once. A write that answers what just came in leaves at once.
+ *   once; big writes, likewise, up to half the send queue. A write that
+ *   answers what just came in leaves at once.
  * - **Ready.** Nothing is sent before the peer's HELLO, so a conn used
  *   before its other end is attached loses nothing and simply waits.
  * - **Peer gone.** A peer isolate that ends (see `_isolate.ts`) or a port

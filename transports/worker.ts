@@ -82,7 +82,9 @@ export interface PortConnOptions {
    * peer as credit). Given, the window is fixed. Left out, both start at
    * 64 KiB, and the receive window grows up to 1 MiB while the reader keeps
    * up (nothing queued each time it grants credit), so that enough is in
-   * flight to cover the round trip between threads.
+   * flight to cover the round trip between threads; the send queue grows
+   * with the credit the peer grants, so a peer that does not read still
+   * stops the writer at 64 KiB queued.
    */
   bufferSize?: number;
 }
