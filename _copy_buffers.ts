@@ -101,7 +101,10 @@ export function fromPool(chunk: Uint8Array): boolean {
 /** Returns a whole-buffer view to the pool, if it is a pooled size and there is room. */
 function give(buffer: Uint8Array): void {
   const size = buffer.byteLength;
-  if (size > MAX_POOLED || pooledBytes + size > POOL_LIMIT || (size & (size - 1)) !== 0) return;
+  // Not below MIN_COPY: no take asks for less, and empty buffers (a peer may give back anything) cost no room.
+  if (size < MIN_COPY || size > MAX_POOLED || pooledBytes + size > POOL_LIMIT || (size & (size - 1)) !== 0) {
+    return;
+  }
   ours.add(buffer.buffer as ArrayBuffer);
   (pool[classOf(size)] ??= []).push(buffer);
   pooledBytes += size;

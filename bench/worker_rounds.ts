@@ -55,7 +55,11 @@ const ratios = rows.map(() => [] as number[]);
 const rawTimes = rows.map(() => [] as number[]), connTimes = rows.map(() => [] as number[]);
 for (const [, raw, conn] of rows) await raw(), await conn(); // warm up
 for (let r = 0; r < rounds; r++) {
-  for (const [i, [, raw, conn, kind]] of rows.entries()) {
+  // Each round starts one row further on: a row's raw run follows each other row's work in turn, not always
+  // the same one (a raw run is slower right after work that left the worker garbage to collect).
+  for (let k = 0; k < rows.length; k++) {
+    const i = (r + k) % rows.length;
+    const [, raw, conn, kind] = rows[i];
     const t0 = performance.now();
     await raw();
     const t1 = performance.now();

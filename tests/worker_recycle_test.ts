@@ -3,7 +3,7 @@
  * queue that grows with the peer's credit (see `transports/_port_wire.ts`).
  */
 import assert from "node:assert/strict";
-import { pooled } from "../_copy_buffers.ts";
+import { POOL_LIMIT, pooled } from "../_copy_buffers.ts";
 import { hello, KEEP, LEND, rawPeer, settle, total } from "./port_peer_helpers.ts";
 import { localPair, within } from "./worker_helpers.ts";
 
@@ -35,6 +35,22 @@ Deno.test("a writer's 64 KiB copies are lent to a revision 2 peer, and a buffer 
   assert.equal(pooled(), before, "the second copy took it");
   const chunks = peer.dataBytes();
   assert.deepEqual(chunks[chunks.length - 1], pattern(2), "the bytes of the second write, not the old ones");
+  await peer.finish();
+});
+
+Deno.test("buffers a peer gives back unasked, of any size, never grow the pool past its limit", async () => {
+  const peer = rawPeer();
+  peer.post(hello(1 << 20, 2));
+  const buffers = [
+    ...Array.from({ length: 8 }, () => new ArrayBuffer(1 << 20)),
+    ...Array.from({ length: 100 }, () => new ArrayBuffer(0)),
+    new ArrayBuffer(3000),
+    new ArrayBuffer(2 << 20),
+  ];
+  peer.post([1, ...buffers], buffers);
+  await settle();
+  assert.ok(pooled() <= POOL_LIMIT, `${pooled()} bytes pooled`);
+  assert.ok(!peer.aborted(), "a well-formed return refused");
   await peer.finish();
 });
 
