@@ -7,6 +7,10 @@
  *
  *     deno run -A bench/worker_rounds.ts [rounds] [--vs=DIR]
  *
+ * Beside the times, the CPU time of the whole process (every thread: both
+ * isolates and the collector's helpers) each run took: on a shared machine
+ * a figure the other work moves less than the time.
+ *
  * `--vs=DIR` runs another checkout's conns too (its `bench/_worker_work.ts`,
  * its own worker), each right after this tree's raw baseline in the same
  * rounds: an A/B of two trees in one process.
@@ -23,6 +27,7 @@ import {
   stopWorker,
 } from "./_worker_work.ts";
 import { spread } from "./_rounds.ts";
+import process from "node:process";
 
 const rounds = Number(Deno.args.find((arg) => !arg.startsWith("--")) ?? 20);
 const vs = Deno.args.find((arg) => arg.startsWith("--vs="))?.slice("--vs=".length);
@@ -48,11 +53,18 @@ const rows = other === null
 
 console.log(`Deno ${Deno.version.deno}, ${new Date().toISOString().slice(0, 10)}, ${rounds} rounds\n`);
 console.log(
-  "| target | raw, median | conn, median | worker conn against raw posts (median of rounds) | middle half of rounds | goal |",
+  "| target | raw, median | conn, median | worker conn against raw posts (median of rounds) | middle half of rounds | " +
+    "CPU per run, raw / conn (median) | goal |",
 );
-console.log("| --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
 const ratios = rows.map(() => [] as number[]);
 const rawTimes = rows.map(() => [] as number[]), connTimes = rows.map(() => [] as number[]);
+const rawCpu = rows.map(() => [] as number[]), connCpu = rows.map(() => [] as number[]);
+/** Milliseconds of CPU (user and system) since `from`. */
+const cpuSince = (from: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(from);
+  return (user + system) / 1000;
+};
 for (const [, raw, conn] of rows) await raw(), await conn(); // warm up
 for (let r = 0; r < rounds; r++) {
   // Each round starts one row further on: a row's raw run follows each other row's work in turn, not always
@@ -60,11 +72,14 @@ for (let r = 0; r < rounds; r++) {
   for (let k = 0; k < rows.length; k++) {
     const i = (r + k) % rows.length;
     const [, raw, conn, kind] = rows[i];
-    const t0 = performance.now();
+    const c0 = process.cpuUsage(), t0 = performance.now();
     await raw();
     const t1 = performance.now();
+    rawCpu[i].push(cpuSince(c0));
+    const c1 = process.cpuUsage();
     await conn();
     const t2 = performance.now();
+    connCpu[i].push(cpuSince(c1));
     ratios[i].push(kind === "speed" ? (t1 - t0) / (t2 - t1) : (t2 - t1) / (t1 - t0));
     rawTimes[i].push(t1 - t0);
     connTimes[i].push(t2 - t1);
@@ -75,7 +90,7 @@ for (const [i, [title, , , kind, goal]] of rows.entries()) {
   const ms = (xs: number[]) => `${spread(xs)[0].toFixed(2)} ms`;
   console.log(
     `| ${title} | ${ms(rawTimes[i])} | ${ms(connTimes[i])} | ${median.toFixed(2)}× (${kind}) | ` +
-      `${low.toFixed(2)}–${high.toFixed(2)}× | ${goal} |`,
+      `${low.toFixed(2)}–${high.toFixed(2)}× | ${ms(rawCpu[i])} / ${ms(connCpu[i])} | ${goal} |`,
   );
 }
 stopWorker();
