@@ -1,9 +1,10 @@
 /**
  * The worker targets of issue 10 as paired rounds, for a shared, noisy
- * machine: each round runs every case once, each conn case right after its
- * raw baseline, and a ratio is the median over rounds of the two times in
- * the same round (see `mux_rounds.ts` for why; the same work through
- * `deno bench` is `worker_bench.ts`).
+ * machine: each round runs every case once, each conn case right beside its
+ * raw baseline (before it in odd rounds, after it in even ones; the cases in
+ * a new order each round), and a ratio is the median over rounds of the two
+ * times in the same round (see `mux_rounds.ts` for why; the same work
+ * through `deno bench` is `worker_bench.ts`).
  *
  *     deno run -A bench/worker_rounds.ts [rounds] [--vs=DIR]
  *
@@ -66,23 +67,39 @@ const cpuSince = (from: NodeJS.CpuUsage) => {
   return (user + system) / 1000;
 };
 for (const [, raw, conn] of rows) await raw(), await conn(); // warm up
+/** Runs `work`, and says how long it took and how much CPU. */
+async function timed(work: () => Promise<void>): Promise<[number, number]> {
+  const cpu = process.cpuUsage(), t0 = performance.now();
+  await work();
+  return [performance.now() - t0, cpuSince(cpu)];
+}
+// A run is slower right after work that left an isolate garbage to collect (a raw run leaves 16 MiB in the
+// worker), so no run may always follow the same one: the rows come in a new order each round (shuffled, from
+// a fixed seed), and within a row the raw run goes first in even rounds, the conn's in odd ones.
+let seed = 1;
+const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+const order = rows.map((_, i) => i);
 for (let r = 0; r < rounds; r++) {
-  // Each round starts one row further on: a row's raw run follows each other row's work in turn, not always
-  // the same one (a raw run is slower right after work that left the worker garbage to collect).
-  for (let k = 0; k < rows.length; k++) {
-    const i = (r + k) % rows.length;
+  for (let k = order.length - 1; k > 0; k--) {
+    const j = Math.floor(random() * (k + 1));
+    [order[k], order[j]] = [order[j], order[k]];
+  }
+  for (const i of order) {
     const [, raw, conn, kind] = rows[i];
-    const c0 = process.cpuUsage(), t0 = performance.now();
-    await raw();
-    const t1 = performance.now();
-    rawCpu[i].push(cpuSince(c0));
-    const c1 = process.cpuUsage();
-    await conn();
-    const t2 = performance.now();
-    connCpu[i].push(cpuSince(c1));
-    ratios[i].push(kind === "speed" ? (t1 - t0) / (t2 - t1) : (t2 - t1) / (t1 - t0));
-    rawTimes[i].push(t1 - t0);
-    connTimes[i].push(t2 - t1);
+    let rawRun: [number, number], connRun: [number, number];
+    if (r % 2 === 0) {
+      rawRun = await timed(raw);
+      connRun = await timed(conn);
+    } else {
+      connRun = await timed(conn);
+      rawRun = await timed(raw);
+    }
+    const [rawTime, connTime] = [rawRun[0], connRun[0]];
+    ratios[i].push(kind === "speed" ? rawTime / connTime : connTime / rawTime);
+    rawTimes[i].push(rawTime);
+    connTimes[i].push(connTime);
+    rawCpu[i].push(rawRun[1]);
+    connCpu[i].push(connRun[1]);
   }
 }
 for (const [i, [title, , , kind, goal]] of rows.entries()) {
