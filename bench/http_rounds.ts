@@ -1,0 +1,78 @@
+/**
+ * The HTTP target of issue 12 as paired rounds, for a shared, noisy machine:
+ * each round runs `Deno.serve` + `fetch` over loopback TCP (the baseline)
+ * right next to `serveHttp` + `createFetch` over a memory listener (and, for
+ * the analysis, Node's `http` alone over the same memory listener), and a
+ * ratio is the median over rounds of the two times in the same round (see
+ * `mux_rounds.ts` for why; the same work through `deno bench` is
+ * `http_bench.ts`).
+ *
+ *     deno run -A bench/http_rounds.ts [rounds]
+ *
+ * Prints a markdown table: requests per second as a multiple of the
+ * baseline's, with the middle half of the rounds' ratios.
+ */
+
+import { listen } from "../mod.ts";
+import { serveHttp } from "../http/mod.ts";
+import { spread } from "./_rounds.ts";
+import { CLIENTS, clients, handler, N, nodeHttpOverMemory, oneAtATime } from "./_http_work.ts";
+
+const rounds = Number(Deno.args[0] ?? 25);
+
+const fixture = serveHttp(listen({ transport: "memory" }), handler);
+const native = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+const nativeUrl = `http://127.0.0.1:${native.addr.port}/items`;
+const nodeOnly = nodeHttpOverMemory();
+
+const viaNative = () => fetch(nativeUrl).then((res) => res.json());
+const viaFixture = () => fixture.fetch("http://app/items").then((res) => res.json());
+
+const cases: Record<string, () => Promise<void>> = {
+  "native 1": () => oneAtATime(viaNative),
+  "fixture 1": () => oneAtATime(viaFixture),
+  "node 1": () => oneAtATime(nodeOnly.get),
+  "native 8": () => clients(viaNative),
+  "fixture 8": () => clients(viaFixture),
+};
+
+const times: Record<string, number[]> = {};
+for (const fn of Object.values(cases)) await fn(); // warm up
+for (let r = 0; r < rounds; r++) {
+  for (const [name, fn] of Object.entries(cases)) {
+    const t0 = performance.now();
+    await fn();
+    (times[name] ??= []).push(performance.now() - t0);
+  }
+}
+
+const rows: [string, string, string, string][] = [
+  [`serveHttp + createFetch over memory, ${N} requests one at a time`, "native 1", "fixture 1", "≥ 1×"],
+  [
+    `node:http server + client over memory (no Request/Response), ${N} one at a time`,
+    "native 1",
+    "node 1",
+    "-",
+  ],
+  [`serveHttp + createFetch over memory, ${CLIENTS} clients, ${N} requests`, "native 8", "fixture 8", "≥ 1×"],
+];
+console.log(`Deno ${Deno.version.deno}, ${new Date().toISOString().slice(0, 10)}, ${rounds} rounds\n`);
+console.log(
+  "| against Deno.serve + fetch over loopback TCP | speed (median of rounds) | middle half of rounds | goal |",
+);
+console.log("| --- | --- | --- | --- |");
+for (const [title, base, ours, goal] of rows) {
+  const [median, low, high] = spread(times[ours].map((t, i) => times[base][i] / t));
+  console.log(`| ${title} | ${median.toFixed(2)}× | ${low.toFixed(2)}–${high.toFixed(2)}× | ${goal} |`);
+}
+const perTrip = (name: string) => (spread(times[name])[0] * 1000 / N).toFixed(0);
+console.log(
+  `\nMedian per request (µs): native ${perTrip("native 1")}, fixture ${perTrip("fixture 1")}, ` +
+    `node:http alone ${perTrip("node 1")}; 8 clients: native ${perTrip("native 8")}, fixture ${
+      perTrip("fixture 8")
+    }`,
+);
+fixture.close();
+nodeOnly.close();
+await native.shutdown();
+Deno.exit(0);
