@@ -90,7 +90,7 @@ const RETRY = Symbol("retry");
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
-const NOT_ASCII = /[^\x00-\x7f]/;
+const NOT_ASCII = /[\u0080-\uffff]/;
 
 /** Idle conns, reused last-in first-out, and the dialer for more. */
 export class Pool {
