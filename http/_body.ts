@@ -10,7 +10,7 @@ import { noop } from "../_async/waiter.ts";
 import { drained } from "../node/from_duplex.ts";
 import { checkChunk } from "../_sniff.ts";
 
-export { checkChunk, sniff, type Sniffed } from "../_sniff.ts";
+export { checkChunk, lazyText, sniff, type Sniffed, staticBody } from "../_sniff.ts";
 
 /** How many body bytes wait in a Web stream before the Node side is paused. */
 const BODY_WINDOW = 64 * 1024;
