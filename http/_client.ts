@@ -84,6 +84,13 @@ interface Exchange {
   detach: () => void;
 }
 
+/** The error of a request body's own stream, told apart from the conn's. */
+class SourceError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the request body failed", { cause });
+  }
+}
+
 /** A request met a pooled conn the server had closed, and may be sent again. */
 const RETRY = Symbol("retry");
 
@@ -98,6 +105,7 @@ export class Pool {
   #signal: AbortSignal | undefined;
   #idle: ClientConn[] = [];
   #all = new Set<ClientConn>();
+  #state: "open" | "closed" = "open";
 
   constructor(dialer: Dialer, signal: AbortSignal | undefined) {
     this.#dialer = dialer;
@@ -125,6 +133,10 @@ export class Pool {
           if (sent.signal?.aborted) throw sent.signal.reason;
           throw failure(sent.url, fromNodeError(err, "fetch", sent.url.origin));
         }
+        if (this.#state === "closed") {
+          dialed.close();
+          throw new TypeError("this fetch was closed while it dialed");
+        }
         conn = new ClientConn(dialed, this);
         this.#all.add(conn);
       }
@@ -150,6 +162,7 @@ export class Pool {
 
   /** Closes every conn: the requests in flight fail. */
   close(): void {
+    this.#state = "closed";
     for (const conn of [...this.#all]) conn.close();
   }
 }
@@ -225,7 +238,11 @@ class ClientConn {
       if (signal !== undefined) {
         exchange.detach = onAbort(signal, () => this.#fail(exchange, signal.reason));
       }
-      this.#write(exchange).catch((err) => this.#fail(exchange, err));
+      this.#write(exchange).catch((err) => {
+        // Answered in full before the request was all out (an early 413, say): the conn is spent.
+        if (done(exchange)) this.close();
+        else this.#fail(exchange, err);
+      });
     });
   }
 
@@ -274,14 +291,20 @@ class ClientConn {
     try {
       for (const chunk of head) await send(chunk);
       while (exchange.state !== "failed") {
-        const { done, value } = await reader.read();
-        if (done) break;
-        checkChunk(value);
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+          if (!next.done) checkChunk(next.value);
+        } catch (err) {
+          // The caller's body failed, not the conn: that says nothing of a pooled conn gone stale.
+          throw new SourceError(err);
+        }
+        if (next.done) break;
         if (failed(exchange)) break;
-        await send(value);
+        await send(next.value);
       }
     } catch (err) {
-      reader.cancel(err).catch(noop);
+      reader.cancel(err instanceof SourceError ? err.cause : err).catch(noop);
       if (exchange.state === "failed") return;
       throw err;
     }
@@ -433,10 +456,19 @@ class ClientConn {
       exchange.controller?.error(reason);
       return;
     }
-    const cause = err instanceof Error ? fromNodeError(err, "fetch", url.origin) : new ConnClosedError({
-      op: "read",
-      detail: String(err),
-    });
+    const source = err instanceof SourceError;
+    const cause = source
+      ? new ConnClosedError({ op: "write", detail: "the request body failed", cause: err.cause })
+      : err instanceof Error
+      ? fromNodeError(err, "fetch", url.origin)
+      : new ConnClosedError({ op: "read", detail: String(err) });
+    if (before && source) {
+      return exchange.reject(
+        new TypeError(`error sending request for ${url.href}: its body failed: ${err.cause}`, {
+          cause: err.cause,
+        }),
+      );
+    }
     if (before) {
       // A pooled conn the server closed meanwhile: it says so on write as well as on read.
       const stale = exchange.reused && !this.#answered && !(cause instanceof ProtocolError);

@@ -165,3 +165,78 @@ Deno.test("bytes a server sends when no request is in flight close that conn; th
   server.listener.close();
   await server.done;
 });
+
+Deno.test("a request body stream that fails rejects the fetch with a TypeError carrying its error, on a new or a pooled conn", async () => {
+  const server = rawServer(async (conn, head) => {
+    if (head.startsWith("POST")) {
+      // Read what comes until the client gives up on the conn.
+      const buf = new Uint8Array(1024);
+      while (await conn.read(buf).catch(() => null) !== null) { /* drop it */ }
+      return false;
+    }
+    await conn.write(encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    return true;
+  });
+  await using fetch = createFetch(server.listener.dialer());
+  // It fails while being sent, not at once (a body that fails at once fails the fetch before anything goes).
+  const failing = () =>
+    new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        controller.error(new Error("the source broke"));
+      },
+    });
+  const post = () =>
+    fetch("http://x/", { method: "POST", body: failing(), duplex: "half" } as RequestInit).catch((e) => e);
+  const fresh = await post();
+  assert.ok(fresh instanceof TypeError, `${fresh}`);
+  assert.match(fresh.message, /its body failed: Error: the source broke/);
+  assert.equal(await (await fetch("http://x/")).text(), "ok"); // leaves a pooled conn
+  const pooled = await post();
+  assert.ok(pooled instanceof TypeError, `${pooled}`);
+  assert.match(pooled.message, /its body failed/);
+  server.listener.close();
+  await server.done;
+});
+
+Deno.test("an answer that comes before the upload is all out ends that conn; the next request dials anew", async () => {
+  const server = rawServer(async (conn) => {
+    await conn.write(
+      encoder.encode("HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n\r\ntoo much"),
+    );
+    return true; // and reads no body: the client's upload stalls once the conn's window is full
+  });
+  await using fetch = createFetch(server.listener.dialer());
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(new Uint8Array(16 * 1024));
+    },
+  });
+  const res = await fetch(
+    "http://x/upload",
+    { method: "POST", body: endless, duplex: "half" } as RequestInit,
+  );
+  assert.equal(res.status, 413);
+  assert.equal(await res.text(), "too much");
+  assert.equal(server.dials(), 1);
+  // The stalled conn is not handed to the next request.
+  const next = await fetch("http://x/");
+  assert.equal(next.status, 413);
+  await next.text();
+  assert.equal(server.dials(), 2);
+  server.listener.close();
+  await server.done;
+});
+
+Deno.test("close() fails the requests in flight with a TypeError and refuses later ones", async () => {
+  const server = rawServer(() => new Promise<boolean>(() => {})); // never answers
+  const fetch = createFetch(server.listener.dialer());
+  const pending = fetch("http://x/").catch((e) => e);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  fetch.close();
+  const err = await pending;
+  assert.ok(err instanceof TypeError, `${err}`);
+  assert.ok(err.cause instanceof ConnClosedError, `${err.cause}`);
+  await assert.rejects(fetch("http://x/"), /closed/);
+  server.listener.close();
+});
