@@ -289,3 +289,27 @@ Deno.test("ConnSocket is what toDuplex makes", () => {
   assert.ok(socket instanceof Duplex);
   socket.destroy();
 });
+
+Deno.test("toDuplex: corked writes of strings in any encoding and bytes reach the peer as one run of the right bytes", async () => {
+  const [a, b] = pipe();
+  const socket = toDuplex(a);
+  // ASCII text and bytes, as Node's HTTP corks a header block with a body.
+  socket.cork();
+  socket.write("head ", "latin1");
+  socket.write(encoder.encode("bytes "));
+  socket.write("tail ", "utf8");
+  socket.uncork();
+  // Text that is not its own bytes.
+  socket.cork();
+  socket.write("6869", "hex"); // "hi"
+  socket.write(" caf\u00e9", "latin1"); // é as the one byte 0xE9
+  socket.write(" \u00e9", "utf8"); // é as two bytes
+  socket.uncork();
+  socket.end();
+  const bytes = await new Response(b.readable).bytes();
+  assert.deepEqual(
+    [...bytes],
+    [...encoder.encode("head bytes tail hi caf"), 0xe9, 0x20, 0xc3, 0xa9],
+  );
+  b.close();
+});
