@@ -13,8 +13,11 @@ export const CLIENTS = 8;
 export const handler = (req: Request): Response =>
   Response.json({ ok: true, path: new URL(req.url).pathname });
 
-/** Node's http.Server and http.request over a memory listener: the HTTP engine serveHttp and createFetch use. */
-export function nodeHttpOverMemory(): { get(): Promise<unknown>; close(): void } {
+/**
+ * Node's http.Server and http.request over a memory listener, with no Web
+ * `Request`/`Response` on either side; `dialer` reaches that server too.
+ */
+export function nodeHttpOverMemory(): { get(): Promise<unknown>; dialer: Dialer; close(): void } {
   const listener = listen({ transport: "memory" });
   const server = http.createServer((req, res) => {
     res.setHeader("content-type", "application/json");
@@ -33,6 +36,7 @@ export function nodeHttpOverMemory(): { get(): Promise<unknown>; close(): void }
   }
   const agent = new MemoryAgent({ keepAlive: true });
   return {
+    dialer,
     get: () =>
       new Promise((resolve, reject) => {
         const req = http.request({ agent, path: "/items", headers: { host: "app" } }, (res) => {

@@ -2,7 +2,8 @@
  * The HTTP target of issue 12 as paired rounds, for a shared, noisy machine:
  * each round runs `Deno.serve` + `fetch` over loopback TCP (the baseline)
  * right next to `serveHttp` + `createFetch` over a memory listener (and, for
- * the analysis, Node's `http` alone over the same memory listener), and a
+ * the analysis, Node's `http` alone over the same memory listener, and
+ * `createFetch` against that plain Node server), and a
  * ratio is the median over rounds of the two times in the same round (see
  * `mux_rounds.ts` for why; the same work through `deno bench` is
  * `http_bench.ts`).
@@ -14,7 +15,7 @@
  */
 
 import { listen } from "../mod.ts";
-import { serveHttp } from "../http/mod.ts";
+import { createFetch, serveHttp } from "../http/mod.ts";
 import { spread } from "./_rounds.ts";
 import { CLIENTS, clients, handler, N, nodeHttpOverMemory, oneAtATime } from "./_http_work.ts";
 
@@ -27,11 +28,14 @@ const nodeOnly = nodeHttpOverMemory();
 
 const viaNative = () => fetch(nativeUrl).then((res) => res.json());
 const viaFixture = () => fixture.fetch("http://app/items").then((res) => res.json());
+const toNodeServer = createFetch(nodeOnly.dialer);
+const viaNodeServer = () => toNodeServer("http://app/items").then((res) => res.json());
 
 const cases: Record<string, () => Promise<void>> = {
   "native 1": () => oneAtATime(viaNative),
   "fixture 1": () => oneAtATime(viaFixture),
   "node 1": () => oneAtATime(nodeOnly.get),
+  "fetch→node 1": () => oneAtATime(viaNodeServer),
   "native 8": () => clients(viaNative),
   "fixture 8": () => clients(viaFixture),
 };
@@ -54,6 +58,12 @@ const rows: [string, string, string, string][] = [
     "node 1",
     "-",
   ],
+  [
+    `createFetch against a plain node:http server (no Request/Response there), ${N} one at a time`,
+    "native 1",
+    "fetch→node 1",
+    "-",
+  ],
   [`serveHttp + createFetch over memory, ${CLIENTS} clients, ${N} requests`, "native 8", "fixture 8", "≥ 1×"],
 ];
 console.log(`Deno ${Deno.version.deno}, ${new Date().toISOString().slice(0, 10)}, ${rounds} rounds\n`);
@@ -68,11 +78,12 @@ for (const [title, base, ours, goal] of rows) {
 const perTrip = (name: string) => (spread(times[name])[0] * 1000 / N).toFixed(0);
 console.log(
   `\nMedian per request (µs): native ${perTrip("native 1")}, fixture ${perTrip("fixture 1")}, ` +
-    `node:http alone ${perTrip("node 1")}; 8 clients: native ${perTrip("native 8")}, fixture ${
-      perTrip("fixture 8")
-    }`,
+    `node:http alone ${perTrip("node 1")}, createFetch → node:http server ${
+      perTrip("fetch→node 1")
+    }; 8 clients: native ${perTrip("native 8")}, fixture ${perTrip("fixture 8")}`,
 );
 fixture.close();
+toNodeServer.close();
 nodeOnly.close();
 await native.shutdown();
 Deno.exit(0);
