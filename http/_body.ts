@@ -1,6 +1,6 @@
 /**
  * Bodies between Node's HTTP messages and Web streams, both ways, with
- * backpressure; shared by the server and the client. Private to `http/`.
+ * backpressure, for the server. Private to `http/`.
  *
  * @module
  */
@@ -16,8 +16,8 @@ export { checkChunk, lazyText, sniff, type Sniffed, staticBody } from "../_sniff
 const BODY_WINDOW = 64 * 1024;
 
 /**
- * A Web stream of a Node message's body (an `IncomingMessage`, either
- * side). It pauses the message while `BODY_WINDOW` bytes wait unread; it
+ * A Web stream of a Node message's body (the server's `IncomingMessage`).
+ * It pauses the message while `BODY_WINDOW` bytes wait unread; it
  * errors with what `broken()` returns when the message ends early. On
  * cancel, `onCancel` decides what becomes of the rest.
  */
@@ -85,25 +85,8 @@ export async function arrived(
 }
 
 /**
- * Resolves once `emitter` emitted `event` (or `'close'`), or at once if
- * `done()` says it is over already.
- */
-export function settled(emitter: Readable | Writable, event: string, done: () => boolean): Promise<void> {
-  if (done()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const finish = () => {
-      emitter.off(event, finish);
-      emitter.off("close", finish);
-      resolve();
-    };
-    emitter.on(event, finish);
-    emitter.on("close", finish);
-  });
-}
-
-/**
- * Writes the rest of a streamed body into `out` (a `ServerResponse` or a
- * `ClientRequest`), waiting on `'drain'` whenever it is full, then ends it.
+ * Writes the rest of a streamed body into `out` (a `ServerResponse`),
+ * waiting on `'drain'` whenever it is full, then ends it.
  * Returns early, cancelling the body, once `out` is destroyed.
  */
 export async function pumpBody(
