@@ -95,9 +95,11 @@ export async function toRequest(
   );
   let request: Request;
   try {
-    request = method === "GET"
-      ? new Request(url)
-      : new Request(url, (body ? { method, body, duplex: "half" } : { method }) as RequestInit);
+    request = new Served(
+      url,
+      method === "GET" ? undefined : (body ? { method, body, duplex: "half" } : { method }) as RequestInit,
+      signal,
+    );
   } catch {
     // The Fetch API refuses some methods outright (CONNECT, TRACE, TRACK); else the URL was bad.
     if (REFUSED_METHODS.has(method.toUpperCase())) {
@@ -113,15 +115,28 @@ export async function toRequest(
   } catch {
     throw new BadRequest(400, "a header the Fetch API cannot hold");
   }
-  // What a `Request` made from this one (clone(), new Request(request)) follows is the platform's own
-  // signal, which never aborts: hand the handler's code `request.signal` itself where it matters.
-  Object.defineProperty(request, "signal", {
-    get: () => signal.signal,
-    configurable: true,
-    enumerable: true,
-  });
   return request;
 }
+
+/**
+ * A served `Request`, whose `signal` aborts when the client leaves (made
+ * only when asked for). What a `Request` made from this one (`clone()`,
+ * `new Request(request)`) follows is the platform's own signal, which never
+ * aborts: hand the handler's code `request.signal` itself where it matters.
+ * Named `Request`, so that it looks like one wherever it is printed.
+ */
+const Served = class Request extends globalThis.Request {
+  #signal: LazySignal;
+
+  constructor(url: string | URL, init: RequestInit | undefined, signal: LazySignal) {
+    super(url, init);
+    this.#signal = signal;
+  }
+
+  override get signal(): AbortSignal {
+    return this.#signal.signal;
+  }
+};
 
 /**
  * The request's URL: an absolute-form target (as sent to a proxy) parsed,

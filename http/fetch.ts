@@ -190,10 +190,15 @@ class Client {
     if (nullBody && answer.body instanceof ReadableStream) answer.body.cancel().catch(noop);
     let response: Response;
     try {
-      response = new Response(nullBody ? null : answer.body, {
-        status,
-        statusText: validReason(answer.statusText),
-      });
+      response = new Fetched(
+        nullBody ? null : answer.body,
+        {
+          status,
+          statusText: validReason(answer.statusText),
+        },
+        url.href,
+        redirected,
+      );
     } catch (err) {
       if (answer.body instanceof ReadableStream) answer.body.cancel().catch(noop);
       throw new TypeError(`${url.href} answered with status ${status}, which fetch cannot return`, {
@@ -210,8 +215,6 @@ class Client {
         // A header value the Fetch API cannot hold is left out, as browsers do.
       }
     }
-    Object.defineProperty(response, "url", { value: url.href });
-    Object.defineProperty(response, "redirected", { value: redirected });
     return response;
   }
 
@@ -227,6 +230,31 @@ function headerOf(pairs: string[], name: string): string | undefined {
   for (let i = 0; i < pairs.length; i += 2) if (pairs[i].toLowerCase() === name) return pairs[i + 1];
   return undefined;
 }
+
+/**
+ * A fetched `Response`: its `url` and `redirected` say where it came from,
+ * as the platform's own do (a `Response` made by its constructor has no way
+ * to set them; a subclass costs less than defining them on each one). Named
+ * `Response`, so that it looks like one wherever it is printed.
+ */
+const Fetched = class Response extends globalThis.Response {
+  #url: string;
+  #redirected: boolean;
+
+  constructor(body: BodyInit | null, init: ResponseInit, url: string, redirected: boolean) {
+    super(body, init);
+    this.#url = url;
+    this.#redirected = redirected;
+  }
+
+  override get url(): string {
+    return this.#url;
+  }
+
+  override get redirected(): boolean {
+    return this.#redirected;
+  }
+};
 
 function checkUrl(url: URL): void {
   if (url.protocol !== "http:") {
