@@ -21,7 +21,7 @@ import type { Dialer } from "../listener.ts";
 import { type ConnectOptions, dialer as dialerFor } from "../transports/mod.ts";
 import { noop, onAbort } from "../_async/waiter.ts";
 import { checkOptions, describe } from "../_validate.ts";
-import { type Answer, Pool } from "./_client.ts";
+import { type Answer, Pool } from "./_pool.ts";
 import { follow, hasHeader, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
 
 /**

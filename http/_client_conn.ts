@@ -1,17 +1,16 @@
 /**
- * The client's side of HTTP/1.1 over tether conns: a pool of conns, each
- * writing request heads (serialising, not parsing) and reading answers
- * through Node's own llhttp parser, the `HTTPParser` of `node:_http_common`
- * that `node:http`'s client runs on. Going to the parser directly skips the
- * `ClientRequest`, `Agent` and `Socket` machinery, which cost more than the
- * rest of a small request put together. Private to `http/`.
+ * One conn of the client's pool: it writes request heads (serialising, not
+ * parsing) and reads answers through Node's own llhttp parser, the
+ * `HTTPParser` of `node:_http_common` that `node:http`'s client runs on.
+ * Going to the parser directly skips the `ClientRequest`, `Agent` and
+ * `Socket` machinery, which cost more than the rest of a small request put
+ * together. Private to `http/`.
  *
  * @module
  */
 
 import { HTTPParser as NodeParser } from "node:_http_common";
 import type { Conn } from "../conn.ts";
-import type { Dialer } from "../listener.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import { noop, onAbort } from "../_async/waiter.ts";
 import { fromNodeError } from "../node/_errors.ts";
@@ -92,90 +91,30 @@ class SourceError extends Error {
 }
 
 /** A request met a pooled conn the server had closed, and may be sent again. */
-const RETRY = Symbol("retry");
+export const RETRY = Symbol("retry");
 
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 const NOT_ASCII = /[\u0080-\uffff]/;
 
-/** Idle conns, reused last-in first-out, and the dialer for more. */
-export class Pool {
-  #dialer: Dialer;
-  #signal: AbortSignal | undefined;
-  #idle: ClientConn[] = [];
-  #all = new Set<ClientConn>();
-  #state: "open" | "closed" = "open";
-
-  constructor(dialer: Dialer, signal: AbortSignal | undefined) {
-    this.#dialer = dialer;
-    this.#signal = signal;
-  }
-
-  /**
-   * Sends `sent` on an idle conn or a new one, and resolves with the
-   * answer once its head is in. A request that meets a pooled conn the
-   * server had closed, before any answer, goes again on another conn
-   * (unless its body was a stream, gone once sent: that fails).
-   */
-  async send(sent: Sent): Promise<Answer> {
-    while (true) {
-      let conn = this.#idle.pop();
-      const reused = conn !== undefined;
-      if (conn === undefined) {
-        const signal = sent.signal && this.#signal
-          ? AbortSignal.any([sent.signal, this.#signal])
-          : sent.signal ?? this.#signal;
-        let dialed: Conn;
-        try {
-          dialed = await this.#dialer.dial({ signal });
-        } catch (err) {
-          if (sent.signal?.aborted) throw sent.signal.reason;
-          throw failure(sent.url, fromNodeError(err, "fetch", sent.url.origin));
-        }
-        if (this.#state === "closed") {
-          dialed.close();
-          throw new TypeError("this fetch was closed while it dialed");
-        }
-        conn = new ClientConn(dialed, this);
-        this.#all.add(conn);
-      }
-      try {
-        return await conn.send(sent, reused);
-      } catch (err) {
-        if (err !== RETRY) throw err;
-      }
-    }
-  }
-
-  /** Takes `conn` back for the next request. */
-  release(conn: ClientConn): void {
-    this.#idle.push(conn);
-  }
-
-  /** Forgets `conn`, which closed. */
-  drop(conn: ClientConn): void {
-    this.#all.delete(conn);
-    const at = this.#idle.indexOf(conn);
-    if (at !== -1) this.#idle.splice(at, 1);
-  }
-
-  /** Closes every conn: the requests in flight fail. */
-  close(): void {
-    this.#state = "closed";
-    for (const conn of [...this.#all]) conn.close();
-  }
-}
-
 /** The TypeError `fetch` rejects with when a request could not be sent or answered. */
-function failure(url: URL, cause: Error): TypeError {
+export function failure(url: URL, cause: Error): TypeError {
   return new TypeError(`error sending request for ${url.href}: ${cause.message}`, { cause });
 }
 
+/** What a {@linkcode ClientConn} tells its pool. */
+export interface ConnOwner {
+  /** The conn is free for the next request. */
+  release(conn: ClientConn): void;
+  /** The conn closed. */
+  drop(conn: ClientConn): void;
+}
+
 /** One conn of the pool: one exchange at a time, read through one parser. */
-class ClientConn {
+export class ClientConn {
   #conn: Conn;
-  #pool: Pool;
+  #pool: ConnOwner;
   #parser: Parser;
   #exchange: Exchange | null = null;
   /** Whether any byte of the current answer came yet. */
@@ -189,7 +128,7 @@ class ClientConn {
   /** Whether the answer being parsed is an interim one (100 Continue...). */
   #interim = false;
 
-  constructor(conn: Conn, pool: Pool) {
+  constructor(conn: Conn, pool: ConnOwner) {
     this.#conn = conn;
     this.#pool = pool;
     const parser = this.#parser = new P();
@@ -440,7 +379,8 @@ class ClientConn {
 
   /**
    * Fails `exchange` and closes the conn. Before any answer, a request on a
-   * pooled conn whose body can go again is sent again (`RETRY`).
+   * pooled conn whose body can go again is sent again (it rejects with
+   * `RETRY`, for the pool to send it on another).
    */
   #fail(exchange: Exchange, err: unknown): void {
     if (exchange.state === "failed" || exchange.state === "done") return;
