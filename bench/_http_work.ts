@@ -2,6 +2,7 @@
 
 import http from "node:http";
 import { type Dialer, listen } from "../mod.ts";
+import { serveHttp } from "../http/mod.ts";
 import { toDuplex } from "../node/mod.ts";
 
 /** Requests per iteration. */
@@ -64,4 +65,31 @@ export async function clients(get: () => Promise<unknown>): Promise<void> {
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     for (let i = 0; i < N / CLIENTS; i++) await get();
   }));
+}
+
+/**
+ * The servers every case reaches: `Deno.serve` on a loopback TCP port (with
+ * the platform `fetch`: `viaNative`), `serveHttp` on a memory listener (with
+ * its `fetch`: `viaFixture`), and Node's `http` alone over memory.
+ */
+export function servers(): {
+  viaNative(): Promise<unknown>;
+  viaFixture(): Promise<unknown>;
+  nodeOnly: ReturnType<typeof nodeHttpOverMemory>;
+  close(): Promise<void>;
+} {
+  const fixture = serveHttp(listen({ transport: "memory" }), handler);
+  const native = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  const nativeUrl = `http://127.0.0.1:${native.addr.port}/items`;
+  const nodeOnly = nodeHttpOverMemory();
+  return {
+    viaNative: () => fetch(nativeUrl).then((res) => res.json()),
+    viaFixture: () => fixture.fetch("http://app/items").then((res) => res.json()),
+    nodeOnly,
+    async close() {
+      fixture.close();
+      nodeOnly.close();
+      await native.shutdown();
+    },
+  };
 }

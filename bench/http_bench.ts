@@ -12,17 +12,10 @@
  * `http_rounds.ts`.
  */
 
-import { listen } from "../mod.ts";
-import { serveHttp } from "../http/mod.ts";
-import { CLIENTS, clients, handler, N, nodeHttpOverMemory, oneAtATime } from "./_http_work.ts";
+import { CLIENTS, clients, N, oneAtATime, servers } from "./_http_work.ts";
 
-const fixture = serveHttp(listen({ transport: "memory" }), handler);
-const native = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
-const nativeUrl = `http://127.0.0.1:${native.addr.port}/items`;
-const nodeOnly = nodeHttpOverMemory();
-
-const viaNative = () => fetch(nativeUrl).then((res) => res.json());
-const viaFixture = () => fixture.fetch("http://app/items").then((res) => res.json());
+const all = servers();
+const { viaNative, viaFixture, nodeOnly } = all;
 
 Deno.bench({
   name: `Deno.serve + fetch over loopback TCP, ${N} round trips`,
@@ -62,8 +55,4 @@ Deno.bench({
   },
 });
 
-globalThis.addEventListener("unload", () => {
-  fixture.close();
-  nodeOnly.close();
-  void native.shutdown();
-});
+globalThis.addEventListener("unload", () => void all.close());

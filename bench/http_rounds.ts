@@ -14,20 +14,14 @@
  * baseline's, with the middle half of the rounds' ratios.
  */
 
-import { listen } from "../mod.ts";
-import { createFetch, serveHttp } from "../http/mod.ts";
-import { spread } from "./_rounds.ts";
-import { CLIENTS, clients, handler, N, nodeHttpOverMemory, oneAtATime } from "./_http_work.ts";
+import { createFetch } from "../http/mod.ts";
+import { spread, timeRounds } from "./_rounds.ts";
+import { CLIENTS, clients, N, oneAtATime, servers } from "./_http_work.ts";
 
 const rounds = Number(Deno.args[0] ?? 25);
 
-const fixture = serveHttp(listen({ transport: "memory" }), handler);
-const native = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
-const nativeUrl = `http://127.0.0.1:${native.addr.port}/items`;
-const nodeOnly = nodeHttpOverMemory();
-
-const viaNative = () => fetch(nativeUrl).then((res) => res.json());
-const viaFixture = () => fixture.fetch("http://app/items").then((res) => res.json());
+const all = servers();
+const { viaNative, viaFixture, nodeOnly } = all;
 const toNodeServer = createFetch(nodeOnly.dialer);
 const viaNodeServer = () => toNodeServer("http://app/items").then((res) => res.json());
 
@@ -40,15 +34,7 @@ const cases: Record<string, () => Promise<void>> = {
   "fixture 8": () => clients(viaFixture),
 };
 
-const times: Record<string, number[]> = {};
-for (const fn of Object.values(cases)) await fn(); // warm up
-for (let r = 0; r < rounds; r++) {
-  for (const [name, fn] of Object.entries(cases)) {
-    const t0 = performance.now();
-    await fn();
-    (times[name] ??= []).push(performance.now() - t0);
-  }
-}
+const times = await timeRounds(cases, rounds);
 
 const rows: [string, string, string, string][] = [
   [`serveHttp + createFetch over memory, ${N} requests one at a time`, "native 1", "fixture 1", "≥ 1×"],
@@ -82,8 +68,6 @@ console.log(
       perTrip("fetch→node 1")
     }; 8 clients: native ${perTrip("native 8")}, fixture ${perTrip("fixture 8")}`,
 );
-fixture.close();
 toNodeServer.close();
-nodeOnly.close();
-await native.shutdown();
+await all.close();
 Deno.exit(0);

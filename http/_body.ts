@@ -73,7 +73,14 @@ export async function arrived(
   if (message.complete !== true) return undefined;
   const parts: Uint8Array[] = [];
   for (let chunk; (chunk = message.read()) !== null;) parts.push(chunk);
-  // Node's chunks are views of plain ArrayBuffers (never shared memory).
+  return joined(parts);
+}
+
+/**
+ * A body's parts as one: the part itself when there is one (Node's chunks
+ * are views of plain ArrayBuffers, never shared memory), else a copy of all.
+ */
+export function joined(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
   const whole = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
   let at = 0;

@@ -14,7 +14,7 @@ import type { Conn } from "../conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import { noop, onAbort } from "../_async/waiter.ts";
 import { fromNodeError } from "../node/_errors.ts";
-import { checkChunk, type Sniffed } from "./_body.ts";
+import { checkChunk, joined, type Sniffed } from "./_body.ts";
 
 /** How many body bytes wait in a response's stream before the conn is read no further. */
 const BODY_WINDOW = 64 * 1024;
@@ -325,7 +325,7 @@ export class ClientConn {
     exchange.chunks = [];
     let body: Answer["body"];
     if (exchange.state === "done") {
-      body = concat(chunks);
+      body = joined(chunks);
     } else {
       body = new ReadableStream<Uint8Array>({
         start: (controller) => {
@@ -481,15 +481,4 @@ function latin1(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
-  const whole = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    whole.set(part, at);
-    at += part.byteLength;
-  }
-  return whole;
 }
