@@ -136,7 +136,8 @@ const DEFAULT_CLOSE_TIMEOUT = 5000;
 const CIPHERS: readonly string[] = ["AESGCM", "ChaChaPoly"];
 const HASHES: readonly string[] = ["SHA256", "SHA512"];
 
-interface Checked {
+/** `secure()`'s options, checked. Internal to `crypto/`. */
+export interface Checked {
   pattern: HandshakePattern;
   initiator: boolean;
   cipher: CipherName;
@@ -334,11 +335,14 @@ async function handshake(
     const message = await reader.next({
       check(length) {
         if (length !== expected && length !== 1) {
-          throw new HandshakeError({
-            ...context,
-            detail: `expected a ${expected}-byte ${pattern.name} handshake message, the peer announced ` +
-              `${length} bytes: it speaks another pattern, suite or protocol`,
-          });
+          throw refusing(
+            new HandshakeError({
+              ...context,
+              detail: `expected a ${expected}-byte ${pattern.name} handshake message, the peer announced ` +
+                `${length} bytes: it speaks another pattern, suite or protocol`,
+            }),
+            REFUSAL.mismatch,
+          );
         }
       },
     });
@@ -417,6 +421,14 @@ function checkOptions(conn: Conn, options: SecureOptions): Checked {
   if (conn === null || typeof conn !== "object" || typeof conn.read !== "function") {
     throw new TypeError(`secure() takes a Conn, got ${describe(conn)}`);
   }
+  return checkSecureOptions(options);
+}
+
+/**
+ * Checks `options` as `secure()` does, with no conn yet: what wraps a
+ * listener or a dialer checks them once, up front. Internal to `crypto/`.
+ */
+export function checkSecureOptions(options: SecureOptions): Checked {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`secure() takes an options object, got ${describe(options)}`);
   }
