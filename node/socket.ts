@@ -274,6 +274,7 @@ export class ConnSocket extends Duplex {
         if (!this.destroyed) this.destroy(err as Error);
         return;
       }
+      await ticksDone();
       if (this.destroyed) return;
       if (n === null) {
         this.#reading = false;
@@ -389,6 +390,20 @@ function toBytes(chunk: Uint8Array | string, encoding: string): Uint8Array {
     return encoder.encode(chunk);
   }
   return Buffer.from(chunk, encoding as BufferEncoding);
+}
+
+/**
+ * Resolves once the `process.nextTick` callbacks queued so far have run. A
+ * socket's data comes in a task of its own, after them; a conn's read
+ * resolves as a promise callback, and a peer whose every step is one (a
+ * client over a memory conn, in a loop) keeps the microtask queue from ever
+ * running dry, so without this wait Node's tick queue, which runs only then,
+ * would be starved: `node:http`'s server does its bookkeeping there (each
+ * response's `'close'`), and would hold every response of a long run of
+ * requests in memory.
+ */
+function ticksDone(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
+import process from "node:process";
 import { Duplex, PassThrough } from "node:stream";
 import {
   ConnClosedError,
@@ -311,5 +312,24 @@ Deno.test("toDuplex: corked writes of strings in any encoding and bytes reach th
     [...bytes],
     [...encoder.encode("head bytes tail hi caf"), 0xe9, 0x20, 0xc3, 0xa9],
   );
+  b.close();
+});
+
+Deno.test("toDuplex: as a socket's, data comes after the process.nextTick callbacks queued before it arrived", async () => {
+  const [a, b] = pipe();
+  const socket = toDuplex(a);
+  const order: string[] = [];
+  const got = new Promise<void>((resolve) =>
+    socket.on("data", () => {
+      order.push("data");
+      resolve();
+    })
+  );
+  await null; // the socket now waits on a read
+  process.nextTick(() => order.push("tick"));
+  await b.write(encoder.encode("x")); // promise callbacks all the way: the tick queue would not run in between
+  await got;
+  assert.deepEqual(order, ["tick", "data"]);
+  socket.destroy();
   b.close();
 });
