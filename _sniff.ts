@@ -43,6 +43,38 @@ export async function sniff(body: ReadableStream<Uint8Array>): Promise<Sniffed> 
   return { kind: "stream", head, reader };
 }
 
+/** Where Deno keeps a body given as text, until something asks for it as a stream; `null` elsewhere. */
+let lazyBody: symbol | null | undefined;
+const encoder = new TextEncoder();
+
+/**
+ * The body of `response` if the platform holds it as text: Deno keeps the
+ * body of `new Response(string)` and `Response.json()` as the string itself
+ * (its own server writes it out as such) until something asks for `body`,
+ * which makes a stream of it; reading that stream back costs more than the
+ * rest of a small response. `undefined` when the body is anything else, or
+ * on a runtime that keeps no such thing. Ask before anything else of the
+ * response (`headers`, `body`, even `bodyUsed`): each makes Deno give the
+ * text up. Text that is there was not read (reading gives it up too).
+ */
+export function lazyText(response: Response): string | undefined {
+  if (lazyBody === undefined) {
+    lazyBody = Object.getOwnPropertySymbols(new Response("")).find((key) =>
+      key.description === "lazy static body"
+    ) ?? null;
+  }
+  if (lazyBody === null) return undefined;
+  const text = (response as unknown as Record<symbol, unknown>)[lazyBody];
+  return typeof text === "string" ? text : undefined;
+}
+
+/** {@linkcode lazyText} as a sniffed body: whole, or empty; `undefined` for a body to {@linkcode sniff}. */
+export function staticBody(response: Response): Sniffed | undefined {
+  const text = lazyText(response);
+  if (text === undefined) return undefined;
+  return text === "" ? { kind: "empty" } : { kind: "whole", bytes: encoder.encode(text) };
+}
+
 /** How `promise` settled, if it did within a few microtasks; `null` if it is still pending. */
 async function settledSoon<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown } | null> {
   let settled: { value: T } | { error: unknown } | null = null;

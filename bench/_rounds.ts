@@ -26,3 +26,23 @@ export async function unixPairs(): Promise<{ pair(): Promise<[Conn, Conn]>; clos
     },
   };
 }
+
+/**
+ * Runs every case once to warm up, then `rounds` rounds of every case in
+ * turn, and returns each case's times (in milliseconds), round by round.
+ */
+export async function timeRounds(
+  cases: Record<string, () => Promise<unknown>>,
+  rounds: number,
+): Promise<Record<string, number[]>> {
+  const times: Record<string, number[]> = {};
+  for (const fn of Object.values(cases)) await fn();
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(cases)) {
+      const t0 = performance.now();
+      await fn();
+      (times[name] ??= []).push(performance.now() - t0);
+    }
+  }
+  return times;
+}

@@ -8,72 +8,14 @@
  *   memory listener, with no Web `Request`/`Response` made on either side.
  *
  * Each iteration is `N round trips` made one at a time, or 8 clients making
- * N between them.
+ * N between them. The same work as paired rounds, for a noisy machine:
+ * `http_rounds.ts`.
  */
 
-import http from "node:http";
-import { type Dialer, listen } from "../mod.ts";
-import { serveHttp } from "../http/mod.ts";
-import { toDuplex } from "../node/mod.ts";
+import { CLIENTS, clients, N, oneAtATime, servers } from "./_http_work.ts";
 
-const N = 200;
-const CLIENTS = 8;
-const handler = (req: Request) => Response.json({ ok: true, path: new URL(req.url).pathname });
-
-const fixture = serveHttp(listen({ transport: "memory" }), handler);
-const native = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
-const nativeUrl = `http://127.0.0.1:${native.addr.port}/items`;
-const nodeOnly = nodeHttpOverMemory();
-
-/** Node's http.Server and http.request over a memory listener: the HTTP engine serveHttp and createFetch use. */
-function nodeHttpOverMemory(): { get(): Promise<unknown>; close(): void } {
-  const listener = listen({ transport: "memory" });
-  const server = http.createServer((req, res) => {
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ ok: true, path: req.url }));
-  });
-  // Keeps Node's server from closing each conn after its response (see http/serve.ts).
-  (server as unknown as { _handle: unknown })._handle = { close() {}, ref() {}, unref() {} };
-  (async () => {
-    for await (const conn of listener) server.emit("connection", toDuplex(conn, { allowHalfOpen: true }));
-  })();
-  const dialer: Dialer = listener.dialer();
-  class MemoryAgent extends http.Agent {
-    override createConnection(): ReturnType<http.Agent["createConnection"]> {
-      return toDuplex(dialer.dial()) as unknown as ReturnType<http.Agent["createConnection"]>;
-    }
-  }
-  const agent = new MemoryAgent({ keepAlive: true });
-  return {
-    get: () =>
-      new Promise((resolve, reject) => {
-        const req = http.request({ agent, path: "/items", headers: { host: "app" } }, (res) => {
-          const parts: Uint8Array[] = [];
-          res.on("data", (chunk) => parts.push(chunk));
-          res.on("end", () => resolve(JSON.parse(new TextDecoder().decode(parts[0]))));
-        });
-        req.on("error", reject);
-        req.end();
-      }),
-    close() {
-      agent.destroy();
-      listener.close();
-    },
-  };
-}
-
-async function oneAtATime(get: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < N; i++) await get();
-}
-
-async function clients(get: () => Promise<unknown>): Promise<void> {
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    for (let i = 0; i < N / CLIENTS; i++) await get();
-  }));
-}
-
-const viaNative = () => fetch(nativeUrl).then((res) => res.json());
-const viaFixture = () => fixture.fetch("http://app/items").then((res) => res.json());
+const all = servers();
+const { viaNative, viaFixture, nodeOnly } = all;
 
 Deno.bench({
   name: `Deno.serve + fetch over loopback TCP, ${N} round trips`,
@@ -113,8 +55,4 @@ Deno.bench({
   },
 });
 
-globalThis.addEventListener("unload", () => {
-  fixture.close();
-  nodeOnly.close();
-  void native.shutdown();
-});
+globalThis.addEventListener("unload", () => void all.close());

@@ -1,6 +1,6 @@
 /**
  * Bodies between Node's HTTP messages and Web streams, both ways, with
- * backpressure; shared by the server and the client. Private to `http/`.
+ * backpressure, for the server. Private to `http/`.
  *
  * @module
  */
@@ -10,14 +10,14 @@ import { noop } from "../_async/waiter.ts";
 import { drained } from "../node/from_duplex.ts";
 import { checkChunk } from "../_sniff.ts";
 
-export { checkChunk, sniff, type Sniffed } from "../_sniff.ts";
+export { checkChunk, lazyText, sniff, type Sniffed, staticBody } from "../_sniff.ts";
 
 /** How many body bytes wait in a Web stream before the Node side is paused. */
 const BODY_WINDOW = 64 * 1024;
 
 /**
- * A Web stream of a Node message's body (an `IncomingMessage`, either
- * side). It pauses the message while `BODY_WINDOW` bytes wait unread; it
+ * A Web stream of a Node message's body (the server's `IncomingMessage`).
+ * It pauses the message while `BODY_WINDOW` bytes wait unread; it
  * errors with what `broken()` returns when the message ends early. On
  * cancel, `onCancel` decides what becomes of the rest.
  */
@@ -73,7 +73,14 @@ export async function arrived(
   if (message.complete !== true) return undefined;
   const parts: Uint8Array[] = [];
   for (let chunk; (chunk = message.read()) !== null;) parts.push(chunk);
-  // Node's chunks are views of plain ArrayBuffers (never shared memory).
+  return joined(parts);
+}
+
+/**
+ * A body's parts as one: the part itself when there is one (Node's chunks
+ * are views of plain ArrayBuffers, never shared memory), else a copy of all.
+ */
+export function joined(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
   const whole = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
   let at = 0;
@@ -85,25 +92,8 @@ export async function arrived(
 }
 
 /**
- * Resolves once `emitter` emitted `event` (or `'close'`), or at once if
- * `done()` says it is over already.
- */
-export function settled(emitter: Readable | Writable, event: string, done: () => boolean): Promise<void> {
-  if (done()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const finish = () => {
-      emitter.off(event, finish);
-      emitter.off("close", finish);
-      resolve();
-    };
-    emitter.on(event, finish);
-    emitter.on("close", finish);
-  });
-}
-
-/**
- * Writes the rest of a streamed body into `out` (a `ServerResponse` or a
- * `ClientRequest`), waiting on `'drain'` whenever it is full, then ends it.
+ * Writes the rest of a streamed body into `out` (a `ServerResponse`),
+ * waiting on `'drain'` whenever it is full, then ends it.
  * Returns early, cancelling the body, once `out` is destroyed.
  */
 export async function pumpBody(

@@ -10,10 +10,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Addr, formatAddr } from "../conn.ts";
 import { ConnClosedError } from "../errors.ts";
 import { noop } from "../_async/waiter.ts";
-import { arrived, bodyStream, pumpBody, sniff } from "./_body.ts";
+import { arrived, bodyStream, pumpBody, sniff, staticBody } from "./_body.ts";
 
 /** Methods whose requests carry no body the handler sees, as in `Deno.serve`. */
 const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
+
+/** Methods the Fetch API refuses to make a `Request` with. */
+const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 /** Why a request could not be made a `Request`: the status to answer with. */
 export class BadRequest extends Error {
@@ -69,7 +72,7 @@ export async function toRequest(
   { local, remote, signal }: RequestContext,
 ): Promise<Request> {
   const method = req.method ?? "GET";
-  let url: URL;
+  let url: string | URL;
   try {
     url = requestUrl(req, local);
   } catch {
@@ -92,10 +95,17 @@ export async function toRequest(
   );
   let request: Request;
   try {
-    request = new Request(url, { method, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
+    request = new Served(
+      url,
+      method === "GET" ? undefined : (body ? { method, body, duplex: "half" } : { method }) as RequestInit,
+      signal,
+    );
   } catch {
-    // The Fetch API refuses some methods outright (TRACE, TRACK).
-    throw new BadRequest(501, `the method ${method} is not supported`);
+    // The Fetch API refuses some methods outright (CONNECT, TRACE, TRACK); else the URL was bad.
+    if (REFUSED_METHODS.has(method.toUpperCase())) {
+      throw new BadRequest(501, `the method ${method} is not supported`);
+    }
+    throw new BadRequest(400, `bad request target or Host header: ${JSON.stringify(req.url)}`);
   }
   // Appended here rather than passed in: a Headers given to Request would be copied, header by header.
   const headers = request.headers;
@@ -105,23 +115,40 @@ export async function toRequest(
   } catch {
     throw new BadRequest(400, "a header the Fetch API cannot hold");
   }
-  // What a `Request` made from this one (clone(), new Request(request)) follows is the platform's own
-  // signal, which never aborts: hand the handler's code `request.signal` itself where it matters.
-  Object.defineProperty(request, "signal", {
-    get: () => signal.signal,
-    configurable: true,
-    enumerable: true,
-  });
   return request;
 }
 
-function requestUrl(req: IncomingMessage, local: Addr): URL {
+/**
+ * A served `Request`, whose `signal` aborts when the client leaves (made
+ * only when asked for). What a `Request` made from this one (`clone()`,
+ * `new Request(request)`) follows is the platform's own signal, which never
+ * aborts: hand the handler's code `request.signal` itself where it matters.
+ * Named `Request`, so that it looks like one wherever it is printed.
+ */
+const Served = class Request extends globalThis.Request {
+  #signal: LazySignal;
+
+  constructor(url: string | URL, init: RequestInit | undefined, signal: LazySignal) {
+    super(url, init);
+    this.#signal = signal;
+  }
+
+  override get signal(): AbortSignal {
+    return this.#signal.signal;
+  }
+};
+
+/**
+ * The request's URL: an absolute-form target (as sent to a proxy) parsed,
+ * an origin-form one as text, which `Request` parses (once, rather than
+ * twice through a `URL`; it refuses a bad one with a TypeError too).
+ */
+function requestUrl(req: IncomingMessage, local: Addr): string | URL {
   const target = req.url ?? "/";
-  // An absolute-form target (as sent to a proxy) is the URL already.
   if (!target.startsWith("/")) return new URL(target);
   const host = req.headers.host ?? (local.port !== undefined ? local.address : "localhost");
   if (/[\s/?#@\\]/.test(host)) throw new TypeError("bad host");
-  return new URL(`http://${host}${target}`);
+  return `http://${host}${target}`;
 }
 
 /**
@@ -131,19 +158,21 @@ function requestUrl(req: IncomingMessage, local: Addr): URL {
  * Resolves once all of it was handed to the conn, or the client left.
  */
 export async function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {
+  // Before the headers: asking for them can make the platform give up a body it keeps as text.
+  const known = staticBody(response);
   const headers: string[] = [];
   let hasLength = false;
   for (const [name, value] of response.headers) {
     headers.push(name, value);
     if (name === "content-length") hasLength = true;
   }
-  const body = response.body;
-  if (body === null) {
+  const body = known === undefined ? response.body : null;
+  if (known === undefined && body === null) {
     res.writeHead(response.status, response.statusText || undefined, headers);
     res.end();
     return;
   }
-  const sniffed = await sniff(body);
+  const sniffed = known ?? await sniff(body!);
   if (sniffed.kind === "stream" && head) {
     await sniffed.reader.cancel().catch(noop);
   }

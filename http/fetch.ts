@@ -1,7 +1,7 @@
 /**
  * {@linkcode createFetch}: a function with `fetch`'s shape whose requests go
  * over tether conns (memory, Unix, TCP, named pipes, `secure()` conns, a
- * mux session), with HTTP/1.1 spoken by Node's own `http` client.
+ * mux session), with HTTP/1.1 answers read by Node's own llhttp parser.
  *
  * @example
  * ```ts
@@ -17,15 +17,11 @@
  * @module
  */
 
-import http from "node:http";
 import type { Dialer } from "../listener.ts";
 import { type ConnectOptions, dialer as dialerFor } from "../transports/mod.ts";
-import { ConnClosedError } from "../errors.ts";
-import { onAbort } from "../_async/waiter.ts";
+import { noop, onAbort } from "../_async/waiter.ts";
 import { checkOptions, describe } from "../_validate.ts";
-import { toDuplex } from "../node/socket.ts";
-import { fromNodeError } from "../node/_errors.ts";
-import { arrived, bodyStream, pumpBody, settled } from "./_body.ts";
+import { type Answer, Pool } from "./_pool.ts";
 import { follow, hasHeader, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
 
 /**
@@ -137,38 +133,13 @@ export function createFetch(dial: Dialer | ConnectOptions, options: CreateFetchO
   return fetcher;
 }
 
-/** Node's pool, with every conn from the dialer: one pool whatever the host. */
-class ConnAgent extends http.Agent {
-  #dialer: Dialer;
-  #signal: AbortSignal | undefined;
-
-  constructor(dialer: Dialer, signal: AbortSignal | undefined) {
-    super({ keepAlive: true, scheduling: "lifo" });
-    this.#dialer = dialer;
-    this.#signal = signal;
-  }
-
-  /** Dials for the request whose options these are: within its signal (`dialSignal`) and the fetch's. */
-  override createConnection(options: http.ClientRequestArgs): ReturnType<http.Agent["createConnection"]> {
-    const { dialSignal } = options as { dialSignal?: AbortSignal };
-    const signal = dialSignal && this.#signal
-      ? AbortSignal.any([dialSignal, this.#signal])
-      : dialSignal ?? this.#signal;
-    return toDuplex(this.#dialer.dial({ signal })) as unknown as ReturnType<http.Agent["createConnection"]>;
-  }
-
-  override getName(): string {
-    return "tether";
-  }
-}
-
 class Client {
-  #agent: ConnAgent;
-  #signal: AbortSignal | undefined;
+  #pool: Pool;
   #state: "open" | "closed" = "open";
+  #signal: AbortSignal | undefined;
 
   constructor(dialer: Dialer, signal: AbortSignal | undefined) {
-    this.#agent = new ConnAgent(dialer, signal);
+    this.#pool = new Pool(dialer, signal);
     this.#signal = signal;
     if (signal?.aborted) this.close();
     else onAbort(signal, () => this.close());
@@ -182,134 +153,61 @@ class Client {
     }
     checkUrl(request.url);
     for (let hops = 0;; hops++) {
-      const message = await this.#send(request);
-      const status = message.statusCode!;
-      const location = message.headers.location;
-      if (!isRedirect(status) || location === undefined || request.redirect === "manual") {
-        return this.#response(message, request, hops > 0);
+      const answer = await this.#send(request);
+      const location = isRedirect(answer.status) ? headerOf(answer.headers, "location") : undefined;
+      if (location === undefined || request.redirect === "manual") {
+        return this.#response(answer, request, hops > 0);
       }
-      message.resume(); // Drop the redirect's body; the conn goes back to the pool.
+      // Drop the redirect's body (a stream's cancel closes its conn; bytes are all in already).
+      if (answer.body instanceof ReadableStream) answer.body.cancel().catch(noop);
       if (request.redirect === "error") {
         throw new TypeError(`${request.url.href} redirects, and redirect is "error"`);
       }
       if (hops === MAX_REDIRECTS) {
         throw new TypeError(`${request.url.href}: more than ${MAX_REDIRECTS} redirects`);
       }
-      follow(request, status, location);
+      follow(request, answer.status, location);
       checkUrl(request.url);
     }
   }
 
-  /**
-   * Sends one request. (A request that meets a pooled conn the server has
-   * just closed is sent again on a new conn by Node's client itself, which
-   * keeps what it wrote for that; one with a streamed body fails instead.)
-   */
-  #send({ url, method, headers, body, signal }: Outgoing): Promise<http.IncomingMessage> {
+  /** Sends one request, with the framing headers its body needs. */
+  #send({ url, method, headers, body, signal }: Outgoing): Promise<Answer> {
     if (this.#state === "closed") return Promise.reject(new TypeError("this fetch was closed"));
-    // Raw name/value pairs: the Headers object checked them already, so Node need not again.
-    const out: string[] = ["host", url.host];
-    for (let i = 0; i < headers.length; i++) out.push(headers[i]);
+    let sent = headers;
     if (!hasHeader(headers, "content-length")) {
-      if (body.kind === "whole") out.push("content-length", String(body.bytes.byteLength));
+      if (body.kind === "whole") sent = [...headers, "content-length", String(body.bytes.byteLength)];
       else if (body.kind === "empty" && method !== "GET" && method !== "HEAD") {
-        out.push("content-length", "0");
+        sent = [...headers, "content-length", "0"];
       }
     }
-    return new Promise((resolve, reject) => {
-      const req = http.request({
-        agent: this.#agent,
-        method,
-        path: url.pathname + url.search,
-        headers: out as unknown as http.OutgoingHttpHeaders,
-        setHost: false,
-        // Node's agent hands the request's options to createConnection: a dial gives up with its request.
-        dialSignal: signal,
-      } as http.RequestOptions);
-      let state: "sending" | "answered" | "failed" = "sending";
-      const detach = onAbort(signal, () => {
-        if (state === "sending") reject(signal!.reason);
-        state = "failed";
-        req.destroy(signal!.reason);
-      });
-      req.on("response", (message: http.IncomingMessage) => {
-        if (state !== "sending") return void message.destroy();
-        state = "answered";
-        message.once("close", detach);
-        resolve(message);
-      });
-      req.on("error", (err: Error) => {
-        if (state !== "sending") return;
-        state = "failed";
-        detach();
-        const cause = fromNodeError(err, "fetch", url.origin);
-        reject(new TypeError(`error sending request for ${url.href}: ${cause.message}`, { cause }));
-      });
-      if (body.kind === "stream") {
-        // Node's client sends a request again when its pooled conn closes
-        // unanswered, but a streamed body is gone once sent: fail instead.
-        req.once("socket", (socket: { once(event: "close", fn: () => void): void }) => {
-          if (!req.reusedSocket) return;
-          socket.once("close", () => {
-            if (state !== "sending") return;
-            state = "failed";
-            detach();
-            const error = new TypeError(
-              `error sending request for ${url.href}: the pooled conn closed before an answer, and a ` +
-                "streamed body cannot be sent again",
-            );
-            reject(error);
-            req.destroy(error);
-          });
-        });
-      }
-      if (body.kind === "empty") req.end();
-      else if (body.kind === "whole") req.end(body.bytes);
-      else pumpBody(body.head, body.reader, req).catch((err) => req.destroy(err));
-    });
+    return this.#pool.send({ url, method, headers: sent, body, signal });
   }
 
-  async #response(
-    message: http.IncomingMessage,
-    { url, method, signal }: Outgoing,
-    redirected: boolean,
-  ): Promise<Response> {
-    const status = message.statusCode!;
+  #response(answer: Answer, { url, method }: Outgoing, redirected: boolean): Response {
+    const { status } = answer;
     const nullBody = method === "HEAD" || status === 204 || status === 205 || status === 304;
-    if (nullBody) message.resume();
-    const whole = nullBody ? null : await arrived(message);
-    if (nullBody || whole !== undefined) {
-      // All of the response is in: Node hands its conn back to the pool once the request says 'close', a
-      // tick or two from now. Waiting for that lets a request made right after this one reuse the conn.
-      const req = (message as unknown as { req: http.ClientRequest }).req;
-      await settled(req, "close", () => req.closed);
-    }
-    const body = nullBody ? null : whole ?? bodyStream(
-      message,
-      (cause) =>
-        signal?.aborted
-          ? signal.reason
-          : new TypeError(`the connection to ${url.host} broke while reading the body`, {
-            cause: new ConnClosedError({
-              op: "read",
-              detail: "the server closed before the body was complete",
-              cause,
-            }),
-          }),
-      () => message.destroy(),
-    );
+    if (nullBody && answer.body instanceof ReadableStream) answer.body.cancel().catch(noop);
     let response: Response;
     try {
-      response = new Response(body, { status, statusText: validReason(message.statusMessage) });
+      response = new Fetched(
+        nullBody ? null : answer.body,
+        {
+          status,
+          statusText: validReason(answer.statusText),
+        },
+        url.href,
+        redirected,
+      );
     } catch (err) {
-      message.destroy();
+      if (answer.body instanceof ReadableStream) answer.body.cancel().catch(noop);
       throw new TypeError(`${url.href} answered with status ${status}, which fetch cannot return`, {
         cause: err,
       });
     }
     // Appended here rather than passed in: a Headers given to Response would be copied, header by header.
     const headers = response.headers;
-    const raw = message.rawHeaders;
+    const raw = answer.headers;
     for (let i = 0; i < raw.length; i += 2) {
       try {
         headers.append(raw[i], raw[i + 1]);
@@ -317,17 +215,46 @@ class Client {
         // A header value the Fetch API cannot hold is left out, as browsers do.
       }
     }
-    Object.defineProperty(response, "url", { value: url.href });
-    Object.defineProperty(response, "redirected", { value: redirected });
     return response;
   }
 
   close(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#agent.destroy();
+    this.#pool.close();
   }
 }
+
+/** The first value of the header `name` (in lower case) among raw pairs, if any. */
+function headerOf(pairs: string[], name: string): string | undefined {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i].toLowerCase() === name) return pairs[i + 1];
+  return undefined;
+}
+
+/**
+ * A fetched `Response`: its `url` and `redirected` say where it came from,
+ * as the platform's own do (a `Response` made by its constructor has no way
+ * to set them; a subclass costs less than defining them on each one). Named
+ * `Response`, so that it looks like one wherever it is printed.
+ */
+const Fetched = class Response extends globalThis.Response {
+  #url: string;
+  #redirected: boolean;
+
+  constructor(body: BodyInit | null, init: ResponseInit, url: string, redirected: boolean) {
+    super(body, init);
+    this.#url = url;
+    this.#redirected = redirected;
+  }
+
+  override get url(): string {
+    return this.#url;
+  }
+
+  override get redirected(): boolean {
+    return this.#redirected;
+  }
+};
 
 function checkUrl(url: URL): void {
   if (url.protocol !== "http:") {

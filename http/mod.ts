@@ -3,9 +3,10 @@
  * servers on Unix sockets, named pipes or `secure()` conns:
  * {@linkcode serveHttp} serves a `Deno.serve`-shaped handler on any
  * listener, and {@linkcode createFetch} makes a `fetch` whose requests go
- * over conns from a dialer. HTTP/1.1 itself is spoken by Deno's `node:http`
- * (Node's llhttp parser), over `toDuplex` from `@tether/tether/node`; this
- * subpath is the only one, with `node/`, that loads Node compatibility.
+ * over conns from a dialer. HTTP/1.1 is parsed by Node's llhttp, through
+ * Deno's `node:http` (the server, over `toDuplex` from `@tether/tether/node`)
+ * and its `HTTPParser` (the client); this subpath is the only one, with
+ * `node/`, that loads Node compatibility.
  *
  * @example A handler tested through a memory listener
  * ```ts

@@ -274,6 +274,7 @@ export class ConnSocket extends Duplex {
         if (!this.destroyed) this.destroy(err as Error);
         return;
       }
+      await ticksDone();
       if (this.destroyed) return;
       if (n === null) {
         this.#reading = false;
@@ -308,7 +309,7 @@ export class ConnSocket extends Duplex {
     callback: (err?: Error | null) => void,
   ): void {
     if (chunks.length === 1) return this.#send(toBytes(chunks[0].chunk, chunks[0].encoding), callback);
-    this.#send(Buffer.concat(chunks.map((c) => toBytes(c.chunk, c.encoding))), callback);
+    this.#send(gather(chunks), callback);
   }
 
   #send(bytes: Uint8Array, callback: (err?: Error | null) => void): void {
@@ -373,6 +374,8 @@ export class ConnSocket extends Duplex {
 
 const encoder = new TextEncoder();
 const NOT_ASCII = /[\u0080-\uffff]/;
+/** Encodings in which an ASCII string is its own bytes, one a character (unlike hex or base64). */
+const ONE_BYTE_ASCII = new Set(["utf8", "utf-8", "latin1", "binary", "ascii"]);
 
 /**
  * A written chunk as bytes. Strings are encoded here rather than by Node's
@@ -387,6 +390,47 @@ function toBytes(chunk: Uint8Array | string, encoding: string): Uint8Array {
     return encoder.encode(chunk);
   }
   return Buffer.from(chunk, encoding as BufferEncoding);
+}
+
+/**
+ * Resolves once the `process.nextTick` callbacks queued so far have run. A
+ * socket's data comes in a task of its own, after them; a conn's read
+ * resolves as a promise callback, and a peer whose every step is one (a
+ * client over a memory conn, in a loop) keeps the microtask queue from ever
+ * running dry, so without this wait Node's tick queue, which runs only then,
+ * would be starved: `node:http`'s server does its bookkeeping there (each
+ * response's `'close'`), and would hold every response of a long run of
+ * requests in memory.
+ */
+function ticksDone(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
+}
+
+/**
+ * Corked chunks as one buffer. Node's HTTP corks a header block (an ASCII
+ * string, nearly always) with the body's bytes: those are encoded straight
+ * into the one buffer, rather than each into its own and then joined.
+ */
+function gather(chunks: { chunk: Uint8Array | string; encoding: string }[]): Uint8Array {
+  let total = 0;
+  for (const { chunk, encoding } of chunks) {
+    if (typeof chunk !== "string") total += chunk.byteLength;
+    else if (!ONE_BYTE_ASCII.has(encoding) || NOT_ASCII.test(chunk)) {
+      return Buffer.concat(chunks.map((c) => toBytes(c.chunk, c.encoding)));
+    } else total += chunk.length;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const { chunk } of chunks) {
+    if (typeof chunk === "string") {
+      encoder.encodeInto(chunk, out.subarray(at));
+      at += chunk.length;
+    } else {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+  }
+  return out;
 }
 
 function familyOf(addr: Addr | undefined): string | undefined {

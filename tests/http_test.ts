@@ -697,3 +697,16 @@ Deno.test("a dial that takes too long gives up with the request's signal", async
   assert.equal(err.name, "TimeoutError");
   assert.equal(dialSignal?.aborted, true);
 });
+
+Deno.test("over a long run of requests, each response is done (info.completed) before the next request is served", async () => {
+  // createFetch over memory is promise callbacks from end to end; node:http settles a response on a tick.
+  let completed = 0;
+  const seen: number[] = [];
+  await using fixture = serveHttp(listen({ transport: "memory" }), (_request, info) => {
+    seen.push(completed);
+    info.completed.then(() => completed++);
+    return new Response("ok");
+  });
+  for (let i = 0; i < 50; i++) await (await fixture.fetch("http://app/")).text();
+  assert.deepEqual(seen, seen.map((_, i) => i));
+});

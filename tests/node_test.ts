@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
+import process from "node:process";
 import { Duplex, PassThrough } from "node:stream";
 import {
   ConnClosedError,
@@ -288,4 +289,47 @@ Deno.test("ConnSocket is what toDuplex makes", () => {
   assert.ok(socket instanceof ConnSocket);
   assert.ok(socket instanceof Duplex);
   socket.destroy();
+});
+
+Deno.test("toDuplex: corked writes of strings in any encoding and bytes reach the peer as one run of the right bytes", async () => {
+  const [a, b] = pipe();
+  const socket = toDuplex(a);
+  // ASCII text and bytes, as Node's HTTP corks a header block with a body.
+  socket.cork();
+  socket.write("head ", "latin1");
+  socket.write(encoder.encode("bytes "));
+  socket.write("tail ", "utf8");
+  socket.uncork();
+  // Text that is not its own bytes.
+  socket.cork();
+  socket.write("6869", "hex"); // "hi"
+  socket.write(" caf\u00e9", "latin1"); // é as the one byte 0xE9
+  socket.write(" \u00e9", "utf8"); // é as two bytes
+  socket.uncork();
+  socket.end();
+  const bytes = await new Response(b.readable).bytes();
+  assert.deepEqual(
+    [...bytes],
+    [...encoder.encode("head bytes tail hi caf"), 0xe9, 0x20, 0xc3, 0xa9],
+  );
+  b.close();
+});
+
+Deno.test("toDuplex: as a socket's, data comes after the process.nextTick callbacks queued before it arrived", async () => {
+  const [a, b] = pipe();
+  const socket = toDuplex(a);
+  const order: string[] = [];
+  const got = new Promise<void>((resolve) =>
+    socket.on("data", () => {
+      order.push("data");
+      resolve();
+    })
+  );
+  await null; // the socket now waits on a read
+  process.nextTick(() => order.push("tick"));
+  await b.write(encoder.encode("x")); // promise callbacks all the way: the tick queue would not run in between
+  await got;
+  assert.deepEqual(order, ["tick", "data"]);
+  socket.destroy();
+  b.close();
 });
