@@ -31,6 +31,13 @@
  */
 
 export { secure, type SecureOptions } from "./secure.ts";
+export {
+  type SecureDialer,
+  secureDialer,
+  type SecureEndOptions,
+  secureListener,
+  type SecureListenerOptions,
+} from "./secure_listener.ts";
 // The errors a secure conn raises, so `@tether/tether/crypto` alone is enough to handle them.
 export {
   ConnClosedError,

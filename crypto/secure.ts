@@ -136,7 +136,8 @@ const DEFAULT_CLOSE_TIMEOUT = 5000;
 const CIPHERS: readonly string[] = ["AESGCM", "ChaChaPoly"];
 const HASHES: readonly string[] = ["SHA256", "SHA512"];
 
-interface Checked {
+/** `secure()`'s options, checked. Internal to `crypto/`. */
+export interface Checked {
   pattern: HandshakePattern;
   initiator: boolean;
   cipher: CipherName;
@@ -417,6 +418,14 @@ function checkOptions(conn: Conn, options: SecureOptions): Checked {
   if (conn === null || typeof conn !== "object" || typeof conn.read !== "function") {
     throw new TypeError(`secure() takes a Conn, got ${describe(conn)}`);
   }
+  return checkSecureOptions(options);
+}
+
+/**
+ * Checks `options` as `secure()` does, with no conn yet: what wraps a
+ * listener or a dialer checks them once, up front. Internal to `crypto/`.
+ */
+export function checkSecureOptions(options: SecureOptions): Checked {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`secure() takes an options object, got ${describe(options)}`);
   }

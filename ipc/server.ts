@@ -10,6 +10,7 @@ import { listen, type ListenOptions } from "../transports/mod.ts";
 import { abortError, ConnClosedError, ConnError, MessageTooLargeError } from "../errors.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT } from "../frame.ts";
 import { Fifo } from "../_async/fifo.ts";
+import { SharedTimer } from "../_async/shared_timer.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
 import { checkBytes, checkOptions, describe, refusal } from "../_validate.ts";
 import { resolveAddress } from "./_address.ts";
@@ -54,6 +55,14 @@ export interface ServeOptions extends IpcAddressOptions, IpcSecurityOptions {
   mode?: number;
   /** Milliseconds a client may take to complete its handshake; default 5000. */
   handshakeTimeout?: number;
+  /**
+   * Milliseconds a client may leave the server's messages untaken: once
+   * writes to it have waited this long with none of them going through (it
+   * stopped reading, and its buffers are full), the server drops it, its
+   * waiting writes reject, and `write()`s and `broadcast()`s to the others
+   * go on. Default 10000; `Infinity` waits for ever.
+   */
+  writeTimeout?: number;
   /** Closes the server when it aborts. */
   signal?: AbortSignal;
   /** The wire protocol; default `"tether"`. */
@@ -94,11 +103,15 @@ interface Internals {
 
 const internals = new WeakMap<ServerClient, Internals>();
 
-/** What a client needs of its server: the address errors name, and how to say its connection ended. */
+/** What a client needs of its server: the address errors name, its write deadline, and how to say its connection ended. */
 interface ServerLink {
   readonly where: string;
+  readonly writeTimeout: number;
   ended(client: ServerClient, err: unknown): void;
 }
+
+/** The write deadlines of every server's clients, on one timer. */
+const stalls = new SharedTimer({ unref: true });
 
 function inner(client: ServerClient): Internals {
   return internals.get(client)!;
@@ -129,6 +142,12 @@ export class ServerClient {
   readonly #session: Session;
   readonly #server: ServerLink;
   #status: "connected" | "closed" = "connected";
+  /** Writes handed to the session and not yet through. */
+  #waiting = 0;
+  /** Writes through so far: a stall is writes waiting while this stands still. */
+  #through = 0;
+  /** Why the server dropped it, when it was for not reading. */
+  #stallError: ConnError | undefined;
 
   /** Made by the server once a client's handshake succeeds; not for applications. */
   constructor(server: ServerLink, session: Session) {
@@ -180,10 +199,36 @@ export class ServerClient {
       );
     }
     const signal = options?.signal;
-    return this.#session.send(type, data, signal).catch((err) => {
+    if (this.#waiting++ === 0 && this.#server.writeTimeout !== Infinity) this.#watch(this.#through);
+    return this.#session.send(type, data, signal).then(this.#wentThrough, (err) => {
+      this.#wentThrough();
       if (signal?.aborted && err === signal.reason) throw err;
       this.#server.ended(this, err);
       throw this.#closedError(err);
+    });
+  }
+
+  readonly #wentThrough = (): void => {
+    this.#through++;
+    if (--this.#waiting === 0) stalls.remove(this);
+  };
+
+  /** Drops the client if no write goes through within `writeTimeout` of `through` being the count. */
+  #watch(through: number): void {
+    stalls.add(this, this.#server.writeTimeout, () => {
+      if (this.#waiting === 0 || this.#status === "closed") return;
+      if (this.#through !== through) return this.#watch(this.#through);
+      const ms = this.#server.writeTimeout;
+      this.#stallError = new ConnError({
+        code: "ETIMEDOUT",
+        op: "write",
+        addr: this.#server.where,
+        timeout: true,
+        summary: `client ${this.id} stopped reading`,
+        detail: `no message to it went through in ${ms} ms, so the server dropped it; ` +
+          "raise the server's writeTimeout to allow slower readers",
+      });
+      this.#server.ended(this, this.#stallError);
     });
   }
 
@@ -197,12 +242,13 @@ export class ServerClient {
       op: "write",
       addr: this.#server.where,
       detail: `client ${this.id} is gone`,
-      cause,
+      cause: this.#stallError ?? cause,
     });
   }
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
+const DEFAULT_WRITE_TIMEOUT = 10_000;
 
 type ServerState =
   | { readonly kind: "listening" }
@@ -290,6 +336,7 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
       maxMessageSize: number;
       multiClient: boolean;
       handshakeTimeout: number;
+      writeTimeout: number;
       signal?: AbortSignal;
     },
   ) {
@@ -297,7 +344,11 @@ export class Server extends EventTarget implements AsyncIterable<ServerMessage>,
     this.#listener = listener;
     this.addr = listener.addr;
     this.#where = formatAddr(listener.addr);
-    this.#link = { where: this.#where, ended: (client, err) => this.#ended(client, err) };
+    this.#link = {
+      where: this.#where,
+      writeTimeout: init.writeTimeout,
+      ended: (client, err) => this.#ended(client, err),
+    };
     this.name = init.name;
     this.protocol = init.protocol;
     this.#security = init.security;
@@ -631,6 +682,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
     DEFAULT_HANDSHAKE_TIMEOUT,
     1,
   );
+  const writeTimeout = options.writeTimeout === Infinity
+    ? Infinity
+    : checkCount(options.writeTimeout, "writeTimeout", DEFAULT_WRITE_TIMEOUT, 1);
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
@@ -659,6 +713,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     maxMessageSize,
     multiClient,
     handshakeTimeout,
+    writeTimeout,
     signal,
   });
 }

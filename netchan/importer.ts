@@ -17,7 +17,7 @@ import type { Codec } from "./codec.ts";
 import { ChannelError } from "./errors.ts";
 import { ErrorLog } from "./_error_log.ts";
 import { Inbox } from "./_inbox.ts";
-import { RecvLink, SendLink } from "./_link.ts";
+import { type LinkInit, RecvLink, SendLink } from "./_link.ts";
 import { Outbox } from "./_outbox.ts";
 import {
   checkCallOptions,
@@ -393,23 +393,17 @@ export class Importer implements AsyncDisposable {
     this.#open(fail).then((stream) => {
       if (stream === null) return;
       if (hungUp !== null) return stream.close();
-      const frames = typedFrames(stream, { maxMessageSize: this.#options.maxMessageSize });
-      link = new RecvLink({
-        channel: name,
-        stream,
-        frames,
-        addr: this.#addr,
-        window,
-        importing: body,
-        onDone: (error) => error === null ? forget() : fail(error),
-      }, {
-        inbox: inbox as Inbox,
-        codec: this.#options.codec,
-        limit: count === 0 ? Infinity : count,
-        validate,
-        report: (err) => this.#log.report(err),
-        onEnd: () => inbox.end(),
-      });
+      link = new RecvLink(
+        this.#linkInit(name, stream, window, body, (error) => error === null ? forget() : fail(error)),
+        {
+          inbox: inbox as Inbox,
+          codec: this.#options.codec,
+          limit: count === 0 ? Infinity : count,
+          validate,
+          report: (err) => this.#log.report(err),
+          onEnd: () => inbox.end(),
+        },
+      );
       link.start();
     });
     return inbox.readable;
@@ -453,15 +447,8 @@ export class Importer implements AsyncDisposable {
     this.#open(fail).then((stream) => {
       if (stream === null) return;
       if (pending !== null) return stream.close();
-      const frames = typedFrames(stream, { maxMessageSize: this.#options.maxMessageSize });
-      link = new SendLink({
-        channel: name,
-        stream,
-        frames,
-        addr: this.#addr,
-        window,
-        importing: body,
-        onDone: (error) => {
+      link = new SendLink(
+        this.#linkInit(name, stream, window, body, (error) => {
           if (error !== null) return fail(error);
           // The exporter hung up, or this side's END was acknowledged.
           stop(
@@ -472,10 +459,23 @@ export class Importer implements AsyncDisposable {
             }),
             "hung up by the exporter",
           );
-        },
-      }, outbox as Outbox);
+        }),
+        outbox as Outbox,
+      );
       link.start();
     });
     return outbox.writable;
+  }
+
+  /** What a link for an import of channel `name` on `stream`, asking for `window`, is made from. */
+  #linkInit(
+    name: string,
+    stream: Conn,
+    window: number,
+    body: Uint8Array,
+    onDone: LinkInit["onDone"],
+  ): LinkInit {
+    const frames = typedFrames(stream, { maxMessageSize: this.#options.maxMessageSize });
+    return { channel: name, stream, frames, addr: this.#addr, window, importing: body, onDone };
   }
 }

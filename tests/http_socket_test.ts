@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { type Conn, connect, formatAddr, listen, type Listener, pipe } from "../mod.ts";
+import { connect, dialer, listen, pipe } from "../mod.ts";
 import { mux } from "../mux/mod.ts";
-import { acceptLoop, AcceptQueue } from "../transport.ts";
-import { secure } from "../crypto/mod.ts";
+import { secureDialer, secureListener } from "../crypto/mod.ts";
 import { createFetch, serveHttp } from "../http/mod.ts";
 import { app, fnv1a, pattern } from "./fixtures/http_app.ts";
 
@@ -110,44 +109,26 @@ Deno.test("over TCP, the platform's fetch is answered", async () => {
   assert.deepEqual(whoami, { transport: "tcp", host: `127.0.0.1:${server.addr.port}` });
 });
 
-/** A listener whose conns come out of a Noise handshake, run for each conn in parallel. */
-function secureListener(inner: Listener, psk: Uint8Array): Listener {
-  const queue = new AcceptQueue<Conn>({ addr: formatAddr(inner.addr) });
-  (async () => {
-    for await (const raw of inner) {
-      secure(raw, { role: "responder", pattern: "NNpsk0", psk, signal: AbortSignal.timeout(5000) })
-        .then((conn) => queue.handOff(conn), () => raw.close());
-    }
-  })();
-  const listener: Listener = {
-    addr: inner.addr,
-    accept: (options) => queue.accept(options),
-    close() {
-      inner.close();
-      queue.close((conn) => conn.close());
-    },
-    [Symbol.asyncIterator]: () => acceptLoop(listener),
-    [Symbol.asyncDispose]: () => Promise.resolve(listener.close()),
-    [Symbol.dispose]: () => listener.close(),
-  };
-  return listener;
-}
-
-Deno.test("serveHttp over a secure() listener, fetched over secure() conns", async () => {
+Deno.test("serveHttp over a secureListener on a Unix socket, fetched through a secureDialer", async () => {
   const psk = crypto.getRandomValues(new Uint8Array(32));
-  const inner = listen({ transport: "memory" });
-  await using _server = serveHttp(secureListener(inner, psk), app());
-  await using fetch = createFetch({
-    dial: async (options) =>
-      await secure(await inner.dialer().dial(options), { role: "initiator", pattern: "NNpsk0", psk }),
-  });
-  assert.deepEqual(await (await fetch("http://secure/hello")).json(), { hello: "world" });
-  const size = 2 * 1024 * 1024;
-  const upload = await fetch(
-    "http://secure/upload",
-    { method: "POST", body: ReadableStream.from(pattern(size)), duplex: "half" } as RequestInit,
-  );
-  assert.deepEqual(await upload.json(), { bytes: size, fnv1a: fnv1a(pattern(size)) });
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/secure.sock`;
+    const inner = await listen({ transport: "unix", path });
+    await using _server = serveHttp(secureListener(inner, { pattern: "NNpsk0", psk }), app());
+    await using fetch = createFetch(
+      secureDialer(dialer({ transport: "unix", path }), { pattern: "NNpsk0", psk }),
+    );
+    assert.deepEqual(await (await fetch("http://secure/hello")).json(), { hello: "world" });
+    const size = 2 * 1024 * 1024;
+    const upload = await fetch(
+      "http://secure/upload",
+      { method: "POST", body: ReadableStream.from(pattern(size)), duplex: "half" } as RequestInit,
+    );
+    assert.deepEqual(await upload.json(), { bytes: size, fnv1a: fnv1a(pattern(size)) });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("over a named pipe, createFetch is answered", async () => {

@@ -1,6 +1,7 @@
 // A broadcast meets a client that never reads.
 import assert from "node:assert/strict";
-import { connectClient, serve, type ServerClient } from "../ipc/mod.ts";
+import { ConnClosedError, ConnError } from "../errors.ts";
+import { connectClient, type IpcStatusEvent, serve, type ServerClient } from "../ipc/mod.ts";
 import { uniqueName } from "./ipc_helpers.ts";
 
 /** What docs/ipc.md shows: each client gets a deadline, and one that misses it is dropped. */
@@ -12,9 +13,9 @@ function broadcastOrDrop(clients: Iterable<ServerClient>, type: number, data: Ui
   ).then((took) => took.reduce((a, b) => a + b, 0 as number));
 }
 
-Deno.test("a client that never reads holds up broadcast(); a deadline per client drops it and the others are served", async () => {
+Deno.test("with writeTimeout: Infinity a client that never reads holds up broadcast(); a deadline per client drops it and the others are served", async () => {
   const name = uniqueName();
-  await using server = await serve({ name, multiClient: true });
+  await using server = await serve({ name, multiClient: true, writeTimeout: Infinity });
   await using rude = connectClient({ name }); // never reads
   await using polite = connectClient({ name });
   await Promise.all([rude.ready, polite.ready]);
@@ -49,4 +50,81 @@ Deno.test("a client that never reads holds up broadcast(); a deadline per client
   for (let i = 0; i < 20; i++) assert.equal(await broadcastOrDrop(server.clients, 1, big), 1);
   await broadcastOrDrop(server.clients, 2, new Uint8Array(0));
   assert.ok((await reading) >= 20, "the polite client got every message after the drop");
+});
+
+Deno.test("the server drops a client that stops reading once writes to it wait writeTimeout, and broadcast() serves the others", async () => {
+  const name = uniqueName();
+  await using server = await serve({ name, multiClient: true, writeTimeout: 300 });
+  await using rude = connectClient({ name }); // never reads
+  await rude.ready;
+  while (server.clients.size < 1) await new Promise((r) => setTimeout(r, 5));
+  const [rudeOnServer] = server.clients;
+  await using polite = connectClient({ name });
+  await polite.ready;
+  while (server.clients.size < 2) await new Promise((r) => setTimeout(r, 5));
+  const dropped = new Promise<IpcStatusEvent<ServerClient>>((resolve) =>
+    server.addEventListener("statuschange", (event) => {
+      if (event.client !== undefined && event.status === "closed") resolve(event);
+    })
+  );
+  const big = new Uint8Array(256 * 1024);
+  let got = 0;
+  const reading = (async () => {
+    for (;;) {
+      const m = await polite.read({ signal: AbortSignal.timeout(10_000) });
+      if (m.type === 2) return;
+      got++;
+    }
+  })();
+
+  // No broadcast waits for ever: once the rude client's buffers are full, one waits about writeTimeout and
+  // then counts only the polite client.
+  const counts: number[] = [];
+  for (let i = 0; i < 100 && (counts.at(-1) ?? 2) === 2; i++) {
+    counts.push(await server.broadcast(1, big, { signal: AbortSignal.timeout(10_000) }));
+  }
+  assert.equal(counts.at(-1), 1, `broadcasts took ${counts.join(", ")}`);
+  const event = await dropped;
+  assert.equal(event.client, rudeOnServer, "the client dropped is the one that never read");
+  assert.ok(event.error instanceof ConnError && event.error.code === "ETIMEDOUT" && event.error.timeout);
+  assert.match(event.error.message, /stopped reading.*300 ms.*writeTimeout/);
+  assert.equal(server.clients.size, 1);
+
+  // A write to the dropped client says why it is gone; the polite client gets everything after, in order.
+  const late = await rudeOnServer.write(1, new Uint8Array(1)).catch((err) => err);
+  assert.ok(late instanceof ConnClosedError, `late write: ${late}`);
+  for (let i = 0; i < 20; i++) assert.equal(await server.broadcast(1, big), 1);
+  await server.broadcast(2, new Uint8Array(0));
+  await reading;
+  assert.equal(got, counts.length + 20);
+});
+
+Deno.test("a client that reads slowly but keeps reading is not dropped by writeTimeout", async () => {
+  const name = uniqueName();
+  await using server = await serve({ name, writeTimeout: 1000 });
+  await using client = connectClient({ name });
+  await client.ready;
+  while (server.clients.size < 1) await new Promise((r) => setTimeout(r, 5));
+  const big = new Uint8Array(256 * 1024);
+  let written = 0;
+  const writing = (async () => {
+    for (let i = 0; i < 24; i++) written += (await server.write(1, big), 1);
+  })();
+  // The writes wait on the reader throughout, each going through as the reader takes one more message.
+  for (let i = 0; i < 24; i++) {
+    await client.read({ signal: AbortSignal.timeout(10_000) });
+    if (i === 0) assert.ok(written < 24, "the writes wait for the reader");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await writing;
+  assert.equal(server.clients.size, 1);
+});
+
+Deno.test("serve() checks writeTimeout", async () => {
+  for (const bad of [0, -1, Number.NaN, "1000"]) {
+    await assert.rejects(
+      serve({ name: uniqueName(), writeTimeout: bad as number }),
+      (err: Error) => err instanceof TypeError && /writeTimeout/.test(err.message),
+    );
+  }
 });
