@@ -71,9 +71,15 @@ export type {
   TcpListener,
   TcpListenOptions,
   UnixConnectOptions,
+  UnixListener,
   UnixListenOptions,
 } from "./transports/socket.ts";
-export { type PipeConnectOptions, type PipeListenOptions, pipeSocketPath } from "./transports/npipe.ts";
+export {
+  type PipeConnectOptions,
+  type PipeListener,
+  type PipeListenOptions,
+  pipeSocketPath,
+} from "./transports/npipe.ts";
 export {
   type MessageEndpoint,
   portConn,

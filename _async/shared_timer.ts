@@ -60,18 +60,20 @@ export class SharedTimer {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = performance.now();
-    const fired: (() => void)[] = [];
+    const fired: { at: number; fire: () => void }[] = [];
     let next = Infinity;
     for (const [key, entry] of this.#due) {
       if (entry.at <= now) {
         this.#due.delete(key);
-        fired.push(entry.fire);
+        fired.push(entry);
       } else if (entry.at < next) {
         next = entry.at;
       }
     }
     if (next < Infinity) this.#arm(next);
+    // Earliest first, even when a late sweep finds several due (a loaded machine).
+    if (fired.length > 1) fired.sort((x, y) => x.at - y.at);
     // After re-arming: a deadline that a firing one adds or removes finds the timer in order.
-    for (const fire of fired) fire();
+    for (const { fire } of fired) fire();
   }
 }

@@ -11,8 +11,10 @@
 export const REFUSAL = {
   /** `verifyRemote` refused the static key the peer sent. */
   keyRefused: 1,
-  /** The peer's handshake message failed authentication: the PSK or the keys differ. */
+  /** The peer's handshake message failed authentication: the PSK, keys, cipher, hash or prologue differ. */
   notAuthenticated: 2,
+  /** The peer's handshake message had the wrong length: the pattern, suite or protocol differ. */
+  mismatch: 3,
 } as const;
 
 /** How long a refusal may take to write before the conn is closed anyway. */
@@ -20,7 +22,7 @@ export const REFUSAL_TIMEOUT_MS = 1000;
 
 /** Whether `byte` is one of the reasons above. */
 export function isRefusal(byte: number): boolean {
-  return byte === REFUSAL.keyRefused || byte === REFUSAL.notAuthenticated;
+  return byte === REFUSAL.keyRefused || byte === REFUSAL.notAuthenticated || byte === REFUSAL.mismatch;
 }
 
 /** What a refusal byte tells the side that receives it. */
@@ -31,7 +33,10 @@ export function refusalText(reason: number): string {
         "give the peer this key, or use the key it expects";
     case REFUSAL.notAuthenticated:
       return "the peer could not authenticate this side's handshake message: " +
-        "the two sides use different PSKs or keys";
+        "the two sides use different PSKs or keys (or ciphers, hashes or prologues)";
+    case REFUSAL.mismatch:
+      return "the peer could not read this side's handshake message: the two sides use different patterns " +
+        "(NN against NNpsk0, say), ciphers or hashes, or the peer speaks another protocol";
     default:
       return `the peer gave up on the handshake (reason ${reason})`;
   }

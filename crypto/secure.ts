@@ -335,11 +335,14 @@ async function handshake(
     const message = await reader.next({
       check(length) {
         if (length !== expected && length !== 1) {
-          throw new HandshakeError({
-            ...context,
-            detail: `expected a ${expected}-byte ${pattern.name} handshake message, the peer announced ` +
-              `${length} bytes: it speaks another pattern, suite or protocol`,
-          });
+          throw refusing(
+            new HandshakeError({
+              ...context,
+              detail: `expected a ${expected}-byte ${pattern.name} handshake message, the peer announced ` +
+                `${length} bytes: it speaks another pattern, suite or protocol`,
+            }),
+            REFUSAL.mismatch,
+          );
         }
       },
     });

@@ -109,6 +109,25 @@ Deno.test("over TCP, the platform's fetch is answered", async () => {
   assert.deepEqual(whoami, { transport: "tcp", host: `127.0.0.1:${server.addr.port}` });
 });
 
+Deno.test("a fixture's fetch works the same over TCP, Unix and pipe listeners as over memory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const listeners = [
+      listen({ transport: "memory" }),
+      await listen({ transport: "tcp", port: 0 }),
+      await listen({ transport: "unix", path: `${dir}/app.sock` }),
+      await listen({ transport: "pipe", path: `\\\\.\\pipe\\tether-http-${crypto.randomUUID()}` }),
+    ];
+    for (const listener of listeners) {
+      await using fixture = serveHttp(listener, app());
+      const res = await fixture.fetch("http://app/hello?name=fixture");
+      assert.deepEqual(await res.json(), { hello: "fixture" }, listener.addr.transport);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("serveHttp over a secureListener on a Unix socket, fetched through a secureDialer", async () => {
   const psk = crypto.getRandomValues(new Uint8Array(32));
   const dir = await Deno.makeTempDir();

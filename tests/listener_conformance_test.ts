@@ -50,3 +50,31 @@ Deno.test("pipe listeners keep the Listener contract", async (t) => {
     };
   });
 });
+
+Deno.test("socket listeners' own dialer() keeps the Listener contract too", async (t) => {
+  await inTempDir(async (dir) => {
+    let n = 0;
+    await t.step("unix", async (t) => {
+      await testListener(t, async () => {
+        const listener = await listen({ transport: "unix", path: `${dir}/d${++n}.sock` });
+        return { listener, dialer: listener.dialer() };
+      });
+    });
+  });
+  await t.step("tcp, listening on every interface: the dialer goes to loopback", async (t) => {
+    await testListener(t, async () => {
+      const listener = await listen({ transport: "tcp", port: 0 });
+      return { listener, dialer: listener.dialer() };
+    });
+  });
+  await t.step("pipe", async (t) => {
+    let n = 0;
+    await testListener(t, async () => {
+      const listener = await listen({
+        transport: "pipe",
+        path: `\\\\.\\pipe\\tether-own-dialer-${crypto.randomUUID()}-${++n}`,
+      });
+      return { listener, dialer: listener.dialer() };
+    });
+  });
+});

@@ -201,11 +201,10 @@ Deno.test("between two processes: a secureListener serves clients at once while 
         conn.close();
       }));
       assert.match((await lines.read()).value ?? "", /^refused: (ProtocolError|HandshakeError)/);
-      assert.equal(
-        await garbage.read(new Uint8Array(1)).catch(() => null),
-        null,
-        "the garbage peer was closed",
-      );
+      // At most the one-frame refusal ("mismatch"), then EOF: the garbage peer was closed.
+      let told = 0;
+      for (let n; (n = await garbage.read(new Uint8Array(8)).catch(() => null)) !== null;) told += n;
+      assert.ok(told <= 3, `read ${told} bytes before EOF`);
       garbage.close();
     } finally {
       child.kill("SIGKILL");

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ConnClosedError, HandshakeError, pipe, ProtocolError } from "../mod.ts";
+import { type Conn, ConnClosedError, HandshakeError, listen, pipe, ProtocolError } from "../mod.ts";
 import { generateKeyPair, secure } from "../crypto/mod.ts";
 import { AESGCM } from "../crypto/cipher.ts";
 import { HandshakeState } from "../crypto/handshake.ts";
@@ -41,6 +41,44 @@ Deno.test("NNpsk0: a client with the wrong PSK is told the server could not auth
   assert.ok(serving.status === "rejected" && serving.reason instanceof HandshakeError);
   assert.ok(dialing.status === "rejected" && dialing.reason instanceof HandshakeError);
   assert.match(dialing.reason.message, /could not authenticate this side's handshake message/);
+});
+
+Deno.test("NN against NNpsk0: the initiator is told the two sides' patterns differ, over a pipe, Unix and TCP", async () => {
+  const psk = crypto.getRandomValues(new Uint8Array(32));
+  const dir = await Deno.makeTempDir();
+  try {
+    const unix = await listen({ transport: "unix", path: `${dir}/s.sock` });
+    const tcp = await listen({ transport: "tcp", hostname: "127.0.0.1", port: 0 });
+    const pairs: [string, () => Promise<[Conn, Conn]>][] = [
+      ["pipe", () => Promise.resolve(pipe())],
+      ["unix", () => Promise.all([unix.dialer().dial(), unix.accept()])],
+      ["tcp", () => Promise.all([tcp.dialer().dial(), tcp.accept()])],
+    ];
+    for (const [kind, makePair] of pairs) {
+      const [a, b] = await makePair();
+      const [dialing, serving] = await Promise.allSettled([
+        secure(a, { role: "initiator", pattern: "NN" }),
+        secure(b, { role: "responder", pattern: "NNpsk0", psk }),
+      ]);
+      assert.ok(serving.status === "rejected" && serving.reason instanceof HandshakeError, kind);
+      assert.match(
+        serving.reason.message,
+        /expected a 48-byte NNpsk0 handshake message, the peer announced 32/,
+      );
+      assert.ok(
+        dialing.status === "rejected" && dialing.reason instanceof HandshakeError,
+        `${kind}: ${dialing}`,
+      );
+      assert.match(
+        dialing.reason.message,
+        /could not read this side's handshake message: .*different patterns/,
+      );
+    }
+    unix.close();
+    tcp.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("XX: when the responder refuses the key after the initiator finished, the initiator's first read says so", async () => {

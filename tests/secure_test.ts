@@ -158,6 +158,10 @@ Deno.test("a peer speaking another protocol is refused at once with HandshakeErr
   const serving = secure(b, { role: "responder" });
   await a.write(text("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   await assert.rejects(serving, HandshakeError);
+  // Told why in one frame (a length of 1, the reason 3: "mismatch"), then the conn closed.
+  const told = new Uint8Array(3);
+  for (let got = 0; got < told.length;) got += (await a.read(told.subarray(got)))!;
+  assert.deepEqual([...told], [0, 1, 3]);
   assert.equal(await a.read(new Uint8Array(1)), null, "the responder closed its conn");
   a.close();
 });

@@ -16,6 +16,19 @@ Deno.test("a shared timer fires each deadline once, earliest first, and never on
   assert.deepEqual(fired, ["a", "b"]);
 });
 
+Deno.test("a sweep that comes late fires every deadline due, earliest first", async () => {
+  const timer = new SharedTimer({ unref: true });
+  const fired: string[] = [];
+  const [a, b] = [{}, {}];
+  timer.add(b, 20, () => fired.push("b"));
+  timer.add(a, 1, () => fired.push("a"));
+  // Busy past both deadlines, as a loaded machine is: the one sweep then finds both due.
+  const until = performance.now() + 40;
+  while (performance.now() < until) { /* spin */ }
+  await delay(30);
+  assert.deepEqual(fired, ["a", "b"]);
+});
+
 Deno.test("a shared timer takes deadlines added while one fires, and a key's new deadline replaces its old one", async () => {
   const timer = new SharedTimer({ unref: true });
   const fired: string[] = [];

@@ -24,6 +24,7 @@ Deno.test("an accept failure is news only to accept() calls made before it: a la
   const addr = { transport: "tcp", address: "test" };
   using listener = new SocketListener(native, addr, {
     admit: (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: addr, bufferSize: 1024 }),
+    dial: () => Promise.reject(new Error("not dialed in this test")),
   });
   const first = await listener.accept().catch((e) => e);
   assert.ok(first instanceof ConnError && first.code === "EMFILE" && first.temporary, String(first));

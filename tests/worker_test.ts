@@ -298,3 +298,24 @@ Deno.test("bad arguments are TypeErrors and RangeErrors", () => {
     /must be a Worker, a MessagePort or "parent"/,
   );
 });
+
+Deno.test("a connect to a worker whose script fails before it listens is refused, not left waiting", async () => {
+  const worker = new Worker(new URL("./fixtures/worker_throws.ts", import.meta.url), { type: "module" });
+  // Handled here, as an application that expects it would: else Deno ends this process with it.
+  worker.addEventListener("error", (event) => event.preventDefault());
+  try {
+    const err = await connect({
+      transport: "worker",
+      worker,
+      name: "echo",
+      signal: AbortSignal.timeout(30_000),
+    })
+      .catch((e) => e);
+    assert.ok(err instanceof ConnectionRefusedError, String(err));
+    assert.match(err.message, /failed before tether was up in it .*boom while loading/);
+    // Every later connect is refused at once the same way.
+    await assert.rejects(connect({ transport: "worker", worker, name: "other" }), /boom while loading/);
+  } finally {
+    worker.terminate();
+  }
+});

@@ -64,10 +64,19 @@ class Link {
   #listeners = new Map<string, WorkerListenerImpl>();
   #nextId = 1;
   #unwatch: (() => Promise<void>) | null = null;
+  /** Why the other side is `gone`, for connects made since. */
+  #goneDetail = "the worker has ended";
 
   constructor(endpoint: MessageEndpoint) {
     this.#endpoint = endpoint;
     endpoint.addEventListener("message", (event) => this.#receive(event.data));
+    // A Worker whose script fails before tether is up in it never sends `up`,
+    // and its isolate lock is not known yet: the "error" its Worker object
+    // fires is the only sign, and without it a connect would wait out its
+    // signal (one without a signal, for ever).
+    if (typeof (endpoint as Partial<Worker>).terminate === "function") {
+      (endpoint as Worker).addEventListener("error", (event) => this.#failedEarly(event));
+    }
     // A MessagePort delivers nothing to listeners added this way until started.
     (endpoint as { start?: () => void }).start?.();
     this.#announce(true);
@@ -103,9 +112,7 @@ class Link {
     if (this.#state === "waiting") {
       await this.#up.wait(undefined, signal, (reason) => abortError(reason, context));
     }
-    if (this.#state === "gone") {
-      throw new ConnectionRefusedError({ ...context, detail: "the worker has ended" });
-    }
+    if (this.#state === "gone") throw new ConnectionRefusedError({ ...context, detail: this.#goneDetail });
     const { port1, port2 } = new MessageChannel();
     const conn = new PortConn({
       port: port1,
@@ -192,6 +199,14 @@ class Link {
       this.#unwatch();
       this.#unwatch = null;
     }
+  }
+
+  /** The worker's script failed before it answered `up`: connects waiting for it are refused. */
+  #failedEarly(event: ErrorEvent): void {
+    if (this.#state !== "waiting") return;
+    this.#state = "gone";
+    this.#goneDetail = `the worker failed before tether was up in it (${event.message})`;
+    for (const w of this.#up.drain()) w.resolve();
   }
 
   #gone(): void {

@@ -34,9 +34,10 @@ import type {
   TcpListener,
   TcpListenOptions,
   UnixConnectOptions,
+  UnixListener,
   UnixListenOptions,
 } from "./socket.ts";
-import type { PipeConnectOptions, PipeListenOptions } from "./npipe.ts";
+import type { PipeConnectOptions, PipeListener, PipeListenOptions } from "./npipe.ts";
 import {
   connectWorker,
   listenWorker,
@@ -106,7 +107,7 @@ export function listen(options: MemoryListenOptions): MemoryListener;
  * console.log(listener.addr.address.endsWith("/app.sock")); // true
  * ```
  */
-export function listen(options: UnixListenOptions): Promise<Listener<SocketConn>>;
+export function listen(options: UnixListenOptions): Promise<UnixListener>;
 /**
  * Listens on a TCP port; `port: 0` picks a free one, reported in
  * `addr.port`.
@@ -131,7 +132,7 @@ export function listen(options: TcpListenOptions): Promise<TcpListener>;
  * console.log(listener.addr.transport); // "pipe"
  * ```
  */
-export function listen(options: PipeListenOptions): Promise<Listener>;
+export function listen(options: PipeListenOptions): Promise<PipeListener>;
 /**
  * Listens for worker conns: inside a worker, from its parent (or from the
  * `worker` named); in the main isolate, from the `Worker` named.

@@ -34,7 +34,7 @@
  */
 
 import type { Addr, CallOptions, Conn } from "../conn.ts";
-import type { Listener } from "../listener.ts";
+import type { Dialer, Listener } from "../listener.ts";
 import { abortError, BacklogFullError, ConnectionRefusedError, ConnError, ProtocolError } from "../errors.ts";
 import { delay } from "../_async/delay.ts";
 import { onAbort } from "../_async/waiter.ts";
@@ -178,6 +178,24 @@ function env(name: string): string | undefined {
 }
 
 /**
+ * A named pipe listener.
+ *
+ * @example
+ * ```ts
+ * import { listen, type PipeListener } from "@tether/tether";
+ *
+ * const path = `\\\\.\\pipe\\tether-doc-${crypto.randomUUID()}`;
+ * await using listener: PipeListener = await listen({ transport: "pipe", path });
+ * await using conn = await listener.dialer().dial();
+ * console.log(conn.remoteAddr.transport); // "pipe"
+ * ```
+ */
+export interface PipeListener extends Listener {
+  /** A dialer that connects to this pipe: what `createFetch` and `serveHttp`'s `fetch` take. */
+  dialer(): Dialer;
+}
+
+/**
  * Listens on a named pipe. At most `maxInstances` conns are open at once;
  * further connects wait until one closes.
  *
@@ -189,7 +207,7 @@ function env(name: string): string | undefined {
  * console.log(listener.addr.address); // "\\.\pipe\tether-doc-listen"
  * ```
  */
-export async function listenPipe(options: PipeListenOptions): Promise<Listener> {
+export async function listenPipe(options: PipeListenOptions): Promise<PipeListener> {
   checkOptions(options, "listen");
   const name = parsePipeAddress(options.path);
   const maxInstances = options.maxInstances ?? Infinity;
@@ -202,10 +220,17 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
   }
   const bufferSize = checkBufferSize(options.bufferSize);
   const addr: Addr = { transport: "pipe", address: `\\\\.\\pipe\\${name}` };
+  const dialSelf = (call?: CallOptions) =>
+    connectPipe({ transport: "pipe", path: addr.address, bufferSize, signal: call?.signal });
   if (Deno.build.os === "windows") {
     // Loaded only here: node:net is for Windows pipes alone.
     const { listenWindowsPipe } = await import("./npipe_windows.ts");
-    return listenWindowsPipe({ transport: "pipe", address: options.path }, maxInstances, bufferSize);
+    return listenWindowsPipe(
+      { transport: "pipe", address: options.path },
+      maxInstances,
+      bufferSize,
+      dialSelf,
+    );
   }
   const where = `pipe:${addr.address}`;
   const path = pipeSocketPath(options.path);
@@ -228,6 +253,8 @@ export async function listenPipe(options: PipeListenOptions): Promise<Listener> 
       return socket;
     },
     admitAhead: PIPE_BACKLOG,
+    dial: (options) =>
+      connectPipe({ transport: "pipe", path: addr.address, bufferSize, signal: options?.signal }),
   });
 }
 

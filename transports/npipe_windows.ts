@@ -10,8 +10,8 @@
 // Types only: node:net itself is loaded when a pipe is first used, since a
 // bundler hoists a static import to the top of every browser bundle of the package.
 import type { Server, Socket } from "node:net";
-import type { Addr, CallOptions } from "../conn.ts";
-import type { Listener } from "../listener.ts";
+import type { Addr, CallOptions, Conn } from "../conn.ts";
+import type { Dialer, Listener } from "../listener.ts";
 import { acceptLoop, AcceptQueue } from "../accept_queue.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
@@ -57,7 +57,8 @@ export async function listenWindowsPipe(
   addr: Addr,
   maxInstances: number,
   bufferSize: number,
-): Promise<Listener> {
+  dial: (options?: CallOptions) => Promise<Conn>,
+): Promise<Listener & { dialer(): Dialer }> {
   const { createServer } = await import("node:net");
   const queue = new AcceptQueue<QueueConn>({ addr: `pipe:${addr.address}`, backlog: 32 });
   const server: Server = createServer((socket) => {
@@ -80,8 +81,9 @@ export async function listenWindowsPipe(
         }),
       ));
     server.listen(addr.address, () => {
-      const listener: Listener = {
+      const listener: Listener & { dialer(): Dialer } = {
         addr,
+        dialer: () => ({ dial }),
         accept: (options?: CallOptions) => queue.accept(options),
         close() {
           queue.close((conn) => conn.close());

@@ -37,7 +37,7 @@
  */
 
 import type { Addr, CallOptions, NetAddr } from "../conn.ts";
-import type { Listener } from "../listener.ts";
+import type { Dialer, Listener } from "../listener.ts";
 import { abortError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
 import { checkBufferSize, checkOptions, describe, refusal } from "../_validate.ts";
@@ -65,6 +65,33 @@ const UNNAMED: Addr = Object.freeze({ transport: "unix", address: "" });
 export interface TcpListener extends Listener<SocketConn> {
   /** The address listened on, with the port picked for `port: 0`. */
   readonly addr: NetAddr;
+  /**
+   * A dialer that connects to this listener from this process (to
+   * loopback, for a listener on every interface): what `createFetch` and
+   * `serveHttp`'s `fetch` take, as on a memory listener.
+   */
+  dialer(): Dialer;
+}
+
+/**
+ * A Unix socket listener.
+ *
+ * @example
+ * ```ts
+ * import { listen, type UnixListener } from "@tether/tether";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await using listener: UnixListener = await listen({ transport: "unix", path: `${dir}/app.sock` });
+ * await using conn = await listener.dialer().dial();
+ * console.log(conn.remoteAddr.address === listener.addr.address); // true
+ * ```
+ */
+export interface UnixListener extends Listener<SocketConn> {
+  /**
+   * A dialer that connects to this listener's socket file: what
+   * `createFetch` and `serveHttp`'s `fetch` take, as on a memory listener.
+   */
+  dialer(): Dialer;
 }
 
 /**
@@ -171,7 +198,7 @@ export interface TcpConnectOptions extends CallOptions {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function listenUnix(options: UnixListenOptions): Promise<SocketListener> {
+export async function listenUnix(options: UnixListenOptions): Promise<UnixListener> {
   checkOptions(options, "listen");
   const path = checkPath(options.path);
   const mode = options.mode ?? 0o600;
@@ -184,6 +211,7 @@ export async function listenUnix(options: UnixListenOptions): Promise<SocketList
   const addr: Addr = { transport: "unix", address: path };
   return new SocketListener(native, addr, {
     admit: (conn) => new SocketConn(conn, { localAddr: addr, remoteAddr: UNNAMED, where, bufferSize }),
+    dial: (options) => connectUnix({ transport: "unix", path, bufferSize, signal: options?.signal }),
   });
 }
 
@@ -246,6 +274,14 @@ export function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
           remoteAddr: fromNative(conn.remoteAddr),
           bufferSize,
         }),
+      dial: (options) =>
+        connectTcp({
+          transport: "tcp",
+          hostname: loopbackFor(hostname),
+          port: addr.port,
+          bufferSize,
+          signal: options?.signal,
+        }),
     });
     return Promise.resolve(listener as SocketListener & { readonly addr: NetAddr });
   } catch (err) {
@@ -285,6 +321,13 @@ export async function connectTcp(options: TcpConnectOptions): Promise<SocketConn
     where,
     bufferSize,
   });
+}
+
+/** Where a connect from this host reaches a listener on `hostname`: loopback for every interface. */
+function loopbackFor(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  if (hostname === "::" || hostname === "[::]") return "::1";
+  return hostname;
 }
 
 /** A Deno TCP address as tether's. */

@@ -14,7 +14,8 @@
  * @module
  */
 
-import type { Addr, CallOptions } from "../conn.ts";
+import type { Addr, CallOptions, Conn } from "../conn.ts";
+import type { Dialer } from "../listener.ts";
 import { AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { formatAddr } from "../conn.ts";
 import { SocketConn } from "./socket_conn.ts";
@@ -42,6 +43,8 @@ export interface SocketListenerOptions {
    * default none: the pump starts with the first `accept()`.
    */
   admitAhead?: number;
+  /** Connects to this listener, for its `dialer()`. */
+  dial: (options?: CallOptions) => Promise<Conn>;
 }
 
 /** A listener on a Unix socket, TCP port or named pipe. Made by `listen()`. */
@@ -50,6 +53,7 @@ export class SocketListener extends ListenerBase<SocketConn> {
   readonly addr: Addr;
   #native: Pick<Deno.Listener, "accept" | "close">;
   #admit: Admit;
+  #dial: (options?: CallOptions) => Promise<Conn>;
   #queue: AcceptQueue<SocketConn | AcceptFailure>;
   #eager: boolean;
   #pumping = false;
@@ -62,9 +66,15 @@ export class SocketListener extends ListenerBase<SocketConn> {
     this.#native = native;
     this.addr = addr;
     this.#admit = options.admit;
+    this.#dial = options.dial;
     this.#eager = (options.admitAhead ?? 0) > 0;
     this.#queue = new AcceptQueue({ addr: formatAddr(addr), backlog: options.admitAhead ?? 1 });
     if (this.#eager) this.#pump();
+  }
+
+  /** A dialer that connects to this listener, from this process. */
+  dialer(): Dialer {
+    return { dial: this.#dial };
   }
 
   /** Waits for the next connection; rejects with `ListenerClosedError` once closed. */
