@@ -10,6 +10,10 @@
  *   bytes, and exactly as many as the frame needs: a header alone, then a
  *   payload that can go straight into the stream reader's own buffer
  *   ({@linkcode FrameReader.readInto}), one copy from the sender's bytes.
+ *   A write the queue offers its sink (the session) is read first, in
+ *   place ({@linkcode FrameReader.offer}): a header is decoded in the
+ *   writer's buffer, and only the odd bytes of a frame cut short are
+ *   copied into the reader's own.
  * - `conn`: any other conn, read with `read()` in big gulps (many small
  *   frames per call; a socket's read is a system call).
  *
