@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
 import { ConnClosedError, connect } from "../mod.ts";
+import { spawnReady } from "./socket_helpers.ts";
 
 const ECHO = new URL("./fixtures/unix_echo.ts", import.meta.url).pathname;
 const SIZE = 64 * 1024 * 1024;
 const CHUNK = 64 * 1024;
-
-/** Starts the echo fixture in a second Deno process; resolves once it listens. */
-async function spawnEcho(path: string): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", `--allow-net=unix:${path}`, ECHO, path],
-    stdout: "piped",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  reader.releaseLock();
-  assert.equal(new TextDecoder().decode(value).trim(), "ready");
-  return child;
-}
 
 async function stop(child: Deno.ChildProcess): Promise<void> {
   try {
@@ -54,7 +42,7 @@ function endedCleanly(outcome: Outcome<number | null>): boolean {
 Deno.test("a second Deno process echoes 64 MiB both ways over a Unix socket", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/echo.sock`;
-  const child = await spawnEcho(path);
+  const child = await spawnReady(ECHO, path);
   try {
     await using conn = await connect({ transport: "unix", path, signal: AbortSignal.timeout(10_000) });
     const writing = (async () => {
@@ -77,7 +65,7 @@ Deno.test("a second Deno process echoes 64 MiB both ways over a Unix socket", as
 Deno.test("SIGKILL of the peer mid-transfer ends pending and later calls within a second", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/echo.sock`;
-  const child = await spawnEcho(path);
+  const child = await spawnReady(ECHO, path);
   const unhandled: unknown[] = [];
   const onUnhandled = (e: PromiseRejectionEvent) => {
     unhandled.push(e.reason);

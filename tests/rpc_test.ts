@@ -3,6 +3,7 @@ import { RpcSession, RpcTarget, type RpcTransport } from "capnweb";
 import { ConnClosedError, connect, frames, pipe, ProtocolError } from "../mod.ts";
 import { rpcTransport } from "../rpc/mod.ts";
 import { Api, type Listener } from "./fixtures/rpc_api.ts";
+import { spawnReady } from "./socket_helpers.ts";
 
 const PEER = new URL("./fixtures/rpc_peer.ts", import.meta.url).pathname;
 
@@ -120,23 +121,10 @@ Deno.test("rpcTransport: capnweb's abort sends what is queued, then closes the c
   b.close();
 });
 
-/** Starts the RPC peer in a second Deno process; resolves once it listens. */
-async function spawnPeer(path: string): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", `--allow-net=unix:${path}`, PEER, path],
-    stdout: "piped",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  reader.releaseLock();
-  assert.equal(new TextDecoder().decode(value).trim(), "ready");
-  return child;
-}
-
 Deno.test("capnweb between two processes over a Unix socket: pipelining, a callback, and the peer dying", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/rpc.sock`;
-  const child = await spawnPeer(path);
+  const child = await spawnReady(PEER, path);
   try {
     const conn = await connect({ transport: "unix", path, signal: AbortSignal.timeout(5000) });
     const session = new RpcSession<Api>(rpcTransport(frames(conn)), new Caller());

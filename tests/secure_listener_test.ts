@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { ConnError, dialer, HandshakeError, listen, ListenerClosedError } from "../mod.ts";
 import { type SecureConn, secureDialer, secureListener, type SecureListenerOptions } from "../crypto/mod.ts";
 import { testListener } from "../testing/mod.ts";
-import { inTempDir } from "./socket_helpers.ts";
+import { inTempDir, spawnReady } from "./socket_helpers.ts";
 
 const psk = crypto.getRandomValues(new Uint8Array(32));
 const handshake = { pattern: "NNpsk0", psk } as const;
@@ -170,21 +170,9 @@ Deno.test("between two processes: a secureListener serves clients at once while 
   await inTempDir(async (dir) => {
     const path = `${dir}/echo.sock`;
     const hex = [...psk].map((b) => b.toString(16).padStart(2, "0")).join("");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        `--allow-net=unix:${path}`,
-        new URL("./fixtures/secure_echo.ts", import.meta.url).pathname,
-        path,
-        hex,
-      ],
-      stdout: "piped",
-    }).spawn();
+    const child = await spawnReady(new URL("./fixtures/secure_echo.ts", import.meta.url).pathname, path, hex);
     const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     try {
-      assert.equal((await lines.read()).value?.trim(), "ready");
       const raw = dialer({ transport: "unix", path });
       const garbage = await raw.dial();
       await garbage.write(crypto.getRandomValues(new Uint8Array(100)));

@@ -12,6 +12,26 @@ export async function inTempDir(fn: (dir: string) => Promise<void>): Promise<voi
   }
 }
 
+/**
+ * Starts `script` in a second Deno process, allowed the Unix socket `path`
+ * (its first argument, before `args`); resolves once it prints "ready".
+ */
+export async function spawnReady(
+  script: string,
+  path: string,
+  ...args: string[]
+): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", `--allow-net=unix:${path}`, script, path, ...args],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  assert.equal(new TextDecoder().decode(value).trim(), "ready");
+  return child;
+}
+
 /** Whether something is at `path`. */
 export const exists = (path: string): Promise<boolean> => Deno.lstat(path).then(() => true, () => false);
 
