@@ -226,8 +226,12 @@ export class Receiver {
         const payload = this.#payload;
         payload.length = this.#deliver(payload.sink, payload.length);
         if (payload.length > 0) {
+          // At EOF with nothing left to read, the payload is cut short: no turn can bring the rest (waiting
+          // for one anyway spun the session in microtask turns, starving the event loop).
+          if (reader.eof && !reader.ready) {
+            throw reader.truncated(`${payload.length} payload bytes were still to come`);
+          }
           if (this.#turns > 0) return "turn";
-          if (reader.eof) throw reader.truncated(`${payload.length} payload bytes were still to come`);
           return "bytes";
         }
         this.#inPayload = false;
