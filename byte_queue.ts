@@ -48,8 +48,8 @@ export interface ByteQueueOptions {
    */
   onRead?: (n: number) => void;
   /**
-   * Called each time a writer has queued bytes, and when the writing end
-   * closes: a pump's cue to take what is there with
+   * Called each time a writer has queued bytes (not those a sink took, see
+   * {@linkcode ByteQueue.setSink}), and when the writing end closes: a pump's cue to take what is there with
    * {@linkcode ByteQueue.readChunkNow}, at once and in the same call, rather
    * than waiting in `readChunk()`. Bytes taken before `write` returns are
    * copied once, straight from the writer's buffer. It must not write to
@@ -199,6 +199,9 @@ export class ByteQueue {
   #onRead: ((n: number) => void) | undefined;
   #onWrite: (() => void) | undefined;
   #onReturn: ((buffer: ArrayBuffer) => void) | undefined;
+  #sink: ((bytes: Uint8Array) => number) | undefined;
+  /** Whether the sink is running: a write from inside it is queued, never offered. */
+  #sinking = false;
   // Not Promise.withResolvers: Node 20 lacks it, and this file runs there.
   #readDone = waiter<void>();
   #writeDone = waiter<void>();
@@ -273,15 +276,33 @@ export class ByteQueue {
     if (state.kind !== "open") return Promise.reject(state.writeError());
     const length = data.byteLength;
     if (length === 0) return 0;
+    // Writes from inside the sink (through other queues) are queued: what it leaves goes before them.
+    let first = false;
+    if (
+      this.#sink !== undefined && !this.#sinking && this.#segments.length === 0 && this.#readers.length === 0
+    ) {
+      let taken: number;
+      try {
+        taken = this.#offer(data);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      // The reading end closed inside the sink (the consumer's conn broke): the rest is dropped, as queued bytes are.
+      if (taken === length || this.#state.kind === "readClosed") return length;
+      if (taken > 0) data = data.subarray(taken);
+      first = this.#segments.length > 0;
+    }
     const owned = options?.owned === true;
-    if (!owned && length <= SMALL_WRITE && this.#appendSmall(data)) {
+    const size = data.byteLength;
+    if (!first && !owned && size <= SMALL_WRITE && this.#appendSmall(data)) {
       this.#onWrite?.();
       return length;
     }
     const reuse = owned && options?.lend === true && isWhole(data) ? "lent" : "none";
     const segment: Segment = { bytes: data, owned, writer: null, length, reuse };
-    this.#segments.push(segment);
-    this.#queued += length;
+    if (first) this.#segments.unshift(segment);
+    else this.#segments.push(segment);
+    this.#queued += size;
     if (this.#readers.length > 0) this.#feed();
     // Before the queue copies the bytes: a pump that takes them now copies them once.
     this.#onWrite?.();
@@ -289,7 +310,7 @@ export class ByteQueue {
     if (this.#pendingWriters === 0 && this.#queued <= this.#window) {
       if (!owned) {
         segment.owned = true;
-        if (length <= SMALL_WRITE) {
+        if (size <= SMALL_WRITE) {
           segment.bytes = this.#buffers.copySmall(segment.bytes);
         } else {
           segment.bytes = this.#buffers.copyLarge(segment.bytes);
@@ -400,6 +421,44 @@ export class ByteQueue {
    */
   setOnWrite(onWrite: (() => void) | null): void {
     this.#onWrite = onWrite ?? undefined;
+  }
+
+  /**
+   * Sets the queue's synchronous consumer, or removes it (`null`): for a
+   * protocol layered over a conn in the same isolate (a mux session over a
+   * memory pipe), which then parses its peer's bytes in the peer's own
+   * write, with no copy into the queue and no promise. While nothing is
+   * queued and no read waits, each write's bytes are offered to `sink`
+   * before the queue keeps anything; it returns how many it took from their
+   * front, 0 to take none now, and the rest is queued as usual, `onWrite`
+   * told. `onRead` hears of what it took, as of any read. The queue never
+   * offers while its sink runs: a write that reaches the queue from inside
+   * the sink (through other queues) is queued, behind what the sink leaves
+   * of the write it was offered. A sink must not throw (a throw rejects the
+   * write, and no byte of it is queued), and must not write to this queue,
+   * close its writing end or wait in a read of it; it may close the reading
+   * end, which drops the rest of the write, as it drops queued bytes.
+   */
+  setSink(sink: ((bytes: Uint8Array) => number) | null): void {
+    this.#sink = sink ?? undefined;
+  }
+
+  /** Offers `data` to the sink; returns how many bytes it took. */
+  #offer(data: Uint8Array): number {
+    this.#sinking = true;
+    let taken: number;
+    try {
+      taken = this.#sink!(data);
+    } finally {
+      this.#sinking = false;
+    }
+    if (!(taken >= 0 && taken <= data.byteLength)) {
+      throw new RangeError(
+        `a sink took ${taken} bytes of ${data.byteLength}: it must return 0 to ${data.byteLength}`,
+      );
+    }
+    if (taken > 0) this.#onRead?.(taken);
+    return taken;
   }
 
   /**

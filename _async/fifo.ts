@@ -35,6 +35,16 @@ export class Fifo<T> {
     this.#items[this.#tail++] = item;
   }
 
+  /** Adds to the head: for what must go before everything queued (rare; may move the items). */
+  unshift(item: T): void {
+    if (this.#head > 0) {
+      this.#items[--this.#head] = item;
+      return;
+    }
+    this.#items.splice(this.#head, 0, item);
+    this.#tail++;
+  }
+
   /** Removes and returns the head; the list must not be empty. */
   shift(): T {
     const items = this.#items;

@@ -10,6 +10,10 @@
  *   bytes, and exactly as many as the frame needs: a header alone, then a
  *   payload that can go straight into the stream reader's own buffer
  *   ({@linkcode FrameReader.readInto}), one copy from the sender's bytes.
+ *   A write the queue offers its sink (the session) is read first, in
+ *   place ({@linkcode FrameReader.offer}): a header is decoded in the
+ *   writer's buffer, and only the odd bytes of a frame cut short are
+ *   copied into the reader's own.
  * - `conn`: any other conn, read with `read()` in big gulps (many small
  *   frames per call; a socket's read is a system call).
  *
@@ -62,6 +66,9 @@ export class FrameReader {
   readonly #header: Header = { version: 0, type: 0, flags: 0, streamId: 0, length: 0 };
   /** Whether the conn reached EOF (queue mode: seen by a read that could not wait). */
   #eof = false;
+  /** Queue mode: bytes a writer offers the queue's sink, read before the queue's; `#offerAt` is where the unread ones start. */
+  #offer: Uint8Array | null = null;
+  #offerAt = 0;
 
   /** Reads from `conn`, whose peer `addr` names in errors. */
   constructor(conn: Conn, addr: string) {
@@ -76,6 +83,16 @@ export class FrameReader {
    */
   headerNow(): Header | undefined {
     let buffered = this.#end - this.#start;
+    const offer = this.#offer;
+    if (offer !== null) {
+      // A whole header in the writer's bytes: decoded where it is.
+      const at = this.#offerAt;
+      if (buffered === 0 && offer.byteLength - at >= HEADER_SIZE) {
+        this.#offerAt = at + HEADER_SIZE;
+        return decodeHeader(offer, at, this.#header);
+      }
+      if (buffered < HEADER_SIZE) buffered += this.#takeOffer(HEADER_SIZE - buffered);
+    }
     const queue = this.#queue;
     // A few small frames are read whole, taking whole chunks from the queue
     // (no views made). Otherwise exactly the header: the payload behind it
@@ -113,6 +130,13 @@ export class FrameReader {
    * so a frame costs no buffer of its own.
    */
   pieceNow(max: number): Uint8Array | undefined {
+    const offer = this.#offer;
+    if (this.#start === this.#end && offer !== null && this.#offerAt < offer.byteLength) {
+      const at = this.#offerAt;
+      const n = Math.min(max, offer.byteLength - at);
+      this.#offerAt = at + n;
+      return offer.subarray(at, at + n);
+    }
     if (this.#start === this.#end && this.#queue !== null) this.#readNow(max);
     const n = Math.min(max, this.#end - this.#start);
     if (n === 0) return undefined;
@@ -128,6 +152,7 @@ export class FrameReader {
    */
   get ready(): boolean {
     if (this.#end > this.#start) return true;
+    if (this.#offer !== null && this.#offerAt < this.#offer.byteLength) return true;
     const queue = this.#queue;
     return queue !== null && !this.#eof && (queue.queued > 0 || queue.state !== "open");
   }
@@ -165,10 +190,63 @@ export class FrameReader {
       if (this.#start === this.#end) this.#start = this.#end = 0;
       return n;
     }
+    const offer = this.#offer;
+    if (offer !== null && this.#offerAt < offer.byteLength) {
+      const at = this.#offerAt;
+      const k = Math.min(offer.byteLength - at, into.byteLength);
+      if (k <= SMALL_COPY) {
+        for (let i = 0; i < k; i++) into[i] = offer[at + i];
+      } else {
+        into.set(offer.subarray(at, at + k));
+      }
+      this.#offerAt = at + k;
+      return k;
+    }
     if (this.#eof || this.#queue === null) return 0;
     const n = this.#queue.readNow(into);
     if (n === null) this.#eof = true;
     return n ?? 0;
+  }
+
+  /**
+   * Queue mode: reads `bytes`, a write the queue offers its sink, before
+   * anything queued, until {@linkcode FrameReader.endOffer}.
+   */
+  offer(bytes: Uint8Array): void {
+    this.#offer = bytes;
+    this.#offerAt = 0;
+  }
+
+  /**
+   * The offer is over: returns how many of its bytes were taken. With
+   * `keep`, a few bytes left (a small payload whose reader is due) are
+   * taken into the buffer, as a header read takes a small queue whole.
+   */
+  endOffer(keep: boolean): number {
+    const offer = this.#offer!;
+    if (keep && offer.byteLength - this.#offerAt <= SMALL_QUEUE) this.#takeOffer(SMALL_QUEUE);
+    const taken = this.#offerAt;
+    this.#offer = null;
+    this.#offerAt = 0;
+    return taken;
+  }
+
+  /** Copies up to `max` offered bytes into the buffer's free end; returns how many. */
+  #takeOffer(max: number): number {
+    const offer = this.#offer!;
+    const at = this.#offerAt;
+    const n = Math.min(max, offer.byteLength - at);
+    if (n === 0) return 0;
+    const buffer = this.#buffer;
+    if (buffer.byteLength - this.#end < n) {
+      buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    for (let i = 0; i < n; i++) buffer[this.#end + i] = offer[at + i];
+    this.#end += n;
+    this.#offerAt = at + n;
+    return n;
   }
 
   /** Queue mode: reads up to `max` bytes into the buffer's free end, if there are any now. */

@@ -4,11 +4,15 @@
  *
  * The frames that are there are handled in one synchronous sweep, with no
  * promise per frame. What starts a sweep depends on the conn:
- * - a `QueueConn` (a memory pipe, `secure()`, another session's stream): its
- *   inbound queue calls when the peer writes (its `onWrite` hook), and the
- *   sweep runs in that very call, before the queue copies the bytes: a
- *   payload goes from the peer's buffer straight into the stream reader's,
- *   and a small frame reaches its reader without a promise hop;
+ * - a `QueueConn` (a memory pipe, `secure()`, another session's stream): the
+ *   session is its inbound queue's sink, offered each write's bytes in the
+ *   peer's call while nothing is queued, and the sweep runs right there, on
+ *   the writer's own bytes: the frame is never queued, a header is decoded
+ *   where it is, a payload goes from the peer's buffer straight into the
+ *   stream reader's, and a small frame reaches its reader without a promise
+ *   hop. What it leaves (it waits for a reader's turn, or for control room)
+ *   is queued, and the queue's `onWrite` hook starts the sweeps for bytes
+ *   queued so;
  * - any other conn: a loop that awaits `read()`.
  *
  * @module
@@ -120,6 +124,7 @@ export class Receiver {
     this.#queue = queuesOf(conn)?.inbound ?? null;
     if (this.#queue !== null) {
       this.#queue.setOnWrite(this.#onReadable);
+      this.#queue.setSink(this.#sink);
       // The hook says nothing of a reading end closed under the session (its
       // `readable` cancelled, say): the next sweep's read throws then.
       this.#queue.readDone.then(this.#onReadable);
@@ -136,6 +141,7 @@ export class Receiver {
     if (this.#state === "stopped") return;
     this.#state = "stopped";
     this.#queue?.setOnWrite(null);
+    this.#queue?.setSink(null);
     this.#stopped.resolve();
   }
 
@@ -143,6 +149,20 @@ export class Receiver {
     if (this.#state !== "listening") return;
     if (sweeping > 0) return this.#defer();
     this.#run();
+  };
+
+  /**
+   * The queue offers a write's bytes, nothing being queued: a sweep over
+   * them, in the writer's call; returns how many it took. None while a
+   * sweep waits (for a turn, for control room) or another is under way:
+   * the queue keeps them, and `#onReadable` hears of them.
+   */
+  readonly #sink = (bytes: Uint8Array): number => {
+    if (this.#state !== "listening" || sweeping > 0) return 0;
+    const reader = this.#reader;
+    reader.offer(bytes);
+    const wait = this.#run();
+    return reader.endOffer(wait === "turn");
   };
 
   #defer(): void {
@@ -157,14 +177,15 @@ export class Receiver {
   };
 
   /** A sweep for the queue, then waiting for it (or for room) again. */
-  #run(): void {
+  #run(): Wait {
     const wait = this.#guardedSweep();
-    if (wait === "over") return this.stop();
-    if (wait === "turn") return this.#defer();
-    if (wait === "room") {
+    if (wait === "over") this.stop();
+    else if (wait === "turn") this.#defer();
+    else if (wait === "room") {
       this.#state = "deferred";
       this.#control.controlRoom()!.then(this.#resume);
     }
+    return wait;
   }
 
   /** The loop for a conn without queues. */
@@ -205,8 +226,12 @@ export class Receiver {
         const payload = this.#payload;
         payload.length = this.#deliver(payload.sink, payload.length);
         if (payload.length > 0) {
+          // At EOF with nothing left to read, the payload is cut short: no turn can bring the rest (waiting
+          // for one anyway spun the session in microtask turns, starving the event loop).
+          if (reader.eof && !reader.ready) {
+            throw reader.truncated(`${payload.length} payload bytes were still to come`);
+          }
           if (this.#turns > 0) return "turn";
-          if (reader.eof) throw reader.truncated(`${payload.length} payload bytes were still to come`);
           return "bytes";
         }
         this.#inPayload = false;

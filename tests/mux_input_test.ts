@@ -83,6 +83,12 @@ const sessionErrors: { name: string; bytes: Uint8Array; message: RegExp }[] = [
     bytes: frame(DATA, SYN, 1, 100, new Uint8Array(40)).subarray(0, 52),
     message: /cut short by EOF/,
   },
+  {
+    // Found by the fuzz at 5,000 iterations: the session waited turns for the new stream's reader forever.
+    name: "a payload cut short by EOF before any of it came, on a stream just opened",
+    bytes: new Uint8Array([...frame(PING, ACK, 0, 0x700d592f), ...frame(DATA, SYN, 1, 23)]),
+    message: /23 payload bytes were still to come/,
+  },
 ];
 
 for (const { name, bytes, message } of sessionErrors) {

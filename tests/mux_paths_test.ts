@@ -7,9 +7,23 @@
  */
 
 import assert from "node:assert/strict";
-import { type Conn, pipe } from "../mod.ts";
+import { type Conn, ConnClosedError, pipe, ProtocolError } from "../mod.ts";
 import { mux, type Session } from "../mux/mod.ts";
-import { readAll, readExactly, within } from "./mux_helpers.ts";
+import {
+  ACK,
+  DATA,
+  FIN,
+  frame,
+  GO_AWAY,
+  PING,
+  RawPeer,
+  readAll,
+  readExactly,
+  SYN,
+  text,
+  WINDOW_UPDATE,
+  within,
+} from "./mux_helpers.ts";
 import { WrappedConn } from "./kit_helpers.ts";
 
 const KiB = 1024;
@@ -126,4 +140,66 @@ Deno.test("frames written before mux() is called are read once it is", async () 
   const accepted = await within(server.accept(), 1000, "accept");
   assert.equal(new TextDecoder().decode(await readAll(accepted)), "early");
   await closeAll(client, server);
+});
+
+Deno.test("over a pipe, frames the peer writes cut anywhere, or several to a write, reach the stream whole and in order", async () => {
+  const wire = [
+    frame(DATA, 0, 1, 3, text("abc")),
+    frame(PING, SYN, 0, 7),
+    frame(DATA, 0, 1, 2, text("de")),
+    frame(DATA, 0, 1, 40, pattern(40, 1)),
+    frame(DATA, 0, 1, 1, text("f")),
+    frame(WINDOW_UPDATE, FIN, 1, 0),
+  ];
+  const joined = new Uint8Array(wire.reduce((n, f) => n + f.length, 0));
+  wire.reduce((at, f) => (joined.set(f, at), at + f.length), 0);
+  const expected = [...text("abcde"), ...pattern(40, 1), ...text("f")];
+  for (const cut of [1, 5, 11, 12, 13, 25, 64, joined.length]) {
+    for (const reading of ["waiting", "after"] as const) {
+      const [a, b] = pipe();
+      const session = mux(a, { role: "server" });
+      const peer = new RawPeer(b);
+      await peer.send(WINDOW_UPDATE, SYN, 1, 0);
+      const stream = await within(session.accept(), 1000, "accept");
+      // A reader already waiting takes payloads straight from the writes; one that comes after finds them queued.
+      const read = reading === "waiting" ? readAll(stream) : null;
+      for (let at = 0; at < joined.length; at += cut) await peer.conn.write(joined.slice(at, at + cut));
+      const got = await within(read ?? readAll(stream), 1000, `read, cut ${cut}, reader ${reading}`);
+      assert.deepEqual([...got], expected, `cut every ${cut} bytes, reader ${reading}`);
+      const pong = await peer.until((f) => f.type === PING);
+      assert.equal(pong.flags & ACK, ACK, "the ping in between was answered");
+      assert.equal(pong.length, 7);
+      session.close();
+      peer.conn.close();
+      await session.closed;
+    }
+  }
+});
+
+Deno.test("over a pipe, a write whose frames end the session midway resolves; the session ends with its typed error", async () => {
+  for (
+    const [ending, expected] of [[frame(GO_AWAY, 0, 0, 2), ConnClosedError], [
+      frame(7, 0, 0, 0),
+      ProtocolError,
+    ]] as const
+  ) {
+    const [a, b] = pipe();
+    const session = mux(a, { role: "server" });
+    const peer = new RawPeer(b);
+    await peer.send(WINDOW_UPDATE, SYN, 1, 0);
+    const stream = await within(session.accept(), 1000, "accept");
+    const reading = readAll(stream).catch((err) => err);
+    // The conn underneath is closed inside this very write, with frames still behind the one that ends it.
+    const one = new Uint8Array([
+      ...frame(DATA, 0, 1, 2, text("ok")),
+      ...ending,
+      ...frame(DATA, 0, 1, 3, text("late")),
+    ]);
+    assert.equal(await peer.conn.write(one), one.length);
+    await within(session.closed, 2000, "session end");
+    assert.ok(session.error instanceof expected, `session.error is ${session.error}`);
+    const err = await reading;
+    assert.ok(err instanceof Error, "the stream's read fails once the session is over");
+    peer.conn.close();
+  }
 });
