@@ -11,18 +11,13 @@
 
 import assert from "node:assert/strict";
 import { type Conn, frames, MessageTooLargeError, pipe, ProtocolError, typedFrames } from "../mod.ts";
-import { Random, recordingReads } from "./frame_helpers.ts";
+import { recordingReads } from "./frame_helpers.ts";
+import { envNumber, mutateBytes, Random } from "./fuzz_helpers.ts";
 
 const ITERATIONS = envNumber("TETHER_FUZZ_ITERATIONS", 3000);
 const SEED = envNumber("TETHER_FUZZ_SEED", 0x7e7e_7e7e);
 const MAX_SIZES = [0, 1, 16, 1000, 70_000];
 const HANG_MS = 10_000;
-
-function envNumber(name: string, fallback: number): number {
-  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return fallback;
-  const value = Deno.env.get(name);
-  return value === undefined ? fallback : Number(value);
-}
 
 interface Case {
   typed: boolean;
@@ -79,37 +74,20 @@ function encode(random: Random, typed: boolean, max: number): { input: Uint8Arra
 
 function mutate(random: Random, c: Case): Uint8Array {
   let input = c.input;
-  const rounds = 1 + random.below(3);
-  for (let r = 0; r < rounds; r++) {
+  for (let rounds = 1 + random.below(3); rounds > 0; rounds--) {
     const kind = random.below(6);
-    if (kind === 0 && input.length > 0) { // bit flip
-      input = input.slice();
-      const i = random.below(input.length);
-      input[i] ^= 1 << random.below(8);
-    } else if (kind === 1) { // truncation
-      input = input.slice(0, random.below(input.length + 1));
-    } else if (kind === 2 && c.boundaries.length > 0) { // a length field set to an edge value
+    if (kind === 0 && c.boundaries.length > 0) { // a length field set to an edge value
       const at = random.pick(c.boundaries);
       if (at + 4 > input.length) continue;
-      const length = random.pick([0, c.max, c.max + 1, 0xffff_ffff]);
       input = input.slice();
-      new DataView(input.buffer).setUint32(at, length >>> 0);
-    } else if (kind === 3 && c.typed && c.boundaries.length > 0) { // a type field set to 0 or the top
+      new DataView(input.buffer).setUint32(at, random.pick([0, c.max, c.max + 1, 0xffff_ffff]) >>> 0);
+    } else if (kind === 1 && c.typed && c.boundaries.length > 0) { // a type field set to 0 or the top
       const at = random.pick(c.boundaries) + 4;
       if (at + 4 > input.length) continue;
       input = input.slice();
       new DataView(input.buffer).setUint32(at, random.pick([0, 1, 0xffff_ffff]));
-    } else if (kind === 4) { // random bytes spliced in
-      const at = random.below(input.length + 1);
-      input = new Uint8Array([
-        ...input.subarray(0, at),
-        ...random.bytes(1 + random.below(8)),
-        ...input.subarray(at),
-      ]);
-    } else if (kind === 5) { // a slice dropped
-      const at = random.below(input.length + 1);
-      const end = at + random.below(input.length - at + 1);
-      input = new Uint8Array([...input.subarray(0, at), ...input.subarray(end)]);
+    } else {
+      input = mutateBytes(random, input, { maxSplice: 8 });
     }
   }
   return input;

@@ -83,39 +83,3 @@ export function recordingReads(inner: Conn): ReadRecord {
   };
   return record;
 }
-
-/** A small seeded PRNG (xorshift32): the same seed gives the same inputs. */
-export class Random {
-  #state: number;
-  constructor(seed: number) {
-    this.#state = (seed >>> 0) || 1;
-  }
-  /** A 32-bit unsigned integer. */
-  next(): number {
-    let x = this.#state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return this.#state = x >>> 0;
-  }
-  /** An integer in [0, n). */
-  below(n: number): number {
-    return n <= 1 ? 0 : this.next() % n;
-  }
-  /** One of `items`. */
-  pick<T>(items: readonly T[]): T {
-    return items[this.below(items.length)];
-  }
-  /** `n` random bytes. */
-  bytes(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i += 4) {
-      const x = this.next();
-      out[i] = x;
-      if (i + 1 < n) out[i + 1] = x >>> 8;
-      if (i + 2 < n) out[i + 2] = x >>> 16;
-      if (i + 3 < n) out[i + 3] = x >>> 24;
-    }
-    return out;
-  }
-}

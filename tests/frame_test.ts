@@ -11,7 +11,8 @@ import {
   ProtocolError,
   typedFrames,
 } from "../mod.ts";
-import { bytes, header, Random, readAll, recordingReads, settle } from "./frame_helpers.ts";
+import { bytes, header, readAll, recordingReads, settle } from "./frame_helpers.ts";
+import { Random } from "./fuzz_helpers.ts";
 import { WrappedConn } from "./kit_helpers.ts";
 
 const MiB = 1024 * 1024;

@@ -13,17 +13,12 @@ import assert from "node:assert/strict";
 import { type Conn, listen } from "../mod.ts";
 import { serveHttp } from "../http/mod.ts";
 import { seededRandom } from "../testing/_random.ts";
+import { envNumber } from "./fuzz_helpers.ts";
 import { app } from "./fixtures/http_app.ts";
 
 const ITERATIONS = envNumber("TETHER_FUZZ_ITERATIONS", 300);
 const SEED = envNumber("TETHER_FUZZ_SEED", 0x4854_5450);
 const HANG_MS = 10_000;
-
-function envNumber(name: string, fallback: number): number {
-  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return fallback;
-  const value = Deno.env.get(name);
-  return value === undefined ? fallback : Number(value);
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

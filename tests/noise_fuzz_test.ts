@@ -15,6 +15,7 @@
 
 import assert from "node:assert/strict";
 import { seededRandom } from "../testing/_random.ts";
+import { envNumber } from "./fuzz_helpers.ts";
 import { type Conn, HandshakeError, pipe, ProtocolError } from "../mod.ts";
 import { importKeyPair, type PatternName, secure, type SecureOptions } from "../crypto/mod.ts";
 import { setTestHooks } from "../crypto/_internal.ts";
@@ -26,12 +27,6 @@ import { SecureQueueConn } from "../crypto/records.ts";
 import { FrameReader } from "../crypto/wire.ts";
 import { readExactly } from "./crypto_helpers.ts";
 import { readAll } from "./frame_helpers.ts";
-
-function envNumber(name: string, fallback: number): number {
-  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return fallback;
-  const value = Deno.env.get(name);
-  return value === undefined ? fallback : Number(value);
-}
 
 const ITERATIONS = envNumber("TETHER_FUZZ_ITERATIONS", 6000);
 const SEED = envNumber("TETHER_FUZZ_SEED", 0x7e7e);
