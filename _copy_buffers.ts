@@ -28,8 +28,10 @@
 export const SMALL_WRITE = 1024;
 /** The size of a tail buffer. */
 const TAIL_SIZE = 16 * 1024;
-/** The smallest copy buffer; also the smallest kept for reuse. */
+/** The smallest copy buffer. */
 const MIN_COPY = 4096;
+/** The smallest buffer the pool keeps: what `secure()`'s records take for a small record. */
+const MIN_POOLED = 1024;
 /** Copy buffers up to this size come in powers of two and are pooled; bigger ones are exact and not. */
 const MAX_POOLED = 1024 * 1024;
 /** The most bytes the shared pool holds; what would go over is left to the garbage collector. */
@@ -101,8 +103,9 @@ export function fromPool(chunk: Uint8Array): boolean {
 /** Returns a whole-buffer view to the pool, if it is a pooled size and there is room. */
 function give(buffer: Uint8Array): void {
   const size = buffer.byteLength;
-  // Not below MIN_COPY: no take asks for less, and empty buffers (a peer may give back anything) cost no room.
-  if (size < MIN_COPY || size > MAX_POOLED || pooledBytes + size > POOL_LIMIT || (size & (size - 1)) !== 0) {
+  // Not below the smallest size a writer in the package takes (secure records take 1 KiB): anything smaller,
+  // empty buffers included (a peer may give back anything), would only cost room.
+  if (size < MIN_POOLED || size > MAX_POOLED || pooledBytes + size > POOL_LIMIT || (size & (size - 1)) !== 0) {
     return;
   }
   ours.add(buffer.buffer as ArrayBuffer);
