@@ -105,7 +105,9 @@ function give(buffer: Uint8Array): void {
   const size = buffer.byteLength;
   // Not below the smallest size a writer in the package takes (secure records take 1 KiB): anything smaller,
   // empty buffers included (a peer may give back anything), would only cost room.
-  if (size < MIN_POOLED || size > MAX_POOLED || pooledBytes + size > POOL_LIMIT || (size & (size - 1)) !== 0) {
+  if (
+    size < MIN_POOLED || size > MAX_POOLED || pooledBytes + size > POOL_LIMIT || (size & (size - 1)) !== 0
+  ) {
     return;
   }
   ours.add(buffer.buffer as ArrayBuffer);
