@@ -15,6 +15,7 @@ import { ConnClosedError, ProtocolError } from "../errors.ts";
 import { noop, onAbort } from "../_async/waiter.ts";
 import { fromNodeError } from "../node/_errors.ts";
 import { checkChunk, joined, type Sniffed } from "./_body.ts";
+import { headerOf } from "./_outgoing.ts";
 
 /** How many body bytes wait in a response's stream before the conn is read no further. */
 const BODY_WINDOW = 64 * 1024;
@@ -127,6 +128,8 @@ export class ClientConn {
   #early: string[] = [];
   /** Whether the answer being parsed is an interim one (100 Continue...). */
   #interim = false;
+  /** Whether the server sent more than the answer asked for (a second answer): the conn is not reused. */
+  #unrequested = false;
 
   constructor(conn: Conn, pool: ConnOwner) {
     this.#conn = conn;
@@ -144,9 +147,9 @@ export class ClientConn {
       _url: unknown,
       status: number,
       statusText: string,
-      _upgrade: boolean,
+      upgrade: boolean,
       keepAlive: boolean,
-    ) => this.#onHead(headers, status, statusText, keepAlive);
+    ) => this.#onHead(headers, status, statusText, upgrade, keepAlive);
     parser[P.kOnBody] = (chunk: Uint8Array) => this.#onBody(chunk);
     parser[P.kOnMessageComplete] = () => this.#onComplete();
     void this.#read();
@@ -189,7 +192,7 @@ export class ClientConn {
     const { url, method, headers, body } = exchange.sent;
     let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    const chunked = body.kind === "stream" && !hasName(headers, "content-length");
+    const chunked = body.kind === "stream" && headerOf(headers, "content-length") === undefined;
     if (chunked) head += "transfer-encoding: chunked\r\n";
     head += "\r\n";
     const headBytes = latin1(head);
@@ -208,21 +211,30 @@ export class ClientConn {
       }
     } else {
       await conn.write(headBytes);
-      await this.#pump(exchange, body.head, body.reader, chunked);
+      const declared = chunked ? undefined : Number(headerOf(headers, "content-length"));
+      await this.#pump(exchange, body.head, body.reader, declared);
     }
     exchange.written = true;
     if (exchange.state === "done") this.#settle(exchange);
   }
 
-  /** Sends a streamed body, chunked unless the caller gave its length, at the pace the conn takes it. */
+  /**
+   * Sends a streamed body at the pace the conn takes it: chunked, or, when
+   * the caller gave its length (`declared`), as it is and held to that
+   * length (a body that runs over or stops short fails, and the conn with it).
+   */
   async #pump(
     exchange: Exchange,
     head: Uint8Array[],
     reader: ReadableStreamDefaultReader<Uint8Array>,
-    chunked: boolean,
+    declared: number | undefined,
   ): Promise<void> {
+    const chunked = declared === undefined;
+    let total = 0;
     const send = async (chunk: Uint8Array) => {
       if (chunk.byteLength === 0) return;
+      total += chunk.byteLength;
+      if (!chunked && total > declared) throw new SourceError(lengthMismatch(declared, "more"));
       if (chunked) await this.#conn.write(encoder.encode(`${chunk.byteLength.toString(16)}\r\n`));
       await this.#conn.write(chunk);
       if (chunked) await this.#conn.write(CRLF);
@@ -249,6 +261,7 @@ export class ClientConn {
     }
     if (exchange.state === "failed") return void reader.cancel().catch(noop);
     if (chunked) await this.#conn.write(LAST_CHUNK);
+    else if (total !== declared) throw new SourceError(lengthMismatch(declared, `${total}`));
   }
 
   /** Reads the conn for as long as it is open, feeding the parser. */
@@ -270,8 +283,16 @@ export class ClientConn {
       }
       this.#answered = true;
       const parsed = this.#parser.execute(this.#buffer.subarray(0, n));
-      if (parsed instanceof Error) {
-        return this.#fail(exchange, parsed);
+      if (parsed instanceof Error || this.#unrequested) {
+        // Garbage or a second answer after a whole one: the answer stands, the conn is spent.
+        if (done(exchange)) return this.#spent(exchange);
+        return this.#fail(
+          exchange,
+          parsed instanceof Error ? parsed : new ProtocolError({
+            op: "read",
+            detail: "an answer began before the one in progress ended",
+          }),
+        );
       }
       this.#deliver(exchange);
       if (done(exchange)) this.#settle(exchange);
@@ -282,10 +303,21 @@ export class ClientConn {
     }
   }
 
-  #onHead(headers: string[] | undefined, status: number, statusText: string, keepAlive: boolean): number {
+  #onHead(
+    headers: string[] | undefined,
+    status: number,
+    statusText: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
     const exchange = this.#exchange!;
     const all = this.#early.length > 0 ? [...this.#early, ...(headers ?? [])] : headers ?? [];
     this.#early = [];
+    if (exchange.state !== "sending") {
+      // A second answer to one request: nothing of it is taken, and the conn is not used again.
+      this.#unrequested = true;
+      return 1;
+    }
     if (status >= 100 && status < 200 && status !== 101) {
       this.#interim = true;
       return 0;
@@ -294,13 +326,15 @@ export class ClientConn {
     exchange.status = status;
     exchange.statusText = statusText ?? "";
     exchange.headers = all;
-    exchange.keepAlive = keepAlive;
+    // After a 101 (or any upgrade) the conn no longer speaks HTTP: it never goes back to the pool.
+    exchange.keepAlive = keepAlive && !upgrade && status !== 101;
     // A HEAD answer's Content-Length is the GET's: no body follows it.
     return exchange.sent.method === "HEAD" ? 1 : 0;
   }
 
   #onBody(chunk: Uint8Array): void {
     const exchange = this.#exchange!;
+    if (this.#unrequested || exchange.state !== "head") return;
     // Node's parser hands out views of the buffer it was given; Deno's copies. The read buffer is reused.
     const own = chunk.buffer === this.#buffer.buffer ? chunk.slice() : chunk;
     if (exchange.controller !== null) exchange.controller.enqueue(own);
@@ -313,6 +347,7 @@ export class ClientConn {
       return;
     }
     const exchange = this.#exchange!;
+    if (this.#unrequested || exchange.state !== "head") return;
     exchange.state = "done";
     exchange.controller?.close();
   }
@@ -347,12 +382,25 @@ export class ClientConn {
 
   /** The answer is all in: the conn goes back to the pool once the request is all out too. */
   #settle(exchange: Exchange): void {
-    if (!exchange.written || this.#exchange !== exchange) return;
+    if (this.#exchange !== exchange) return;
+    // Answered before the request was all out (an early 413, say): the server wants no more of it
+    // (RFC 9112 §9.5), so the upload stops, and the conn, mid-request, cannot be reused.
+    if (!exchange.written) return this.#spent(exchange);
     exchange.detach();
     this.#exchange = null;
     if (this.#state === "closed") return;
     if (exchange.keepAlive && !hasConnectionClose(exchange.sent.headers)) this.#pool.release(this);
     else this.close();
+  }
+
+  /** The answer is whole and stands, but the conn is spent: it is handed over, and the conn closed. */
+  #spent(exchange: Exchange): void {
+    this.#deliver(exchange);
+    exchange.detach();
+    this.#exchange = null;
+    const { body } = exchange.sent;
+    if (body.kind === "stream" && !exchange.written) body.reader.cancel().catch(noop);
+    this.close();
   }
 
   /** The server closed its side: a body that runs to the close ends here; anything else was cut short. */
@@ -385,11 +433,12 @@ export class ClientConn {
   #fail(exchange: Exchange, err: unknown): void {
     if (exchange.state === "failed" || exchange.state === "done") return;
     const { url, body, signal } = exchange.sent;
-    const before = exchange.state === "sending";
+    // Not handed over yet: the fetch itself rejects (the head may have been parsed in this very read).
+    const before = !exchange.delivered;
     exchange.state = "failed";
     exchange.detach();
     this.close();
-    if (body.kind === "stream" && before) body.reader.cancel().catch(noop);
+    if (body.kind === "stream" && !exchange.written) body.reader.cancel().catch(noop);
     if (signal?.aborted) {
       const reason = signal?.reason ?? err;
       exchange.reject(reason);
@@ -463,9 +512,8 @@ function failed(exchange: Exchange): boolean {
   return exchange.state === "failed";
 }
 
-function hasName(pairs: string[], name: string): boolean {
-  for (let i = 0; i < pairs.length; i += 2) if (pairs[i].toLowerCase() === name) return true;
-  return false;
+function lengthMismatch(declared: number, sent: string): RangeError {
+  return new RangeError(`its Content-Length says ${declared} bytes, and it had ${sent}`);
 }
 
 function hasConnectionClose(pairs: string[]): boolean {

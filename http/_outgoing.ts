@@ -176,17 +176,17 @@ export function follow(request: Outgoing, status: number, location: string): voi
   request.url = next;
 }
 
-/** `pairs` without the headers named in `names`. */
-function without(pairs: string[], names: readonly string[]): string[] {
+/** The first value of the header `name` (in lower case) among flat or raw `pairs`, if any. */
+export function headerOf(pairs: string[], name: string): string | undefined {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i].toLowerCase() === name) return pairs[i + 1];
+  return undefined;
+}
+
+/** Flat `pairs` without the headers named in `names` (in lower case, as `Headers` gives them). */
+export function without(pairs: string[], names: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < pairs.length; i += 2) {
     if (!names.includes(pairs[i])) kept.push(pairs[i], pairs[i + 1]);
   }
   return kept;
-}
-
-/** Whether flat `pairs` have a header named `name` (in lower case). */
-export function hasHeader(pairs: string[], name: string): boolean {
-  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === name) return true;
-  return false;
 }

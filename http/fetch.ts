@@ -22,7 +22,7 @@ import { type ConnectOptions, dialer as dialerFor } from "../transports/mod.ts";
 import { noop, onAbort } from "../_async/waiter.ts";
 import { checkOptions, describe } from "../_validate.ts";
 import { type Answer, Pool } from "./_pool.ts";
-import { follow, hasHeader, isRedirect, type Outgoing, outgoing } from "./_outgoing.ts";
+import { follow, headerOf, isRedirect, type Outgoing, outgoing, without } from "./_outgoing.ts";
 
 /**
  * A function with `fetch`'s shape over tether conns, made by
@@ -171,16 +171,28 @@ class Client {
     }
   }
 
-  /** Sends one request, with the framing headers its body needs. */
+  /**
+   * Sends one request, with the framing headers its body needs, and only
+   * those: a caller's `Host` and `Transfer-Encoding` are left out, and so is
+   * its `Content-Length` but for a streamed body, which is then held to it;
+   * a length that is not the body's would let its bytes run into a request
+   * of their own on the conn.
+   */
   #send({ url, method, headers, body, signal }: Outgoing): Promise<Answer> {
     if (this.#state === "closed") return Promise.reject(new TypeError("this fetch was closed"));
-    let sent = headers;
-    if (!hasHeader(headers, "content-length")) {
-      if (body.kind === "whole") sent = [...headers, "content-length", String(body.bytes.byteLength)];
-      else if (body.kind === "empty" && method !== "GET" && method !== "HEAD") {
-        sent = [...headers, "content-length", "0"];
+    // A streamed body keeps a length the caller gave (some servers want one); the client holds it to it.
+    const declared = body.kind === "stream" ? headerOf(headers, "content-length") : undefined;
+    const sent = without(headers, FRAMING);
+    if (declared !== undefined) {
+      if (!/^\d{1,15}$/.test(declared)) {
+        return Promise.reject(
+          new TypeError(`content-length must be a number of bytes, got ${JSON.stringify(declared)}`),
+        );
       }
+      sent.push("content-length", declared);
     }
+    if (body.kind === "whole") sent.push("content-length", String(body.bytes.byteLength));
+    else if (body.kind === "empty" && method !== "GET" && method !== "HEAD") sent.push("content-length", "0");
     return this.#pool.send({ url, method, headers: sent, body, signal });
   }
 
@@ -225,11 +237,8 @@ class Client {
   }
 }
 
-/** The first value of the header `name` (in lower case) among raw pairs, if any. */
-function headerOf(pairs: string[], name: string): string | undefined {
-  for (let i = 0; i < pairs.length; i += 2) if (pairs[i].toLowerCase() === name) return pairs[i + 1];
-  return undefined;
-}
+/** The headers the client sets itself, from the URL and the body. */
+const FRAMING = ["host", "content-length", "transfer-encoding"] as const;
 
 /**
  * A fetched `Response`: its `url` and `redirected` say where it came from,

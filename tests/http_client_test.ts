@@ -150,16 +150,54 @@ Deno.test("a streamed request body goes chunked, and one with a Content-Length g
   await server.done;
 });
 
+Deno.test("a streamed body that runs over or stops short of its Content-Length fails its fetch, and no byte past it goes", async () => {
+  // What each conn's request carried after its head, counted once the client ends that conn.
+  const counted = [Promise.withResolvers<number>(), Promise.withResolvers<number>()];
+  let conns = 0;
+  const server = rawServer(async (conn) => {
+    const buf = new Uint8Array(64);
+    let n = 0;
+    for (let got; (got = await conn.read(buf).catch(() => null)) !== null;) n += got;
+    counted[conns++].resolve(n);
+    return false;
+  });
+  await using fetch = createFetch(server.listener.dialer());
+  for (const declared of ["4", "9"]) {
+    const body = ReadableStream.from([encoder.encode("ab"), encoder.encode("cde")]);
+    const err = await fetch("http://x/", {
+      method: "POST",
+      body,
+      headers: { "content-length": declared },
+      duplex: "half",
+    } as RequestInit).catch((e) => e);
+    assert.ok(err instanceof TypeError, `${err}`);
+    assert.match(err.message, new RegExp(`Content-Length says ${declared} bytes`));
+  }
+  // Over: the chunk that would cross the length is not sent (2 of 4); short: all 5 went, then the conn ended.
+  assert.deepEqual(await Promise.all(counted.map((c) => c.promise)), [2, 5]);
+  server.listener.close();
+  await server.done;
+});
+
 Deno.test("bytes a server sends when no request is in flight close that conn; the next request dials anew", async () => {
+  let first = true;
+  let closedByClient!: () => void;
+  const clientClosed = new Promise<void>((resolve) => closedByClient = resolve);
   const server = rawServer(async (conn) => {
     await conn.write(encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    if (!first) return true;
+    first = false;
+    // Once the answer is read, bytes nobody asked for; the client must hang up on them.
     await new Promise((resolve) => setTimeout(resolve, 5));
     await conn.write(encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra")).catch(() => {});
-    return true;
+    const buf = new Uint8Array(64);
+    while (await conn.read(buf).catch(() => null) !== null) { /* until the client closes */ }
+    closedByClient();
+    return false;
   });
   await using fetch = createFetch(server.listener.dialer());
   assert.equal(await (await fetch("http://x/")).text(), "ok");
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await clientClosed;
   assert.equal(await (await fetch("http://x/")).text(), "ok");
   assert.equal(server.dials(), 2);
   server.listener.close();
@@ -199,18 +237,21 @@ Deno.test("a request body stream that fails rejects the fetch with a TypeError c
   await server.done;
 });
 
-Deno.test("an answer that comes before the upload is all out ends that conn; the next request dials anew", async () => {
+Deno.test("an answer that comes before the upload is all out stops the upload and ends that conn; the next request dials anew", async () => {
   const server = rawServer(async (conn) => {
     await conn.write(
       encoder.encode("HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n\r\ntoo much"),
     );
-    return true; // and reads no body: the client's upload stalls once the conn's window is full
+    return true; // the next "head" it reads is the upload's bytes, for as long as they come
   });
   await using fetch = createFetch(server.listener.dialer());
+  let cancelled!: () => void;
+  const uploadCancelled = new Promise<void>((resolve) => cancelled = resolve);
   const endless = new ReadableStream<Uint8Array>({
     pull(controller) {
       controller.enqueue(new Uint8Array(16 * 1024));
     },
+    cancel: () => cancelled(),
   });
   const res = await fetch(
     "http://x/upload",
@@ -218,11 +259,112 @@ Deno.test("an answer that comes before the upload is all out ends that conn; the
   );
   assert.equal(res.status, 413);
   assert.equal(await res.text(), "too much");
+  await uploadCancelled; // RFC 9112 §9.5: the server wants no more of it
   assert.equal(server.dials(), 1);
-  // The stalled conn is not handed to the next request.
+  // The conn, mid-request, is not handed to the next request.
   const next = await fetch("http://x/");
   assert.equal(next.status, 413);
   await next.text();
+  assert.equal(server.dials(), 2);
+  server.listener.close();
+  await server.done;
+});
+
+for (
+  const [what, reply] of [
+    [
+      "a bad chunk size in the read that brought the head",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ["a huge chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\n"],
+  ]
+) {
+  Deno.test(`an answer whose head is followed by garbage (${what}) rejects the fetch with a TypeError`, async () => {
+    const server = rawServer(async (conn) => {
+      await conn.write(encoder.encode(reply));
+      return true;
+    });
+    await using fetch = createFetch(server.listener.dialer());
+    const err = await fetch("http://x/", { signal: AbortSignal.timeout(10_000) }).catch((e) => e);
+    assert.ok(err instanceof TypeError && !(err instanceof DOMException), `${err}`);
+    server.listener.close();
+    await server.done;
+  });
+}
+
+for (
+  const [what, reply, status, body] of [
+    ["a 204 that carries a body", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello", 204, ""],
+    ["a body longer than its Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokX", 200, "ok"],
+    [
+      "a second answer pipelined behind it",
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 Evil\r\nX-Evil: 1\r\nContent-Length: 4\r\n\r\nevil",
+      200,
+      "ok",
+    ],
+  ] as const
+) {
+  Deno.test(`a whole answer followed by ${what} stands as it is, and its conn is not reused`, async () => {
+    const server = rawServer(async (conn) => {
+      await conn.write(encoder.encode(reply));
+      return true;
+    });
+    await using fetch = createFetch(server.listener.dialer());
+    for (let i = 1; i <= 2; i++) {
+      const res = await fetch("http://x/", { signal: AbortSignal.timeout(10_000) });
+      assert.equal(res.status, status);
+      assert.equal(res.headers.get("x-evil"), null);
+      assert.equal(await res.text(), body);
+      assert.equal(server.dials(), i, "each request on a conn of its own");
+    }
+    server.listener.close();
+    await server.done;
+  });
+}
+
+Deno.test("the client alone sets Host, Content-Length and Transfer-Encoding: a caller's never lets body bytes pass for a request", async () => {
+  const heads: string[] = [];
+  const bodies: string[] = [];
+  const server = rawServer(async (conn, head) => {
+    heads.push(head);
+    const length = Number(/content-length: (\d+)/.exec(head)?.[1] ?? 0);
+    const buf = new Uint8Array(length);
+    for (let got = 0; got < length;) got += (await conn.read(buf.subarray(got)))!;
+    bodies.push(decoder.decode(buf));
+    await conn.write(encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    return true;
+  });
+  await using fetch = createFetch(server.listener.dialer());
+  const smuggled = "aGET /admin HTTP/1.1\r\nhost: x\r\n\r\n";
+  const res = await fetch("http://x/", {
+    method: "POST",
+    headers: { "content-length": "1", "transfer-encoding": "chunked", host: "evil" },
+    body: smuggled,
+  });
+  await res.arrayBuffer();
+  assert.equal(heads.length, 1, "one request reached the server");
+  const lines = heads[0].split("\r\n");
+  assert.deepEqual(lines.filter((l) => l.startsWith("host:")), ["host: x"]);
+  assert.deepEqual(lines.filter((l) => l.startsWith("content-length:")), [
+    `content-length: ${smuggled.length}`,
+  ]);
+  assert.deepEqual(lines.filter((l) => l.startsWith("transfer-encoding:")), []);
+  assert.deepEqual(bodies, [smuggled]);
+  server.listener.close();
+  await server.done;
+});
+
+Deno.test("a conn that answered 101 is not pooled for the next request", async () => {
+  const server = rawServer(async (conn) => {
+    await conn.write(
+      encoder.encode("HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n"),
+    );
+    return true;
+  });
+  await using fetch = createFetch(server.listener.dialer());
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(fetch("http://x/", { signal: AbortSignal.timeout(10_000) }), TypeError);
+  }
   assert.equal(server.dials(), 2);
   server.listener.close();
   await server.done;

@@ -146,11 +146,17 @@ Deno.test("the send queue grows with a revision 2 peer's credit: big writes leav
   await peer.finish();
 });
 
+/** How long a write may wait before the test takes it as held up: generous, for a loaded machine. */
+const PROBE_MS = 1000;
+
 Deno.test("a peer that never reads stops a default writer at 64 KiB queued, beyond the 64 KiB it granted", async () => {
   const [a, b] = localPair();
   let taken = 0;
   while (true) {
-    const ok = await a.write(pattern(0), { signal: AbortSignal.timeout(200) }).then(() => true, () => false);
+    const ok = await a.write(pattern(0), { signal: AbortSignal.timeout(PROBE_MS) }).then(
+      () => true,
+      () => false,
+    );
     if (!ok) break;
     taken += KiB64;
     assert.ok(taken <= 4 * KiB64, `${taken} bytes taken with nobody reading`);
@@ -174,7 +180,7 @@ Deno.test("close() delivers all of a grown send queue, beyond credit, to a reade
   // Now nobody reads: fill the peer's window and our own queue, then close.
   let sent = 0;
   while (true) {
-    const ok = await a.write(pattern(sent / KiB64), { signal: AbortSignal.timeout(200) }).then(
+    const ok = await a.write(pattern(sent / KiB64), { signal: AbortSignal.timeout(PROBE_MS) }).then(
       () => true,
       () => false,
     );
