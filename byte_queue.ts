@@ -283,7 +283,7 @@ export class ByteQueue {
     ) {
       let taken: number;
       try {
-        taken = this.#offer(data);
+        taken = this.#offer(data, options?.owned === true && options.lend === true && isWhole(data));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -434,7 +434,9 @@ export class ByteQueue {
    * told. `onRead` hears of what it took, as of any read. The queue never
    * offers while its sink runs: a write that reaches the queue from inside
    * the sink (through other queues) is queued, behind what the sink leaves
-   * of the write it was offered. A sink must not throw (a throw rejects the
+   * of the write it was offered. A sink copies what it keeps: the bytes it
+   * took are the writer's again once it returns (a lent buffer it took whole
+   * goes back to its lender, `onReturn`). A sink must not throw (a throw rejects the
    * write, and no byte of it is queued), and must not write to this queue,
    * close its writing end or wait in a read of it; it may close the reading
    * end, which drops the rest of the write, as it drops queued bytes.
@@ -443,8 +445,8 @@ export class ByteQueue {
     this.#sink = sink ?? undefined;
   }
 
-  /** Offers `data` to the sink; returns how many bytes it took. */
-  #offer(data: Uint8Array): number {
+  /** Offers `data` to the sink; returns how many bytes it took. A lent buffer it took whole goes back. */
+  #offer(data: Uint8Array, lent: boolean): number {
     this.#sinking = true;
     let taken: number;
     try {
@@ -457,6 +459,8 @@ export class ByteQueue {
         `a sink took ${taken} bytes of ${data.byteLength}: it must return 0 to ${data.byteLength}`,
       );
     }
+    // Given back before the credit, as a read that copies a lent chunk out does: the two leave together.
+    if (lent && taken === data.byteLength) this.#onReturn?.(data.buffer as ArrayBuffer);
     if (taken > 0) this.#onRead?.(taken);
     return taken;
   }

@@ -4,6 +4,9 @@
  * @module
  */
 
+/** The longest delay `setTimeout` takes. */
+const MAX_DELAY = 2 ** 31 - 1;
+
 /**
  * Deadlines that share one runtime timer, armed for the earliest of them:
  * adding or removing one is a map operation, where a timer of its own
@@ -49,7 +52,9 @@ export class SharedTimer {
   #arm(at: number): void {
     clearTimeout(this.#timer);
     this.#timerAt = at;
-    const timer = this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
+    // A runtime timer takes at most 2^31 - 1 ms (longer fires at once): a later deadline is met by re-arming.
+    const delayMs = Math.min(MAX_DELAY, Math.max(0, at - performance.now()));
+    const timer = this.#timer = setTimeout(() => this.#sweep(), delayMs);
     if (!this.#unref) return;
     const unref = (timer as { unref?: () => void }).unref;
     if (typeof unref === "function") unref.call(timer);

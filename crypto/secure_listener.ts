@@ -45,7 +45,7 @@ export type SecureEndOptions = Omit<SecureOptions, "role" | "signal">;
  * ```
  */
 export interface SecureListenerOptions extends SecureEndOptions {
-  /** Milliseconds a peer may take to complete its handshake; default 10000. */
+  /** Milliseconds a peer may take to complete its handshake; default 10000 (at most 2147483647). */
   handshakeTimeout?: number;
   /**
    * How many conns may be between the inner listener and `accept()`:
@@ -57,7 +57,8 @@ export interface SecureListenerOptions extends SecureEndOptions {
   /**
    * Told of each peer that failed its handshake (the error names its conn,
    * which is closed). Nothing else sees those peers: `accept()` yields only
-   * conns whose handshake succeeded.
+   * conns whose handshake succeeded. An `onError` that throws is ignored:
+   * the listener carries on.
    */
   onError?: (error: Error) => void;
 }
@@ -119,8 +120,8 @@ export function secureListener(
   checkOptions(options, "secureListener");
   const { handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT, backlog = DEFAULT_BACKLOG, onError, ...handshake } =
     options;
-  checkWhole(handshakeTimeout, "handshakeTimeout");
-  checkWhole(backlog, "backlog");
+  checkWhole(handshakeTimeout, "handshakeTimeout", MAX_TIMEOUT);
+  checkWhole(backlog, "backlog", Number.MAX_SAFE_INTEGER);
   if (onError !== undefined && typeof onError !== "function") {
     throw new TypeError(`onError must be a function, got ${describe(onError)}`);
   }
@@ -169,9 +170,21 @@ export function secureDialer(dialer: Dialer, options: SecureEndOptions = {}): Se
   };
 }
 
-function checkWhole(value: unknown, name: string): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`${name} must be a whole number from 1, got ${describe(value)}`);
+/** The longest timer a runtime takes: `setTimeout` and `AbortSignal.timeout` fire at once past it. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+function checkWhole(value: unknown, name: string, max: number): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new TypeError(`${name} must be a whole number from 1 to ${max}, got ${describe(value)}`);
+  }
+}
+
+/** Tells `onError`; one that throws is the caller's bug, and must not take the listener down with it. */
+function tell(onError: ((error: Error) => void) | undefined, error: Error): void {
+  try {
+    onError?.(error);
+  } catch {
+    // Left to the caller's own handler: this listener carries on.
   }
 }
 
@@ -234,7 +247,7 @@ class SecureListener extends ListenerBase<SecureConn> {
       }
     } catch (err) {
       // The inner listener failed for good: this one ends with it.
-      if (!this.#lifetime.signal.aborted && err instanceof Error) this.#settings.onError?.(err);
+      if (!this.#lifetime.signal.aborted && err instanceof Error) tell(this.#settings.onError, err);
     }
     this.close();
   }
@@ -257,7 +270,7 @@ class SecureListener extends ListenerBase<SecureConn> {
         : err instanceof Error
         ? err
         : new Error(String(err));
-      onError?.(error);
+      tell(onError, error);
     } finally {
       this.#inHand--;
       const freed = this.#roomFreed;

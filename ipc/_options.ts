@@ -77,11 +77,15 @@ export function checkSecurity(
   return { encryption, psk, keys };
 }
 
-/** Checks a count or duration option: a whole number from `min`, or the default. */
-export function checkCount(value: unknown, what: string, fallback: number, min = 0): number {
+/** The longest duration a timer takes: `setTimeout` fires at once past it. */
+export const MAX_TIMEOUT = 2 ** 31 - 1;
+
+/** Checks a count or duration option: a number from `min` to `max`, or the default. */
+export function checkCount(value: unknown, what: string, fallback: number, min = 0, max = Infinity): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-    throw new TypeError(`${what} must be a number from ${min}, got ${describe(value)}`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    const range = max === Infinity ? `from ${min}` : `from ${min} to ${max}`;
+    throw new TypeError(`${what} must be a number ${range}, got ${describe(value)}`);
   }
   return value;
 }

@@ -22,7 +22,7 @@ import { checkBytes, checkOptions, describe, refusal } from "../_validate.ts";
 import { type IpcAddress, resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log, logs } from "./_log.ts";
-import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
+import { checkCount, checkProtocol, checkSecurity, checkType, MAX_TIMEOUT } from "./_options.ts";
 import { deadline, retryable, type Session } from "./_session.ts";
 import { dialTether, type Security } from "./_tether_protocol.ts";
 import { dialGolang, warmGolangKeys } from "./_golang_protocol.ts";
@@ -183,13 +183,14 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     this.#address = resolveAddress(options, protocol);
     this.name = this.#address.label;
     this.#security = checkSecurity(options, "client", protocol);
-    this.#timeout = checkCount(options.timeout, "timeout", 0);
-    this.#retryDelay = checkCount(options.retryDelay, "retryDelay", DEFAULT_RETRY_DELAY);
+    this.#timeout = checkCount(options.timeout, "timeout", 0, 0, MAX_TIMEOUT);
+    this.#retryDelay = checkCount(options.retryDelay, "retryDelay", DEFAULT_RETRY_DELAY, 0, MAX_TIMEOUT);
     this.#handshakeTimeout = checkCount(
       options.handshakeTimeout,
       "handshakeTimeout",
       DEFAULT_HANDSHAKE_TIMEOUT,
       1,
+      MAX_TIMEOUT,
     );
     this.#maxQueuedWrites = checkCount(options.maxQueuedWrites, "maxQueuedWrites", DEFAULT_MAX_QUEUED_WRITES);
     const signal = options.signal;

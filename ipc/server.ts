@@ -16,7 +16,7 @@ import { checkBytes, checkOptions, describe, refusal } from "../_validate.ts";
 import { resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log } from "./_log.ts";
-import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
+import { checkCount, checkProtocol, checkSecurity, checkType, MAX_TIMEOUT } from "./_options.ts";
 import { deadline, type Session } from "./_session.ts";
 import { acceptTether, type Security } from "./_tether_protocol.ts";
 import { acceptGolang, warmGolangKeys } from "./_golang_protocol.ts";
@@ -57,10 +57,12 @@ export interface ServeOptions extends IpcAddressOptions, IpcSecurityOptions {
   handshakeTimeout?: number;
   /**
    * Milliseconds a client may leave the server's messages untaken: once
-   * writes to it have waited this long with none of them going through (it
-   * stopped reading, and its buffers are full), the server drops it, its
-   * waiting writes reject, and `write()`s and `broadcast()`s to the others
-   * go on. Default 10000; `Infinity` waits for ever.
+   * writes to it have waited this long in all with none of them going
+   * through (it stopped reading, and its buffers are full), the server
+   * drops it, its waiting writes reject, and `write()`s and `broadcast()`s
+   * to the others go on. Writes given up on their own signals count, as
+   * they went through no more than the others. Default 10000 (at most
+   * 2147483647); `Infinity` waits for ever.
    */
   writeTimeout?: number;
   /** Closes the server when it aborts. */
@@ -142,10 +144,16 @@ export class ServerClient {
   readonly #session: Session;
   readonly #server: ServerLink;
   #status: "connected" | "closed" = "connected";
-  /** Writes handed to the session and not yet through. */
+  /** Writes handed to the session and not settled. */
   #waiting = 0;
-  /** Writes through so far: a stall is writes waiting while this stands still. */
-  #through = 0;
+  /** Since when writes have been waiting (`#waiting` > 0), or `null`. */
+  #waitingSince: number | null = null;
+  /**
+   * How long writes waited, before `#waitingSince`, since one last went
+   * through: writes given up on their own signals go through no more than
+   * the client read, so their waits add up.
+   */
+  #stalledFor = 0;
   /** Why the server dropped it, when it was for not reading. */
   #stallError: ConnError | undefined;
 
@@ -199,26 +207,42 @@ export class ServerClient {
       );
     }
     const signal = options?.signal;
-    if (this.#waiting++ === 0 && this.#server.writeTimeout !== Infinity) this.#watch(this.#through);
+    if (this.#waiting++ === 0 && this.#server.writeTimeout !== Infinity) {
+      this.#waitingSince = performance.now();
+      this.#watch();
+    }
     return this.#session.send(type, data, signal).then(this.#wentThrough, (err) => {
-      this.#wentThrough();
+      this.#settled(false);
       if (signal?.aborted && err === signal.reason) throw err;
       this.#server.ended(this, err);
       throw this.#closedError(err);
     });
   }
 
-  readonly #wentThrough = (): void => {
-    this.#through++;
-    if (--this.#waiting === 0) stalls.remove(this);
-  };
+  readonly #wentThrough = (): void => this.#settled(true);
 
-  /** Drops the client if no write goes through within `writeTimeout` of `through` being the count. */
-  #watch(through: number): void {
-    stalls.add(this, this.#server.writeTimeout, () => {
-      if (this.#waiting === 0 || this.#status === "closed") return;
-      if (this.#through !== through) return this.#watch(this.#through);
-      const ms = this.#server.writeTimeout;
+  /** A write settled: through (the client is reading: the clock starts again) or not. */
+  #settled(through: boolean): void {
+    this.#waiting--;
+    if (this.#waitingSince === null) return; // writeTimeout is Infinity
+    const now = performance.now();
+    if (through) this.#stalledFor = 0;
+    else if (this.#waiting === 0) this.#stalledFor += now - this.#waitingSince;
+    if (this.#waiting === 0) {
+      this.#waitingSince = null;
+      stalls.remove(this);
+    } else if (through) {
+      this.#waitingSince = now;
+      this.#watch();
+    }
+  }
+
+  /** Drops the client once writes to it have waited `writeTimeout` in all with none going through. */
+  #watch(): void {
+    const ms = this.#server.writeTimeout;
+    stalls.add(this, ms - this.#stalledFor - (performance.now() - this.#waitingSince!), () => {
+      if (this.#waitingSince === null || this.#status === "closed") return;
+      if (this.#stalledFor + performance.now() - this.#waitingSince < ms) return this.#watch();
       this.#stallError = new ConnError({
         code: "ETIMEDOUT",
         op: "write",
@@ -681,10 +705,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
     "handshakeTimeout",
     DEFAULT_HANDSHAKE_TIMEOUT,
     1,
+    MAX_TIMEOUT,
   );
   const writeTimeout = options.writeTimeout === Infinity
     ? Infinity
-    : checkCount(options.writeTimeout, "writeTimeout", DEFAULT_WRITE_TIMEOUT, 1);
+    : checkCount(options.writeTimeout, "writeTimeout", DEFAULT_WRITE_TIMEOUT, 1, MAX_TIMEOUT);
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);

@@ -147,3 +147,15 @@ Deno.test("after closeWrite, a write is refused before the sink sees it; the rea
   assert.equal(offers, 0);
   assert.equal(await q.read(new Uint8Array(1)), null);
 });
+
+Deno.test("a lent buffer a sink takes whole goes back to its lender before the credit, as one a reader copies out does", async () => {
+  const events: string[] = [];
+  const q = new ByteQueue({ onReturn: () => events.push("return"), onRead: (n) => events.push(`read ${n}`) });
+  q.setSink((b) => b.byteLength);
+  await q.write(new Uint8Array(65536), { owned: true, lend: true });
+  assert.deepEqual(events, ["return", "read 65536"]);
+  // Taken in part, the buffer is still the queue's (the rest waits there): it does not go back yet.
+  q.setSink((b) => b.byteLength - 1);
+  await q.write(new Uint8Array(65536), { owned: true, lend: true });
+  assert.deepEqual(events, ["return", "read 65536", "read 65535"]);
+});

@@ -10,7 +10,13 @@ import { seededRandom } from "../testing/_random.ts";
 export function envNumber(name: string, fallback: number): number {
   if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return fallback;
   const value = Deno.env.get(name);
-  return value === undefined ? fallback : Number(value);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  // A typo must not make a fuzz run that tries nothing and passes.
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new TypeError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
+  }
+  return n;
 }
 
 /** A seeded PRNG: the same seed gives the same inputs. */
@@ -58,7 +64,7 @@ export function mutateBytes(
   const at = random.below(input.length + 1);
   switch (random.below(4)) {
     case 0: {
-      if (input.length === 0) return input;
+      if (input.length === 0) return input.slice();
       const out = input.slice();
       out[random.below(out.length)] ^= 1 << random.below(8);
       return out;

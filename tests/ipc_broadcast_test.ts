@@ -121,10 +121,32 @@ Deno.test("a client that reads slowly but keeps reading is not dropped by writeT
 });
 
 Deno.test("serve() checks writeTimeout", async () => {
-  for (const bad of [0, -1, Number.NaN, "1000"]) {
+  for (const bad of [0, -1, Number.NaN, "1000", 3e9]) {
     await assert.rejects(
       serve({ name: uniqueName(), writeTimeout: bad as number }),
       (err: Error) => err instanceof TypeError && /writeTimeout/.test(err.message),
     );
   }
+});
+
+Deno.test("writes given up on their own signals add up: a client that never reads is dropped even when each write's deadline is shorter than writeTimeout", async () => {
+  const name = uniqueName();
+  await using server = await serve({ name, writeTimeout: 300 });
+  await using client = connectClient({ name }); // never reads
+  await client.ready;
+  while (server.clients.size < 1) await new Promise((r) => setTimeout(r, 5));
+  const [peer] = server.clients;
+  const dropped = new Promise<IpcStatusEvent<ServerClient>>((resolve) =>
+    server.addEventListener("statuschange", (event) => {
+      if (event.client === peer && event.status === "closed") resolve(event);
+    })
+  );
+  const big = new Uint8Array(256 * 1024);
+  let given = 0;
+  while (peer.status === "connected" && given < 50) {
+    await peer.write(1, big, { signal: AbortSignal.timeout(100) }).catch(() => given++);
+  }
+  assert.ok(given >= 3 && given < 50, `${given} writes given up, and the client is still ${peer.status}`);
+  const event = await dropped;
+  assert.ok(event.error instanceof ConnError && event.error.code === "ETIMEDOUT", `${event.error}`);
 });

@@ -146,6 +146,7 @@ Deno.test("secureListener() and secureDialer() check their options before anythi
     for (
       const bad of [
         { handshakeTimeout: 0 },
+        { handshakeTimeout: 3e9 }, // past what a timer takes: it would fire at once
         { backlog: 1.5 },
         { onError: "log" },
         { role: "responder" },
@@ -200,4 +201,23 @@ Deno.test("between two processes: a secureListener serves clients at once while 
       await lines.cancel();
     }
   });
+});
+
+Deno.test("an onError that throws is ignored: the listener carries on", async () => {
+  const inner = listen({ transport: "memory" });
+  let told = 0;
+  await using listener = secureListener(inner, {
+    ...handshake,
+    onError: () => {
+      told++;
+      throw new Error("a bug in the caller's logger");
+    },
+  });
+  const garbage = await inner.dialer().dial();
+  await garbage.write(new Uint8Array(100).fill(7));
+  const client = await secureDialer(inner.dialer(), handshake).dial({ signal: AbortSignal.timeout(10_000) });
+  const server = await listener.accept({ signal: AbortSignal.timeout(10_000) });
+  await echoOnce(client, server, "still serving");
+  assert.equal(told, 1);
+  for (const conn of [garbage, client, server]) conn.close();
 });

@@ -59,3 +59,13 @@ Deno.test("an unref'd shared timer left armed by a removed deadline still fires 
   assert.deepEqual(fired, ["b"]);
   assert.ok(at - start >= 29, `fired after ${at - start} ms`); // never before its time (timers round to 1 ms)
 });
+
+Deno.test("a deadline past what a runtime timer takes (2^31 - 1 ms) is not fired early", async () => {
+  const timer = new SharedTimer({ unref: true });
+  let fired = false;
+  const key = {};
+  timer.add(key, 3e9, () => fired = true);
+  await delay(50);
+  assert.equal(fired, false);
+  timer.remove(key);
+});
