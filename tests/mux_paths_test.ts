@@ -61,7 +61,7 @@ Deno.test("over a conn without queues, what streams write while a write is under
   const stream = await client.open();
   const chunks = [pattern(64 * KiB, 1), pattern(64 * KiB, 2), pattern(64 * KiB, 3)];
   // Copied into the session's buffer: each resolves at once, though the conn's write takes a while.
-  const done = await within(Promise.all(chunks.map((c) => stream.write(c))), 1000, "writes");
+  const done = await within(Promise.all(chunks.map((c) => stream.write(c))), 10_000, "writes");
   assert.deepEqual(done, chunks.map((c) => c.byteLength));
   await stream.closeWrite();
   const accepted = await server.accept();
@@ -137,7 +137,7 @@ Deno.test("frames written before mux() is called are read once it is", async () 
   await stream.closeWrite();
   await new Promise((r) => setTimeout(r, 10));
   const server = mux(b, { role: "server" }); // the frames wait in the pipe already
-  const accepted = await within(server.accept(), 1000, "accept");
+  const accepted = await within(server.accept(), 10_000, "accept");
   assert.equal(new TextDecoder().decode(await readAll(accepted)), "early");
   await closeAll(client, server);
 });
@@ -160,11 +160,11 @@ Deno.test("over a pipe, frames the peer writes cut anywhere, or several to a wri
       const session = mux(a, { role: "server" });
       const peer = new RawPeer(b);
       await peer.send(WINDOW_UPDATE, SYN, 1, 0);
-      const stream = await within(session.accept(), 1000, "accept");
+      const stream = await within(session.accept(), 10_000, "accept");
       // A reader already waiting takes payloads straight from the writes; one that comes after finds them queued.
       const read = reading === "waiting" ? readAll(stream) : null;
       for (let at = 0; at < joined.length; at += cut) await peer.conn.write(joined.slice(at, at + cut));
-      const got = await within(read ?? readAll(stream), 1000, `read, cut ${cut}, reader ${reading}`);
+      const got = await within(read ?? readAll(stream), 10_000, `read, cut ${cut}, reader ${reading}`);
       assert.deepEqual([...got], expected, `cut every ${cut} bytes, reader ${reading}`);
       const pong = await peer.until((f) => f.type === PING);
       assert.equal(pong.flags & ACK, ACK, "the ping in between was answered");
@@ -187,7 +187,7 @@ Deno.test("over a pipe, a write whose frames end the session midway resolves; th
     const session = mux(a, { role: "server" });
     const peer = new RawPeer(b);
     await peer.send(WINDOW_UPDATE, SYN, 1, 0);
-    const stream = await within(session.accept(), 1000, "accept");
+    const stream = await within(session.accept(), 10_000, "accept");
     const reading = readAll(stream).catch((err) => err);
     // The conn underneath is closed inside this very write, with frames still behind the one that ends it.
     const one = new Uint8Array([
@@ -196,7 +196,7 @@ Deno.test("over a pipe, a write whose frames end the session midway resolves; th
       ...frame(DATA, 0, 1, 3, text("late")),
     ]);
     assert.equal(await peer.conn.write(one), one.length);
-    await within(session.closed, 2000, "session end");
+    await within(session.closed, 10_000, "session end");
     assert.ok(session.error instanceof expected, `session.error is ${session.error}`);
     const err = await reading;
     assert.ok(err instanceof Error, "the stream's read fails once the session is over");
