@@ -12,8 +12,8 @@ import { checkChunk } from "../_sniff.ts";
 
 export { checkChunk, lazyText, sniff, type Sniffed, staticBody } from "../_sniff.ts";
 
-/** How many body bytes wait in a Web stream before the Node side is paused. */
-const BODY_WINDOW = 64 * 1024;
+/** How many body bytes wait in a Web stream before its source is paused (the server's Node side, the client's conn). */
+export const BODY_WINDOW = 64 * 1024;
 
 /**
  * A Web stream of a Node message's body (the server's `IncomingMessage`).

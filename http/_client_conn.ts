@@ -14,11 +14,9 @@ import type { Conn } from "../conn.ts";
 import { ConnClosedError, ProtocolError } from "../errors.ts";
 import { noop, onAbort } from "../_async/waiter.ts";
 import { fromNodeError } from "../node/_errors.ts";
-import { checkChunk, joined, type Sniffed } from "./_body.ts";
+import { BODY_WINDOW, checkChunk, joined, type Sniffed } from "./_body.ts";
 import { headerOf } from "./_outgoing.ts";
 
-/** How many body bytes wait in a response's stream before the conn is read no further. */
-const BODY_WINDOW = 64 * 1024;
 /** The read size: a socket's. */
 const READ_SIZE = 64 * 1024;
 /** A whole body up to this size goes out in the same write as the head. */
