@@ -62,10 +62,13 @@ const P = NodeParser as unknown as {
 /** One request on a conn, from its head going out to its body's last byte coming in. */
 interface Exchange {
   sent: Sent;
-  /** `sending`: no answer yet; `head`: the head is in; `done`: the whole answer is in; `failed`. */
-  state: "sending" | "head" | "done" | "failed";
-  /** Whether the answer has been handed over. */
-  delivered: boolean;
+  /**
+   * `sending`: no answer yet; `head`: its head is in, not handed over yet;
+   * `streaming`: handed over with its body still coming; `complete`: all of
+   * it is in, not handed over yet; `done`: all in and handed over; `failed`.
+   * (`head` and `complete` last only as long as the read that parsed them.)
+   */
+  state: "sending" | "head" | "streaming" | "complete" | "done" | "failed";
   /** Whether all of the request has been written. */
   written: boolean;
   /** Whether the conn came from the pool (it may have been closed by the server meanwhile). */
@@ -159,7 +162,6 @@ export class ClientConn {
       const exchange: Exchange = {
         sent,
         state: "sending",
-        delivered: false,
         written: false,
         reused,
         resolve,
@@ -283,7 +285,7 @@ export class ClientConn {
       const parsed = this.#parser.execute(this.#buffer.subarray(0, n));
       if (parsed instanceof Error || this.#unrequested) {
         // Garbage or a second answer after a whole one: the answer stands, the conn is spent.
-        if (done(exchange)) return this.#spent(exchange);
+        if (finished(exchange)) return this.#spent(exchange);
         return this.#fail(
           exchange,
           parsed instanceof Error ? parsed : new ProtocolError({
@@ -295,7 +297,7 @@ export class ClientConn {
       this.#deliver(exchange);
       if (done(exchange)) this.#settle(exchange);
       const controller = exchange.controller;
-      if (controller !== null && exchange.state === "head" && (controller.desiredSize ?? 0) <= 0) {
+      if (controller !== null && exchange.state === "streaming" && (controller.desiredSize ?? 0) <= 0) {
         await new Promise<void>((resolve) => this.#wake = resolve);
       }
     }
@@ -332,10 +334,10 @@ export class ClientConn {
 
   #onBody(chunk: Uint8Array): void {
     const exchange = this.#exchange!;
-    if (this.#unrequested || exchange.state !== "head") return;
+    if (this.#unrequested || (exchange.state !== "head" && exchange.state !== "streaming")) return;
     // Node's parser hands out views of the buffer it was given; Deno's copies. The read buffer is reused.
     const own = chunk.buffer === this.#buffer.buffer ? chunk.slice() : chunk;
-    if (exchange.controller !== null) exchange.controller.enqueue(own);
+    if (exchange.state === "streaming") exchange.controller!.enqueue(own);
     else exchange.chunks.push(own);
   }
 
@@ -345,21 +347,26 @@ export class ClientConn {
       return;
     }
     const exchange = this.#exchange!;
-    if (this.#unrequested || exchange.state !== "head") return;
-    exchange.state = "done";
-    exchange.controller?.close();
+    if (this.#unrequested) return;
+    if (exchange.state === "head") {
+      exchange.state = "complete";
+    } else if (exchange.state === "streaming") {
+      exchange.state = "done";
+      exchange.controller!.close();
+    }
   }
 
   /** Hands the answer over once its head is in: with its body as bytes if all of it came too. */
   #deliver(exchange: Exchange): void {
-    if (exchange.delivered || exchange.state === "sending" || exchange.state === "failed") return;
-    exchange.delivered = true;
+    if (exchange.state !== "head" && exchange.state !== "complete") return;
     const { status, statusText, headers, chunks } = exchange;
     exchange.chunks = [];
     let body: Answer["body"];
-    if (exchange.state === "done") {
+    if (exchange.state === "complete") {
+      exchange.state = "done";
       body = joined(chunks);
     } else {
+      exchange.state = "streaming";
       body = new ReadableStream<Uint8Array>({
         start: (controller) => {
           exchange.controller = controller;
@@ -371,7 +378,7 @@ export class ClientConn {
           wake?.();
         },
         cancel: () => {
-          if (exchange.state === "head") this.close();
+          if (exchange.state === "streaming") this.close();
         },
       }, { highWaterMark: BODY_WINDOW, size: (chunk) => chunk.byteLength });
     }
@@ -404,9 +411,9 @@ export class ClientConn {
   /** The server closed its side: a body that runs to the close ends here; anything else was cut short. */
   #eof(): void {
     const exchange = this.#exchange;
-    if (exchange !== null && exchange.state === "head") {
+    if (exchange !== null && (exchange.state === "head" || exchange.state === "streaming")) {
       this.#parser.finish();
-      if (done(exchange)) {
+      if (finished(exchange)) {
         this.#deliver(exchange);
         exchange.detach();
         this.#exchange = null;
@@ -429,10 +436,10 @@ export class ClientConn {
    * `RETRY`, for the pool to send it on another).
    */
   #fail(exchange: Exchange, err: unknown): void {
-    if (exchange.state === "failed" || exchange.state === "done") return;
+    if (exchange.state === "failed" || finished(exchange)) return;
     const { url, body, signal } = exchange.sent;
     // Not handed over yet: the fetch itself rejects (the head may have been parsed in this very read).
-    const before = !exchange.delivered;
+    const before = exchange.state === "sending" || exchange.state === "head";
     exchange.state = "failed";
     exchange.detach();
     this.close();
@@ -504,6 +511,11 @@ export class ClientConn {
 /** Whether the answer is all in (asked through a call: the parser's callbacks change it behind the type checker's back). */
 function done(exchange: Exchange): boolean {
   return exchange.state === "done";
+}
+
+/** Whether the whole answer is in, handed over or about to be. */
+function finished(exchange: Exchange): boolean {
+  return exchange.state === "complete" || exchange.state === "done";
 }
 
 function failed(exchange: Exchange): boolean {
