@@ -202,8 +202,6 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #underState: "open" | "ended" | "closed" = "open";
   /** The peer's end-of-stream record came in. */
   #peerEof = false;
-  /** `closeWrite()` was called. */
-  #writeEnded = false;
   /** Records go through a pipeline (some needed WebCrypto): no direct writes any more. */
   #pipelined = false;
   /** The record being written to the conn underneath, by the pump or by a direct write. */
@@ -257,16 +255,11 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     return super.write(p, options);
   }
 
-  /** Half-closes once the writes pending before it are done (see {@linkcode Conn.closeWrite}). */
-  override closeWrite(): Promise<void> {
-    this.#writeEnded = true;
-    return super.closeWrite();
-  }
-
   /** Seals `p` into a record and starts writing it, if nothing is ahead of it; `false` if it must queue. */
   #writeDirect(p: Uint8Array): boolean {
     if (
-      this.#writing !== null || this.#pipelined || this.#closing || this.#writeEnded ||
+      // (After closeWrite() the queue is no longer open: the EOF record goes after what it holds.)
+      this.#writing !== null || this.#pipelined || this.#closing || this.#outbound.state !== "open" ||
       this.#sending !== "open" || this.#turn === "sent" ||
       p.byteLength === 0 || p.byteLength > MAX_RECORD_PLAINTEXT || this.#outbound.queued > 0
     ) {
