@@ -119,18 +119,19 @@ export class ClientConn {
   #pool: ConnOwner;
   #parser: Parser;
   #exchange: Exchange | null = null;
-  /** Whether any byte of the current answer came yet. */
-  #answered = false;
+  /**
+   * What the parser reads for the exchange in flight: `nothing` yet (no
+   * byte came), its `answer`, an `interim` one (100 Continue...), or
+   * `unrequested` bytes after a whole answer (a second one): then the conn
+   * is not used again.
+   */
+  #reading: "nothing" | "answer" | "interim" | "unrequested" = "nothing";
   #state: "open" | "closed" = "open";
   /** Wakes the read loop once a response body's reader wants more. */
   #wake: (() => void) | null = null;
   #buffer = new Uint8Array(READ_SIZE);
   /** Header pairs the parser handed over before the head was complete (a head with many headers). */
   #early: string[] = [];
-  /** Whether the answer being parsed is an interim one (100 Continue...). */
-  #interim = false;
-  /** Whether the server sent more than the answer asked for (a second answer): the conn is not reused. */
-  #unrequested = false;
 
   constructor(conn: Conn, pool: ConnOwner) {
     this.#conn = conn;
@@ -175,7 +176,7 @@ export class ClientConn {
         detach: noop,
       };
       this.#exchange = exchange;
-      this.#answered = false;
+      this.#reading = "nothing";
       const { signal } = sent;
       if (signal !== undefined) {
         exchange.detach = onAbort(signal, () => this.#fail(exchange, signal.reason));
@@ -281,9 +282,9 @@ export class ClientConn {
         // Bytes nobody asked for: the conn cannot be trusted with another request.
         return this.close();
       }
-      this.#answered = true;
+      if (this.#reading === "nothing") this.#reading = "answer";
       const parsed = this.#parser.execute(this.#buffer.subarray(0, n));
-      if (parsed instanceof Error || this.#unrequested) {
+      if (parsed instanceof Error || this.#reading === "unrequested") {
         // Garbage or a second answer after a whole one: the answer stands, the conn is spent.
         if (finished(exchange)) return this.#spent(exchange);
         return this.#fail(
@@ -315,11 +316,11 @@ export class ClientConn {
     this.#early = [];
     if (exchange.state !== "sending") {
       // A second answer to one request: nothing of it is taken, and the conn is not used again.
-      this.#unrequested = true;
+      this.#reading = "unrequested";
       return 1;
     }
     if (status >= 100 && status < 200 && status !== 101) {
-      this.#interim = true;
+      this.#reading = "interim";
       return 0;
     }
     exchange.state = "head";
@@ -334,7 +335,9 @@ export class ClientConn {
 
   #onBody(chunk: Uint8Array): void {
     const exchange = this.#exchange!;
-    if (this.#unrequested || (exchange.state !== "head" && exchange.state !== "streaming")) return;
+    if (this.#reading === "unrequested" || (exchange.state !== "head" && exchange.state !== "streaming")) {
+      return;
+    }
     // Node's parser hands out views of the buffer it was given; Deno's copies. The read buffer is reused.
     const own = chunk.buffer === this.#buffer.buffer ? chunk.slice() : chunk;
     if (exchange.state === "streaming") exchange.controller!.enqueue(own);
@@ -342,12 +345,12 @@ export class ClientConn {
   }
 
   #onComplete(): void {
-    if (this.#interim) {
-      this.#interim = false;
+    if (this.#reading === "interim") {
+      this.#reading = "answer";
       return;
     }
     const exchange = this.#exchange!;
-    if (this.#unrequested) return;
+    if (this.#reading === "unrequested") return;
     if (exchange.state === "head") {
       exchange.state = "complete";
     } else if (exchange.state === "streaming") {
@@ -465,7 +468,7 @@ export class ClientConn {
     }
     if (before) {
       // A pooled conn the server closed meanwhile: it says so on write as well as on read.
-      const stale = exchange.reused && !this.#answered && !(cause instanceof ProtocolError);
+      const stale = exchange.reused && this.#reading === "nothing" && !(cause instanceof ProtocolError);
       if (stale && body.kind !== "stream") return exchange.reject(RETRY);
       if (stale) {
         return exchange.reject(
