@@ -21,6 +21,7 @@
 // deno-lint-ignore-file no-explicit-any
 import process from "node:process";
 import { spread } from "./_rounds.ts";
+import { pingPong } from "./_mux_work.ts";
 
 const TRIPS = 4000;
 const rounds = Number(Deno.args[0] ?? 40);
@@ -41,19 +42,7 @@ const shapes: Record<string, (x: Conn, y: Conn, b: Uint8Array, c: Uint8Array) =>
       await y.read(c);
     }
   },
-  async "ping-pong"(x, y, b, c) {
-    const echo = (async () => {
-      for (let i = 0; i < TRIPS; i++) {
-        await y.read(c);
-        await y.write(c);
-      }
-    })();
-    for (let i = 0; i < TRIPS; i++) {
-      await x.write(b);
-      await x.read(b);
-    }
-    await echo;
-  },
+  "ping-pong": (x, y) => pingPong(x, y, TRIPS),
 };
 
 const cpu = () => {

@@ -38,6 +38,14 @@ function rawServer(
   return { listener, dials: () => dials, done };
 }
 
+/** A server that answers every request head with the same `reply`, bytes as they are. */
+function answering(reply: string): ReturnType<typeof rawServer> {
+  return rawServer(async (conn) => {
+    await conn.write(encoder.encode(reply));
+    return true;
+  });
+}
+
 Deno.test("the request head carries the method, path, query, Host, fetch's defaults and the caller's headers", async () => {
   let seen = "";
   const server = rawServer(async (conn, head) => {
@@ -238,12 +246,8 @@ Deno.test("a request body stream that fails rejects the fetch with a TypeError c
 });
 
 Deno.test("an answer that comes before the upload is all out stops the upload and ends that conn; the next request dials anew", async () => {
-  const server = rawServer(async (conn) => {
-    await conn.write(
-      encoder.encode("HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n\r\ntoo much"),
-    );
-    return true; // the next "head" it reads is the upload's bytes, for as long as they come
-  });
+  // It reads the upload's bytes as the next "heads", for as long as they come.
+  const server = answering("HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\n\r\ntoo much");
   await using fetch = createFetch(server.listener.dialer());
   let cancelled!: () => void;
   const uploadCancelled = new Promise<void>((resolve) => cancelled = resolve);
@@ -280,10 +284,7 @@ for (
   ]
 ) {
   Deno.test(`an answer whose head is followed by garbage (${what}) rejects the fetch with a TypeError`, async () => {
-    const server = rawServer(async (conn) => {
-      await conn.write(encoder.encode(reply));
-      return true;
-    });
+    const server = answering(reply);
     await using fetch = createFetch(server.listener.dialer());
     const err = await fetch("http://x/", { signal: AbortSignal.timeout(10_000) }).catch((e) => e);
     assert.ok(err instanceof TypeError && !(err instanceof DOMException), `${err}`);
@@ -305,10 +306,7 @@ for (
   ] as const
 ) {
   Deno.test(`a whole answer followed by ${what} stands as it is, and its conn is not reused`, async () => {
-    const server = rawServer(async (conn) => {
-      await conn.write(encoder.encode(reply));
-      return true;
-    });
+    const server = answering(reply);
     await using fetch = createFetch(server.listener.dialer());
     for (let i = 1; i <= 2; i++) {
       const res = await fetch("http://x/", { signal: AbortSignal.timeout(10_000) });
@@ -355,12 +353,7 @@ Deno.test("the client alone sets Host, Content-Length and Transfer-Encoding: a c
 });
 
 Deno.test("a conn that answered 101 is not pooled for the next request", async () => {
-  const server = rawServer(async (conn) => {
-    await conn.write(
-      encoder.encode("HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n"),
-    );
-    return true;
-  });
+  const server = answering("HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n");
   await using fetch = createFetch(server.listener.dialer());
   for (let i = 0; i < 2; i++) {
     await assert.rejects(fetch("http://x/", { signal: AbortSignal.timeout(10_000) }), TypeError);
