@@ -11,6 +11,9 @@
 import { type CallOptions, DEFAULT_BUFFER_SIZE } from "./conn.ts";
 import { abortError, type ErrorContext } from "./errors.ts";
 
+/** The longest delay a runtime timer takes (`setTimeout`, `AbortSignal.timeout`): past it, one fires at once. */
+export const MAX_TIMEOUT = 2 ** 31 - 1;
+
 /** Describes a bad argument for an error message. */
 export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);

@@ -4,8 +4,7 @@
  * @module
  */
 
-/** The longest delay `setTimeout` takes. */
-const MAX_DELAY = 2 ** 31 - 1;
+import { MAX_TIMEOUT } from "../_validate.ts";
 
 /**
  * Deadlines that share one runtime timer, armed for the earliest of them:
@@ -53,7 +52,7 @@ export class SharedTimer {
     clearTimeout(this.#timer);
     this.#timerAt = at;
     // A runtime timer takes at most 2^31 - 1 ms (longer fires at once): a later deadline is met by re-arming.
-    const delayMs = Math.min(MAX_DELAY, Math.max(0, at - performance.now()));
+    const delayMs = Math.min(MAX_TIMEOUT, Math.max(0, at - performance.now()));
     const timer = this.#timer = setTimeout(() => this.#sweep(), delayMs);
     if (!this.#unref) return;
     const unref = (timer as { unref?: () => void }).unref;

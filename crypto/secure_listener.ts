@@ -11,7 +11,7 @@ import { type Addr, type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
 import { acceptLoop, AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { abortError } from "../errors.ts";
-import { checkOptions, describe } from "../_validate.ts";
+import { checkOptions, describe, MAX_TIMEOUT } from "../_validate.ts";
 import type { SecureConn } from "./records.ts";
 import { checkSecureOptions, secure, type SecureOptions } from "./secure.ts";
 
@@ -169,9 +169,6 @@ export function secureDialer(dialer: Dialer, options: SecureEndOptions = {}): Se
     },
   };
 }
-
-/** The longest timer a runtime takes: `setTimeout` and `AbortSignal.timeout` fire at once past it. */
-const MAX_TIMEOUT = 2 ** 31 - 1;
 
 function checkWhole(value: unknown, name: string, max: number): void {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {

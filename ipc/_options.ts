@@ -77,9 +77,6 @@ export function checkSecurity(
   return { encryption, psk, keys };
 }
 
-/** The longest duration a timer takes: `setTimeout` fires at once past it. */
-export const MAX_TIMEOUT = 2 ** 31 - 1;
-
 /** Checks a count or duration option: a number from `min` to `max`, or the default. */
 export function checkCount(value: unknown, what: string, fallback: number, min = 0, max = Infinity): number {
   if (value === undefined) return fallback;

@@ -6,7 +6,7 @@
  */
 
 import type { Conn } from "../conn.ts";
-import { describe, refusal } from "../_validate.ts";
+import { describe, MAX_TIMEOUT, refusal } from "../_validate.ts";
 import { INITIAL_WINDOW } from "./const.ts";
 import { connWhere } from "../_where.ts";
 
@@ -162,7 +162,7 @@ export function checkOptions(conn: Conn, options: MuxOptions): Checked {
     acceptBacklog: count(options.acceptBacklog, "acceptBacklog", maxStreams, 1, 2 ** 31),
     keepAlive: options.keepAlive === undefined
       ? undefined
-      : count(options.keepAlive, "keepAlive", 0, 1, 2 ** 31 - 1),
+      : count(options.keepAlive, "keepAlive", 0, 1, MAX_TIMEOUT),
   };
   const refused = refusal(options, { op: "mux", addr: connWhere(conn) });
   if (refused !== undefined) throw refused;

@@ -12,7 +12,7 @@ import { typedFrames } from "../frame.ts";
 import type { Listener } from "../listener.ts";
 import { acceptLoop } from "../accept_queue.ts";
 import { noop, waiter } from "../_async/waiter.ts";
-import { refusal } from "../_validate.ts";
+import { MAX_TIMEOUT, refusal } from "../_validate.ts";
 import { mux, type MuxOptions, type Session } from "../mux/mod.ts";
 import type { Codec } from "./codec.ts";
 import { ChannelError } from "./errors.ts";
@@ -174,7 +174,7 @@ export class Exporter implements AsyncDisposable {
       options?.importTimeout,
       "importTimeout",
       1,
-      2 ** 31 - 1,
+      MAX_TIMEOUT,
       DEFAULT_IMPORT_TIMEOUT,
     );
     this.#log = new ErrorLog(this.#options.maxErrors);
