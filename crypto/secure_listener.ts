@@ -12,6 +12,7 @@ import type { Dialer, Listener } from "../listener.ts";
 import { acceptLoop, AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { abortError } from "../errors.ts";
 import { checkOptions, describe, MAX_TIMEOUT } from "../_validate.ts";
+import { type Waiter, waiter } from "../_async/waiter.ts";
 import type { SecureConn } from "./records.ts";
 import { checkSecureOptions, secure, type SecureOptions } from "./secure.ts";
 
@@ -205,7 +206,8 @@ class SecureListener extends ListenerBase<SecureConn> {
   readonly #lifetime = new AbortController();
   /** Conns taken from the inner listener and not yet accepted from this one. */
   #inHand = 0;
-  #roomFreed: (() => void) | null = null;
+  /** Wakes the loop waiting for a conn in hand to be accepted (or to fail), if it waits. */
+  #room: Waiter<void> | null = null;
 
   constructor(inner: Listener, settings: Settings) {
     super();
@@ -225,7 +227,7 @@ class SecureListener extends ListenerBase<SecureConn> {
     this.#lifetime.abort();
     this.#inner.close();
     this.#queue.close((conn) => conn.close());
-    this.#roomFreed?.();
+    this.#room?.resolve();
   }
 
   async #run(): Promise<void> {
@@ -239,7 +241,7 @@ class SecureListener extends ListenerBase<SecureConn> {
         this.#inHand++;
         this.#handshake(raw);
         while (this.#inHand >= this.#settings.backlog && !this.#lifetime.signal.aborted) {
-          await new Promise<void>((resolve) => this.#roomFreed = resolve);
+          await (this.#room = waiter<void>()).promise;
         }
       }
     } catch (err) {
@@ -270,9 +272,7 @@ class SecureListener extends ListenerBase<SecureConn> {
       tell(onError, error);
     } finally {
       this.#inHand--;
-      const freed = this.#roomFreed;
-      this.#roomFreed = null;
-      freed?.();
+      this.#room?.resolve();
     }
   }
 }
