@@ -60,6 +60,11 @@ export interface HandshakeResult {
 
 const EMPTY = new Uint8Array(0);
 
+/** Whether `token` is a Diffie-Hellman. */
+function isDh(token: Token | undefined): boolean {
+  return token === "ee" || token === "es" || token === "se" || token === "ss";
+}
+
 /** One side of a Noise handshake. */
 export class HandshakeState {
   readonly #pattern: HandshakePattern;
@@ -74,6 +79,8 @@ export class HandshakeState {
   readonly #psks: readonly Uint8Array[];
   #pskIndex = 0;
   #index = 0;
+  /** Tokens of message `#index` already read from its head (see {@linkcode HandshakeState.readHead}). */
+  #headTokens = 0;
   #failed = false;
 
   private constructor(init: HandshakeInit, symmetric: SymmetricState) {
@@ -146,6 +153,19 @@ export class HandshakeState {
     return this.#rsReceived ? this.#rs! : null;
   }
 
+  /**
+   * How many bytes at the front of the next message may travel ahead of the
+   * rest: its ephemeral key, when a Diffie-Hellman comes right after it;
+   * else 0. The writer sends them before it computes that DH, and the
+   * reader computes its own DH with them while the rest is on its way, so
+   * the two sides' DHs, a handshake's costliest steps, overlap instead of
+   * following each other. The bytes on the wire are the same.
+   */
+  headLength(): number {
+    const tokens = this.#pattern.messages[this.#index];
+    return tokens !== undefined && tokens[0] === "e" && isDh(tokens[1]) ? DH_LENGTH : 0;
+  }
+
   /** The length the next message has when it carries `payloadLength` bytes. */
   messageLength(payloadLength: number): number {
     let length = 0;
@@ -163,11 +183,20 @@ export class HandshakeState {
     return length + payloadLength + (keyed ? TAG_LENGTH : 0);
   }
 
-  /** WriteMessage(payload): the next message, this side's turn. */
-  async writeMessage(payload: Uint8Array): Promise<Uint8Array> {
+  /**
+   * WriteMessage(payload): the next message, this side's turn. With
+   * `sendHead`, the message's first {@linkcode HandshakeState.headLength}
+   * bytes (if any) are handed to it as soon as they are made, before the
+   * DH that follows them; the message returned is still the whole of it.
+   */
+  async writeMessage(
+    payload: Uint8Array,
+    sendHead?: (head: Uint8Array) => void,
+  ): Promise<Uint8Array> {
     this.#checkTurn(true);
     const sym = this.#symmetric;
     const parts: Uint8Array[] = [];
+    const early = sendHead !== undefined && this.headLength() > 0;
     try {
       for (const token of this.#pattern.messages[this.#index]) {
         if (token === "e") {
@@ -175,6 +204,7 @@ export class HandshakeState {
           parts.push(this.#e.publicKey);
           await sym.mixHash(this.#e.publicKey);
           if (this.#pattern.usesPsk) await sym.mixKey(this.#e.publicKey);
+          if (early) sendHead(this.#e.publicKey);
         } else if (token === "s") {
           parts.push(await sym.encryptAndHash(this.#s!.publicKey));
         } else {
@@ -195,44 +225,45 @@ export class HandshakeState {
     return message;
   }
 
+  /**
+   * Reads the head of the peer's next message (its first
+   * {@linkcode HandshakeState.headLength} bytes, which must be more than
+   * 0): the ephemeral key and the DHs right behind it. `readMessage` then
+   * takes the whole message, head included, and goes on from there.
+   * HandshakeError if the key is bad.
+   */
+  async readHead(head: Uint8Array): Promise<void> {
+    this.#checkTurn(false);
+    const length = this.headLength();
+    if (length === 0 || this.#headTokens > 0 || head.length !== length) {
+      throw new Error(`readHead() takes the ${length} bytes headLength() names, once, before readMessage()`);
+    }
+    const tokens = this.#pattern.messages[this.#index];
+    let count = 1;
+    while (isDh(tokens[count])) count++;
+    try {
+      await this.#readTokens(tokens.slice(0, count), head);
+    } catch (err) {
+      this.#failed = true;
+      throw err;
+    }
+    this.#headTokens = count;
+  }
+
   /** ReadMessage(message): the payload of the peer's next message; HandshakeError if it is bad. */
   async readMessage(message: Uint8Array): Promise<Uint8Array> {
     this.#checkTurn(false);
     const sym = this.#symmetric;
-    let at = 0;
-    const take = (n: number): Uint8Array => {
-      if (message.length - at < n) {
-        throw new HandshakeError({ detail: `message ${this.#index + 1} is too short` });
-      }
-      return message.subarray(at, at += n);
-    };
+    const skip = this.#headTokens;
     try {
-      for (const token of this.#pattern.messages[this.#index]) {
-        if (token === "e") {
-          this.#re = take(DH_LENGTH).slice();
-          await sym.mixHash(this.#re);
-          if (this.#pattern.usesPsk) await sym.mixKey(this.#re);
-        } else if (token === "s") {
-          // rev 34 §5.3: rs "must be empty". A key given beforehand must never
-          // be overwritten by one from the wire, which nobody would check.
-          if (this.#rs !== undefined) {
-            throw new HandshakeError({
-              detail: `message ${
-                this.#index + 1
-              } carries the peer's static key, but this side already has one`,
-            });
-          }
-          const sealed = take(DH_LENGTH + (sym.hasKey() ? TAG_LENGTH : 0));
-          this.#rs = await sym.decryptAndHash(sealed);
-          this.#rsReceived = true;
-        } else {
-          await this.#mixToken(token);
-        }
-      }
+      const tokens = this.#pattern.messages[this.#index];
+      // The head, if read ahead, was the ephemeral key: its bytes start the message.
+      const at = await this.#readTokens(tokens.slice(skip), message, skip === 0 ? 0 : DH_LENGTH);
       const rest = message.subarray(at);
-      if (sym.hasKey() && rest.length < TAG_LENGTH) take(TAG_LENGTH);
+      if (sym.hasKey() && rest.length < TAG_LENGTH) this.#tooShort();
       const payload = await sym.decryptAndHash(rest);
       this.#index++;
+      this.#headTokens = 0;
       return payload;
     } catch (err) {
       this.#failed = true;
@@ -244,6 +275,40 @@ export class HandshakeState {
       }
       throw err;
     }
+  }
+
+  /** Reads `tokens` of the current message from `message`, starting at byte `at`; returns where they end. */
+  async #readTokens(tokens: readonly Token[], message: Uint8Array, at = 0): Promise<number> {
+    const sym = this.#symmetric;
+    const take = (n: number): Uint8Array => {
+      if (message.length - at < n) this.#tooShort();
+      return message.subarray(at, at += n);
+    };
+    for (const token of tokens) {
+      if (token === "e") {
+        this.#re = take(DH_LENGTH).slice();
+        await sym.mixHash(this.#re);
+        if (this.#pattern.usesPsk) await sym.mixKey(this.#re);
+      } else if (token === "s") {
+        // rev 34 §5.3: rs "must be empty". A key given beforehand must never
+        // be overwritten by one from the wire, which nobody would check.
+        if (this.#rs !== undefined) {
+          throw new HandshakeError({
+            detail: `message ${this.#index + 1} carries the peer's static key, but this side already has one`,
+          });
+        }
+        const sealed = take(DH_LENGTH + (sym.hasKey() ? TAG_LENGTH : 0));
+        this.#rs = await sym.decryptAndHash(sealed);
+        this.#rsReceived = true;
+      } else {
+        await this.#mixToken(token);
+      }
+    }
+    return at;
+  }
+
+  #tooShort(): never {
+    throw new HandshakeError({ detail: `message ${this.#index + 1} is too short` });
   }
 
   /** Split(): the transport cipher states, once the handshake is complete. */

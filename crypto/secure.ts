@@ -34,7 +34,7 @@
 import type { CallOptions, Conn } from "../conn.ts";
 import { abortError, ConnClosedError, ConnError, type ErrorContext, HandshakeError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
-import { onAbort } from "../_async/waiter.ts";
+import { noop, onAbort } from "../_async/waiter.ts";
 import { checkBufferSize, describe } from "../_validate.ts";
 import { type TestHooks, testHooksFor } from "./_internal.ts";
 import { cipherFunctions, type CipherName } from "./cipher.ts";
@@ -316,11 +316,21 @@ async function handshake(
   while (!state.complete) {
     if (state.myTurn) {
       const first = written++ === 0;
-      const message = await state.writeMessage(first ? framing.payload ?? EMPTY : EMPTY);
-      signal?.throwIfAborted();
+      const payload = first ? framing.payload ?? EMPTY : EMPTY;
       const lead = first ? framing.lead : undefined;
-      const sending = conn.write(encodeFrame(message, lead));
+      const length = state.messageLength(payload.length);
+      // The ephemeral key goes ahead of the DH behind it (see headLength()),
+      // so the peer computes its DH while this side computes its own.
+      const head: { sent: number; writing?: Promise<number> } = { sent: 0 };
+      const message = await state.writeMessage(payload, (bytes) => {
+        head.writing = conn.write(encodeFrame(bytes, lead, length));
+        head.writing.catch(noop); // awaited below, unless the message fails first
+        head.sent = bytes.length;
+      });
+      signal?.throwIfAborted();
+      const sending = conn.write(head.sent === 0 ? encodeFrame(message, lead) : message.subarray(head.sent));
       prepareEphemeral(); // while the peer works on its answer
+      await head.writing;
       await sending;
       continue;
     }
@@ -332,7 +342,19 @@ async function handshake(
     }
     const peerPayload = first ? framing.peerPayload : undefined;
     const expected = state.messageLength(peerPayload?.length ?? 0);
+    const headLength = state.headLength();
     const message = await reader.next({
+      // The peer's ephemeral key and the DH behind it, while the rest comes.
+      head: headLength === 0 ? undefined : {
+        length: headLength,
+        async read(head) {
+          try {
+            await state.readHead(head);
+          } catch (err) {
+            throw refusing(err as object, REFUSAL.notAuthenticated);
+          }
+        },
+      },
       check(length) {
         if (length !== expected && length !== 1) {
           throw refusing(

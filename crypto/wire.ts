@@ -17,16 +17,20 @@ export const MAX_BODY_LENGTH = 0xffff;
 const INITIAL_BUFFER = 4096;
 const FULL_BUFFER = 2 * (2 + MAX_BODY_LENGTH);
 
-/** Prefixes `body` with its length (and that with `lead`, if given). */
-export function encodeFrame(body: Uint8Array, lead?: Uint8Array): Uint8Array {
-  if (body.length > MAX_BODY_LENGTH) {
-    throw new RangeError(`a frame body is at most ${MAX_BODY_LENGTH} bytes, got ${body.length}`);
+/**
+ * Prefixes `body` with `length` (and that with `lead`, if given): its own
+ * length by default, the whole frame's when `body` is only its start, whose
+ * rest is written after.
+ */
+export function encodeFrame(body: Uint8Array, lead?: Uint8Array, length: number = body.length): Uint8Array {
+  if (length > MAX_BODY_LENGTH) {
+    throw new RangeError(`a frame body is at most ${MAX_BODY_LENGTH} bytes, got ${length}`);
   }
   const at = lead?.length ?? 0;
   const frame = new Uint8Array(at + 2 + body.length);
   if (lead !== undefined) frame.set(lead);
-  frame[at] = body.length >>> 8;
-  frame[at + 1] = body.length & 0xff;
+  frame[at] = length >>> 8;
+  frame[at + 1] = length & 0xff;
   frame.set(body, at + 2);
   return frame;
 }
@@ -35,6 +39,13 @@ export function encodeFrame(body: Uint8Array, lead?: Uint8Array): Uint8Array {
 export interface NextFrameOptions extends CallOptions {
   /** Called with the announced length before waiting for the body; may throw to refuse it. */
   check?: (length: number) => void;
+  /**
+   * Called (and awaited) with the body's first `length` bytes as soon as
+   * they are here, before the rest is waited for; skipped for a shorter
+   * body. The bytes are a view valid only during the call. A throw ends
+   * the read with that error.
+   */
+  head?: { length: number; read(head: Uint8Array): void | Promise<void> };
 }
 
 /**
@@ -66,9 +77,11 @@ export class FrameReader {
    * frame is a {@linkcode ProtocolError}.
    */
   async next(options: NextFrameOptions = {}): Promise<Uint8Array | null> {
-    const { signal, check } = options;
-    const buffered = this.nextNow(check);
-    if (buffered !== undefined) return buffered;
+    const { signal, check, head } = options;
+    if (head === undefined) {
+      const buffered = this.nextNow(check);
+      if (buffered !== undefined) return buffered;
+    }
     while (this.#end - this.#start < 2) {
       if (!this.#took(await this.#readMore(signal))) {
         if (this.#end === this.#start) return null;
@@ -83,7 +96,19 @@ export class FrameReader {
     const length = (buf[this.#start] << 8) | buf[this.#start + 1];
     check?.(length);
     if (2 + length > buf.length - this.#start && buf.length < FULL_BUFFER) buf = this.#grow();
-    while (this.#end - this.#start < 2 + length) {
+    if (head !== undefined && length >= head.length) {
+      await this.#fill(2 + head.length, length, signal);
+      await head.read(buf.subarray(this.#start + 2, this.#start + 2 + head.length));
+    }
+    await this.#fill(2 + length, length, signal);
+    const body = buf.subarray(this.#start + 2, this.#start + 2 + length);
+    this.#start += 2 + length;
+    return body;
+  }
+
+  /** Reads until `n` bytes of the frame (of a `length`-byte body) at `#start` are buffered. */
+  async #fill(n: number, length: number, signal: AbortSignal | undefined): Promise<void> {
+    while (this.#end - this.#start < n) {
       if (!this.#took(await this.#readMore(signal))) {
         throw new ProtocolError({
           op: "receive",
@@ -94,9 +119,6 @@ export class FrameReader {
         });
       }
     }
-    const body = buf.subarray(this.#start + 2, this.#start + 2 + length);
-    this.#start += 2 + length;
-    return body;
   }
 
   /** Bytes read ahead and not yet taken. */

@@ -13,8 +13,10 @@
  *    2 security mismatch, 3 busy: it serves one client at a time), a zero
  *    byte, `maxMessageSize:u32`, 4 zero bytes. On any verdict but 0 that is
  *    all, and both sides close, each able to name both sides' versions and
- *    wishes. Otherwise, when encrypting, the second Noise message follows
- *    in the same write, its payload the server's hello again.
+ *    wishes. Otherwise, when encrypting, the second Noise message follows,
+ *    its payload the server's hello again (its ephemeral key in the
+ *    hello's write, the rest in a second one: see `headLength()` in
+ *    `crypto/handshake.ts`).
  * 3. The Noise handshake is `Noise_<pattern>_25519_ChaChaPoly_SHA256`, its
  *    prologue `"tether-ipc/2"` and the client's hello: a hello tampered
  *    with (a downgrade) fails it. The server's hello is authenticated as

@@ -56,42 +56,73 @@ async function closeAll(...sessions: Session[]) {
   await Promise.all(sessions.map((s) => s.conn.closed));
 }
 
-Deno.test("a connect is one write each way, encrypted or not (two for XX, whose server has the last word)", async () => {
+Deno.test("a connect is one trip each way (two for XX): a message's ephemeral key goes ahead of the DH behind it", async () => {
   const [serverKeys, clientKeys] = await Promise.all([generateKeyPair(), generateKeyPair()]);
   const psk = crypto.getRandomValues(new Uint8Array(32));
-  const cases: [string, Security, Security, number][] = [
-    ["plain", { encryption: false }, { encryption: false }, 1],
-    ["NN", { encryption: true }, { encryption: true }, 1],
-    ["NNpsk0", { encryption: true, psk }, { encryption: true, psk }, 1],
-    ["NK", { encryption: true, keys: { keyPair: serverKeys } }, {
-      encryption: true,
-      keys: { serverKey: serverKeys.publicKey },
-    }, 1],
-    ["IK", { encryption: true, keys: { keyPair: serverKeys } }, {
-      encryption: true,
-      keys: { keyPair: clientKeys, serverKey: serverKeys.publicKey },
-    }, 1],
-    ["NX", { encryption: true, keys: { keyPair: serverKeys } }, {
-      encryption: true,
-      keys: { verifyRemote: () => true },
-    }, 1],
-    ["XX", { encryption: true, keys: { keyPair: serverKeys, verifyRemote: () => true } }, {
-      encryption: true,
-      keys: { keyPair: clientKeys, verifyRemote: () => true },
-    }, 2],
+  // Writes per side: a Noise message whose ephemeral key a DH follows goes in
+  // two writes, the key first (the peer starts its own DH with it); XX's
+  // server has the last word, its welcome byte.
+  const cases: [string, Security, Security, number, number][] = [
+    ["plain", { encryption: false }, { encryption: false }, 1, 1],
+    ["NN", { encryption: true }, { encryption: true }, 1, 2],
+    ["NNpsk0", { encryption: true, psk }, { encryption: true, psk }, 1, 2],
+    [
+      "NK",
+      { encryption: true, keys: { keyPair: serverKeys } },
+      {
+        encryption: true,
+        keys: { serverKey: serverKeys.publicKey },
+      },
+      2,
+      2,
+    ],
+    [
+      "IK",
+      { encryption: true, keys: { keyPair: serverKeys } },
+      {
+        encryption: true,
+        keys: { keyPair: clientKeys, serverKey: serverKeys.publicKey },
+      },
+      2,
+      2,
+    ],
+    [
+      "NX",
+      { encryption: true, keys: { keyPair: serverKeys } },
+      {
+        encryption: true,
+        keys: { verifyRemote: () => true },
+      },
+      1,
+      2,
+    ],
+    [
+      "XX",
+      { encryption: true, keys: { keyPair: serverKeys, verifyRemote: () => true } },
+      {
+        encryption: true,
+        keys: { keyPair: clientKeys, verifyRemote: () => true },
+      },
+      2,
+      3,
+    ],
   ];
-  for (const [name, serverSecurity, clientSecurity, writes] of cases) {
+  for (const [name, serverSecurity, clientSecurity, clientWrites, serverWrites] of cases) {
     const [a, b] = pipe();
     const client = counting(a), server = counting(b);
     const [dialed, accepted] = await Promise.all([
       dialTether(client.conn, context(), clientSecurity),
       accepting(server.conn, serverSecurity),
     ]);
-    assert.equal(client.writes.length, writes, `${name}: the client's writes`);
-    assert.equal(server.writes.length, writes, `${name}: the server's writes`);
+    assert.equal(client.writes.length, clientWrites, `${name}: the client's writes`);
+    assert.equal(server.writes.length, serverWrites, `${name}: the server's writes`);
     // The first write of each side starts with its hello.
     assert.deepEqual([...client.writes[0].subarray(0, 5)], [0x74, 0x69, 0x70, 0x63, TETHER_IPC_VERSION]);
     assert.deepEqual([...server.writes[0].subarray(0, 5)], [0x74, 0x69, 0x70, 0x63, TETHER_IPC_VERSION]);
+    if (name !== "plain") {
+      // The server's first write: its hello, the Noise message's length, and (sent ahead) its ephemeral key.
+      assert.equal(server.writes[0].length, HELLO + 2 + 32, name);
+    }
     assert.equal(dialed.maxMessageSize, 1024, name);
     await dialed.send(7, new Uint8Array([1, 2, 3]), undefined);
     assert.deepEqual(await accepted.receive(), { type: 7, data: new Uint8Array([1, 2, 3]) });
