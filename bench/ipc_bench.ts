@@ -3,7 +3,7 @@
  * protestware) in the same run, each side in processes of its own over a
  * Unix socket, and ipc's 4 KiB messages against the raw conn.
  *
- *     deno run -A bench/ipc_bench.ts [rounds] [--only=one-way,round-trip,connect,4k] [--vs=DIR]
+ *     deno run -A bench/ipc_bench.ts [rounds] [--only=one-way,round-trip,connect,4k] [--vs=DIR] [--pin]
  *
  * `--vs=DIR` runs the tether peers of another checkout too (a `git worktree
  * add DIR COMMIT`), in the same rounds: before and after in one sitting.
@@ -27,6 +27,12 @@ const rounds = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 3);
 const here = new URL(".", import.meta.url).pathname;
 /** `--vs=DIR`: also run the tether peers of another checkout (e.g. a `git worktree` of an older commit). */
 const vs = flags.find((f) => f.startsWith("--vs="))?.slice("--vs=".length).replace(/\/$/, "");
+/**
+ * `--pin`: the server on CPU 0, the client on CPU 1 (with `taskset`), so the
+ * scheduler neither moves them nor puts them on one CPU: on a shared
+ * machine, far steadier figures (a quiet two-core machine's behaviour).
+ */
+const pin = flags.includes("--pin");
 /** `--only=one-way,round-trip,connect,4k`: run just those groups. */
 const only = flags.find((f) => f.startsWith("--only="))?.slice("--only=".length).split(",");
 const wanted = (group: string) => only === undefined || only.includes(group);
@@ -70,15 +76,15 @@ const trees: [string, typeof tether][] = vs === undefined
   ? [["", tether]]
   : [[" (this tree)", tether], [` (${vs.split("/").at(-1)})`, tetherAt(`${vs}/bench`)]];
 
+/** `side` as a command, pinned to `cpu` with `--pin`. */
+function command(side: Side, cpu: number): Deno.Command {
+  const [cmd, args] = pin ? ["taskset", ["-c", String(cpu), side.cmd, ...side.args]] : [side.cmd, side.args];
+  return new Deno.Command(cmd, { args, env: side.env, stdout: "piped", stderr: "inherit" });
+}
+
 /** Starts `server` (until it says "ready"), runs `client`, and returns the result one of them reports. */
 async function measure(server: Side, client: Side): Promise<Record<string, number>> {
-  const s = new Deno.Command(server.cmd, {
-    args: server.args,
-    env: server.env,
-    stdout: "piped",
-    stderr: "inherit",
-  })
-    .spawn();
+  const s = command(server, 0).spawn();
   const lines = s.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   const nextLine = async () => {
@@ -92,13 +98,7 @@ async function measure(server: Side, client: Side): Promise<Record<string, numbe
     return JSON.parse(line);
   };
   if (await nextLine() !== "ready") throw new Error(`${server.args.join(" ")} did not start`);
-  const c = new Deno.Command(client.cmd, {
-    args: client.args,
-    env: client.env,
-    stdout: "piped",
-    stderr: "inherit",
-  })
-    .spawn();
+  const c = command(client, 1).spawn();
   const clientOut = c.output();
   const fromServer = nextLine();
   const result = await Promise.race([
@@ -322,7 +322,9 @@ Deno.removeSync(socketDir, { recursive: true });
 console.log(
   `Deno ${Deno.version.deno}, Node ${(await run("node", ["--version"])).trim()}, ${
     new Date().toISOString().slice(0, 10)
-  }, median of ${rounds} rounds, each running the baseline and the candidates in turn\n`,
+  }, median of ${rounds} rounds, each running the baseline and the candidates in turn${
+    pin ? "; server pinned to CPU 0, client to CPU 1" : ""
+  }\n`,
 );
 console.log(
   "| group | bench | result | vs baseline (median of the rounds' ratios, range); times the floor |",

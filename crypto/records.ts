@@ -433,15 +433,19 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   #sendFailed(err: unknown): void {
     this.#sending = "done";
     if (this.#underState !== "closed") {
-      const error = err instanceof ConnClosedError
-        ? new ConnClosedError({
-          op: "write",
-          addr: this.#addr,
-          detail: "closed by peer, or the peer stopped reading",
-          cause: err,
-        })
-        : asConnError(err, "send", this.#addr);
-      this.#outbound.closeRead(error);
+      // Made only if a write sees it: a peer that hangs up right after its
+      // EOF record fails this side's own EOF record, which nobody awaits.
+      const addr = this.#addr;
+      this.#outbound.closeRead(() =>
+        err instanceof ConnClosedError
+          ? new ConnClosedError({
+            op: "write",
+            addr,
+            detail: "closed by peer, or the peer stopped reading",
+            cause: err,
+          })
+          : asConnError(err, "send", addr)
+      );
     }
     this.#settle();
   }
@@ -601,9 +605,8 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
     if (this.#receiving === "open") this.#receiving = "ended";
     if (this.#sending === "open") {
       this.#sending = "done";
-      this.#outbound.closeRead(
-        new ConnClosedError({ op: "write", addr: this.#addr, detail: "closed by peer" }),
-      );
+      const addr = this.#addr;
+      this.#outbound.closeRead(() => new ConnClosedError({ op: "write", addr, detail: "closed by peer" }));
     }
     this.#settle();
   }
