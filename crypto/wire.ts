@@ -9,6 +9,7 @@
 import type { CallOptions, Conn } from "../conn.ts";
 import { ProtocolError } from "../errors.ts";
 import { connWhere } from "../_where.ts";
+import { noop } from "../_async/waiter.ts";
 
 /** The largest body a length prefix can announce. */
 export const MAX_BODY_LENGTH = 0xffff;
@@ -98,7 +99,13 @@ export class FrameReader {
     if (2 + length > buf.length - this.#start && buf.length < FULL_BUFFER) buf = this.#grow();
     if (head !== undefined && length >= head.length) {
       await this.#fill(2 + head.length, length, signal);
-      await head.read(buf.subarray(this.#start + 2, this.#start + 2 + head.length));
+      // The rest is read while the head's reader works (a DH, which blocks
+      // the thread where the runtime computes it synchronously): its bytes
+      // land behind the head's, which a read made before the view stays clear of.
+      const more = this.#end - this.#start < 2 + length ? this.#readMore(signal) : null;
+      more?.catch(noop); // awaited below, unless the head's reader throws first
+      await head.read(this.#buf.subarray(this.#start + 2, this.#start + 2 + head.length));
+      if (more !== null && !this.#took(await more)) throw this.#truncated(length);
     }
     await this.#fill(2 + length, length, signal);
     const body = buf.subarray(this.#start + 2, this.#start + 2 + length);
@@ -109,16 +116,18 @@ export class FrameReader {
   /** Reads until `n` bytes of the frame (of a `length`-byte body) at `#start` are buffered. */
   async #fill(n: number, length: number, signal: AbortSignal | undefined): Promise<void> {
     while (this.#end - this.#start < n) {
-      if (!this.#took(await this.#readMore(signal))) {
-        throw new ProtocolError({
-          op: "receive",
-          addr: this.#addr,
-          detail: `truncated: the connection ended ${
-            this.#end - this.#start - 2
-          } bytes into a ${length}-byte frame`,
-        });
-      }
+      if (!this.#took(await this.#readMore(signal))) throw this.#truncated(length);
     }
+  }
+
+  #truncated(length: number): ProtocolError {
+    return new ProtocolError({
+      op: "receive",
+      addr: this.#addr,
+      detail: `truncated: the connection ended ${
+        this.#end - this.#start - 2
+      } bytes into a ${length}-byte frame`,
+    });
   }
 
   /** Bytes read ahead and not yet taken. */

@@ -393,7 +393,13 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
       this.#attach(session, ended);
       this.#pump(session);
       await ended.promise;
-      if (!this.#alive()) return;
+      if (!this.#alive()) {
+        // `closed` says the connection is closed too: its end-of-stream
+        // record written, its socket released (within the secure conn's
+        // closeTimeout, should the server not read).
+        await session.conn.closed.catch(noop);
+        return;
+      }
       phase = "reconnecting";
     }
   }
