@@ -501,7 +501,8 @@ function unnamedUnixSockets(): Set<string> {
 }
 
 Deno.test({
-  name: "an encrypted client's closed resolves once its end-of-stream record is written and its socket released",
+  name:
+    "an encrypted client's closed resolves once its end-of-stream record is written and its socket released",
   ignore: Deno.build.os !== "linux", // reads /proc
   async fn() {
     // (Without encryption there is no record to write, and Deno releases the
