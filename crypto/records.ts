@@ -304,6 +304,18 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
   }
 
   /**
+   * Closes as {@linkcode close} does, but after the peer's end-of-stream
+   * record without this side's own, for a protocol without half-close
+   * (`ipc/`), whose peer sends that record only as it hangs up: writing ours
+   * could only fail, and a failed write costs its errors on the way out.
+   * Before the peer's record it is `close()`. Internal to the package.
+   */
+  closeAfterPeer(): void {
+    if (this.#peerEof) this.#peerClosed();
+    this.close();
+  }
+
+  /**
    * `readable` was cancelled: this side reads no more. Noise has no record
    * that says "stop sending" (and one could not be acted on before the
    * records ahead of it), so this cancels the readable of the conn

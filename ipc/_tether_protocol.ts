@@ -50,6 +50,7 @@ import { type HandshakeFraming, secureFramed, type SecureOptions } from "../cryp
 import type { PatternName } from "../crypto/patterns.ts";
 import { closingOnAbort, cutOff, type HandshakeContext, hex, readFull, type Session } from "./_session.ts";
 import { FrameReader } from "../crypto/wire.ts";
+import { SecureQueueConn } from "../crypto/records.ts";
 import type { IpcKeys, IpcMessage } from "./types.ts";
 
 /** The protocol version this side speaks. */
@@ -471,6 +472,8 @@ class TetherSession implements Session {
   /** The count last confirmed to the peer. */
   #told = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The peer ended the connection cleanly (its end-of-stream record, or its EOF without encryption). */
+  #peerEnded = false;
   readonly #counted = () => {
     this.#sent++;
   };
@@ -499,7 +502,10 @@ class TetherSession implements Session {
   async receive(): Promise<IpcMessage | null> {
     for (;;) {
       const message = await this.#framed.receive();
-      if (message === null) return null;
+      if (message === null) {
+        this.#peerEnded = true;
+        return null;
+      }
       if (message.type !== 0) {
         if (message.data.length > this.maxMessageSize) {
           this.close();
@@ -568,6 +574,8 @@ class TetherSession implements Session {
   close(): void {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
+    // A peer that ended cleanly hung up: it reads no end-of-stream record.
+    if (this.#peerEnded && this.conn instanceof SecureQueueConn) this.conn.closeAfterPeer();
     this.#framed.close();
   }
 }

@@ -130,6 +130,41 @@ Deno.test("a connect is one trip each way (two for XX): a message's ephemeral ke
   }
 });
 
+Deno.test("an encrypted side whose peer ended the connection closes without an end-of-stream record of its own", async () => {
+  const security: Security = { encryption: true };
+  const [a, b] = pipe();
+  const client = counting(a), server = counting(b);
+  // The client's conn closes only when the test says: its end-of-stream
+  // record reaches the server well before the end of its conn, as over a
+  // socket whose peer is slow to see the hang-up.
+  client.conn.close = () => {};
+  const [dialed, accepted] = await Promise.all([
+    dialTether(client.conn, context(), security),
+    accepting(server.conn, security),
+  ]);
+  const written = server.writes.length;
+  dialed.close();
+  assert.equal(await accepted.receive(), null, "a clean end");
+  accepted.close();
+  await accepted.conn.closed;
+  // The client hangs up after its record: one of the server's could only fail.
+  assert.equal(server.writes.length, written);
+  a.close();
+  // Before the peer's end, a close still sends the record, and the peer reads a clean end.
+  const [c, d] = pipe();
+  const other = counting(d);
+  const [dialed2, accepted2] = await Promise.all([
+    dialTether(c, context(), security),
+    accepting(other.conn, security),
+  ]);
+  const before = other.writes.length;
+  accepted2.close();
+  assert.equal(await dialed2.receive(), null);
+  assert.equal(other.writes.length, before + 1);
+  dialed2.close();
+  await dialed2.conn.closed;
+});
+
 Deno.test("a version 1 client and this server each name both versions", async () => {
   const [a, b] = pipe();
   const accepted = accepting(b, { encryption: true }).catch((e) => e);
