@@ -13,7 +13,7 @@
  *
  * Needs Node and npm (node-ipc is installed once into ~/.cache). A round
  * trip or a connect is the median of its samples (thousands of trips, 200
- * connects after 20 to warm up), robust to the stalls a shared machine adds;
+ * connects after 200 to warm up), robust to the stalls a shared machine adds;
  * a one-way rate is messages over time on the receiving server. Each group
  * runs its baseline and candidates in turn, `rounds` times over (default
  * 3); the table gives each one's median, and its ratio to the baseline as

@@ -74,6 +74,7 @@ if (mode === "server-count") {
   });
 } else if (mode === "client-connect") {
   const count = Number(a);
+  const WARM_UP_CONNECTS = 200; // as ipc_bench_peer.ts
   const times = [];
   const once = (i) => {
     const client = new IPC();
@@ -83,9 +84,9 @@ if (mode === "server-count") {
     const start = performance.now();
     client.connectTo(id, () => {
       client.of[id].on("connect", () => {
-        if (i >= 20) times.push(performance.now() - start); // the first ones warm up
+        if (i >= WARM_UP_CONNECTS) times.push(performance.now() - start); // the JIT's steady state
         client.disconnect(id);
-        if (i + 1 === count + 20) {
+        if (i + 1 === count + WARM_UP_CONNECTS) {
           report({ milliseconds: median(times) });
           process.exit(0);
         }
