@@ -389,10 +389,13 @@ export class ByteQueue {
   }
 
   /**
-   * Resolves, taking nothing, once a read would not wait: bytes are queued
-   * or the writing end closed. Rejects as a read would (the reading end
-   * closed, the stream broke, the signal aborted). How a pump waits for work
-   * before it claims a buffer to read into.
+   * Resolves, taking nothing, once a read would not wait: bytes are queued,
+   * the writing end closed, or the reading end closed while it waited (the
+   * read rejects then). Rejects as a read would where it need not wait for
+   * that (the reading end closed already, the stream broke, the signal
+   * aborted). How a pump waits for work before it claims a buffer to read
+   * into: a pump whose queue is closed under it learns of it without an
+   * error made for nobody.
    */
   whenReadable(options?: CallOptions): Promise<void> {
     const refused = refusal(options);
@@ -560,7 +563,12 @@ export class ByteQueue {
       readError: lazyRead,
       writeError: state.kind === "writeClosed" ? state.writeError : lazyWrite,
     };
-    if (this.#readers.length > 0) this.#readers.rejectAll(lazyRead());
+    // A pump waiting in whenReadable() is told a read would not wait now (it
+    // would reject): the error is made only if it reads.
+    for (const reader of this.#readers.drain()) {
+      if (reader.data === 0) reader.resolve(0);
+      else reader.reject(lazyRead());
+    }
     for (const segment of this.#segments.removeFrom(0)) this.#failWriter(segment, lazyWrite);
     this.#queued = 0;
     this.#buffers.emptied();

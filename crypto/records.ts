@@ -365,6 +365,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         const n = this.#outbound.readNow(SEND_BUFFER);
         if (n === undefined) {
           await this.#outbound.whenReadable();
+          if (this.#sending !== "open") return; // ended under it (the peer hung up): nothing to report
           continue;
         }
         this.#turn = "sent";

@@ -134,6 +134,32 @@ Deno.test("whenReadable resolves, taking nothing, once bytes are queued, and rej
   await assert.rejects(q.whenReadable(), (err) => err === gone);
 });
 
+Deno.test("a whenReadable waiting as the reading end closes resolves, the read error unmade until a read sees it", async () => {
+  const q = new ByteQueue();
+  const waiting = q.whenReadable();
+  const reading = q.read(new Uint8Array(4));
+  let made = 0;
+  const gone = () => {
+    made++;
+    return new Error("gone");
+  };
+  q.closeRead(gone);
+  await assert.rejects(reading, /gone/, "a waiting read rejects");
+  await waiting;
+  assert.equal(made, 1, "made once, for the read");
+  const q2 = new ByteQueue();
+  const pump = q2.whenReadable();
+  let made2 = 0;
+  q2.closeRead(() => {
+    made2++;
+    return new Error("gone");
+  });
+  await pump;
+  assert.equal(made2, 0, "a pump waiting for work costs no error");
+  assert.throws(() => q2.readNow(new Uint8Array(1)), /gone/);
+  assert.equal(made2, 1);
+});
+
 Deno.test("state: open, then writeClosed after closeWrite, readClosed after closeRead", async () => {
   const q = new ByteQueue();
   assert.equal(q.state, "open");
