@@ -365,7 +365,8 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         const n = this.#outbound.readNow(SEND_BUFFER);
         if (n === undefined) {
           await this.#outbound.whenReadable();
-          if (this.#sending !== "open") return; // ended under it (the peer hung up): nothing to report
+          // Ended under it (the peer hung up): nothing to report, unless a pipeline must be told.
+          if (this.#sending !== "open" && pipeline === null) return;
           continue;
         }
         this.#turn = "sent";
@@ -410,7 +411,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         if (last) {
           await writing;
           writing = pipeline = null;
-          if (this.#sending !== "open") return; // the writer failed
+          if (this.#sending !== "open" && pipeline === null) return; // the writer failed
           this.#pipelined = false;
         }
       }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type Conn, ConnClosedError, connect, listen, pipe, ProtocolError } from "../mod.ts";
 import { secure, type SecureConn } from "../crypto/mod.ts";
+import type { SecureQueueConn } from "../crypto/records.ts";
 import { closeAll, randomBytes, readExactly, relay } from "./crypto_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -233,5 +234,25 @@ Deno.test("a secure conn goes from bursts through WebCrypto back to records seal
     await y.write(text("still here"));
     assert.deepEqual(await readExactly(x, 10), text("still here"));
     await closeAll(x, y);
+  }
+});
+
+Deno.test("closing after the peer hung up, while big records still go through WebCrypto, settles closed", async () => {
+  for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
+    const [a, b] = pipe();
+    const [mine, theirs] = await Promise.all([
+      secure(a, { role: "initiator", cipher }),
+      secure(b, { role: "responder", cipher }),
+    ]);
+    // A burst of big records: this side's sending is pipelined when the peer goes.
+    const burst = randomBytes(64 * 1024);
+    const writing = mine.write(burst);
+    assert.deepEqual(await readExactly(theirs, burst.length), burst);
+    await writing;
+    theirs.close();
+    assert.equal(await mine.read(new Uint8Array(1)), null, "the peer's clean end");
+    // As ipc closes after its peer's end: without an end-of-stream record of its own.
+    (mine as SecureQueueConn).closeAfterPeer();
+    await Promise.all([mine.closed, theirs.closed]);
   }
 });
