@@ -42,6 +42,33 @@ export function checkBufferSize(value: unknown, what = "bufferSize"): number {
   return value;
 }
 
+/**
+ * Checks a whole-number option, naming it `what`: a safe integer from `min`
+ * to `max` (`TypeError` for anything else but a number, `RangeError` out of
+ * range), or `fallback` for `undefined` when one is given. Private to the
+ * package: every module's count, size and timeout options go through it.
+ */
+export function checkWhole(
+  value: unknown,
+  what: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw new TypeError(`${what} must be a whole number, got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(
+      max === Number.MAX_SAFE_INTEGER
+        ? `${what} must be ${min} or more, got ${value}`
+        : `${what} must be from ${min} to ${max}, got ${value}`,
+    );
+  }
+  return value;
+}
+
 /** Checks that `p` is a `Uint8Array`, as the platform's sockets do. */
 export function checkBytes(p: unknown, what = "buffer"): asserts p is Uint8Array {
   if (!(p instanceof Uint8Array)) {

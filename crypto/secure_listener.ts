@@ -11,7 +11,7 @@ import { type Addr, type CallOptions, type Conn, formatAddr } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
 import { acceptLoop, AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { abortError } from "../errors.ts";
-import { checkOptions, describe, MAX_TIMEOUT } from "../_validate.ts";
+import { checkOptions, checkWhole, describe, MAX_TIMEOUT } from "../_validate.ts";
 import { type Waiter, waiter } from "../_async/waiter.ts";
 import type { SecureConn } from "./records.ts";
 import { checkSecureOptions, secure, type SecureOptions } from "./secure.ts";
@@ -121,8 +121,8 @@ export function secureListener(
   checkOptions(options, "secureListener");
   const { handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT, backlog = DEFAULT_BACKLOG, onError, ...handshake } =
     options;
-  checkWhole(handshakeTimeout, "handshakeTimeout", MAX_TIMEOUT);
-  checkWhole(backlog, "backlog", Number.MAX_SAFE_INTEGER);
+  checkWhole(handshakeTimeout, "handshakeTimeout", 1, MAX_TIMEOUT);
+  checkWhole(backlog, "backlog", 1, Number.MAX_SAFE_INTEGER);
   if (onError !== undefined && typeof onError !== "function") {
     throw new TypeError(`onError must be a function, got ${describe(onError)}`);
   }
@@ -169,12 +169,6 @@ export function secureDialer(dialer: Dialer, options: SecureEndOptions = {}): Se
       return secure(conn, { ...options, role: "initiator", signal: callOptions?.signal });
     },
   };
-}
-
-function checkWhole(value: unknown, name: string, max: number): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new TypeError(`${name} must be a whole number from 1 to ${max}, got ${describe(value)}`);
-  }
 }
 
 /** Tells `onError`; one that throws is the caller's bug, and must not take the listener down with it. */

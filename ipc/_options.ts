@@ -77,16 +77,6 @@ export function checkSecurity(
   return { encryption, psk, keys };
 }
 
-/** Checks a count or duration option: a number from `min` to `max`, or the default. */
-export function checkCount(value: unknown, what: string, fallback: number, min = 0, max = Infinity): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
-    const range = max === Infinity ? `from ${min}` : `from ${min} to ${max}`;
-    throw new TypeError(`${what} must be a number ${range}, got ${describe(value)}`);
-  }
-  return value;
-}
-
 /** Checks a message type: a whole number from 1 to 2^32 - 1. */
 export function checkType(type: unknown): number {
   if (typeof type !== "number") throw new TypeError(`message type must be a number, got ${describe(type)}`);

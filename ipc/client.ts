@@ -18,11 +18,11 @@ import { delay } from "../_async/delay.ts";
 import { noop, type Waiter, waiter } from "../_async/waiter.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
 import { Fifo } from "../_async/fifo.ts";
-import { checkBytes, checkOptions, describe, MAX_TIMEOUT, refusal } from "../_validate.ts";
+import { checkBytes, checkOptions, checkWhole, describe, MAX_TIMEOUT, refusal } from "../_validate.ts";
 import { type IpcAddress, resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log, logs } from "./_log.ts";
-import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
+import { checkProtocol, checkSecurity, checkType } from "./_options.ts";
 import { deadline, retryable, type Session } from "./_session.ts";
 import { dialTether, type Security } from "./_tether_protocol.ts";
 import { dialGolang, warmGolangKeys } from "./_golang_protocol.ts";
@@ -183,16 +183,22 @@ export class Client extends EventTarget implements AsyncIterable<IpcMessage>, As
     this.#address = resolveAddress(options, protocol);
     this.name = this.#address.label;
     this.#security = checkSecurity(options, "client", protocol);
-    this.#timeout = checkCount(options.timeout, "timeout", 0, 0, MAX_TIMEOUT);
-    this.#retryDelay = checkCount(options.retryDelay, "retryDelay", DEFAULT_RETRY_DELAY, 0, MAX_TIMEOUT);
-    this.#handshakeTimeout = checkCount(
+    this.#timeout = checkWhole(options.timeout, "timeout", 0, MAX_TIMEOUT, 0);
+    this.#retryDelay = checkWhole(options.retryDelay, "retryDelay", 0, MAX_TIMEOUT, DEFAULT_RETRY_DELAY);
+    this.#handshakeTimeout = checkWhole(
       options.handshakeTimeout,
       "handshakeTimeout",
-      DEFAULT_HANDSHAKE_TIMEOUT,
       1,
       MAX_TIMEOUT,
+      DEFAULT_HANDSHAKE_TIMEOUT,
     );
-    this.#maxQueuedWrites = checkCount(options.maxQueuedWrites, "maxQueuedWrites", DEFAULT_MAX_QUEUED_WRITES);
+    this.#maxQueuedWrites = checkWhole(
+      options.maxQueuedWrites,
+      "maxQueuedWrites",
+      0,
+      Number.MAX_SAFE_INTEGER,
+      DEFAULT_MAX_QUEUED_WRITES,
+    );
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);

@@ -12,11 +12,11 @@ import { DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT } from "../frame.ts";
 import { Fifo } from "../_async/fifo.ts";
 import { SharedTimer } from "../_async/shared_timer.ts";
 import { WaitQueue } from "../_async/wait_queue.ts";
-import { checkBytes, checkOptions, describe, MAX_TIMEOUT, refusal } from "../_validate.ts";
+import { checkBytes, checkOptions, checkWhole, describe, MAX_TIMEOUT, refusal } from "../_validate.ts";
 import { resolveAddress } from "./_address.ts";
 import { Inbox } from "./_inbox.ts";
 import { log } from "./_log.ts";
-import { checkCount, checkProtocol, checkSecurity, checkType } from "./_options.ts";
+import { checkProtocol, checkSecurity, checkType } from "./_options.ts";
 import { deadline, type Session } from "./_session.ts";
 import { acceptTether, type Security } from "./_tether_protocol.ts";
 import { acceptGolang, warmGolangKeys } from "./_golang_protocol.ts";
@@ -690,26 +690,27 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const protocol = checkProtocol(options.protocol);
   const address = resolveAddress(options, protocol);
   const security = checkSecurity(options, "server", protocol);
-  const maxMessageSize = checkCount(options.maxMessageSize, "maxMessageSize", DEFAULT_MAX_MESSAGE_SIZE);
-  if (!Number.isInteger(maxMessageSize) || maxMessageSize > MAX_MESSAGE_SIZE_LIMIT) {
-    throw new RangeError(
-      `maxMessageSize must be a whole number from 0 to ${MAX_MESSAGE_SIZE_LIMIT}, got ${maxMessageSize}`,
-    );
-  }
+  const maxMessageSize = checkWhole(
+    options.maxMessageSize,
+    "maxMessageSize",
+    0,
+    MAX_MESSAGE_SIZE_LIMIT,
+    DEFAULT_MAX_MESSAGE_SIZE,
+  );
   const multiClient = options.multiClient ?? false;
   if (typeof multiClient !== "boolean") {
     throw new TypeError(`multiClient must be a boolean, got ${describe(multiClient)}`);
   }
-  const handshakeTimeout = checkCount(
+  const handshakeTimeout = checkWhole(
     options.handshakeTimeout,
     "handshakeTimeout",
-    DEFAULT_HANDSHAKE_TIMEOUT,
     1,
     MAX_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT,
   );
   const writeTimeout = options.writeTimeout === Infinity
     ? Infinity
-    : checkCount(options.writeTimeout, "writeTimeout", DEFAULT_WRITE_TIMEOUT, 1, MAX_TIMEOUT);
+    : checkWhole(options.writeTimeout, "writeTimeout", 1, MAX_TIMEOUT, DEFAULT_WRITE_TIMEOUT);
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);

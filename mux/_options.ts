@@ -6,7 +6,7 @@
  */
 
 import type { Conn } from "../conn.ts";
-import { describe, MAX_TIMEOUT, refusal } from "../_validate.ts";
+import { checkWhole, describe, MAX_TIMEOUT, refusal } from "../_validate.ts";
 import { INITIAL_WINDOW } from "./const.ts";
 import { connWhere } from "../_where.ts";
 
@@ -139,42 +139,32 @@ export function checkOptions(conn: Conn, options: MuxOptions): Checked {
   if (role !== "client" && role !== "server") {
     throw new TypeError(`role must be "client" or "server", got ${describe(role)}`);
   }
-  const window = count(options.window, "window", INITIAL_WINDOW, INITIAL_WINDOW, MAX_WINDOW_LIMIT);
-  const maxWindow = count(
+  const window = checkWhole(options.window, "window", INITIAL_WINDOW, MAX_WINDOW_LIMIT, INITIAL_WINDOW);
+  const maxWindow = checkWhole(
     options.maxWindow,
     "maxWindow",
-    Math.max(DEFAULT_MAX_WINDOW, window),
     window,
     MAX_WINDOW_LIMIT,
+    Math.max(DEFAULT_MAX_WINDOW, window),
   );
-  const maxStreams = count(options.maxStreams, "maxStreams", DEFAULT_MAX_STREAMS, 1, 2 ** 31);
+  const maxStreams = checkWhole(options.maxStreams, "maxStreams", 1, 2 ** 31, DEFAULT_MAX_STREAMS);
   const checked: Checked = {
     window,
     maxWindow,
-    windowBudget: count(
+    windowBudget: checkWhole(
       options.windowBudget,
       "windowBudget",
-      DEFAULT_WINDOW_BUDGET,
       0,
       Number.MAX_SAFE_INTEGER,
+      DEFAULT_WINDOW_BUDGET,
     ),
     maxStreams,
-    acceptBacklog: count(options.acceptBacklog, "acceptBacklog", maxStreams, 1, 2 ** 31),
+    acceptBacklog: checkWhole(options.acceptBacklog, "acceptBacklog", 1, 2 ** 31, maxStreams),
     keepAlive: options.keepAlive === undefined
       ? undefined
-      : count(options.keepAlive, "keepAlive", 0, 1, MAX_TIMEOUT),
+      : checkWhole(options.keepAlive, "keepAlive", 1, MAX_TIMEOUT),
   };
   const refused = refusal(options, { op: "mux", addr: connWhere(conn) });
   if (refused !== undefined) throw refused;
   return checked;
-}
-
-/** Checks a whole-number option in `[min, max]`, naming it. */
-function count(value: unknown, what: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-    throw new TypeError(`${what} must be a whole number, got ${describe(value)}`);
-  }
-  if (value < min || value > max) throw new RangeError(`${what} must be from ${min} to ${max}, got ${value}`);
-  return value;
 }

@@ -8,7 +8,7 @@
 
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT } from "../frame.ts";
-import { describe } from "../_validate.ts";
+import { checkWhole, describe } from "../_validate.ts";
 import { type Codec, msgpackCodec } from "./codec.ts";
 import type { Validated } from "./_link.ts";
 import { MAX_CODEC_BYTES, MAX_NAME_BYTES, MAX_WINDOW } from "./_wire.ts";
@@ -69,9 +69,9 @@ export function checkEndpoint(options: EndpointOptions | undefined, fn: string):
     throw new RangeError(`codec name must be at most ${MAX_CODEC_BYTES} bytes of UTF-8, got ${codecBytes}`);
   }
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  checkCount(maxMessageSize, "maxMessageSize", MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT);
+  checkWhole(maxMessageSize, "maxMessageSize", MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT);
   const maxErrors = options.maxErrors ?? DEFAULT_MAX_ERRORS;
-  checkCount(maxErrors, "maxErrors", 1, 1 << 20);
+  checkWhole(maxErrors, "maxErrors", 1, 1 << 20);
   const mux = options.mux ?? {};
   if (mux === null || typeof mux !== "object") {
     throw new TypeError(`mux must be an options object, got ${describe(mux)}`);
@@ -98,25 +98,9 @@ export function checkDirection(direction: unknown): asserts direction is Directi
   }
 }
 
-/** Checks a whole-number option from `min` to `max`, returning it or `fallback` when absent. */
-export function checkCount(
-  value: unknown,
-  what: string,
-  min: number,
-  max: number,
-  fallback?: number,
-): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-    throw new TypeError(`${what} must be a whole number, got ${describe(value)}`);
-  }
-  if (value < min || value > max) throw new RangeError(`${what} must be from ${min} to ${max}, got ${value}`);
-  return value;
-}
-
 /** Checks a `bufferSize` in values (a window). */
 export function checkWindow(value: unknown, fallback: number): number {
-  return checkCount(value, "bufferSize", 1, MAX_WINDOW, fallback);
+  return checkWhole(value, "bufferSize", 1, MAX_WINDOW, fallback);
 }
 
 /** The validation function of a Standard Schema v1 validator (zod, valibot, arktype...). */

@@ -12,7 +12,7 @@ import { typedFrames } from "../frame.ts";
 import type { Listener } from "../listener.ts";
 import { acceptLoop } from "../accept_queue.ts";
 import { noop, waiter } from "../_async/waiter.ts";
-import { MAX_TIMEOUT, refusal } from "../_validate.ts";
+import { checkWhole, MAX_TIMEOUT, refusal } from "../_validate.ts";
 import { mux, type MuxOptions, type Session } from "../mux/mod.ts";
 import type { Codec } from "./codec.ts";
 import { ChannelError } from "./errors.ts";
@@ -22,7 +22,6 @@ import { RecvLink, SendLink, type Validated } from "./_link.ts";
 import { Outbox } from "./_outbox.ts";
 import {
   checkCallOptions,
-  checkCount,
   checkDirection,
   checkEndpoint,
   checkName,
@@ -170,7 +169,7 @@ export class Exporter implements AsyncDisposable {
   constructor(options?: ExporterOptions) {
     this.#options = checkEndpoint(options, "new Exporter");
     this.#maxBufferSize = checkWindow(options?.maxBufferSize, DEFAULT_MAX_BUFFER_SIZE);
-    this.#importTimeout = checkCount(
+    this.#importTimeout = checkWhole(
       options?.importTimeout,
       "importTimeout",
       1,

@@ -11,7 +11,7 @@ import { ConnClosedError } from "../errors.ts";
 import { typedFrames } from "../frame.ts";
 import { connect, type ConnectOptions } from "../transports/mod.ts";
 import { noop, waiter } from "../_async/waiter.ts";
-import { refusal } from "../_validate.ts";
+import { checkWhole, refusal } from "../_validate.ts";
 import { mux, type MuxOptions, type Session } from "../mux/mod.ts";
 import type { Codec } from "./codec.ts";
 import { ChannelError } from "./errors.ts";
@@ -21,7 +21,6 @@ import { type LinkInit, RecvLink, SendLink } from "./_link.ts";
 import { Outbox } from "./_outbox.ts";
 import {
   checkCallOptions,
-  checkCount,
   checkDirection,
   checkEndpoint,
   checkName,
@@ -223,7 +222,7 @@ export class Importer implements AsyncDisposable {
     if (direction === "send" && (count !== undefined || schema !== undefined)) {
       throw new TypeError(`count and schema apply to "recv" imports, not "send"`);
     }
-    const limit = count === undefined ? 0 : checkCount(count, "count", 1, Number.MAX_SAFE_INTEGER);
+    const limit = count === undefined ? 0 : checkWhole(count, "count", 1, Number.MAX_SAFE_INTEGER);
     const validate = validatorOf(schema);
     if (this.#state.kind === "closed") throw this.#state.error;
     const body = importBody({ direction, window, count: limit, codec: this.#options.codec.name, name });

@@ -145,8 +145,6 @@ Deno.test("secureListener() and secureDialer() check their options before anythi
   try {
     for (
       const bad of [
-        { handshakeTimeout: 0 },
-        { handshakeTimeout: 3e9 }, // past what a timer takes: it would fire at once
         { backlog: 1.5 },
         { onError: "log" },
         { role: "responder" },
@@ -159,6 +157,15 @@ Deno.test("secureListener() and secureDialer() check their options before anythi
         TypeError,
         JSON.stringify(bad),
       );
+    }
+    for (
+      const bad of [
+        { handshakeTimeout: 0 },
+        { handshakeTimeout: 3e9 }, // past what a timer takes: it would fire at once
+        { backlog: 0 },
+      ]
+    ) {
+      assert.throws(() => secureListener(inner, bad), RangeError, JSON.stringify(bad));
     }
     assert.throws(() => secureDialer(inner.dialer(), { signal: AbortSignal.timeout(1) } as never), TypeError);
     assert.throws(() => secureDialer({} as never), TypeError);

@@ -24,7 +24,7 @@ import { AcceptQueue, ListenerBase } from "../accept_queue.ts";
 import { ByteQueue } from "../byte_queue.ts";
 import { QueueConn } from "../queue_conn.ts";
 import { AddrInUseError, ConnectionRefusedError, ListenerClosedError } from "../errors.ts";
-import { checkBufferSize, checkOptions, describe, refusal } from "../_validate.ts";
+import { checkBufferSize, checkOptions, checkWhole, describe, refusal } from "../_validate.ts";
 
 /**
  * Options of {@linkcode pipe}.
@@ -224,10 +224,7 @@ export function listenMemory(options: MemoryListenOptions): MemoryListener {
   checkOptions(options, "listen");
   const { name, backlog = DEFAULT_BACKLOG } = options;
   if (name !== undefined) checkName(name);
-  if (typeof backlog !== "number" || !Number.isSafeInteger(backlog)) {
-    throw new TypeError(`backlog must be a whole number of connects, got ${describe(backlog)}`);
-  }
-  if (backlog < 0) throw new RangeError(`backlog must be 0 or more, got ${backlog}`);
+  checkWhole(backlog, "backlog", 0, Number.MAX_SAFE_INTEGER);
   const bufferSize = checkBufferSize(options.bufferSize);
   if (name !== undefined && registry.has(name)) {
     throw new AddrInUseError({ addr: `memory:${name}` });

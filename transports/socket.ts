@@ -40,7 +40,7 @@ import type { Addr, CallOptions, NetAddr } from "../conn.ts";
 import type { Dialer, Listener } from "../listener.ts";
 import { abortError } from "../errors.ts";
 import { abortable } from "../_async/abortable.ts";
-import { checkBufferSize, checkOptions, describe, refusal } from "../_validate.ts";
+import { checkBufferSize, checkOptions, checkWhole, describe, refusal } from "../_validate.ts";
 import { SocketConn } from "./socket_conn.ts";
 import { closeQuietly, socketError } from "./socket_errors.ts";
 import { SocketListener } from "./socket_listener.ts";
@@ -427,9 +427,5 @@ function checkHostname(hostname: unknown): string {
 }
 
 function checkPort(port: unknown): number {
-  if (typeof port !== "number" || !Number.isInteger(port)) {
-    throw new TypeError(`port must be a whole number, got ${describe(port)}`);
-  }
-  if (port < 0 || port > 65535) throw new RangeError(`port must be from 0 to 65535, got ${port}`);
-  return port;
+  return checkWhole(port, "port", 0, 65535);
 }

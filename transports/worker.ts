@@ -31,7 +31,7 @@
 
 import type { CallOptions, Conn } from "../conn.ts";
 import type { Listener } from "../listener.ts";
-import { checkOptions, describe } from "../_validate.ts";
+import { checkOptions, checkWhole, describe } from "../_validate.ts";
 import { DEFAULT_BACKLOG } from "./memory.ts";
 import { inWorker } from "./_isolate.ts";
 import { PortConn, portWindow } from "./_port_conn.ts";
@@ -214,10 +214,7 @@ export function listenWorker(options: WorkerListenOptions): Listener {
   checkOptions(options, "listen");
   const { name, backlog = DEFAULT_BACKLOG } = options;
   checkName(name);
-  if (typeof backlog !== "number" || !Number.isSafeInteger(backlog)) {
-    throw new TypeError(`backlog must be a whole number of connects, got ${describe(backlog)}`);
-  }
-  if (backlog < 0) throw new RangeError(`backlog must be 0 or more, got ${backlog}`);
+  checkWhole(backlog, "backlog", 0, Number.MAX_SAFE_INTEGER);
   const window = portWindow(options.bufferSize);
   const endpoint = options.worker ?? (inWorker() ? "parent" : undefined);
   if (endpoint === undefined) {
