@@ -21,7 +21,7 @@ import { ConnError, type ErrorContext } from "../errors.ts";
  * ```
  */
 export interface ChannelErrorContext extends ErrorContext {
-  /** The channel's name. */
+  /** The channel's name; `""` for a conn that failed before any channel. */
   channel: string;
 }
 
@@ -42,12 +42,16 @@ export interface ChannelErrorContext extends ErrorContext {
  * ```
  */
 export class ChannelError extends ConnError {
-  /** The channel's name. */
+  /** The channel's name; `""` for a conn that failed before any channel. */
   readonly channel: string;
   /** Makes the error; `summary` defaults to what the code says. */
   constructor(init: ChannelErrorContext & { code: string; summary?: string }) {
     const { channel, summary, ...rest } = init;
-    super({ ...rest, summary: `channel ${JSON.stringify(channel)}: ${summary ?? describeCode(init.code)}` });
+    const what = summary ?? describeCode(init.code);
+    super({
+      ...rest,
+      summary: channel === "" ? `before any channel: ${what}` : `channel ${JSON.stringify(channel)}: ${what}`,
+    });
     this.channel = channel;
   }
 

@@ -181,7 +181,8 @@ export class Exporter implements AsyncDisposable {
 
   /**
    * Transmission, protocol and validation errors, and undelivered values,
-   * each a `ChannelError` naming its channel. Reading it is optional: it
+   * each a `ChannelError` naming its channel (`""` for a conn that failed
+   * before it opened any: one that sent garbage, say). Reading it is optional: it
    * keeps the latest `maxErrors` (default 64) unread errors and drops older
    * ones (counted in `droppedErrors`); nothing else waits for it.
    */
@@ -345,10 +346,20 @@ export class Exporter implements AsyncDisposable {
     const session = mux(conn, { ...this.#options.mux, role: "server" });
     const addr = connWhere(conn);
     this.#sessions.add(session);
+    let streams = 0;
     try {
-      for await (const stream of session) this.#answer(stream, addr);
-    } catch {
-      // The session failed: its streams, and so their links, failed with it.
+      for await (const stream of session) {
+        streams++;
+        this.#answer(stream, addr);
+      }
+    } catch (err) {
+      // The session failed: its streams, and so their links, failed with it
+      // and said so. A conn that failed before any channel (garbage, a peer
+      // speaking something else) has nobody else to tell; one that merely
+      // went away is no error.
+      if (streams === 0 && this.#state.kind === "open" && !wentAway(err)) {
+        this.#log.report(ChannelError.from("", err));
+      }
     } finally {
       session.close();
       this.#sessions.delete(session);
@@ -535,4 +546,9 @@ export class Exporter implements AsyncDisposable {
     this.#links.add(recv);
     recv.start();
   }
+}
+
+/** Whether `err` says only that the conn went away (closed or reset). */
+function wentAway(err: unknown): boolean {
+  return err instanceof ConnClosedError || (err as { code?: unknown })?.code === "ECONNRESET";
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ConnClosedError } from "../mod.ts";
+import { ConnClosedError, pipe } from "../mod.ts";
 import {
-  type ChannelError,
+  ChannelError,
   ChannelRefusedError,
   Exporter,
   Importer,
@@ -320,4 +320,34 @@ Deno.test("bad arguments are TypeErrors and RangeErrors that say what was expect
   assert.throws(() => imp.import("x", "send", { count: 1 }), /apply to "recv" imports/);
   assert.throws(() => imp.import("x", "recv", { schema: {} as never }), /Standard Schema/);
   await assert.rejects(imp.drain({ signal: "soon" as never }), TypeError);
+});
+
+Deno.test("a conn that sends garbage before any channel shows on the exporter's errors, and the exporter serves on", async () => {
+  const exp = new Exporter();
+  const [a, b] = pipe();
+  const served = exp.serveConn(a);
+  await b.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const reader = exp.errors.getReader();
+  const { value: err } = await reader.read();
+  assert.ok(err instanceof ChannelError, String(err));
+  assert.equal(err.channel, "");
+  assert.equal(err.code, "EPROTO");
+  assert.match(err.message, /before any channel: protocol error/);
+  await served;
+  b.close();
+  // A conn that merely goes away before any channel is no error; a good importer still works.
+  const [c, d] = pipe();
+  const quiet = exp.serveConn(c);
+  d.close();
+  await quiet;
+  const inbox = exp.export<number>("jobs", "send").getReader();
+  const [e, f] = pipe();
+  exp.serveConn(e);
+  const imp = new Importer(f);
+  const jobs = imp.import<number>("jobs", "send").getWriter();
+  await jobs.write(7);
+  assert.equal((await inbox.read()).value, 7);
+  imp.close();
+  exp.close();
+  assert.equal((await reader.read()).done, true, "nothing else was reported");
 });
