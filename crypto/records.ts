@@ -54,6 +54,13 @@ export const MAX_RECORD_PLAINTEXT = MAX_BODY_LENGTH - TAG_LENGTH;
 
 /** Records each direction keeps in flight through WebCrypto. */
 const IN_FLIGHT = 4;
+/**
+ * Microtask turns a receive pump waits, after handing a record to a waiting
+ * reader, for that reader to come back before it reads the conn underneath
+ * again (see `#runReceive`): enough for a few layers above (frames, a
+ * session, an application's loop) to take the record in turn.
+ */
+const READER_TURNS = 16;
 
 /** A record's length prefix. */
 const LENGTH_BYTES = 2;
@@ -530,8 +537,17 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         }
         if (plaintext !== null) {
           // Direct: handed to readers in this turn, unless the queue is full.
+          const reader = this.#inbound.waitingReads > 0;
           const delivered = this.#deliver(plaintext, plaintext.buffer === body.buffer ? "copy" : undefined);
-          if (delivered === true) continue;
+          if (delivered === true) {
+            // A reader took it whole: let it, and the layers it feeds, have it
+            // before this pump's next read of the conn underneath, whose native
+            // call (microseconds) would otherwise come first, on every
+            // message's way to the application. They come back for more, or
+            // the turns run out; nothing waits for a timer.
+            if (reader && this.#reader.buffered === 0) await readerBack(this.#inbound);
+            continue;
+          }
           if (delivered === false || !await delivered) return;
           continue;
         }
@@ -710,4 +726,11 @@ function asConnError(err: unknown, op: string, addr: string): Error {
     detail: err instanceof Error ? err.message : String(err),
     cause: err,
   });
+}
+
+/** Waits microtask turns until a read waits on `queue` again, or holds bytes, up to {@linkcode READER_TURNS}. */
+async function readerBack(queue: ByteQueue): Promise<void> {
+  for (let turn = 0; turn < READER_TURNS && queue.waitingReads === 0 && queue.queued === 0; turn++) {
+    await undefined;
+  }
 }

@@ -256,3 +256,30 @@ Deno.test("closing after the peer hung up, while big records still go through We
     await Promise.all([mine.closed, theirs.closed]);
   }
 });
+
+Deno.test("a record handed to a waiting reader reaches it before the secure conn reads its conn again", async () => {
+  const [a, b] = pipe();
+  let reads = 0;
+  const counted = Object.create(a) as Conn;
+  counted.read = (p, options) => {
+    reads++;
+    return a.read(p, options);
+  };
+  counted.write = (p, options) => a.write(p, options);
+  counted.close = () => a.close();
+  counted.closeWrite = () => a.closeWrite();
+  const [mine, theirs] = await Promise.all([
+    secure(counted, { role: "initiator" }),
+    secure(b, { role: "responder" }),
+  ]);
+  for (let i = 0; i < 3; i++) {
+    const reading = mine.read(new Uint8Array(16));
+    await new Promise((r) => setTimeout(r, 0)); // the receive pump waits in its read
+    const before = reads;
+    await theirs.write(Uint8Array.of(1, 2, 3));
+    assert.equal(await reading, 3);
+    // The reader had it first: the pump's next native read (its cost) comes after.
+    assert.equal(reads, before, `message ${i}`);
+  }
+  await closeAll(mine, theirs);
+});
