@@ -100,8 +100,9 @@ export class FrameReader {
     if (head !== undefined && length >= head.length) {
       await this.#fill(2 + head.length, length, signal);
       // The rest is read while the head's reader works (a DH, which blocks
-      // the thread where the runtime computes it synchronously): its bytes
-      // land behind the head's, which a read made before the view stays clear of.
+      // the thread where the runtime computes it synchronously). Its bytes
+      // land behind the head's; the view is taken after the read starts,
+      // since starting one may move the buffered bytes to the front.
       const more = this.#end - this.#start < 2 + length ? this.#readMore(signal) : null;
       more?.catch(noop); // awaited below, unless the head's reader throws first
       await head.read(this.#buf.subarray(this.#start + 2, this.#start + 2 + head.length));
