@@ -418,7 +418,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
         if (last) {
           await writing;
           writing = pipeline = null;
-          if (this.#sending !== "open" && pipeline === null) return; // the writer failed
+          if (this.#sending !== "open") return; // the writer failed
           this.#pipelined = false;
         }
       }

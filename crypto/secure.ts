@@ -330,8 +330,8 @@ async function handshake(
       signal?.throwIfAborted();
       const sending = conn.write(head.sent === 0 ? encodeFrame(message, lead) : message.subarray(head.sent));
       prepareEphemeral(); // while the peer works on its answer
-      await head.writing;
-      await sending;
+      // Both awaited together: two writes in flight may both fail (a close), and neither may go unhandled.
+      await Promise.all([head.writing, sending]);
       continue;
     }
     const first = read++ === 0;

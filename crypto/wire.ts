@@ -27,6 +27,9 @@ export function encodeFrame(body: Uint8Array, lead?: Uint8Array, length: number 
   if (length > MAX_BODY_LENGTH) {
     throw new RangeError(`a frame body is at most ${MAX_BODY_LENGTH} bytes, got ${length}`);
   }
+  if (length < body.length) {
+    throw new RangeError(`a frame of ${length} bytes cannot start with ${body.length}`);
+  }
   const at = lead?.length ?? 0;
   const frame = new Uint8Array(at + 2 + body.length);
   if (lead !== undefined) frame.set(lead);
@@ -44,7 +47,8 @@ export interface NextFrameOptions extends CallOptions {
    * Called (and awaited) with the body's first `length` bytes as soon as
    * they are here, before the rest is waited for; skipped for a shorter
    * body. The bytes are a view valid only during the call. A throw ends
-   * the read with that error.
+   * the read with that error, and the reader with it (a read of the rest is
+   * under way meanwhile): close the conn.
    */
   head?: { length: number; read(head: Uint8Array): void | Promise<void> };
 }

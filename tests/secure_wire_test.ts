@@ -3,8 +3,8 @@
  * ephemeral key) sent and read ahead of the DH behind it.
  */
 import assert from "node:assert/strict";
-import { HandshakeError, pipe, ProtocolError } from "../mod.ts";
-import { secure } from "../crypto/mod.ts";
+import { ConnError, HandshakeError, listen, pipe, ProtocolError } from "../mod.ts";
+import { generateKeyPair, secure, secureListener } from "../crypto/mod.ts";
 import { cipherFunctions } from "../crypto/cipher.ts";
 import { HandshakeState } from "../crypto/handshake.ts";
 import { SHA256 } from "../crypto/hash.ts";
@@ -17,6 +17,7 @@ Deno.test("encodeFrame can announce a longer body than it carries, for a frame w
   assert.deepEqual(encodeFrame(bytes(1, 2), bytes(9), 5), bytes(9, 0, 5, 1, 2));
   assert.deepEqual(encodeFrame(bytes(1, 2)), bytes(0, 2, 1, 2));
   assert.throws(() => encodeFrame(bytes(1), undefined, 0x10000), RangeError);
+  assert.throws(() => encodeFrame(bytes(1, 2, 3), undefined, 2), RangeError);
 });
 
 Deno.test("a frame reader hands over a frame's head as soon as it is here, before the rest comes", async () => {
@@ -97,4 +98,48 @@ Deno.test("a responder whose ephemeral key is a low-order point is refused at th
   // It told the peer why (a one-byte refusal frame) before closing.
   assert.deepEqual(await reader.next(), bytes(2));
   theirs.close();
+});
+
+Deno.test("a handshake closed while its key and its rest are both being written rejects once, nothing unhandled", async () => {
+  // A peer that never reads, and a window too small for the message: the
+  // key's write and the rest's are both pending when the signal closes the
+  // conn, and both fail. (An unhandled rejection would fail this test.)
+  const server = await generateKeyPair();
+  const [a, b] = pipe({ bufferSize: 8 });
+  const aborting = new AbortController();
+  const dialing = secure(a, {
+    role: "initiator",
+    pattern: "NK", // its first message: e, es
+    remoteStaticKey: server.publicKey,
+    signal: aborting.signal,
+  }).catch((e) => e);
+  await new Promise((r) => setTimeout(r, 50));
+  aborting.abort(new Error("stop"));
+  const err = await dialing;
+  assert.ok(err instanceof ConnError, String(err));
+  await new Promise((r) => setTimeout(r, 50)); // a stray rejection would surface here
+  b.close();
+});
+
+Deno.test("a secure listener whose client stalls with the server's answer half written keeps serving", async () => {
+  const inner = listen({ transport: "memory", bufferSize: 16 });
+  const errors: Error[] = [];
+  const listener = secureListener(inner, { handshakeTimeout: 300, onError: (e) => errors.push(e) });
+  const serving = (async () => {
+    for await (const conn of listener) conn.close();
+  })();
+  // A plausible NN first message, then no reading: the server's answer (key first) stalls.
+  const stalling = await inner.dialer().dial();
+  const first = new Uint8Array(34);
+  first[1] = 32;
+  crypto.getRandomValues(first.subarray(2));
+  await stalling.write(first);
+  while (errors.length === 0) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(errors[0] instanceof ConnError, String(errors[0]));
+  // The listener still handshakes a good client.
+  const good = await secure(await inner.dialer().dial(), { role: "initiator" });
+  good.close();
+  stalling.close();
+  listener.close();
+  await serving;
 });
