@@ -109,13 +109,14 @@ export interface CipherFunctions {
 }
 
 /**
- * Messages up to this size are sealed and opened synchronously: ChaChaPoly
- * in plain TypeScript (a few microseconds for a small message), AESGCM
- * through `node:crypto` where the runtime has it. A WebCrypto call costs
- * tens of microseconds of scheduling, whatever the size, but it runs off
- * the JavaScript thread: for bigger records a pipeline of WebCrypto calls
- * moves more bytes (measured with `bench/ab.ts`: at 1 KiB, sealing
- * synchronously made `secure(pipe())` 0.8–0.9× as fast as WebCrypto).
+ * Messages up to this size are sealed and opened synchronously in every
+ * runtime: ChaChaPoly in plain TypeScript (a few microseconds for a small
+ * message), AESGCM through `node:crypto` where the runtime has it. Bigger
+ * AESGCM records go to WebCrypto: its calls cost tens of microseconds of
+ * scheduling, but run off the JavaScript thread, and Deno's `node:crypto`
+ * AES-GCM is slow (`secure(pipe())` moved 0.26–0.52× as much with it at 1–64
+ * KiB, `bench/ab.ts`, 2026-12-02). Bigger ChaChaPoly records: see
+ * `chachaPaths`.
  */
 export const SYNC_CIPHER_LIMIT = 512;
 
@@ -268,21 +269,23 @@ const aesPaths: Paths = {
 };
 
 /**
- * ChaChaPoly's synchronous paths: plain TypeScript for small messages.
- * Bigger ones go to WebCrypto where it has ChaCha20-Poly1305 (Deno,
- * Chromium): off the JavaScript thread, several records in flight, it moves
- * more than `node:crypto`'s synchronous calls (1.1–1.2× at 64 KiB through
- * `secure(pipe())`, where `node:crypto` gave 0.7×). Where it lacks it
- * (Node 20), `node:crypto`, and else plain TypeScript.
+ * ChaChaPoly's synchronous paths: plain TypeScript for small messages;
+ * bigger ones through `node:crypto` where the runtime has it (Deno, Node,
+ * Bun), else WebCrypto where it has ChaCha20-Poly1305 (Chromium; the sync
+ * path answers `null` then), else plain TypeScript. In Deno 2.9.6 a
+ * WebCrypto call took 75–245 µs awaited (512 B to 64 KiB) against 10–90 µs
+ * for `node:crypto`'s, and `secure(pipe())` moved 1.3× as much with
+ * `node:crypto` at 1 KiB and at 64 KiB, for about half the CPU (WebCrypto's
+ * work off the JavaScript thread no longer pays for its scheduling).
  */
 const chachaPaths: Paths = {
   sealNow(key, hi, lo, ad, plaintext, headroom, into) {
     if (plaintext.length > SYNC_CIPHER_LIMIT) {
-      if (webChaCha === true) return null;
       const host = hostCrypto();
       if (host !== null) {
         return hostSeal(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, plaintext, headroom);
       }
+      if (webChaCha === true) return null;
     }
     // A small typed array lives outside the JS heap and costs more to make than to seal.
     const length = headroom + plaintext.length + TAG_LENGTH;
@@ -294,9 +297,9 @@ const chachaPaths: Paths = {
   },
   openNow(key, hi, lo, ad, ciphertext, into) {
     if (ciphertext.length > SYNC_CIPHER_LIMIT + TAG_LENGTH) {
-      if (webChaCha === true) return null;
       const host = hostCrypto();
       if (host !== null) return hostOpen(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, ciphertext);
+      if (webChaCha === true) return null;
     }
     if (ciphertext.length < TAG_LENGTH) throw new DecryptError(new Error("shorter than a tag"));
     const length = ciphertext.length - TAG_LENGTH;

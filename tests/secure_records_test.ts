@@ -283,3 +283,28 @@ Deno.test("a record handed to a waiting reader reaches it before the secure conn
   }
   await closeAll(mine, theirs);
 });
+
+Deno.test("without node:crypto (a browser), big ChaChaPoly records go through WebCrypto and back, every byte in order", async () => {
+  const { setHostCrypto } = await import("../crypto/_host.ts");
+  setHostCrypto(null);
+  try {
+    const [a, b] = pipe();
+    const [mine, theirs] = await Promise.all([
+      secure(a, { role: "initiator", cipher: "ChaChaPoly" }),
+      secure(b, { role: "responder", cipher: "ChaChaPoly" }),
+    ]);
+    for (let i = 0; i < 4; i++) {
+      const big = randomBytes(100 * 1024), small = randomBytes(40);
+      const writing = (async () => {
+        await mine.write(big);
+        await mine.write(small);
+      })();
+      assert.deepEqual(await readExactly(theirs, big.length), big);
+      assert.deepEqual(await readExactly(theirs, small.length), small);
+      await writing;
+    }
+    await closeAll(mine, theirs);
+  } finally {
+    setHostCrypto(undefined);
+  }
+});
