@@ -8,9 +8,10 @@
  * HMAC import and sign ~50 µs, an X25519 key pair ~350 µs in Deno 2.9),
  * which is most of a small record's round trip and of a handshake. The same
  * algorithms run synchronously here in a few microseconds: X25519, AES-GCM
- * records up to 1 KiB, and ChaCha20-Poly1305 records over 1 KiB (its small
- * ones are cheaper still in plain TypeScript, `_chacha20_poly1305.ts`). Big
- * AES-GCM records stay on WebCrypto, which runs them off the main thread.
+ * records up to 512 B, and ChaCha20-Poly1305 records over 512 B where the
+ * host has that cipher (its small ones are cheaper still in plain
+ * TypeScript, `_chacha20_poly1305.ts`). Big AES-GCM records stay on
+ * WebCrypto, which runs them off the main thread.
  * The synchronous ciphers take the raw key (kept by `CipherKey`): a
  * `KeyObject` there costs an export per record. Internal to `crypto/`.
  *

@@ -270,9 +270,9 @@ const aesPaths: Paths = {
 
 /**
  * ChaChaPoly's synchronous paths: plain TypeScript for small messages;
- * bigger ones through `node:crypto` where the runtime has it (Deno, Node,
- * Bun), else WebCrypto where it has ChaCha20-Poly1305 (Chromium; the sync
- * path answers `null` then), else plain TypeScript. In Deno 2.9.6 a
+ * bigger ones through `node:crypto` where the runtime's has the cipher
+ * (Deno, Node), else WebCrypto where it has ChaCha20-Poly1305 (Chromium;
+ * the sync path answers `null` then), else plain TypeScript. In Deno 2.9.6 a
  * WebCrypto call took 75–245 µs awaited (512 B to 64 KiB) against 10–90 µs
  * for `node:crypto`'s, and `secure(pipe())` moved 1.3× as much with
  * `node:crypto` at 1 KiB and at 64 KiB, for about half the CPU (WebCrypto's
@@ -281,7 +281,7 @@ const aesPaths: Paths = {
 const chachaPaths: Paths = {
   sealNow(key, hi, lo, ad, plaintext, headroom, into) {
     if (plaintext.length > SYNC_CIPHER_LIMIT) {
-      const host = hostCrypto();
+      const host = hostChaCha();
       if (host !== null) {
         return hostSeal(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, plaintext, headroom);
       }
@@ -297,7 +297,7 @@ const chachaPaths: Paths = {
   },
   openNow(key, hi, lo, ad, ciphertext, into) {
     if (ciphertext.length > SYNC_CIPHER_LIMIT + TAG_LENGTH) {
-      const host = hostCrypto();
+      const host = hostChaCha();
       if (host !== null) return hostOpen(host, "chacha20-poly1305", key, nonce(hi, lo, true), ad, ciphertext);
       if (webChaCha === true) return null;
     }
@@ -313,6 +313,29 @@ const chachaPaths: Paths = {
     return out;
   },
 };
+
+/** The host `hostChaCha` last asked, and whether its `node:crypto` has ChaCha20-Poly1305. */
+let chachaHost: { host: HostCrypto; has: boolean } | null = null;
+
+/**
+ * The runtime's `node:crypto` if it has ChaCha20-Poly1305, else `null`: not
+ * every one that has `node:crypto` has the cipher (Bun's does not), so it
+ * is asked once, with a throwaway cipher.
+ */
+function hostChaCha(): HostCrypto | null {
+  const host = hostCrypto();
+  if (host === null) return null;
+  if (chachaHost?.host !== host) {
+    let has = true;
+    try {
+      host.createCipheriv("chacha20-poly1305", new Uint8Array(32), new Uint8Array(12), HOST_OPTIONS);
+    } catch {
+      has = false;
+    }
+    chachaHost = { host, has };
+  }
+  return chachaHost.has ? host : null;
+}
 
 /** AES-256-GCM; the nonce counter is big-endian. */
 export const AESGCM: CipherFunctions = cipherFunctionsOf("AESGCM", "AES-GCM", "raw", false, aesPaths);
@@ -345,8 +368,8 @@ function hasWebChaCha(): Promise<boolean> {
 
 /**
  * Whether `cipher: "ChaChaPoly"` can be used here. It always can now: where
- * the runtime lacks ChaCha20-Poly1305 (Node 20, browsers), tether's own
- * TypeScript implementation runs it. Kept so that code written when it
+ * the runtime lacks ChaCha20-Poly1305 (Node 20's WebCrypto, Firefox and
+ * Safari), tether's own TypeScript implementation runs it. Kept so that code written when it
  * depended on the runtime (`await hasChaChaPoly() ? "ChaChaPoly" :
  * "AESGCM"`) still works.
  *

@@ -545,7 +545,7 @@ export class SecureQueueConn extends QueueConn implements SecureConn {
             // call (microseconds) would otherwise come first, on every
             // message's way to the application. They come back for more, or
             // the turns run out; nothing waits for a timer.
-            if (reader && this.#reader.buffered === 0) await readerBack(this.#inbound);
+            if (reader && this.#reader.buffered === 0 && !this.#peerEof) await readerBack(this.#inbound);
             continue;
           }
           if (delivered === false || !await delivered) return;

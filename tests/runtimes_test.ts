@@ -176,7 +176,7 @@ Deno.test("the same suite passes in Deno, the reference runtime", async () => {
   const rows: Row[] = [];
   await runSuite(host, layers, (row) => rows.push(row));
   const notes = assertReport({ runtime: host.runtime, rows });
-  // Deno's WebCrypto has ChaCha20-Poly1305: the handshake ran with it.
+  // Deno has ChaCha20-Poly1305 (node:crypto's, and WebCrypto's): the handshake ran with it.
   assert.equal(notes.get(CHACHA), "ChaChaPoly: supported");
   assert.equal(notes.get(SOCKETS), "sockets: available");
 });

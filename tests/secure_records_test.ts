@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type Conn, ConnClosedError, connect, listen, pipe, ProtocolError } from "../mod.ts";
 import { secure, type SecureConn } from "../crypto/mod.ts";
 import type { SecureQueueConn } from "../crypto/records.ts";
+import { type HostCrypto, hostCrypto, setHostCrypto } from "../crypto/_host.ts";
 import { closeAll, randomBytes, readExactly, relay } from "./crypto_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -168,7 +169,7 @@ Deno.test("over a Unix socket, cancelling a secure conn's readable leaves its wr
 });
 
 Deno.test("secure conns in one isolate, some records sealed at once and some through WebCrypto, each carry their own bytes", async () => {
-  // AESGCM seals records over 1 KiB through WebCrypto, smaller ones at once;
+  // AESGCM seals records over 512 B through WebCrypto, smaller ones at once;
   // every send pump gathers plaintext in one shared buffer.
   const pairs = await Promise.all(
     Array.from({ length: 3 }, async () => {
@@ -198,7 +199,24 @@ Deno.test("secure conns in one isolate, some records sealed at once and some thr
 });
 
 Deno.test("a secure conn goes from bursts through WebCrypto back to records sealed and opened at once, many times over, and every byte arrives in order", async () => {
+  // ChaChaPoly's big records go to WebCrypto only without node:crypto (a browser).
   for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
+    await withoutHostFor(cipher, () => burstsAndBack(cipher));
+  }
+});
+
+/** Runs `run` with `node:crypto` hidden when `cipher` is ChaChaPoly, so that its big records take WebCrypto. */
+async function withoutHostFor(cipher: "ChaChaPoly" | "AESGCM", run: () => Promise<void>): Promise<void> {
+  if (cipher === "ChaChaPoly") setHostCrypto(null);
+  try {
+    await run();
+  } finally {
+    setHostCrypto(undefined);
+  }
+}
+
+async function burstsAndBack(cipher: "ChaChaPoly" | "AESGCM"): Promise<void> {
+  {
     const [a, b] = pipe();
     const [x, y] = await Promise.all([
       secure(a, { role: "initiator", cipher }),
@@ -235,10 +253,16 @@ Deno.test("a secure conn goes from bursts through WebCrypto back to records seal
     assert.deepEqual(await readExactly(x, 10), text("still here"));
     await closeAll(x, y);
   }
-});
+}
 
 Deno.test("closing after the peer hung up, while big records still go through WebCrypto, settles closed", async () => {
   for (const cipher of ["AESGCM", "ChaChaPoly"] as const) {
+    await withoutHostFor(cipher, () => hangUpMidBurst(cipher));
+  }
+});
+
+async function hangUpMidBurst(cipher: "ChaChaPoly" | "AESGCM"): Promise<void> {
+  {
     const [a, b] = pipe();
     const [mine, theirs] = await Promise.all([
       secure(a, { role: "initiator", cipher }),
@@ -255,7 +279,7 @@ Deno.test("closing after the peer hung up, while big records still go through We
     (mine as SecureQueueConn).closeAfterPeer();
     await Promise.all([mine.closed, theirs.closed]);
   }
-});
+}
 
 Deno.test("a record handed to a waiting reader reaches it before the secure conn reads its conn again", async () => {
   const [a, b] = pipe();
@@ -285,8 +309,14 @@ Deno.test("a record handed to a waiting reader reaches it before the secure conn
 });
 
 Deno.test("without node:crypto (a browser), big ChaChaPoly records go through WebCrypto and back, every byte in order", async () => {
-  const { setHostCrypto } = await import("../crypto/_host.ts");
   setHostCrypto(null);
+  const subtle = crypto.subtle as unknown as Record<string, unknown>;
+  const encrypt = crypto.subtle.encrypt;
+  let webCalls = 0;
+  subtle.encrypt = function (this: SubtleCrypto, ...args: Parameters<SubtleCrypto["encrypt"]>) {
+    webCalls++;
+    return encrypt.apply(this, args);
+  };
   try {
     const [a, b] = pipe();
     const [mine, theirs] = await Promise.all([
@@ -304,7 +334,69 @@ Deno.test("without node:crypto (a browser), big ChaChaPoly records go through We
       await writing;
     }
     await closeAll(mine, theirs);
+    assert.ok(webCalls >= 4, `the big records went through WebCrypto (${webCalls} calls)`);
+  } finally {
+    delete subtle.encrypt;
+    setHostCrypto(undefined);
+  }
+});
+
+Deno.test("with node:crypto, big ChaChaPoly records are sealed and opened by it, not by WebCrypto", async () => {
+  let seals = 0, opens = 0;
+  setHostCrypto(watchedHost((algorithm, op) => {
+    if (algorithm === "chacha20-poly1305") op === "seal" ? seals++ : opens++;
+  }));
+  try {
+    const [a, b] = pipe();
+    const [mine, theirs] = await Promise.all([
+      secure(a, { role: "initiator", cipher: "ChaChaPoly" }),
+      secure(b, { role: "responder", cipher: "ChaChaPoly" }),
+    ]);
+    const big = randomBytes(100 * 1024);
+    const writing = mine.write(big);
+    assert.deepEqual(await readExactly(theirs, big.length), big);
+    await writing;
+    assert.ok(seals >= 2 && opens >= 2, `${seals} seals, ${opens} opens through node:crypto`);
+    await closeAll(mine, theirs);
   } finally {
     setHostCrypto(undefined);
   }
 });
+
+Deno.test("a node:crypto without ChaCha20-Poly1305 (Bun's) leaves big ChaChaPoly records to WebCrypto, every byte in order", async () => {
+  setHostCrypto(watchedHost((algorithm) => {
+    if (algorithm === "chacha20-poly1305") throw new Error(`Unknown cipher: ${algorithm}`);
+  }));
+  try {
+    const [a, b] = pipe();
+    const [mine, theirs] = await Promise.all([
+      secure(a, { role: "initiator", cipher: "ChaChaPoly" }),
+      secure(b, { role: "responder", cipher: "ChaChaPoly" }),
+    ]);
+    for (const size of [40, 4096, 100 * 1024]) {
+      const data = randomBytes(size);
+      const writing = mine.write(data);
+      assert.deepEqual(await readExactly(theirs, size), data);
+      await writing;
+    }
+    await closeAll(mine, theirs);
+  } finally {
+    setHostCrypto(undefined);
+  }
+});
+
+/** The runtime's `node:crypto`, with `watch` told of (and free to refuse, by throwing) every cipher it makes. */
+function watchedHost(watch: (algorithm: string, op: "seal" | "open") => void): HostCrypto {
+  const host = hostCrypto()!;
+  return {
+    ...host,
+    createCipheriv(...args: Parameters<HostCrypto["createCipheriv"]>) {
+      watch(args[0], "seal");
+      return host.createCipheriv(...args);
+    },
+    createDecipheriv(...args: Parameters<HostCrypto["createDecipheriv"]>) {
+      watch(args[0], "open");
+      return host.createDecipheriv(...args);
+    },
+  };
+}
