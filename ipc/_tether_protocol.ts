@@ -472,8 +472,6 @@ class TetherSession implements Session {
   /** The count last confirmed to the peer. */
   #told = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The peer ended the connection cleanly (its end-of-stream record, or its EOF without encryption). */
-  #peerEnded = false;
   readonly #counted = () => {
     this.#sent++;
   };
@@ -502,10 +500,7 @@ class TetherSession implements Session {
   async receive(): Promise<IpcMessage | null> {
     for (;;) {
       const message = await this.#framed.receive();
-      if (message === null) {
-        this.#peerEnded = true;
-        return null;
-      }
+      if (message === null) return null;
       if (message.type !== 0) {
         if (message.data.length > this.maxMessageSize) {
           this.close();
@@ -574,8 +569,8 @@ class TetherSession implements Session {
   close(): void {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
-    // A peer that ended cleanly hung up: it reads no end-of-stream record.
-    if (this.#peerEnded && this.conn instanceof SecureQueueConn) this.conn.closeAfterPeer();
+    // A peer that sent its end-of-stream record hung up: it reads none of ours.
+    if (this.conn instanceof SecureQueueConn) this.conn.closeAfterPeer();
     this.#framed.close();
   }
 }

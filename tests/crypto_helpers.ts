@@ -1,7 +1,7 @@
 /** Shared helpers of the crypto tests. */
 
 import { type Conn, pipe } from "../mod.ts";
-import { secure, type SecureOptions } from "../crypto/mod.ts";
+import { secure, type SecureConn, type SecureOptions } from "../crypto/mod.ts";
 
 /** Reads exactly `n` bytes, failing at EOF. */
 export async function readExactly(conn: Conn, n: number): Promise<Uint8Array> {
@@ -76,6 +76,41 @@ export async function bothSides(initiator: Side, responder: Side = initiator, [a
   for (const r of results) if (r.status === "fulfilled") r.value.close();
   await Promise.all(results.map((r) => r.status === "fulfilled" ? r.value.closed : null));
   return results;
+}
+
+/** Both ends of a secure conn over `conn`s (a fresh pipe by default), handshaken and open. */
+export function securePair(
+  side: Side = {},
+  [a, b]: [Conn, Conn] = pipe(),
+): Promise<[SecureConn, SecureConn]> {
+  return Promise.all([secure(a, { ...side, role: "initiator" }), secure(b, { ...side, role: "responder" })]);
+}
+
+/**
+ * `conn`, with a copy of every write it is given kept in `writes` and its
+ * reads counted in `reads`: what a layer above does to the conn under it.
+ */
+export function counting(conn: Conn): { conn: Conn; writes: Uint8Array[]; readonly reads: number } {
+  const writes: Uint8Array[] = [];
+  let reads = 0;
+  const counted = Object.create(conn) as Conn;
+  counted.write = (p, options) => {
+    writes.push(p.slice());
+    return conn.write(p, options);
+  };
+  counted.read = (p, options) => {
+    reads++;
+    return conn.read(p, options);
+  };
+  counted.close = () => conn.close();
+  counted.closeWrite = () => conn.closeWrite();
+  return {
+    conn: counted,
+    writes,
+    get reads() {
+      return reads;
+    },
+  };
 }
 
 /** Closes every conn and waits until each has settled. */

@@ -6,22 +6,9 @@ import { type Conn, ConnError, HandshakeError, pipe, ProtocolError } from "../mo
 import { generateKeyPair } from "../crypto/mod.ts";
 import { acceptTether, dialTether, type Security, TETHER_IPC_VERSION } from "../ipc/_tether_protocol.ts";
 import type { Session } from "../ipc/_session.ts";
+import { counting } from "./crypto_helpers.ts";
 
 const HELLO = 16;
-
-/** A conn that counts its writes. */
-function counting(conn: Conn): { conn: Conn; writes: Uint8Array[] } {
-  const writes: Uint8Array[] = [];
-  const counted = Object.create(conn) as Conn;
-  counted.write = (p, options) => {
-    writes.push(p.slice());
-    return conn.write(p, options);
-  };
-  counted.read = (p, options) => conn.read(p, options);
-  counted.close = () => conn.close();
-  counted.closeWrite = () => conn.closeWrite();
-  return { conn: counted, writes };
-}
 
 /**
  * Two conns joined through a relay: what one side writes reaches the other

@@ -8,7 +8,7 @@ import { type Conn, ConnClosedError, connect, listen, pipe, ProtocolError } from
 import { secure, type SecureConn } from "../crypto/mod.ts";
 import type { SecureQueueConn } from "../crypto/records.ts";
 import { type HostCrypto, hostCrypto, setHostCrypto } from "../crypto/_host.ts";
-import { closeAll, randomBytes, readExactly, relay } from "./crypto_helpers.ts";
+import { closeAll, counting, randomBytes, readExactly, relay, securePair } from "./crypto_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const TAG = 16;
@@ -172,10 +172,7 @@ Deno.test("secure conns in one isolate, some records sealed at once and some thr
   // AESGCM seals records over 512 B through WebCrypto, smaller ones at once;
   // every send pump gathers plaintext in one shared buffer.
   const pairs = await Promise.all(
-    Array.from({ length: 3 }, async () => {
-      const [a, b] = pipe();
-      return await Promise.all([secure(a, { role: "initiator" }), secure(b, { role: "responder" })]);
-    }),
+    Array.from({ length: 3 }, () => securePair()),
   );
   const sizes = [10, 5000, 70_000, 1, 1500, 300, 40_000];
   const streams = pairs.flatMap(([x, y], i) =>
@@ -216,43 +213,37 @@ async function withoutHostFor(cipher: "ChaChaPoly" | "AESGCM", run: () => Promis
 }
 
 async function burstsAndBack(cipher: "ChaChaPoly" | "AESGCM"): Promise<void> {
-  {
-    const [a, b] = pipe();
-    const [x, y] = await Promise.all([
-      secure(a, { role: "initiator", cipher }),
-      secure(b, { role: "responder", cipher }),
-    ]);
-    // Each round: a burst of big writes not awaited one by one (records that
-    // need WebCrypto, several in flight), then small writes one at a time
-    // (records sealed at once, once the burst's line is written).
-    const rounds = 6;
-    const chunks: Uint8Array[] = [];
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < 5; i++) chunks.push(randomBytes(3000 + 997 * i));
-      for (let i = 0; i < 20; i++) chunks.push(randomBytes(1 + ((r * 31 + i * 7) % 200)));
-    }
-    const total = chunks.reduce((n, c) => n + c.length, 0);
-    const reading = readExactly(y, total);
-    let at = 0;
-    for (let r = 0; r < rounds; r++) {
-      const burst = chunks.slice(at, at + 5);
-      await Promise.all(burst.map((c) => x.write(c)));
-      at += 5;
-      for (const c of chunks.slice(at, at + 20)) await x.write(c);
-      at += 20;
-    }
-    const expected = new Uint8Array(total);
-    let offset = 0;
-    for (const c of chunks) {
-      expected.set(c, offset);
-      offset += c.length;
-    }
-    assert.deepEqual(await reading, expected, cipher);
-    // And back the other way, after all that.
-    await y.write(text("still here"));
-    assert.deepEqual(await readExactly(x, 10), text("still here"));
-    await closeAll(x, y);
+  const [x, y] = await securePair({ cipher });
+  // Each round: a burst of big writes not awaited one by one (records that
+  // need WebCrypto, several in flight), then small writes one at a time
+  // (records sealed at once, once the burst's line is written).
+  const rounds = 6;
+  const chunks: Uint8Array[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < 5; i++) chunks.push(randomBytes(3000 + 997 * i));
+    for (let i = 0; i < 20; i++) chunks.push(randomBytes(1 + ((r * 31 + i * 7) % 200)));
   }
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const reading = readExactly(y, total);
+  let at = 0;
+  for (let r = 0; r < rounds; r++) {
+    const burst = chunks.slice(at, at + 5);
+    await Promise.all(burst.map((c) => x.write(c)));
+    at += 5;
+    for (const c of chunks.slice(at, at + 20)) await x.write(c);
+    at += 20;
+  }
+  const expected = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    expected.set(c, offset);
+    offset += c.length;
+  }
+  assert.deepEqual(await reading, expected, cipher);
+  // And back the other way, after all that.
+  await y.write(text("still here"));
+  assert.deepEqual(await readExactly(x, 10), text("still here"));
+  await closeAll(x, y);
 }
 
 Deno.test("closing after the peer hung up, while big records still go through WebCrypto, settles closed", async () => {
@@ -262,48 +253,31 @@ Deno.test("closing after the peer hung up, while big records still go through We
 });
 
 async function hangUpMidBurst(cipher: "ChaChaPoly" | "AESGCM"): Promise<void> {
-  {
-    const [a, b] = pipe();
-    const [mine, theirs] = await Promise.all([
-      secure(a, { role: "initiator", cipher }),
-      secure(b, { role: "responder", cipher }),
-    ]);
-    // A burst of big records: this side's sending is pipelined when the peer goes.
-    const burst = randomBytes(64 * 1024);
-    const writing = mine.write(burst);
-    assert.deepEqual(await readExactly(theirs, burst.length), burst);
-    await writing;
-    theirs.close();
-    assert.equal(await mine.read(new Uint8Array(1)), null, "the peer's clean end");
-    // As ipc closes after its peer's end: without an end-of-stream record of its own.
-    (mine as SecureQueueConn).closeAfterPeer();
-    await Promise.all([mine.closed, theirs.closed]);
-  }
+  const [mine, theirs] = await securePair({ cipher });
+  // A burst of big records: this side's sending is pipelined when the peer goes.
+  const burst = randomBytes(64 * 1024);
+  const writing = mine.write(burst);
+  assert.deepEqual(await readExactly(theirs, burst.length), burst);
+  await writing;
+  theirs.close();
+  assert.equal(await mine.read(new Uint8Array(1)), null, "the peer's clean end");
+  // As ipc closes after its peer's end: without an end-of-stream record of its own.
+  (mine as SecureQueueConn).closeAfterPeer();
+  await Promise.all([mine.closed, theirs.closed]);
 }
 
 Deno.test("a record handed to a waiting reader reaches it before the secure conn reads its conn again", async () => {
   const [a, b] = pipe();
-  let reads = 0;
-  const counted = Object.create(a) as Conn;
-  counted.read = (p, options) => {
-    reads++;
-    return a.read(p, options);
-  };
-  counted.write = (p, options) => a.write(p, options);
-  counted.close = () => a.close();
-  counted.closeWrite = () => a.closeWrite();
-  const [mine, theirs] = await Promise.all([
-    secure(counted, { role: "initiator" }),
-    secure(b, { role: "responder" }),
-  ]);
+  const counted = counting(a);
+  const [mine, theirs] = await securePair({}, [counted.conn, b]);
   for (let i = 0; i < 3; i++) {
     const reading = mine.read(new Uint8Array(16));
     await new Promise((r) => setTimeout(r, 0)); // the receive pump waits in its read
-    const before = reads;
+    const before = counted.reads;
     await theirs.write(Uint8Array.of(1, 2, 3));
     assert.equal(await reading, 3);
     // The reader had it first: the pump's next native read (its cost) comes after.
-    assert.equal(reads, before, `message ${i}`);
+    assert.equal(counted.reads, before, `message ${i}`);
   }
   await closeAll(mine, theirs);
 });
@@ -318,11 +292,7 @@ Deno.test("without node:crypto (a browser), big ChaChaPoly records go through We
     return encrypt.apply(this, args);
   };
   try {
-    const [a, b] = pipe();
-    const [mine, theirs] = await Promise.all([
-      secure(a, { role: "initiator", cipher: "ChaChaPoly" }),
-      secure(b, { role: "responder", cipher: "ChaChaPoly" }),
-    ]);
+    const [mine, theirs] = await securePair({ cipher: "ChaChaPoly" });
     for (let i = 0; i < 4; i++) {
       const big = randomBytes(100 * 1024), small = randomBytes(40);
       const writing = (async () => {
@@ -347,11 +317,7 @@ Deno.test("with node:crypto, big ChaChaPoly records are sealed and opened by it,
     if (algorithm === "chacha20-poly1305") op === "seal" ? seals++ : opens++;
   }));
   try {
-    const [a, b] = pipe();
-    const [mine, theirs] = await Promise.all([
-      secure(a, { role: "initiator", cipher: "ChaChaPoly" }),
-      secure(b, { role: "responder", cipher: "ChaChaPoly" }),
-    ]);
+    const [mine, theirs] = await securePair({ cipher: "ChaChaPoly" });
     const big = randomBytes(100 * 1024);
     const writing = mine.write(big);
     assert.deepEqual(await readExactly(theirs, big.length), big);
@@ -368,11 +334,7 @@ Deno.test("a node:crypto without ChaCha20-Poly1305 (Bun's) leaves big ChaChaPoly
     if (algorithm === "chacha20-poly1305") throw new Error(`Unknown cipher: ${algorithm}`);
   }));
   try {
-    const [a, b] = pipe();
-    const [mine, theirs] = await Promise.all([
-      secure(a, { role: "initiator", cipher: "ChaChaPoly" }),
-      secure(b, { role: "responder", cipher: "ChaChaPoly" }),
-    ]);
+    const [mine, theirs] = await securePair({ cipher: "ChaChaPoly" });
     for (const size of [40, 4096, 100 * 1024]) {
       const data = randomBytes(size);
       const writing = mine.write(data);
